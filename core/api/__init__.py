@@ -1,0 +1,76 @@
+"""REST API under ``/api/v1`` (flask-smorest), OpenAPI at ``/api/v1/openapi.json``."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, g
+from flask_smorest import Api, abort
+from marshmallow import ValidationError
+
+from .errors import handle_http_exception
+
+
+class BaylineApi(Api):
+    def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
+        return handle_http_exception(error)
+
+
+def api_abort(status: int, code: str, message: str, **extra: Any) -> None:
+    """Abort with a stable error code (``feature_not_in_plan`` ...)."""
+    abort(status, error_code=code, message=message, **extra)
+
+
+def require(permission: str) -> Callable:
+    """Decorator: the request needs a principal holding ``permission``."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            principal = g.get("principal")
+            if principal is None:
+                api_abort(401, "unauthorized", "Log in or send an API key (Authorization: Bearer ...).")
+            if not principal.can(permission):
+                api_abort(403, "permission_denied", f"Your role may not do this ({permission}).")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def validation_error(errors: dict[str, Any], status: int = 422) -> None:
+    code = "validation_error" if status == 422 else "conflict"
+    abort(status, error_code=code, message="Some fields are not valid.", errors={"json": errors})
+
+
+def init_api(app: Flask) -> BaylineApi:
+    app.config.setdefault("API_TITLE", "Bayline API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "/docs")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    api = BaylineApi(app, spec_kwargs={
+        "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"apiKey": []}],
+    })
+
+    from ..claims.service import DuplicateClaimNumber
+
+    @app.errorhandler(ValidationError)
+    def _validation(exc: ValidationError) -> Any:
+        status = 409 if isinstance(exc, DuplicateClaimNumber) else 422
+        try:
+            validation_error(exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}, status)
+        except Exception as http_exc:
+            return handle_http_exception(http_exc)  # type: ignore[arg-type]
+
+    from . import claims, shops, staff, stages
+
+    for module in (claims, stages, staff, shops):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
+    app.extensions["bayline.api"] = api
+    return api

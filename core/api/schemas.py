@@ -1,0 +1,191 @@
+"""Marshmallow schemas for the REST API. Unknown fields are rejected (RAISE)."""
+from __future__ import annotations
+
+from datetime import date
+
+from marshmallow import Schema, fields, validate
+
+from bayline.claims.models import CLAIM_TYPES
+
+
+def _str(max_len: int, min_len: int = 0, **kw: object) -> fields.String:
+    return fields.String(validate=validate.Length(min=min_len, max=max_len), **kw)
+
+
+def _opt(max_len: int) -> fields.String:
+    return fields.String(validate=validate.Length(max=max_len), allow_none=True)
+
+
+class StageSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    position = fields.Integer(dump_only=True)
+    name = _str(80, 1, required=True)
+    customer_label = _str(80)
+    customer_description = _opt(500)
+    hidden = fields.Boolean()
+    terminal = fields.Boolean()
+    archived_at = fields.DateTime(dump_only=True)
+
+
+class StagePatchSchema(StageSchema):
+    name = _str(80, 1)
+
+
+class StageOrderSchema(Schema):
+    order = fields.List(fields.Integer(), required=True)
+
+
+class TemplateApplySchema(Schema):
+    template = fields.String(required=True)
+
+
+class StageTemplateSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    stages = fields.List(fields.Dict())
+
+
+class ClaimBaseSchema(Schema):
+    number = _str(40, 1)
+    claim_type = fields.String(validate=validate.OneOf(CLAIM_TYPES))
+    customer_first_name = _str(100, 1)
+    customer_last_name = _str(100, 1)
+    customer_mobile = _opt(40)
+    customer_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    vehicle_year = fields.Integer(allow_none=True, validate=validate.Range(min=1900, max=date.today().year + 2))
+    vehicle_make = _opt(60)
+    vehicle_model = _opt(60)
+    vehicle_color = _opt(40)
+    vin = _opt(40)
+    plate = _opt(15)
+    insurer = _opt(120)
+    insurer_claim_number = _opt(60)
+    adjuster_name = _opt(120)
+    adjuster_email = fields.Email(allow_none=True)
+    adjuster_phone = _opt(40)
+    internal_notes = fields.String(allow_none=True, validate=validate.Length(max=20000))
+
+
+class ClaimPatchSchema(ClaimBaseSchema):
+    """Every field optional; stage and ETA have their own endpoints."""
+
+
+class ClaimCreateSchema(ClaimBaseSchema):
+    number = _str(40, 1, required=True)
+    customer_first_name = _str(100, 1, required=True)
+    customer_last_name = _str(100, 1, required=True)
+    stage_id = fields.Integer()
+    eta = fields.Date(allow_none=True)
+
+
+class ClaimSchema(ClaimBaseSchema):
+    id = fields.Integer(dump_only=True)
+    shop_id = fields.Integer(attribute="tenant_id", dump_only=True)
+    stage = fields.Nested(StageSchema, dump_only=True)
+    stage_id = fields.Integer(dump_only=True)
+    stage_entered_at = fields.DateTime(dump_only=True)
+    eta = fields.Date(dump_only=True)
+    eta_updated_at = fields.DateTime(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+    delivered_at = fields.DateTime(dump_only=True)
+    archived_at = fields.DateTime(dump_only=True)
+
+
+class ClaimQuerySchema(Schema):
+    stage_id = fields.Integer()
+    updated_since = fields.AwareDateTime()
+    q = fields.String(validate=validate.Length(max=100))
+    include_archived = fields.Boolean(load_default=False)
+
+
+class StageChangeSchema(Schema):
+    stage_id = fields.Integer(required=True)
+
+
+class EtaChangeSchema(Schema):
+    eta = fields.Date(required=True, allow_none=True)
+    reason = fields.String(validate=validate.Length(max=200), allow_none=True)
+
+
+class StageHistorySchema(Schema):
+    from_stage_id = fields.Integer(allow_none=True)
+    to_stage_id = fields.Integer()
+    user_id = fields.Integer(allow_none=True)
+    at = fields.DateTime()
+
+
+class EtaHistorySchema(Schema):
+    old_eta = fields.Date(allow_none=True)
+    new_eta = fields.Date(allow_none=True)
+    reason = fields.String(allow_none=True)
+    user_id = fields.Integer(allow_none=True)
+    at = fields.DateTime()
+
+
+class HistorySchema(Schema):
+    stages = fields.List(fields.Nested(StageHistorySchema))
+    etas = fields.List(fields.Nested(EtaHistorySchema))
+
+
+class StaffSchema(Schema):
+    id = fields.Integer(dump_only=True, attribute="user.id")
+    membership_id = fields.Integer(dump_only=True, attribute="id")
+    email = fields.Email(attribute="user.email", dump_only=True)
+    name = fields.String(attribute="user.name", dump_only=True)
+    role = fields.String()
+    is_active = fields.Boolean(attribute="user.is_active", dump_only=True)
+
+
+class StaffCreateSchema(Schema):
+    email = fields.Email(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(required=True)
+    password = fields.String(load_only=True, validate=validate.Length(max=200))
+
+
+class StaffPatchSchema(Schema):
+    role = fields.String(required=True)
+
+
+class ShopSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    group_id = fields.Integer(dump_only=True)
+    name = _str(200, 1)
+    slug = fields.String(dump_only=True)
+    phone = _opt(40)
+    email = fields.Email(allow_none=True)
+    address_line1 = _opt(200)
+    address_line2 = _opt(200)
+    city = _opt(100)
+    region = _opt(100)
+    postal_code = _opt(20)
+    timezone = fields.String()
+    hours = fields.List(fields.Dict())
+    plan_key = fields.String(dump_only=True)
+
+
+class ShopPatchSchema(ShopSchema):
+    """Editable shop fields; all optional."""
+
+    name = _str(200, 1)
+
+
+class FeaturesSchema(Schema):
+    plan = fields.String()
+    entitled = fields.List(fields.String())
+    active = fields.List(fields.String())
+
+
+class GroupSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    slug = fields.String()
+    kind = fields.String()
+    shops = fields.List(fields.Nested(ShopSchema))
+
+
+class SettingsSchema(Schema):
+    class Meta:
+        unknown = "include"

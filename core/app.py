@@ -1,0 +1,105 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, g, request
+
+from .config import Settings, load_settings
+from .db import Database, get_session
+from .tenancy import TenantSession
+
+log = logging.getLogger("bayline")
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None,
+               plugins: list[tuple[str, object]] | None = None) -> Flask:
+    """Build the app. ``config`` overrides settings (``database_url=...``) or Flask config
+    (upper-case keys); ``plugins`` registers extra (name, module) pairs in-process."""
+    config = dict(config or {})
+    flask_config = {k: config.pop(k) for k in list(config) if k.isupper()}
+    settings = load_settings(environ, **config)
+
+    app = Flask("bayline.web", instance_path=str(settings.instance_dir.resolve()))
+    _configure(app, settings)
+    app.config.update(flask_config)
+
+    Database(settings.database_url, TenantSession).init_app(app)
+
+    from .plugins.setup import init_plugins
+
+    registry = init_plugins(app, settings, extra=plugins or [])
+
+    from .auth.setup import init_auth
+
+    init_auth(app, settings)
+
+    from .api import init_api
+
+    init_api(app)
+
+    from bayline.web import init_web
+
+    init_web(app)
+
+    from .tasks import init_celery
+
+    init_celery(app, settings)
+
+    from .cli import init_cli
+
+    init_cli(app)
+
+    registry.finish(app)
+    _request_hooks(app)
+    return app
+
+
+def _configure(app: Flask, settings: Settings) -> None:
+    app.extensions["bayline.settings"] = settings
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        SESSION_COOKIE_NAME="bayline_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.production,
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        TESTING=settings.env == "test",
+        BAYLINE_RAISE_HOOK_ERRORS=settings.env == "test",
+        PREFERRED_URL_SCHEME="https" if settings.production else "http",
+    )
+
+
+def _request_hooks(app: Flask) -> None:
+    from .auth.context import bearer_secret, resolve_principal
+    from .events import dispatch_committed
+    from .extensions import csrf
+    from .plugins.setup import bind_shop, gate_plugin_blueprint
+
+    @app.before_request
+    def _load_principal() -> None:
+        if request.endpoint == "static":
+            return
+        if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_secret() is None:
+            csrf.protect()
+        g.principal = resolve_principal()
+        shop = g.principal.shop if g.principal is not None else None
+        for resolver in app.extensions["bayline.shop_resolvers"]:
+            if shop is not None:
+                break
+            shop = resolver()
+        if shop is not None:
+            bind_shop(shop)
+        gate_plugin_blueprint()
+
+    @app.after_request
+    def _after(response: Any) -> Any:
+        if "_bayline_session" in g:
+            dispatch_committed(get_session())
+        return response

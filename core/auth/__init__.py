@@ -1,0 +1,1 @@
+"""Staff authentication: users, roles, passwords, API keys."""

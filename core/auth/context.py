@@ -1,0 +1,108 @@
+"""Who is making this request, for which shop, with what permissions.
+
+Resolved once per request: an API key (``Authorization: Bearer bl_...``) or a
+logged-in staff user (Flask-Login) and the shop they work in. The tenant
+context of the database session is set from it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g, request, session
+from flask_login import current_user
+from sqlalchemy import select
+
+from bayline.db import get_session, utcnow
+from bayline.tenancy import set_tenant, unscoped
+from bayline.tenants.models import GroupMembership, Membership, Shop
+
+from .api_keys import lookup_api_key
+from .models import ApiKey, User
+from .roles import permissions_for_role, permissions_for_scopes
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The acting staff user or API key, at one shop."""
+
+    shop: Shop
+    role: str
+    permissions: frozenset[str]
+    user: User | None = None
+    api_key: ApiKey | None = None
+
+    def can(self, permission: str) -> bool:
+        return "*" in self.permissions or permission in self.permissions
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user else None
+
+
+def staff_shops(user: User) -> list[tuple[Shop, str]]:
+    """Every (shop, role) the user may work in: direct memberships, then group-admin shops."""
+    db = get_session()
+    with unscoped():
+        rows = db.execute(
+            select(Shop, Membership.role).join(Membership, Membership.tenant_id == Shop.id)
+            .where(Membership.user_id == user.id, Shop.archived_at.is_(None)).order_by(Shop.name)
+        ).all()
+    result: dict[int, tuple[Shop, str]] = {shop.id: (shop, role) for shop, role in rows}
+    group_ids = db.scalars(select(GroupMembership.group_id).where(GroupMembership.user_id == user.id)).all()
+    if group_ids:
+        for shop in db.scalars(select(Shop).where(Shop.group_id.in_(group_ids), Shop.archived_at.is_(None))
+                               .order_by(Shop.name)):
+            result[shop.id] = (shop, "group_admin")
+    return list(result.values())
+
+
+def role_at(user: User, shop: Shop) -> str | None:
+    for s, role in staff_shops(user):
+        if s.id == shop.id:
+            return role
+    return None
+
+
+def permission_table() -> dict[str, list[str]]:
+    return current_app.extensions["bayline.permissions"]
+
+
+def bearer_secret() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None
+
+
+def resolve_principal() -> Principal | None:
+    """Find the principal for this request and set the session's tenant; None if anonymous."""
+    secret = bearer_secret()
+    if secret is not None:
+        key = lookup_api_key(secret)
+        if key is None:
+            return None
+        shop = get_session().get(Shop, key.tenant_id)
+        if shop is None or shop.archived_at is not None:
+            return None
+        set_tenant(shop.id)
+        now = utcnow()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 300:
+            key.last_used_at = now
+            get_session().commit()
+        return Principal(shop=shop, role="api_key", api_key=key,
+                         permissions=permissions_for_scopes(key.scopes, permission_table()))
+    if not current_user.is_authenticated:
+        return None
+    shops = staff_shops(current_user)
+    if not shops:
+        return None
+    wanted = request.headers.get("X-Bayline-Shop") or session.get("shop_id")
+    chosen = next((sr for sr in shops if str(sr[0].id) == str(wanted)), None) if wanted else None
+    shop, role = chosen or shops[0]
+    set_tenant(shop.id)
+    perms = permissions_for_role("platform_admin" if current_user.is_platform_admin else role, permission_table())
+    return Principal(shop=shop, role=role, user=current_user._get_current_object(), permissions=perms)
+
+
+def current_principal() -> Principal | None:
+    return g.get("principal")

@@ -1,0 +1,27 @@
+"""Flask-Login, CSRF (Flask-WTF) and rate limiting (Flask-Limiter) for the app."""
+from __future__ import annotations
+
+from flask import Flask
+
+from bayline.config import Settings
+from bayline.db import get_session
+from bayline.extensions import csrf, limiter, login_manager
+
+from .models import User
+
+
+def init_auth(app: Flask, settings: Settings) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "bayline-rl")
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> User | None:
+        try:
+            user = get_session().get(User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+        return user if user is not None and user.is_active else None

@@ -1,0 +1,1 @@
+"""Claims, stage sets, stage and ETA history."""

@@ -1,0 +1,177 @@
+"""Claim operations used by the API, the console and plugins.
+
+Each function works in the current tenant context, validates its input
+(raising marshmallow ``ValidationError`` with field messages), records history
+and queues events; the caller commits with :func:`bayline.events.commit`.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from bayline import settings_registry
+from bayline.db import get_session, utcnow
+from bayline.events import emit
+from bayline.phones import to_e164
+from bayline.tenancy import current_tenant_id
+
+from .models import Claim, EtaHistory, Stage, StageHistory
+from .stages import active_stages
+from .vin import normalise_vin, vin_error
+
+EDITABLE = {
+    "number", "claim_type", "customer_first_name", "customer_last_name", "customer_mobile", "customer_email",
+    "vehicle_year", "vehicle_make", "vehicle_model", "vehicle_color", "vin", "plate", "insurer",
+    "insurer_claim_number", "adjuster_name", "adjuster_email", "adjuster_phone", "internal_notes",
+}
+
+
+def _clean(data: dict[str, Any], shop_id: int) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    out = dict(data)
+    region = settings_registry.get(shop_id, "claims.phone_region")
+    for field in ("customer_mobile", "adjuster_phone"):
+        if out.get(field):
+            try:
+                out[field] = to_e164(out[field], region)
+            except ValueError as exc:
+                errors[field] = [str(exc)]
+    if out.get("vin"):
+        out["vin"] = normalise_vin(out["vin"])
+        problem = vin_error(out["vin"])
+        if problem:
+            errors["vin"] = [problem]
+    if "number" in out:
+        out["number"] = (out["number"] or "").strip()
+        if not out["number"]:
+            errors["number"] = ["must not be blank"]
+    for field in ("customer_first_name", "customer_last_name"):
+        if field in out:
+            out[field] = (out[field] or "").strip()
+    if out.get("plate"):
+        out["plate"] = out["plate"].strip().upper()
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _number_taken(number: str, exclude_id: int | None = None) -> bool:
+    stmt = select(Claim.id).where(Claim.number == number)
+    if exclude_id is not None:
+        stmt = stmt.where(Claim.id != exclude_id)
+    return get_session().scalar(stmt) is not None
+
+
+class DuplicateClaimNumber(ValidationError):
+    """The claim/RO number is already used at this shop."""
+
+
+def get_stage(stage_id: int) -> Stage:
+    """A live stage of the current shop, or a field error (another shop's id looks unknown)."""
+    stage = get_session().get(Stage, stage_id)
+    if stage is None or stage.archived_at is not None:
+        raise ValidationError({"stage_id": ["no such stage at this shop"]})
+    return stage
+
+
+def create_claim(data: dict[str, Any], user_id: int | None = None) -> Claim:
+    shop_id = current_tenant_id()
+    if shop_id is None:
+        raise RuntimeError("create_claim needs a single-shop tenant context")
+    data = _clean(data, shop_id)
+    stage_id = data.pop("stage_id", None)
+    eta: date | None = data.pop("eta", None)
+    if _number_taken(data["number"]):
+        raise DuplicateClaimNumber({"number": ["is already used by another claim at this shop"]})
+    if stage_id is not None:
+        stage = get_stage(stage_id)
+    else:
+        stages = active_stages()
+        if not stages:
+            raise ValidationError({"stage_id": ["this shop has no stages yet"]})
+        stage = stages[0]
+    now = utcnow()
+    claim = Claim(tenant_id=shop_id, stage=stage, stage_entered_at=now, eta=eta,
+                  eta_updated_at=now if eta else None, **{k: v for k, v in data.items() if k in EDITABLE})
+    session = get_session()
+    session.add(claim)
+    session.flush()
+    session.add(StageHistory(claim_id=claim.id, from_stage_id=None, to_stage_id=stage.id, user_id=user_id, at=now))
+    if eta:
+        session.add(EtaHistory(claim_id=claim.id, old_eta=None, new_eta=eta, user_id=user_id, at=now))
+    emit("claim.created", shop_id, {"claim_id": claim.id, "stage_id": stage.id, "user_id": user_id})
+    return claim
+
+
+def update_claim(claim: Claim, data: dict[str, Any], user_id: int | None = None) -> Claim:
+    data = _clean(data, claim.tenant_id)
+    unknown = set(data) - EDITABLE
+    if unknown:
+        raise ValidationError({k: ["cannot be changed here"] for k in sorted(unknown)})
+    if "number" in data and data["number"] != claim.number and _number_taken(data["number"], claim.id):
+        raise DuplicateClaimNumber({"number": ["is already used by another claim at this shop"]})
+    changed = [k for k, v in data.items() if getattr(claim, k) != v]
+    for key in changed:
+        setattr(claim, key, data[key])
+    if changed:
+        claim.updated_at = utcnow()
+        emit("claim.updated", claim.tenant_id, {"claim_id": claim.id, "fields": changed, "user_id": user_id})
+    return claim
+
+
+def change_stage(claim: Claim, stage: Stage, user_id: int | None = None) -> StageHistory | None:
+    """Move ``claim`` to ``stage`` (a live stage of its shop). No-op if already there."""
+    if stage.tenant_id != claim.tenant_id or stage.archived_at is not None:
+        raise ValidationError({"stage_id": ["no such stage at this shop"]})
+    if claim.stage_id == stage.id:
+        return None
+    now = utcnow()
+    entry = StageHistory(claim_id=claim.id, from_stage_id=claim.stage_id, to_stage_id=stage.id, user_id=user_id, at=now)
+    get_session().add(entry)
+    previous = claim.stage_id
+    claim.stage = stage
+    claim.stage_id = stage.id
+    claim.stage_entered_at = now
+    claim.updated_at = now
+    payload = {"claim_id": claim.id, "from_stage_id": previous, "to_stage_id": stage.id, "user_id": user_id}
+    emit("claim.stage_changed", claim.tenant_id, payload)
+    if stage.terminal and claim.delivered_at is None:
+        claim.delivered_at = now
+        emit("claim.delivered", claim.tenant_id, {"claim_id": claim.id, "user_id": user_id})
+    elif not stage.terminal:
+        claim.delivered_at = None
+    return entry
+
+
+def set_eta(claim: Claim, eta: date | None, user_id: int | None = None, reason: str | None = None) -> EtaHistory | None:
+    if claim.eta == eta:
+        return None
+    now = utcnow()
+    entry = EtaHistory(claim_id=claim.id, old_eta=claim.eta, new_eta=eta, reason=reason, user_id=user_id, at=now)
+    get_session().add(entry)
+    claim.eta = eta
+    claim.eta_updated_at = now
+    claim.updated_at = now
+    emit("claim.eta_changed", claim.tenant_id, {
+        "claim_id": claim.id, "old_eta": entry.old_eta.isoformat() if entry.old_eta else None,
+        "new_eta": eta.isoformat() if eta else None, "user_id": user_id})
+    return entry
+
+
+def archive_claim(claim: Claim, user_id: int | None = None) -> None:
+    """Soft-close: the claim leaves the board and lists but keeps its history."""
+    if claim.archived_at is None:
+        claim.archived_at = utcnow()
+        emit("claim.archived", claim.tenant_id, {"claim_id": claim.id, "user_id": user_id})
+
+
+def history(claim: Claim) -> dict[str, list[Any]]:
+    session = get_session()
+    stages = session.scalars(select(StageHistory).where(StageHistory.claim_id == claim.id)
+                             .order_by(StageHistory.at, StageHistory.id)).all()
+    etas = session.scalars(select(EtaHistory).where(EtaHistory.claim_id == claim.id)
+                           .order_by(EtaHistory.at, EtaHistory.id)).all()
+    return {"stages": list(stages), "etas": list(etas)}

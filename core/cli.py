@@ -1,0 +1,185 @@
+"""``flask db ...``, ``flask bayline ...`` and ``flask plugins ...`` commands."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from bayline import migrate
+from bayline.db import get_session
+from bayline.events import commit
+from bayline.tenancy import set_tenant
+
+db_cli = AppGroup("db", help="Database migrations (core and every installed plugin).")
+bayline_cli = AppGroup("bayline", help="Bayline administration.")
+plugins_cli = AppGroup("plugins", help="Installed plugins.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the core and every installed plugin to their heads."""
+    for component in migrate.upgrade_all(current_app):
+        click.echo(f"upgraded {component}")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    for component, revs in migrate.current(current_app).items():
+        click.echo(f"{component}: {', '.join(revs) or '(none)'}")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrated database differ."""
+    diffs = migrate.pending_changes(current_app)
+    for diff in diffs:
+        click.echo(repr(diff))
+    sys.exit(1 if diffs else 0)
+
+
+@db_cli.command("revision")
+@click.option("--component", default="core")
+@click.option("-m", "--message", required=True)
+def db_revision(component: str, message: str) -> None:
+    """Autogenerate a revision for the core or a plugin (developers)."""
+    migrate.revision(current_app, component, message)
+
+
+@bayline_cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the demo exists already.")
+def seed_demo_cmd(if_empty: bool) -> None:
+    """A demo group with two shops, staff users and 20 claims."""
+    from bayline.demo import demo_exists, seed_demo
+
+    if demo_exists():
+        if if_empty:
+            click.echo("demo data present")
+            return
+        raise click.ClickException("the demo group exists already")
+    info = seed_demo()
+    click.echo(json.dumps(info))
+
+
+@bayline_cli.command("demo-info")
+def demo_info_cmd() -> None:
+    """Print the demo staff login (after ``seed-demo``)."""
+    from bayline.demo import DEMO_OWNER, DEMO_PASSWORD, demo_exists
+
+    if not demo_exists():
+        raise click.ClickException("no demo data; run `flask bayline seed-demo`")
+    base = current_app.extensions["bayline.settings"].public_url
+    click.echo("")
+    click.echo("  Bayline demo is ready.")
+    click.echo(f"  Staff console: {base}/login")
+    click.echo(f"  Log in as:     {DEMO_OWNER} / {DEMO_PASSWORD}  (group admin of both demo shops)")
+    click.echo(f"  API docs:      {base}/api/v1/docs")
+    click.echo("")
+
+
+@bayline_cli.command("create-shop")
+@click.option("--group", "group_name", required=True, help="Group name (created if new).")
+@click.option("--name", required=True)
+@click.option("--slug")
+@click.option("--plan", default="starter")
+@click.option("--stages", "stage_template", default="default")
+def create_shop_cmd(group_name: str, name: str, slug: str | None, plan: str, stage_template: str) -> None:
+    from bayline.tenants import provisioning
+    from bayline.tenants.models import Group
+
+    session = get_session()
+    group = session.scalar(select(Group).where(Group.name == group_name)) or provisioning.create_group(group_name)
+    try:
+        shop = provisioning.create_shop(group, name, slug=slug, plan=plan, stage_template=stage_template)
+    except ValidationError as exc:
+        raise click.ClickException(json.dumps(exc.messages)) from None
+    commit()
+    click.echo(f"shop {shop.id} {shop.slug}")
+
+
+@bayline_cli.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--shop", "shop_slug", required=True)
+@click.option("--role", default="owner")
+@click.password_option()
+def create_user_cmd(email: str, name: str, shop_slug: str, role: str, password: str) -> None:
+    from bayline.tenants import provisioning
+    from bayline.tenants.models import Shop
+
+    session = get_session()
+    shop = session.scalar(select(Shop).where(Shop.slug == shop_slug))
+    if shop is None:
+        raise click.ClickException(f"no shop {shop_slug!r}")
+    try:
+        user = provisioning.create_user(email, name, password)
+        provisioning.add_membership(user, shop, role)
+    except ValidationError as exc:
+        raise click.ClickException(json.dumps(exc.messages)) from None
+    commit()
+    click.echo(f"user {user.id} {user.email} ({role} at {shop.slug})")
+
+
+@bayline_cli.command("rotate-api-key")
+@click.option("--shop", "shop_slug", required=True)
+@click.option("--name", required=True, help="Key name; an active key of that name is revoked.")
+@click.option("--scope", "scopes", multiple=True, default=["write"])
+def rotate_api_key_cmd(shop_slug: str, name: str, scopes: tuple[str, ...]) -> None:
+    """Revoke the shop's key called NAME (if any) and print a new secret."""
+    from bayline.auth.api_keys import create_api_key, revoke
+    from bayline.auth.models import ApiKey
+    from bayline.tenants.models import Shop
+
+    session = get_session()
+    shop = session.scalar(select(Shop).where(Shop.slug == shop_slug))
+    if shop is None:
+        raise click.ClickException(f"no shop {shop_slug!r}")
+    set_tenant(shop.id)
+    for key in session.scalars(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))):
+        revoke(key)
+    _, secret = create_api_key(shop.id, name, list(scopes))
+    commit()
+    click.echo(secret)
+
+
+@plugins_cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def plugins_list(as_json: bool) -> None:
+    """Name, version, state and hooks of every installed plugin."""
+    rows = plugin_rows(current_app)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['name']:<16} {row['version'] or '-':<10} {row['state']:<10} "
+                   f"migrations={','.join(row['migrations_head']) or '-'} hooks={','.join(row['hooks'])}")
+        if row["error"]:
+            click.echo("    " + row["error"].strip().splitlines()[-1])
+
+
+def plugin_rows(app: Flask) -> list[dict[str, object]]:
+    registry = app.extensions["bayline.plugins"]
+    rows = []
+    for info in registry.plugins.values():
+        if info.core:
+            continue
+        head: list[str] = []
+        if info.state != "broken" and info.migrations_dir is not None:
+            head = migrate.heads(app, info.name)
+        rows.append({"name": info.name, "version": info.version, "distribution": info.distribution,
+                     "state": info.state, "hooks": info.hooks, "migrations_head": head,
+                     "error": info.error.strip().splitlines()[-1] if info.error else ""})
+    return rows
+
+
+def init_cli(app: Flask) -> None:
+    app.cli.add_command(db_cli)
+    app.cli.add_command(bayline_cli)
+    app.cli.add_command(plugins_cli)
+
+
+

@@ -1,0 +1,133 @@
+"""Configuration from environment variables (12-factor).
+
+Every setting is read from a ``BAYLINE_*`` variable. The embedded default needs
+none of them: SQLite under ``instance/``, no Redis, Celery eager. In production
+(``BAYLINE_ENV=production``) the settings that have no safe default must be given;
+a missing or invalid one stops the app at start with a message naming it.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+INSTANCE_DIR = Path(os.environ.get("BAYLINE_INSTANCE_DIR", Path.cwd() / "instance"))
+
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the message names it."""
+
+
+@dataclass
+class Settings:
+    env: str = "development"
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:5000"
+    celery_broker_url: str | None = None
+    plugins_allow: list[str] | None = None
+    plugins_deny: list[str] = field(default_factory=list)
+    max_content_length: int = 20 * 1024 * 1024
+    instance_dir: Path = INSTANCE_DIR
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def celery_eager(self) -> bool:
+        return not self.celery_broker_url
+
+
+def _csv(value: str | None) -> list[str] | None:
+    if value is None or not value.strip():
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _dev_secret_key(instance_dir: Path) -> str:
+    """A per-checkout random key kept under instance/ so dev sessions survive restarts."""
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    path = instance_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build :class:`Settings` from ``environ`` (default ``os.environ``) plus overrides."""
+    env = dict(os.environ if environ is None else environ)
+    name = env.get("BAYLINE_ENV", "development")
+    if name not in ENVIRONMENTS:
+        raise ConfigError(f"BAYLINE_ENV must be one of {', '.join(ENVIRONMENTS)}, got {name!r}")
+    instance_dir = Path(env.get("BAYLINE_INSTANCE_DIR", INSTANCE_DIR))
+    plugins = env.get("BAYLINE_PLUGINS", "")
+    allow = [p for p in (_csv(plugins) or []) if not p.startswith("-")] or None
+    deny = [p[1:] for p in (_csv(plugins) or []) if p.startswith("-")]
+    settings = Settings(
+        env=name,
+        database_url=env.get("BAYLINE_DATABASE_URL", ""),
+        redis_url=env.get("BAYLINE_REDIS_URL") or None,
+        secret_key=env.get("BAYLINE_SECRET_KEY", ""),
+        public_url=env.get("BAYLINE_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        celery_broker_url=env.get("BAYLINE_CELERY_BROKER_URL") or None,
+        plugins_allow=allow,
+        plugins_deny=deny,
+        instance_dir=instance_dir,
+    )
+    if "BAYLINE_MAX_CONTENT_LENGTH" in env:
+        try:
+            settings.max_content_length = int(env["BAYLINE_MAX_CONTENT_LENGTH"])
+        except ValueError:
+            raise ConfigError("BAYLINE_MAX_CONTENT_LENGTH must be a whole number of bytes") from None
+    for key, value in overrides.items():
+        if hasattr(settings, key):
+            setattr(settings, key, value)
+        else:
+            settings.extra[key] = value
+    if settings.celery_broker_url is None and settings.redis_url and settings.production:
+        settings.celery_broker_url = settings.redis_url
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    """Fill development defaults, or refuse to start production without real settings."""
+    if settings.production:
+        missing = [
+            var
+            for var, value in (
+                ("BAYLINE_SECRET_KEY", settings.secret_key),
+                ("BAYLINE_DATABASE_URL", settings.database_url),
+                ("BAYLINE_REDIS_URL", settings.redis_url),
+                ("BAYLINE_PUBLIC_URL", settings.public_url if "127.0.0.1" not in settings.public_url else ""),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError("production mode needs " + ", ".join(missing))
+        if len(settings.secret_key) < 32:
+            raise ConfigError("BAYLINE_SECRET_KEY must be at least 32 characters in production")
+        if settings.database_url.startswith("sqlite"):
+            raise ConfigError("BAYLINE_DATABASE_URL must point at PostgreSQL in production, not SQLite")
+        if not settings.public_url.startswith("https://"):
+            raise ConfigError("BAYLINE_PUBLIC_URL must be an https:// URL in production")
+        return
+    if not settings.database_url:
+        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+        settings.database_url = f"sqlite:///{settings.instance_dir / 'bayline.db'}"
+    if not settings.secret_key:
+        settings.secret_key = _dev_secret_key(settings.instance_dir)
+    for prefix in ("sqlite", "postgresql"):
+        if settings.database_url.startswith(prefix):
+            break
+    else:
+        raise ConfigError("BAYLINE_DATABASE_URL must be a sqlite:// or postgresql:// URL")

@@ -1,0 +1,120 @@
+"""Database engine, sessions and the declarative base.
+
+One :class:`Database` per app, kept in ``app.extensions["bayline.db"]``. A session
+lives for one app context (a request, a CLI command, a task) and is closed at
+teardown. Use :func:`get_session` everywhere; never build sessions by hand.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base for core and plugin models (plugins share one metadata)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    if kwargs.pop("nullpool", False):
+        kwargs["poolclass"] = NullPool
+    return create_engine(url, **kwargs)
+
+
+class Database:
+    """Engine + session factory bound to one Flask app."""
+
+    def __init__(self, url: str, session_class: type[Session]) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+        self.sessionmaker = sessionmaker(bind=self.engine, class_=session_class, expire_on_commit=False)
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["bayline.db"] = self
+        app.teardown_appcontext(self._close_session)
+
+    @staticmethod
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("_bayline_session", None)
+        if session is not None:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def get_db(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["bayline.db"]
+
+
+def get_session() -> Session:
+    """The session of the current app context (created on first use)."""
+    session = g.get("_bayline_session")
+    if session is None:
+        session = get_db().sessionmaker()
+        g._bayline_session = session
+    return session

@@ -1,0 +1,102 @@
+"""In-core event dispatcher.
+
+Services call :func:`emit` inside their transaction; events are queued on the
+session and delivered to plugins' ``on_event`` only after the commit succeeds
+(a rolled-back change announces nothing). Delivery happens in :func:`commit`,
+and as a safety net after each request and task.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from .db import get_session, utcnow
+from .plugins.types import Event
+from .tenancy import TenantSession
+
+log = logging.getLogger(__name__)
+
+CORE_EVENT_TYPES = frozenset(
+    {
+        "claim.created",
+        "claim.updated",
+        "claim.stage_changed",
+        "claim.eta_changed",
+        "claim.delivered",
+        "claim.archived",
+        "photo.published",
+        "message.received",
+        "message.sent",
+        "document.signed",
+        "upload.received",
+        "portal.link_issued",
+    }
+)
+
+_QUEUED = "bayline.events.queued"
+_COMMITTED = "bayline.events.committed"
+
+
+def emit(type_: str, tenant_id: int, payload: dict[str, Any], session: Session | None = None) -> Event:
+    """Queue an event; it is delivered once the session's transaction commits."""
+    known = current_app.extensions.get("bayline.event_types", CORE_EVENT_TYPES)
+    if type_ not in known:
+        raise ValueError(f"unknown event type {type_!r}; declare it with register_event_types")
+    ev = Event(type=type_, tenant_id=tenant_id, payload=payload, occurred_at=utcnow(), id=uuid.uuid4().hex)
+    (session or get_session()).info.setdefault(_QUEUED, []).append(ev)
+    return ev
+
+
+@sa_event.listens_for(TenantSession, "after_commit")
+def _promote(session: Session) -> None:
+    queued = session.info.pop(_QUEUED, None)
+    if queued:
+        session.info.setdefault(_COMMITTED, []).extend(queued)
+
+
+@sa_event.listens_for(TenantSession, "after_soft_rollback")
+def _drop(session: Session, _previous: Any) -> None:
+    session.info.pop(_QUEUED, None)
+
+
+def commit(session: Session | None = None) -> None:
+    """Commit the session, then deliver the events it committed."""
+    session = session or get_session()
+    session.commit()
+    dispatch_committed(session)
+
+
+def dispatch_committed(session: Session | None = None) -> None:
+    session = session or get_session()
+    while True:
+        pending: list[Event] = session.info.pop(_COMMITTED, [])
+        if not pending:
+            return
+        for ev in pending:
+            deliver(ev, session)
+
+
+def deliver(ev: Event, session: Session) -> None:
+    """Call ``on_event`` of the plugins active for the event's shop, in its tenant context."""
+    from bayline.tenants.entitlements import active_features
+    from bayline.tenants.models import Shop
+
+    from .tenancy import tenant_scope
+
+    registry = current_app.extensions["bayline.plugins"]
+    shop = session.get(Shop, ev.tenant_id)
+    if shop is None:
+        return
+    hooks = registry.hooks_for(active_features(shop))
+    with tenant_scope([ev.tenant_id], session):
+        try:
+            hooks.on_event(event=ev)
+        except Exception:
+            log.exception("on_event handler failed for %s %s", ev.type, ev.id)
+            if current_app.config.get("BAYLINE_RAISE_HOOK_ERRORS"):
+                raise

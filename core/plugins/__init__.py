@@ -1,0 +1,1 @@
+"""The plugin system: hookspecs, discovery, per-tenant activation."""

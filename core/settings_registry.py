@@ -1,0 +1,108 @@
+"""Per-shop settings: definitions registered in code (core and plugins), values stored per shop."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from .db import get_session
+from .plugins.types import SettingDef
+
+CORE_SETTINGS: list[SettingDef] = [
+    SettingDef("portal.verification", "Customer verification before the portal shows status", "choice",
+               "name_claim", ("off", "name_claim", "name_claim_pin")),
+    SettingDef("portal.pin", "Shop PIN customers enter (when verification asks for it)", "str", "",
+               secret=True),
+    SettingDef("portal.link_expiry_days", "Days a portal link keeps working after the final stage", "int", 14),
+    SettingDef("portal.show_insurer", "Show the insurer on the portal", "bool", True),
+    SettingDef("portal.show_eta", "Show the ETA on the portal", "bool", True),
+    SettingDef("portal.show_hidden_stages", "Show stages marked hidden on the portal timeline", "bool", False),
+    SettingDef("claims.phone_region", "Default country for phone numbers without +code", "str", "US"),
+]
+
+
+def definitions() -> dict[str, SettingDef]:
+    return current_app.extensions["bayline.settings_defs"]
+
+
+def coerce(defn: SettingDef, value: Any) -> Any:
+    """Validate and normalise ``value`` for ``defn``; raise ValidationError naming the key."""
+    err = lambda msg: ValidationError({defn.key: [msg]})  # noqa: E731
+    if defn.type == "bool":
+        if not isinstance(value, bool):
+            raise err("must be true or false")
+    elif defn.type == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise err("must be a whole number")
+        if value < 0:
+            raise err("must not be negative")
+    elif defn.type == "choice":
+        if value not in defn.choices:
+            raise err(f"must be one of: {', '.join(defn.choices)}")
+    elif defn.type in ("str", "text"):
+        if not isinstance(value, str):
+            raise err("must be text")
+        if len(value) > (4000 if defn.type == "text" else 400):
+            raise err("is too long")
+    if defn.validate is not None:
+        try:
+            value = defn.validate(value)
+        except ValueError as exc:
+            raise err(str(exc)) from None
+    return value
+
+
+def get_all(shop_id: int) -> dict[str, Any]:
+    """Every registered setting's value for the shop (defaults filled in)."""
+    from bayline.tenants.models import ShopSetting
+
+    from .tenancy import tenant_scope
+
+    values = {k: d.default for k, d in definitions().items()}
+    with tenant_scope([shop_id]):
+        for row in get_session().scalars(select(ShopSetting)):
+            if row.key in values:
+                values[row.key] = row.value
+    return values
+
+
+def get(shop_id: int, key: str) -> Any:
+    return get_all(shop_id)[key]
+
+
+def set_values(shop_id: int, changes: dict[str, Any], role: str | None) -> dict[str, Any]:
+    """Validate and store ``changes``; ``role`` None means the platform (no role check)."""
+    from bayline.tenants.models import ShopSetting
+
+    from .tenancy import tenant_scope
+
+    defs = definitions()
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    for key, value in changes.items():
+        defn = defs.get(key)
+        if defn is None:
+            errors[key] = ["unknown setting"]
+            continue
+        if role is not None and role not in defn.roles and role != "group_admin":
+            errors[key] = ["your role may not change this setting"]
+            continue
+        try:
+            clean[key] = coerce(defn, value)
+        except ValidationError as exc:
+            errors.update(exc.messages)  # type: ignore[arg-type]
+    if errors:
+        raise ValidationError(errors)
+    session = get_session()
+    with tenant_scope([shop_id]):
+        existing = {r.key: r for r in session.scalars(select(ShopSetting).where(ShopSetting.key.in_(clean)))}
+        for key, value in clean.items():
+            row = existing.get(key)
+            if row is None:
+                session.add(ShopSetting(tenant_id=shop_id, key=key, value=value))
+            else:
+                row.value = value
+        session.flush()
+    return clean

@@ -1,0 +1,70 @@
+"""Celery wired to the Flask app (``celery_init_app`` pattern) with tenant-carrying tasks.
+
+Embedded default: no broker, tasks run eagerly in-process. Production: Redis
+broker (``BAYLINE_CELERY_BROKER_URL`` or ``BAYLINE_REDIS_URL``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+from .config import Settings
+
+TENANT_HEADER = "bayline_tenant_id"
+
+
+def init_celery(app: Flask, settings: Settings) -> Celery:
+    class FlaskTask(Task):
+        """Runs inside an app context; restores the tenant from the task headers."""
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            from .db import get_session
+            from .events import dispatch_committed
+            from .tenancy import set_tenant
+
+            with app.app_context():
+                tenant = (self.request.headers or {}).get(TENANT_HEADER) if self.request else None
+                if tenant is None and self.request is not None:
+                    tenant = getattr(self.request, TENANT_HEADER, None)
+                if tenant is not None:
+                    set_tenant(int(tenant))
+                result = self.run(*args, **kwargs)
+                dispatch_committed(get_session())
+                return result
+
+        def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+            from flask import has_app_context
+
+            if has_app_context():
+                from .tenancy import current_tenant_id
+
+                tenant = current_tenant_id()
+                if tenant is not None:
+                    headers = dict(options.pop("headers", None) or {})
+                    headers.setdefault(TENANT_HEADER, tenant)
+                    options["headers"] = headers
+            return super().apply_async(args, kwargs, **options)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=settings.celery_broker_url or "memory://",
+        result_backend=None,
+        task_always_eager=settings.celery_eager,
+        task_eager_propagates=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    registry = app.extensions["bayline.plugins"]
+    schedule: dict[str, Any] = {}
+    for entries in registry.hook.register_periodic_tasks(celery=celery):
+        schedule.update(entries or {})
+    celery.conf.beat_schedule = schedule
+    return celery

@@ -1,0 +1,156 @@
+"""Tenant isolation for every tenant-owned model.
+
+A model that mixes in :class:`TenantScoped` carries ``tenant_id`` (the shop). The
+session knows the current tenant (``session.info``); every ORM query on a
+tenant-owned model gets ``WHERE tenant_id IN (...)`` added through
+``with_loader_criteria``, and a query made with no tenant context **raises**.
+New rows get ``tenant_id`` stamped at flush; writing a row of another tenant
+raises. Admin, migration and lookup code that must cross tenants says so with
+:func:`unscoped`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import ForeignKey, event
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+
+from .db import get_session
+
+
+class TenantContextMissing(RuntimeError):
+    """A tenant-owned model was queried or written with no tenant context."""
+
+
+class TenantViolation(RuntimeError):
+    """A write tried to touch a row of a tenant outside the current context."""
+
+
+class TenantScoped:
+    """Mixin for tenant-owned models: adds an indexed ``tenant_id`` → shops.id."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True, nullable=False)
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    shop_ids: frozenset[int]
+    unscoped: bool = False
+
+    @property
+    def single(self) -> int | None:
+        return next(iter(self.shop_ids)) if len(self.shop_ids) == 1 else None
+
+
+_INFO_KEY = "bayline.tenant"
+
+
+class TenantSession(Session):
+    """Session class whose ORM statements are tenant-filtered."""
+
+
+def current_context(session: Session | None = None) -> TenantContext | None:
+    return (session or get_session()).info.get(_INFO_KEY)
+
+
+def current_tenant_id(session: Session | None = None) -> int | None:
+    ctx = current_context(session)
+    return ctx.single if ctx else None
+
+
+def set_tenant(shop_id: int | None, session: Session | None = None) -> None:
+    """Make ``shop_id`` the tenant of the session (None clears it)."""
+    session = session or get_session()
+    if shop_id is None:
+        session.info.pop(_INFO_KEY, None)
+    else:
+        session.info[_INFO_KEY] = TenantContext(frozenset({int(shop_id)}))
+
+
+@contextmanager
+def tenant_scope(shop_ids: Iterable[int], session: Session | None = None) -> Iterator[None]:
+    """Temporarily scope the session to several shops (the group-admin path)."""
+    session = session or get_session()
+    previous = session.info.get(_INFO_KEY)
+    session.info[_INFO_KEY] = TenantContext(frozenset(int(i) for i in shop_ids))
+    try:
+        yield
+    finally:
+        _restore(session, previous)
+
+
+@contextmanager
+def unscoped(session: Session | None = None) -> Iterator[Session]:
+    """Explicitly cross tenants (lookups by token hash, admin, migrations)."""
+    session = session or get_session()
+    previous = session.info.get(_INFO_KEY)
+    session.info[_INFO_KEY] = TenantContext(frozenset(), unscoped=True)
+    try:
+        yield session
+    finally:
+        _restore(session, previous)
+
+
+def _restore(session: Session, previous: TenantContext | None) -> None:
+    if previous is None:
+        session.info.pop(_INFO_KEY, None)
+    else:
+        session.info[_INFO_KEY] = previous
+
+
+def _touches_tenant_model(state: ORMExecuteState) -> bool:
+    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+
+
+@event.listens_for(TenantSession, "do_orm_execute")
+def _scope_statement(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # the criteria propagate from the parent query
+    ctx: TenantContext | None = state.session.info.get(_INFO_KEY)
+    if ctx is not None and ctx.unscoped:
+        return
+    if not _touches_tenant_model(state):
+        return
+    if ctx is None:
+        names = ", ".join(sorted(m.class_.__name__ for m in state.all_mappers))
+        raise TenantContextMissing(f"query on tenant-owned model(s) {names} without a tenant context")
+    ids = tuple(sorted(ctx.shop_ids))
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id.in_(ids), include_aliases=True)
+    )
+
+
+@event.listens_for(TenantSession, "before_flush")
+def _stamp_tenant(session: Session, _flush_context: object, _instances: object) -> None:
+    ctx: TenantContext | None = session.info.get(_INFO_KEY)
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if obj.tenant_id is None:
+            if ctx is None or ctx.single is None:
+                raise TenantContextMissing(f"new {type(obj).__name__} needs a single tenant context")
+            obj.tenant_id = ctx.single
+        elif ctx is None:
+            raise TenantContextMissing(f"new {type(obj).__name__} written without a tenant context")
+        elif not ctx.unscoped and obj.tenant_id not in ctx.shop_ids:
+            raise TenantViolation(f"{type(obj).__name__} for tenant {obj.tenant_id} outside the context")
+    for obj in list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, TenantScoped):
+            continue
+        if ctx is None:
+            raise TenantContextMissing(f"{type(obj).__name__} changed without a tenant context")
+        if not ctx.unscoped and obj.tenant_id not in ctx.shop_ids:
+            raise TenantViolation(f"{type(obj).__name__} of tenant {obj.tenant_id} outside the context")

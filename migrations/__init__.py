@@ -1,0 +1,1 @@
+"""Alembic environment and core revisions (plugins bring their own version directories)."""

@@ -1,0 +1,1 @@
+"""Tenancy: groups → shops (locations) → staff, the plan catalogue and entitlements."""

@@ -1,0 +1,153 @@
+"""Create groups, shops and staff; change a shop's plan, add-ons and feature switches."""
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from bayline.auth.models import User
+from bayline.auth.passwords import check_strength, hash_password
+from bayline.auth.roles import ROLES
+from bayline.claims.stages import apply_template
+from bayline.db import get_session
+from bayline.phones import to_e164
+from bayline.tenancy import tenant_scope
+
+from .entitlements import active_features, bump
+from .models import Group, GroupMembership, Membership, Plan, Shop, ShopAddon, ShopFeatureToggle
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", text.lower())).strip("-")[:80] or "shop"
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError({"timezone": [f"unknown time zone {name!r}"]}) from None
+    return name
+
+
+def create_group(name: str, slug: str | None = None, kind: str = "single") -> Group:
+    session = get_session()
+    slug = slug or slugify(name)
+    if session.scalar(select(Group.id).where(Group.slug == slug)):
+        raise ValidationError({"slug": ["already used by another group"]})
+    group = Group(name=name, slug=slug, kind=kind)
+    session.add(group)
+    session.flush()
+    return group
+
+
+def create_shop(group: Group, name: str, *, slug: str | None = None, plan: str = "starter",
+                stage_template: str = "default", **fields: object) -> Shop:
+    """A new location with its stage set in place; fires ``tenant_provisioned``."""
+    session = get_session()
+    slug = slug or slugify(name)
+    if not SLUG_RE.match(slug):
+        raise ValidationError({"slug": ["lowercase letters, digits and dashes only"]})
+    if session.scalar(select(Shop.id).where(Shop.slug == slug)):
+        raise ValidationError({"slug": ["already used by another shop"]})
+    if session.get(Plan, plan) is None:
+        raise ValidationError({"plan": [f"unknown plan {plan!r}"]})
+    if fields.get("phone"):
+        fields["phone"] = to_e164(str(fields["phone"]), str(fields.get("country", "US")))
+    if fields.get("timezone"):
+        check_timezone(str(fields["timezone"]))
+    shop = Shop(group=group, name=name, slug=slug, plan_key=plan, **fields)
+    session.add(shop)
+    session.flush()
+    with tenant_scope([shop.id]):
+        apply_template(shop.id, stage_template)
+    registry = current_app.extensions["bayline.plugins"]
+    with tenant_scope([shop.id]):
+        registry.hooks_for(active_features(shop)).tenant_provisioned(shop=shop)
+    return shop
+
+
+def create_user(email: str, name: str, password: str | None = None, *, platform_admin: bool = False) -> User:
+    session = get_session()
+    email = email.strip().lower()
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise ValidationError({"email": ["a user with this email exists"]})
+    if password is not None:
+        weak = check_strength(password)
+        if weak:
+            raise ValidationError({"password": [weak]})
+    user = User(email=email, name=name, password_hash=hash_password(password) if password else None,
+                is_platform_admin=platform_admin)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def add_membership(user: User, shop: Shop, role: str) -> Membership:
+    if role not in ROLES:
+        raise ValidationError({"role": [f"must be one of: {', '.join(ROLES)}"]})
+    session = get_session()
+    with tenant_scope([shop.id]):
+        existing = session.scalar(select(Membership).where(Membership.user_id == user.id))
+        if existing is not None:
+            raise ValidationError({"email": ["already on this shop's staff"]})
+        membership = Membership(tenant_id=shop.id, user_id=user.id, role=role, user=user)
+        session.add(membership)
+        session.flush()
+    return membership
+
+
+def make_group_admin(user: User, group: Group) -> GroupMembership:
+    gm = GroupMembership(group_id=group.id, user_id=user.id, role="group_admin")
+    get_session().add(gm)
+    get_session().flush()
+    return gm
+
+
+def _announce(shop: Shop, before: frozenset[str]) -> None:
+    bump(shop)
+    get_session().flush()
+    after = active_features(shop)
+    if after != before:
+        registry = current_app.extensions["bayline.plugins"]
+        with tenant_scope([shop.id]):
+            registry.hook.entitlements_changed(shop=shop, before=set(before), after=set(after))
+
+
+def change_plan(shop: Shop, plan_key: str) -> None:
+    if get_session().get(Plan, plan_key) is None:
+        raise ValidationError({"plan": [f"unknown plan {plan_key!r}"]})
+    before = active_features(shop)
+    shop.plan_key = plan_key
+    _announce(shop, before)
+
+
+def set_addon(shop: Shop, feature: str, granted: bool) -> None:
+    before = active_features(shop)
+    session = get_session()
+    with tenant_scope([shop.id]):
+        row = session.scalar(select(ShopAddon).where(ShopAddon.feature == feature))
+        if granted and row is None:
+            session.add(ShopAddon(tenant_id=shop.id, feature=feature))
+        elif not granted and row is not None:
+            session.delete(row)
+        session.flush()
+    _announce(shop, before)
+
+
+def set_feature_enabled(shop: Shop, feature: str, enabled: bool) -> None:
+    """A shop admin's switch. Only meaningful for features the shop is entitled to."""
+    before = active_features(shop)
+    session = get_session()
+    with tenant_scope([shop.id]):
+        row = session.scalar(select(ShopFeatureToggle).where(ShopFeatureToggle.feature == feature))
+        if row is None:
+            session.add(ShopFeatureToggle(tenant_id=shop.id, feature=feature, enabled=enabled))
+        else:
+            row.enabled = enabled
+        session.flush()
+    _announce(shop, before)

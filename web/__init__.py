@@ -1,0 +1,50 @@
+"""Server-rendered pages: staff login and console (the customer portal joins here)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, redirect, url_for
+from flask_wtf.csrf import generate_csrf
+
+from bayline.phones import pretty
+
+
+def init_web(app: Flask) -> None:
+    from .console import bp as console_bp
+    from .staff_auth import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(console_bp)
+    app.jinja_env.filters["phone"] = pretty
+    app.jinja_env.globals["csrf_token"] = generate_csrf
+
+    @app.context_processor
+    def _template_vars() -> dict[str, Any]:
+        hooks = g.get("hooks")
+        extra: dict[str, Any] = {}
+        if hooks is not None:
+            for part in hooks.extra_template_vars(template_name=""):
+                extra.update(part or {})
+        principal = g.get("principal")
+
+        def principal_shops() -> list[Any]:
+            from bayline.auth.context import staff_shops
+
+            return staff_shops(principal.user) if principal is not None and principal.user else []
+
+        return {"principal": principal, "shop": g.get("shop"), "principal_shops": principal_shops, **extra}
+
+    @app.get("/")
+    def index() -> Any:
+        return redirect(url_for("console.board"))
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

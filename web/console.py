@@ -1,0 +1,121 @@
+"""Staff console: production board, claim page, new claim."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import login_required
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from bayline.claims import service
+from bayline.claims.models import CLAIM_TYPES, Claim
+from bayline.claims.stages import active_stages
+from bayline.db import get_session, utcnow
+from bayline.events import commit
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+CLAIM_FORM_FIELDS = [
+    ("number", "Claim / RO number"), ("customer_first_name", "Customer first name"),
+    ("customer_last_name", "Customer last name"), ("customer_mobile", "Mobile"), ("customer_email", "Email"),
+    ("vehicle_year", "Year"), ("vehicle_make", "Make"), ("vehicle_model", "Model"), ("vehicle_color", "Colour"),
+    ("vin", "VIN"), ("plate", "Plate"), ("insurer", "Insurer"), ("insurer_claim_number", "Insurer claim #"),
+    ("adjuster_name", "Adjuster"), ("adjuster_email", "Adjuster email"), ("adjuster_phone", "Adjuster phone"),
+]
+
+
+@bp.before_request
+@login_required
+def _need_shop() -> Any:
+    if g.get("principal") is None:
+        abort(403, "Your account is not on the staff of any shop.")
+
+
+def _need(permission: str) -> None:
+    if not g.principal.can(permission):
+        abort(403, f"Your role may not do this ({permission}).")
+
+
+def _claim(claim_id: int) -> Claim:
+    claim = get_session().get(Claim, claim_id)
+    if claim is None:
+        abort(404)
+    return claim
+
+
+@bp.get("/")
+def board() -> Any:
+    stages = active_stages()
+    claims = get_session().scalars(select(Claim).where(Claim.archived_at.is_(None))
+                                   .order_by(Claim.stage_entered_at)).all()
+    columns = {s.id: [] for s in stages}
+    orphans = []
+    for claim in claims:
+        (columns[claim.stage_id] if claim.stage_id in columns else orphans).append(claim)
+    return render_template("staff/board.html", stages=stages, columns=columns, orphans=orphans, now=utcnow(),
+                           today=date.today())
+
+
+@bp.route("/claims/new", methods=["GET", "POST"])
+def new_claim() -> Any:
+    _need("claims.write")
+    errors: dict[str, Any] = {}
+    form = request.form
+    if request.method == "POST":
+        data = {k: form.get(k, "").strip() or None for k, _ in CLAIM_FORM_FIELDS}
+        data["claim_type"] = form.get("claim_type") or "insurance"
+        try:
+            if data["vehicle_year"]:
+                data["vehicle_year"] = int(data["vehicle_year"])
+            if form.get("eta"):
+                data["eta"] = date.fromisoformat(form["eta"])
+            if data["claim_type"] not in CLAIM_TYPES:
+                raise ValidationError({"claim_type": ["unknown claim type"]})
+            claim = service.create_claim({k: v for k, v in data.items() if v is not None}, g.principal.user_id)
+            commit()
+            flash(f"Claim {claim.number} opened.")
+            return redirect(url_for("console.claim", claim_id=claim.id))
+        except ValueError as exc:
+            errors = exc.messages if isinstance(exc, ValidationError) else {"form": [str(exc)]}
+            get_session().rollback()
+    return render_template("staff/new_claim.html", fields=CLAIM_FORM_FIELDS, form=form, errors=errors,
+                           claim_types=CLAIM_TYPES), 422 if errors else 200
+
+
+@bp.get("/claims/<int:claim_id>")
+def claim(claim_id: int) -> Any:
+    claim = _claim(claim_id)
+    panels = []
+    for group in g.hooks.claim_panels(claim=claim, user=g.principal.user):
+        panels.extend(group or [])
+    panels.sort(key=lambda p: p.order)
+    return render_template("staff/claim.html", claim=claim, stages=active_stages(),
+                           history=service.history(claim), panels=panels)
+
+
+@bp.post("/claims/<int:claim_id>/stage")
+def move(claim_id: int) -> Any:
+    _need("claims.stage")
+    claim = _claim(claim_id)
+    try:
+        service.change_stage(claim, service.get_stage(int(request.form.get("stage_id", "0"))), g.principal.user_id)
+        commit()
+    except (ValueError, ValidationError):
+        abort(400, "Pick a stage of this shop.")
+    return redirect(request.form.get("back") or url_for("console.claim", claim_id=claim.id))
+
+
+@bp.post("/claims/<int:claim_id>/eta")
+def eta(claim_id: int) -> Any:
+    _need("claims.eta")
+    claim = _claim(claim_id)
+    raw = request.form.get("eta", "")
+    try:
+        new = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        abort(400, "ETA must be a date.")
+    service.set_eta(claim, new, g.principal.user_id, request.form.get("reason") or None)
+    commit()
+    return redirect(url_for("console.claim", claim_id=claim.id))

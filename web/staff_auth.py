@@ -1,0 +1,104 @@
+"""Staff login, logout, password reset and shop switching."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import login_required, login_user, logout_user
+from sqlalchemy import select
+
+from bayline.auth.context import staff_shops
+from bayline.auth.models import User
+from bayline.auth.passwords import check_strength, hash_password, verify_password
+from bayline.auth.reset import make_reset_token, read_reset_token
+from bayline.db import get_session, utcnow
+from bayline.extensions import limiter
+from bayline.mail import send_platform_mail
+
+bp = Blueprint("staff_auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("console.board")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        email = (request.form.get("email") or "").strip().lower()
+        password = request.form.get("password") or ""
+        db = get_session()
+        user = db.scalar(select(User).where(User.email == email))
+        if user is not None and user.is_active and verify_password(user.password_hash, password):
+            session.clear()
+            login_user(user)
+            user.last_login_at = utcnow()
+            db.commit()
+            shops = staff_shops(user)
+            if shops:
+                session["shop_id"] = shops[0][0].id
+            return redirect(_safe_next(request.args.get("next")))
+        verify_password(None, password) if user is None else None
+        error = "That email and password don't match."
+    return render_template("staff/login.html", error=error), 401 if error else 200
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    logout_user()
+    session.clear()
+    return redirect(url_for("staff_auth.login"))
+
+
+@bp.post("/switch-shop")
+@login_required
+def switch_shop() -> Any:
+    from flask_login import current_user
+
+    wanted = request.form.get("shop_id", "")
+    for shop, _role in staff_shops(current_user):
+        if str(shop.id) == wanted:
+            session["shop_id"] = shop.id
+            return redirect(url_for("console.board"))
+    abort(404)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per minute", methods=["POST"])
+def forgot() -> Any:
+    sent = False
+    if request.method == "POST":
+        email = (request.form.get("email") or "").strip().lower()
+        user = get_session().scalar(select(User).where(User.email == email))
+        if user is not None and user.is_active:
+            link = url_for("staff_auth.reset", token=make_reset_token(user), _external=True)
+            send_platform_mail(user.email, "Reset your Bayline password",
+                               f"Open this link within an hour to choose a new password:\n{link}\n")
+        sent = True  # same answer whether or not the address exists
+    return render_template("staff/forgot.html", sent=sent)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reset(token: str) -> Any:
+    db = get_session()
+    user = read_reset_token(token, lambda uid: db.get(User, uid) if isinstance(uid, int) else None)
+    if user is None:
+        return render_template("staff/reset.html", invalid=True), 400
+    error = None
+    if request.method == "POST":
+        password = request.form.get("password") or ""
+        error = check_strength(password)
+        if password != request.form.get("confirm"):
+            error = "The two passwords differ."
+        if error is None:
+            user.password_hash = hash_password(password)
+            user.password_changed_at = utcnow()
+            db.commit()
+            flash("Password changed. Log in with the new one.")
+            return redirect(url_for("staff_auth.login"))
+    return render_template("staff/reset.html", invalid=False, error=error)
