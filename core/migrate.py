@@ -36,8 +36,15 @@ def version_table(component: str) -> str:
     return "alembic_version" if component == CORE else f"alembic_version_{component}"
 
 
+def core_tables() -> set[str]:
+    """Tables mapped by the core's own modules (``bayline.*``; plugins are ``bayline_*``)."""
+    return {m.local_table.name for m in Base.registry.mappers if m.class_.__module__.startswith("bayline.")}
+
+
 def table_filter(app: Flask, component: str) -> Callable[..., bool]:
-    plugin_prefixes = tuple(f"{name}_" for name in components(app) if name != CORE)
+    """Which tables a component owns: the core its own, a plugin those prefixed with its name.
+    Tables of plugins not installed in this app belong to nobody and are left alone."""
+    owned_by_core = core_tables()
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
         if type_ != "table":
@@ -48,7 +55,7 @@ def table_filter(app: Flask, component: str) -> Callable[..., bool]:
         if name.startswith("alembic_version"):
             return False
         if component == CORE:
-            return not name.startswith(plugin_prefixes) if plugin_prefixes else True
+            return name in owned_by_core
         return name.startswith(f"{component}_")
 
     return include

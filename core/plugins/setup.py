@@ -24,6 +24,7 @@ class _Registry(PluginRegistry):
     def finish(self, app: Flask) -> None:
         """Mount blueprints and commands of every working plugin, then announce the app."""
         blueprint_features: dict[str, str] = app.extensions["bayline.blueprint_features"]
+        plugin_blueprints: dict[str, list[Any]] = app.extensions["bayline.plugin_blueprints"]
         for info in self.working:
             plugin = self.pm.get_plugin(info.name)
             caller = self.pm.subset_hook_caller(
@@ -32,6 +33,7 @@ class _Registry(PluginRegistry):
                 for blueprints in caller(app=app):
                     for bp in blueprints or []:
                         app.register_blueprint(bp)
+                        plugin_blueprints.setdefault(info.name, []).append(bp)
                         if not info.core:
                             blueprint_features[bp.name] = info.name
                 self.pm.subset_hook_caller(
@@ -59,6 +61,7 @@ def init_plugins(app: Flask, settings: Settings, extra: list[tuple[str, object]]
             log.warning("broken plugins: %s", ", ".join(broken))
     app.extensions["bayline.plugins"] = registry
     app.extensions["bayline.blueprint_features"] = {}
+    app.extensions["bayline.plugin_blueprints"] = {}
     app.extensions["bayline.shop_resolvers"] = []
     _collect_registrations(app, registry)
     return registry
