@@ -1,4 +1,6 @@
 """Core behaviour implemented through the same hooks plugins use (always active)."""
 from __future__ import annotations
 
-CORE_PLUGINS: list[tuple[str, object]] = []
+from bayline.portal import hooks as portal_hooks
+
+CORE_PLUGINS: list[tuple[str, object]] = [("bayline.portal", portal_hooks)]

@@ -1,6 +1,8 @@
 """Import every core model so ``Base.metadata`` is complete (Alembic, tests)."""
 from bayline.auth.models import ApiKey, User
 from bayline.claims.models import Claim, EtaHistory, Stage, StageHistory
+from bayline.messages.models import Message
+from bayline.portal.models import PortalAttempt, PortalToken
 from bayline.tenants.models import (
     Group,
     GroupMembership,
@@ -15,6 +17,7 @@ from bayline.tenants.models import (
 )
 
 __all__ = [
-    "ApiKey", "Claim", "EtaHistory", "Group", "GroupMembership", "Membership", "Plan", "PlanFeature",
+    "ApiKey", "Claim", "EtaHistory", "Group", "GroupMembership", "Membership", "Message", "Plan", "PlanFeature",
+    "PortalAttempt", "PortalToken",
     "Shop", "ShopAddon", "ShopFeatureToggle", "ShopSetting", "Stage", "StageHistory", "StageTemplate", "User",
 ]

@@ -68,9 +68,9 @@ def init_api(app: Flask) -> BaylineApi:
         except Exception as http_exc:
             return handle_http_exception(http_exc)  # type: ignore[arg-type]
 
-    from . import claims, shops, staff, stages
+    from . import claims, portal, shops, staff, stages
 
-    for module in (claims, stages, staff, shops):
+    for module in (claims, stages, staff, shops, portal):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.extensions["bayline.api"] = api
     return api

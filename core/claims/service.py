@@ -16,6 +16,7 @@ from bayline import settings_registry
 from bayline.db import get_session, utcnow
 from bayline.events import emit
 from bayline.phones import to_e164
+from bayline.portal import tokens as portal_tokens
 from bayline.tenancy import current_tenant_id
 
 from .models import Claim, EtaHistory, Stage, StageHistory
@@ -103,6 +104,8 @@ def create_claim(data: dict[str, Any], user_id: int | None = None) -> Claim:
     if eta:
         session.add(EtaHistory(claim_id=claim.id, old_eta=None, new_eta=eta, user_id=user_id, at=now))
     emit("claim.created", shop_id, {"claim_id": claim.id, "stage_id": stage.id, "user_id": user_id})
+    # The raw link exists only now (just its hash is stored): callers may show it once.
+    claim.portal_link = portal_tokens.issue(claim, user_id)
     return claim
 
 

@@ -1,0 +1,62 @@
+"""Post and list messages of a claim's thread; events announce them to plugins and live pages."""
+from __future__ import annotations
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from bayline.claims.models import Claim
+from bayline.db import get_session, utcnow
+from bayline.events import emit
+
+from .models import CHANNELS, Message
+
+MAX_BODY = 2000
+
+
+def _clean_body(body: str | None) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": ["must not be empty"]})
+    if len(body) > MAX_BODY:
+        raise ValidationError({"body": [f"must be at most {MAX_BODY} characters"]})
+    return body
+
+
+def _event_payload(message: Message) -> dict[str, object]:
+    return {"claim_id": message.claim_id, "message_id": message.id, "direction": message.direction,
+            "channel": message.channel}
+
+
+def receive(claim: Claim, body: str | None, channel: str = "portal", external_id: str | None = None) -> Message:
+    """A message from the customer (portal form, or an inbound SMS/email through a plugin)."""
+    if channel not in CHANNELS:
+        raise ValidationError({"channel": ["unknown channel"]})
+    message = Message(tenant_id=claim.tenant_id, claim_id=claim.id, direction="in", channel=channel,
+                      body=_clean_body(body), delivery_state="received", external_id=external_id,
+                      created_at=utcnow())
+    session = get_session()
+    session.add(message)
+    session.flush()
+    emit("message.received", claim.tenant_id, _event_payload(message))
+    return message
+
+
+def send(claim: Claim, body: str | None, user_id: int | None, channel: str = "portal") -> Message:
+    """A message from the shop. On the portal channel it is delivered by being on the page."""
+    if channel not in CHANNELS:
+        raise ValidationError({"channel": ["unknown channel"]})
+    message = Message(tenant_id=claim.tenant_id, claim_id=claim.id, direction="out", channel=channel,
+                      author_user_id=user_id, body=_clean_body(body),
+                      delivery_state="delivered" if channel == "portal" else "queued", created_at=utcnow())
+    session = get_session()
+    session.add(message)
+    session.flush()
+    emit("message.sent", claim.tenant_id, _event_payload(message))
+    return message
+
+
+def thread(claim: Claim, limit: int = 200) -> list[Message]:
+    """The claim's messages, oldest first (the latest ``limit``)."""
+    rows = get_session().scalars(select(Message).where(Message.claim_id == claim.id)
+                                 .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)).all()
+    return list(reversed(rows))

@@ -1,0 +1,1 @@
+"""Customer portal access: token links (hash-only storage), verification attempts."""
