@@ -12,11 +12,13 @@ from bayline.phones import pretty
 def init_web(app: Flask) -> None:
     from .console import bp as console_bp
     from .introspection import bp as introspection_bp
+    from .shop_settings import bp as settings_bp
     from .staff_auth import bp as auth_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(introspection_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(settings_bp)
     app.jinja_env.filters["phone"] = pretty
     app.jinja_env.globals["csrf_token"] = generate_csrf
 

@@ -82,14 +82,14 @@ def masked_settings(shop_id: int) -> dict[str, Any]:
 @blp.route("/shop/settings")
 class ShopSettings(MethodView):
     @require("claims.read")
-    @blp.response(200, SettingsSchema)
+    @blp.response(200, description="Setting key → value")
     def get(self) -> dict[str, Any]:
         """Every setting of this shop (secrets masked)."""
         return masked_settings(g.principal.shop.id)
 
     @require("settings.manage")
     @blp.arguments(SettingsSchema)
-    @blp.response(200, SettingsSchema)
+    @blp.response(200, description="Setting key → value")
     def patch(self, data: dict[str, Any]) -> dict[str, Any]:
         """Change settings; each is validated against its registered definition."""
         role = None if g.principal.can("*") else g.principal.role
