@@ -1,0 +1,299 @@
+"""Route-wide tenant isolation sweep (issue 9 item 1, issue 3 acceptance).
+
+Every URL rule that takes an object id is requested, with every method it
+accepts, as shop A's API key, as shop A's logged-in owner and anonymously,
+against real objects of shop B. Anything but 404 (401 anonymously), or any of
+B's data in the answer, is reported with the route named. Each probe has a
+control: the same request on A's own equivalent object must succeed, so a 404
+cannot come from a bad body or a wrong URL. New routes are swept automatically;
+a route whose id parameter has no fixture object is reported too.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Blueprint, Flask, jsonify
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from bayline.claims.models import Claim, Stage
+from bayline.events import commit
+from bayline.tenancy import set_tenant
+from bayline.tenants.models import Membership
+
+# Parameters that are not tenant object ids; each is covered by its own tests.
+NOT_OBJECT_IDS = {
+    "filename",  # static files
+    "token",  # /reset/<token>: signed and single-use, see tests/web/test_auth.py
+    "key",  # /console/settings/features/<key>: a catalogue feature key of the caller's own shop
+}
+# Request bodies that pass validation, so the object lookup is what answers.
+BODIES: dict[tuple[str, str], Any] = {
+    ("/api/v1/claims/<int:claim_id>", "PATCH"): {"vehicle_color": "Teal"},
+    ("/api/v1/claims/<int:claim_id>/eta", "POST"): {"eta": "2031-05-06", "reason": "sweep"},
+    ("/api/v1/claims/<int:claim_id>/stage", "POST"): {"stage_id": "{own_stage}"},
+    ("/api/v1/stages/<int:stage_id>", "PATCH"): {"name": "Renamed"},
+    ("/api/v1/staff/<int:membership_id>", "PATCH"): {"role": "estimator"},
+    ("/console/claims/<int:claim_id>/eta", "POST"): {"eta": "2031-05-06"},
+    ("/console/claims/<int:claim_id>/stage", "POST"): {"stage_id": "{own_stage}"},
+}
+
+
+@dataclass
+class Tenant:
+    """Objects of one shop; ``ids`` maps URL parameter names to a sweepable object."""
+
+    shop: Any
+    owner: Any
+    markers: list[str]
+    ids: dict[str, int] = field(default_factory=dict)
+    own_stage: int = 0
+
+
+def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Tenant:
+    shop = make_shop(name=f"Shop {label} Zq{label}shopname")
+    owner = make_user(shop, email=f"owner-{label.lower()}-zq@example.com")
+    spare = make_user(shop, role="estimator", email=f"zq-{label.lower()}-estimator@example.com")
+    claim = make_claim(shop, number=f"ZQ-{label}-0001", customer_last_name=f"Zq{label}lastname",
+                       internal_notes=f"zq {label} secret note")
+    with app.app_context():
+        from bayline.db import get_session
+
+        session = get_session()
+        set_tenant(shop.id, session)
+        from bayline.claims import stages as stage_service
+
+        spare_stage = stage_service.add_stage(name=f"Zq{label}stage", customer_label=f"Zq{label}label")
+        commit(session)
+        membership = session.scalar(select(Membership).where(Membership.user_id == spare.id))
+        first_stage = session.get(Claim, claim.id).stage_id
+        tenant = Tenant(shop=shop, owner=owner,
+                        markers=[f"ZQ-{label}-0001", f"Zq{label}lastname", f"zq {label} secret note",
+                                 f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname"],
+                        ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id},
+                        own_stage=first_stage)
+        assert isinstance(session.get(Stage, spare_stage.id), Stage)
+    return tenant
+
+
+def csrf_token(client: FlaskClient) -> str:
+    page = client.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "login page has no CSRF token"
+    return match.group(1)
+
+
+@dataclass
+class Probe:
+    """A way of calling the app as shop A (or anonymously)."""
+
+    name: str
+    client: FlaskClient
+    headers: dict[str, str]
+    expect: tuple[int, ...]  # the statuses allowed for another shop's object
+
+
+def object_rules(app: Flask) -> list[Any]:
+    return sorted((r for r in app.url_map.iter_rules() if r.arguments and r.endpoint != "static"),
+                  key=lambda r: r.rule)
+
+
+_SAMPLES = {"date": "2031-05-06", "date-time": "2031-05-06T10:00:00+00:00", "email": "sweep@example.com"}
+
+
+def _sample(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        return {k: _sample(v, spec) for k, v in schema.get("properties", {}).items()
+                if k in schema.get("required", [])}
+    if kind == "array":
+        return []
+    return {"integer": 1, "number": 1, "boolean": True}.get(kind) or _SAMPLES.get(schema.get("format"), "sweep")
+
+
+def openapi_body(app: Flask, rule: str, method: str) -> Any:
+    """A minimal valid body from the OpenAPI document (required fields only), for routes not in BODIES."""
+    spec = app.extensions["bayline.api"].spec.to_dict()
+    path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
+    op = spec["paths"].get(path, {}).get(method.lower(), {})
+    schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    return _sample(schema, spec) if schema else None
+
+
+def _send(probe: Probe, method: str, url: str, rule: str, own: Tenant) -> Any:
+    app = probe.client.application
+    body = BODIES.get((rule, method)) or (openapi_body(app, rule, method) if rule.startswith("/api/") else None)
+    if isinstance(body, dict):
+        body = {k: (own.own_stage if v == "{own_stage}" else v) for k, v in body.items()}
+    kwargs: dict[str, Any] = {"headers": probe.headers}
+    if method not in ("GET", "HEAD", "DELETE") or body is not None:
+        if url.startswith("/api/"):
+            kwargs["json"] = body if body is not None else {}
+        else:
+            kwargs["data"] = {**(body or {}), "csrf_token": probe.headers.get("X-CSRFToken", "")}
+    return probe.client.open(url, method=method, **kwargs)
+
+
+def sweep(app: Flask, probes: list[Probe], attacker: Tenant, victim: Tenant) -> list[str]:
+    """Request every object route as ``attacker`` against ``victim``'s objects; list every problem."""
+    problems: list[str] = []
+    for rule in object_rules(app):
+        params = sorted(rule.arguments - NOT_OBJECT_IDS)
+        if not params:
+            continue
+        missing = [p for p in params if p not in victim.ids]
+        if missing:
+            problems.append(f"{rule.rule}: no fixture object for parameter(s) {missing}; add one to the sweep")
+            continue
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        for probe in probes:
+            for method in methods:
+                if not (rule.rule.startswith("/api/") or probe.name != "api key"):
+                    continue  # the console is for logged-in people, not API keys
+                url = rule.build({p: victim.ids[p] for p in params}, append_unknown=False)[1]
+                r = _send(probe, method, url, rule.rule, attacker)
+                text = r.get_data(as_text=True)
+                leaked = [m for m in victim.markers if m in text]
+                if r.status_code not in probe.expect or leaked:
+                    problems.append(f"{method} {rule.rule} as {probe.name}: {r.status_code} for another shop's "
+                                    f"object (want {probe.expect}){'; leaked ' + repr(leaked) if leaked else ''}")
+                if r.is_json and url.startswith("/api/") and set(r.json) < {"code", "status", "message"}:
+                    problems.append(f"{method} {rule.rule} as {probe.name}: error is not JSON {{code, status, ...}}")
+    return problems
+
+
+def controls(app: Flask, probes: list[Probe], own: Tenant) -> list[str]:
+    """The same requests on the caller's own objects must work (else the sweep proves nothing)."""
+    problems = []
+    for rule in object_rules(app):
+        params = sorted(rule.arguments - NOT_OBJECT_IDS)
+        if not params or any(p not in own.ids for p in params):
+            continue
+        for probe in probes:
+            if probe.expect != (404,) or (probe.name == "api key" and not rule.rule.startswith("/api/")):
+                continue
+            # DELETE last, so the object is there for the other methods
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}, key=lambda m: m == "DELETE"):
+                url = rule.build({p: own.ids[p] for p in params}, append_unknown=False)[1]
+                r = _send(probe, method, url, rule.rule, own)
+                if r.status_code >= 400:
+                    problems.append(f"control {method} {rule.rule} as {probe.name} on its own object: "
+                                    f"{r.status_code} {r.get_data(as_text=True)[:200]}")
+            break  # one probe per rule is enough for the control; DELETE consumed the object
+    return problems
+
+
+@pytest.fixture
+def tenants(app, make_shop, make_user, make_claim) -> tuple[Tenant, Tenant]:
+    return (build_tenant(app, make_shop, make_user, make_claim, "A"),
+            build_tenant(app, make_shop, make_user, make_claim, "B"))
+
+
+def make_probes(app: Flask, a: Tenant, api_client, client_for) -> list[Probe]:
+    staff = client_for(a.owner, a.shop)
+    return [
+        Probe("api key", api_client(a.shop, scopes=("admin",)), {}, (404,)),
+        Probe("staff owner", staff, {"X-CSRFToken": csrf_token(staff)}, (404,)),
+        # anonymous: 401 from the API, 400 when an unsafe request has no CSRF token,
+        # a redirect to the login page from the console; never the object
+        Probe("anonymous", app.test_client(), {}, (302, 400, 401)),
+    ]
+
+
+def test_sweep_covers_the_id_routes(app):
+    covered = {r.rule for r in object_rules(app) if r.arguments - NOT_OBJECT_IDS}
+    assert {"/api/v1/claims/<int:claim_id>", "/api/v1/claims/<int:claim_id>/stage",
+            "/api/v1/claims/<int:claim_id>/eta", "/api/v1/claims/<int:claim_id>/history",
+            "/api/v1/stages/<int:stage_id>", "/api/v1/staff/<int:membership_id>",
+            "/console/claims/<int:claim_id>"} <= covered
+
+
+def test_every_id_route_answers_404_for_another_shops_object(app, tenants, api_client, client_for):
+    a, b = tenants
+    probes = make_probes(app, a, api_client, client_for)
+    problems = sweep(app, probes, a, b)
+    assert not problems, "\n".join(problems)
+    problems = controls(app, probes, a)
+    assert not problems, "\n".join(problems)
+
+
+def test_listings_never_show_another_shops_rows(app, tenants, api_client, client_for):
+    a, b = tenants
+    probes = make_probes(app, a, api_client, client_for)[:2]
+    lists = sorted(r.rule for r in app.url_map.iter_rules()
+                   if r.rule.startswith("/api/v1/") and not r.arguments and "GET" in r.methods
+                   and r.endpoint.split(".")[0] != "api-docs")
+    seen_own = set()
+    for probe in probes:
+        for url in [*lists, "/console/"]:
+            if url == "/console/" and probe.name == "api key":
+                continue
+            r = probe.client.get(url, headers=probe.headers)
+            text = r.get_data(as_text=True)
+            assert not [m for m in b.markers if m in text], f"GET {url} as {probe.name} shows shop B's data"
+            if r.status_code == 200:
+                seen_own.update(m for m in a.markers if m in text)
+            else:
+                assert r.status_code in (403,), f"GET {url} as {probe.name}: {r.status_code}"
+    # the listings do show A's own rows, so their silence about B means something
+    assert {"ZQ-A-0001", "ZqAstage", "zq-a-estimator", "ZqAshopname"} <= seen_own
+    # filters that name B's objects find nothing either
+    key = probes[0].client
+    assert key.get(f"/api/v1/claims?stage_id={b.own_stage}").json == []
+    assert key.get("/api/v1/claims?q=ZQ-B").json == []
+    assert key.get("/api/v1/claims?include_archived=true").headers["X-Pagination"].count('"total": 1') == 1
+
+
+def test_group_admin_cross_shop_path_shows_only_the_groups_shops(app, make_shop, make_user, make_claim,
+                                                                  client_for, api_client):
+    first = make_shop(name="North")
+    second = make_shop(name="South", group_id=first.group_id)
+    outsider = make_shop(name="Elsewhere")
+    mine = {make_claim(first, number="G-1").id, make_claim(second, number="G-2").id}
+    theirs = make_claim(outsider, number="X-1")
+    admin = make_user(first, group_admin=True)
+    client = client_for(admin, first)
+
+    r = client.get("/api/v1/group/claims")
+    assert r.status_code == 200
+    assert {c["id"] for c in r.json} == mine
+    assert "X-1" not in r.get_data(as_text=True)
+    # asking to act for a shop outside the group does not widen the view
+    r = client.get("/api/v1/group/claims", headers={"X-Bayline-Shop": str(outsider.id)})
+    assert {c["id"] for c in r.json} == mine
+    assert client.get(f"/api/v1/claims/{theirs.id}", headers={"X-Bayline-Shop": str(outsider.id)}).status_code == 404
+    # the group view is the group admin's alone; a shop owner and an API key are refused
+    owner = make_user(first)
+    assert client_for(owner, first).get("/api/v1/group/claims").status_code == 403
+    assert api_client(first).get("/api/v1/group/claims").status_code == 403
+    assert app.test_client().get("/api/v1/group/claims").status_code == 401
+
+
+def test_sweep_catches_an_unscoped_route(app, tenants, api_client, client_for):
+    """A route that reads a claim with ``unscoped()`` is reported by the sweep, by name."""
+    from bayline.db import get_session
+    from bayline.tenancy import unscoped
+
+    leaky = Blueprint("leaky_test", __name__)
+
+    @leaky.get("/api/v1/leaky/claims/<int:claim_id>")
+    def leak(claim_id: int) -> Any:
+        with unscoped():
+            claim = get_session().get(Claim, claim_id)
+        return jsonify(number=claim.number) if claim else ({"code": "not_found", "status": 404,
+                                                            "message": "no"}, 404)
+
+    app.register_blueprint(leaky)  # before the first request of this app
+    a, b = tenants
+    probes = make_probes(app, a, api_client, client_for)[:2]
+    problems = sweep(app, probes, a, b)
+    caught = [p for p in problems if "/api/v1/leaky/claims/<int:claim_id>" in p]
+    assert caught, problems
+    assert any("leaked ['ZQ-B-0001']" in p and "as api key" in p for p in caught)
