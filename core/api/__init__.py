@@ -45,6 +45,15 @@ def validation_error(errors: dict[str, Any], status: int = 422) -> None:
     abort(status, error_code=code, message="Some fields are not valid.", errors={"json": errors})
 
 
+def _serve_swagger_ui(app: Flask) -> None:
+    import swagger_ui_bundle
+    from flask import send_from_directory
+
+    @app.get("/api/v1/swagger-ui/<path:filename>")
+    def swagger_ui_static(filename: str) -> Any:
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+
+
 def init_api(app: Flask) -> BaylineApi:
     app.config.setdefault("API_TITLE", "Bayline API")
     app.config.setdefault("API_VERSION", "v1")
@@ -52,7 +61,9 @@ def init_api(app: Flask) -> BaylineApi:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "/docs")
-    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    # Swagger UI is served from the swagger-ui-bundle package: no CDN, works offline.
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "/api/v1/swagger-ui/")
+    _serve_swagger_ui(app)
     api = BaylineApi(app, spec_kwargs={
         "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
         "security": [{"apiKey": []}],

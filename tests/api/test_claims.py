@@ -94,3 +94,10 @@ def test_read_scope_cannot_write(app, make_shop, api_client):
 def test_openapi_document(app):
     spec = app.test_client().get("/api/v1/openapi.json").json
     assert "/api/v1/claims" in spec["paths"] and spec["openapi"].startswith("3.")
+
+
+def test_swagger_ui_is_served_without_a_cdn(app):
+    client = app.test_client()
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "/api/v1/swagger-ui/swagger-ui-bundle.js" in page and "cdn" not in page
+    assert client.get("/api/v1/swagger-ui/swagger-ui-bundle.js").status_code == 200
