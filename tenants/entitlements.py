@@ -1,6 +1,7 @@
 """Which features are active for a shop: plan ∪ add-ons, minus what the shop switched off.
 
-The answer is cached per process keyed by ``(shop.id, shop.entitlements_version)``;
+The answer is cached per process keyed by ``(database, shop.id, shop.entitlements_version)``
+(the database is part of the key because one process may serve several apps, e.g. tests);
 every change bumps the version in the database, so all processes see it on
 their next request without a restart.
 """
@@ -16,7 +17,7 @@ from bayline.tenancy import tenant_scope
 
 from .models import PlanFeature, Shop, ShopAddon, ShopFeatureToggle
 
-_CACHE: OrderedDict[tuple[int, int], frozenset[str]] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, int, int], frozenset[str]] = OrderedDict()
 _CACHE_MAX = 4096
 _LOCK = Lock()
 
@@ -32,7 +33,7 @@ def entitled_features(shop: Shop) -> frozenset[str]:
 
 def active_features(shop: Shop) -> frozenset[str]:
     """Features active for ``shop`` now (cached per entitlements version)."""
-    key = (shop.id, shop.entitlements_version)
+    key = (str(get_session().get_bind().url), shop.id, shop.entitlements_version)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:

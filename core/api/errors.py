@@ -15,7 +15,7 @@ CODES = {
 
 
 def wants_json() -> bool:
-    if request.path.startswith("/api/") or request.path.startswith("/-/"):
+    if request.path.startswith("/api/") or request.path.startswith("/-/") or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]

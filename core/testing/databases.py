@@ -56,8 +56,12 @@ def _admin(sql: str) -> None:
         conn.execute(sql)
 
 
+_RUN_ID = uuid.uuid4().hex[:8]
+
+
 def worker_suffix() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """Unique per test process, so concurrent runs on one server never share a template."""
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{_RUN_ID}"
 
 
 class SqliteDatabases:
