@@ -6,12 +6,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, g, request
+from werkzeug.routing import IntegerConverter
 
 from .config import Settings, load_settings
-from .db import Database, get_session
+from .db import MAX_ID, Database, get_session
 from .tenancy import TenantSession
 
 log = logging.getLogger("bayline")
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` capped at :data:`MAX_ID`: a larger id does not match the route (404), instead
+    of reaching the database as an out-of-range value (a 500)."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, MAX_ID if max is None else max, signed)
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None,
@@ -23,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
     settings = load_settings(environ, **config)
 
     app = Flask("bayline.web", instance_path=str(settings.instance_dir.resolve()))
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     _configure(app, settings)
     app.config.update(flask_config)
 

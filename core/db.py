@@ -16,6 +16,10 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+# Largest primary-key value (ids are 32-bit INTEGER columns). Ids from URLs, bodies and forms
+# beyond it cannot name a row, and PostgreSQL/SQLite refuse to compare against them.
+MAX_ID = 2**31 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -50,6 +50,21 @@ def claim_filter(args: dict[str, Any]) -> Any:
     return stmt
 
 
+def claim_page(stmt: Any, pagination_parameters: Any) -> list[Claim]:
+    """One page of ``stmt``, newest activity first; sets the total for ``X-Pagination``.
+
+    A page past the end is empty without asking the database (whose OFFSET is a
+    64-bit integer: ``?page=10**20`` must not become a 500)."""
+    session = get_session()
+    total = session.scalar(stmt.with_only_columns(func.count(Claim.id)).order_by(None)) or 0
+    pagination_parameters.item_count = total
+    if pagination_parameters.first_item >= total:
+        return []
+    page = stmt.order_by(Claim.updated_at.desc(), Claim.id.desc()).offset(
+        pagination_parameters.first_item).limit(pagination_parameters.page_size)
+    return list(session.scalars(page))
+
+
 @blp.route("/claims")
 class Claims(MethodView):
     @require("claims.read")
@@ -58,13 +73,7 @@ class Claims(MethodView):
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Claim]:
         """List claims, newest activity first; filter by stage or ``updated_since``."""
-        stmt = claim_filter(args)
-        session = get_session()
-        pagination_parameters.item_count = session.scalar(
-            stmt.with_only_columns(func.count(Claim.id)).order_by(None))
-        page = stmt.order_by(Claim.updated_at.desc(), Claim.id.desc()).offset(
-            pagination_parameters.first_item).limit(pagination_parameters.page_size)
-        return list(session.scalars(page))
+        return claim_page(claim_filter(args), pagination_parameters)
 
     @require("claims.write")
     @blp.arguments(ClaimCreateSchema)

@@ -6,10 +6,16 @@ from datetime import date
 from marshmallow import Schema, fields, validate
 
 from bayline.claims.models import CLAIM_TYPES
+from bayline.db import MAX_ID
 
 
 def _str(max_len: int, min_len: int = 0, **kw: object) -> fields.String:
     return fields.String(validate=validate.Length(min=min_len, max=max_len), **kw)
+
+
+def _id(**kw: object) -> fields.Integer:
+    """An object id: a positive integer that fits the id columns."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kw)
 
 
 def _opt(max_len: int) -> fields.String:
@@ -32,7 +38,7 @@ class StagePatchSchema(StageSchema):
 
 
 class StageOrderSchema(Schema):
-    order = fields.List(fields.Integer(), required=True)
+    order = fields.List(_id(), required=True)
 
 
 class TemplateApplySchema(Schema):
@@ -75,7 +81,7 @@ class ClaimCreateSchema(ClaimBaseSchema):
     number = _str(40, 1, required=True)
     customer_first_name = _str(100, 1, required=True)
     customer_last_name = _str(100, 1, required=True)
-    stage_id = fields.Integer()
+    stage_id = _id()
     eta = fields.Date(allow_none=True)
 
 
@@ -94,14 +100,14 @@ class ClaimSchema(ClaimBaseSchema):
 
 
 class ClaimQuerySchema(Schema):
-    stage_id = fields.Integer()
+    stage_id = _id()
     updated_since = fields.AwareDateTime()
     q = fields.String(validate=validate.Length(max=100))
     include_archived = fields.Boolean(load_default=False)
 
 
 class StageChangeSchema(Schema):
-    stage_id = fields.Integer(required=True)
+    stage_id = _id(required=True)
 
 
 class EtaChangeSchema(Schema):

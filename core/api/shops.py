@@ -7,7 +7,6 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
-from sqlalchemy import func
 
 from bayline import settings_registry
 from bayline.auth.context import staff_shops
@@ -21,7 +20,7 @@ from bayline.tenants.entitlements import active_features, entitled_features
 from bayline.tenants.models import Group, Shop
 
 from . import api_abort, require
-from .claims import claim_filter
+from .claims import claim_filter, claim_page
 from .schemas import (
     ClaimQuerySchema,
     ClaimSchema,
@@ -138,11 +137,5 @@ class GroupClaims(MethodView):
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Claim]:
         """Claims across every location of the group: the explicit cross-shop path."""
         _, shop_ids = require_group_admin()
-        stmt = claim_filter(args)
-        session = get_session()
         with tenant_scope(shop_ids):
-            pagination_parameters.item_count = session.scalar(
-                stmt.with_only_columns(func.count(Claim.id)).order_by(None))
-            page = stmt.order_by(Claim.updated_at.desc(), Claim.id.desc()).offset(
-                pagination_parameters.first_item).limit(pagination_parameters.page_size)
-            return list(session.scalars(page))
+            return claim_page(claim_filter(args), pagination_parameters)

@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from bayline import settings_registry
-from bayline.db import get_session, utcnow
+from bayline.db import MAX_ID, get_session, utcnow
 from bayline.events import emit
 from bayline.phones import to_e164
 from bayline.portal import tokens as portal_tokens
@@ -72,7 +72,7 @@ class DuplicateClaimNumber(ValidationError):
 
 def get_stage(stage_id: int) -> Stage:
     """A live stage of the current shop, or a field error (another shop's id looks unknown)."""
-    stage = get_session().get(Stage, stage_id)
+    stage = get_session().get(Stage, stage_id) if 0 < stage_id <= MAX_ID else None
     if stage is None or stage.archived_at is not None:
         raise ValidationError({"stage_id": ["no such stage at this shop"]})
     return stage
