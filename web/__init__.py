@@ -18,6 +18,9 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(introspection_bp)
     app.register_blueprint(console_bp)
+    from .portal import init_portal
+
+    init_portal(app)
     app.register_blueprint(settings_bp)
     app.jinja_env.filters["phone"] = pretty
     app.jinja_env.globals["csrf_token"] = generate_csrf

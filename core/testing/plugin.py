@@ -5,7 +5,7 @@ Every test that uses ``app`` runs once per database backend: ``sqlite`` always,
 otherwise). Each test gets its own database cloned from a migrated template.
 
 Fixtures: ``app``, ``db``, ``make_shop``, ``make_user``, ``make_claim``,
-``client_for``, ``api_client``, ``enable_plugin``, ``extra_plugins``,
+``client_for``, ``api_client``, ``portal_client``, ``enable_plugin``, ``extra_plugins``,
 ``redis_url``.
 """
 from __future__ import annotations
@@ -216,6 +216,30 @@ def api_client(app: Flask) -> Callable[..., FlaskClient]:
             commit(session)
         client = app.test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+        return client
+
+    return factory
+
+
+@pytest.fixture
+def portal_client(app: Flask) -> Callable[..., FlaskClient]:
+    """``portal_client(claim)`` → a test client with a verified customer portal session for ``claim``
+    (bound to the claim's active link, issuing one if it has none); pages live under ``/c/s/``."""
+    from bayline.claims.models import Claim
+    from bayline.events import commit
+    from bayline.portal import tokens
+
+    def factory(claim: Any) -> FlaskClient:
+        with in_tenant(app, claim.tenant_id) as session:
+            current = session.get(Claim, claim.id)
+            token = tokens.active_token(current)
+            if token is None:
+                token = tokens.issue(current).token
+                commit(session)
+            token_id = token.id
+        client = app.test_client()
+        with client.session_transaction() as sess:
+            sess["portal"] = {"c": claim.id, "s": claim.tenant_id, "t": token_id}
         return client
 
     return factory

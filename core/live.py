@@ -1,0 +1,142 @@
+"""Live updates for open portal pages: a publish/subscribe broker per app.
+
+``LocalBroker`` (in-process queues) when no Redis is configured; ``RedisBroker``
+(Redis pub/sub) when ``BAYLINE_REDIS_URL`` is set, so an event published by one
+gunicorn process or Celery worker reaches SSE clients held by any other.
+Messages carry only the event type and ids; pages fetch what changed through
+their own, session-checked routes.
+"""
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from typing import Any, Protocol
+
+from flask import Flask, current_app
+
+PREFIX = "bayline:live:"
+LIVE_EVENT_TYPES = frozenset({"claim.stage_changed", "claim.eta_changed", "claim.updated", "claim.delivered",
+                              "message.received", "message.sent", "photo.published"})
+
+
+def channel(tenant_id: int, claim_id: int) -> str:
+    return f"{PREFIX}{int(tenant_id)}:{int(claim_id)}"
+
+
+class Subscription(Protocol):
+    def get(self, timeout: float) -> dict[str, Any] | None: ...
+    def close(self) -> None: ...
+
+
+class Broker(Protocol):
+    def publish(self, channel: str, message: dict[str, Any]) -> None: ...
+    def subscribe(self, channel: str) -> Subscription: ...
+
+
+class _LocalSubscription:
+    def __init__(self, broker: LocalBroker, name: str) -> None:
+        self.broker, self.name = broker, name
+        self.queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=100)
+
+    def get(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self.broker._remove(self)
+
+
+class LocalBroker:
+    """Queues in this process (the embedded default; one process only)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: dict[str, set[_LocalSubscription]] = {}
+
+    def publish(self, channel: str, message: dict[str, Any]) -> None:
+        with self._lock:
+            subs = list(self._subs.get(channel, ()))
+        for sub in subs:
+            try:
+                sub.queue.put_nowait(message)
+            except queue.Full:  # a stalled client misses updates; its page polls on reconnect
+                pass
+
+    def subscribe(self, channel: str) -> _LocalSubscription:
+        sub = _LocalSubscription(self, channel)
+        with self._lock:
+            self._subs.setdefault(channel, set()).add(sub)
+        return sub
+
+    def _remove(self, sub: _LocalSubscription) -> None:
+        with self._lock:
+            subs = self._subs.get(sub.name)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subs[sub.name]
+
+    def subscriber_count(self, channel: str) -> int:
+        with self._lock:
+            return len(self._subs.get(channel, ()))
+
+
+class _RedisSubscription:
+    def __init__(self, client: Any, name: str) -> None:
+        self.pubsub = client.pubsub()
+        self.pubsub.subscribe(name)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # wait for the confirmation: nothing published after us is lost
+            msg = self.pubsub.get_message(timeout=0.5)
+            if msg is not None and msg.get("type") == "subscribe":
+                break
+
+    def get(self, timeout: float) -> dict[str, Any] | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            msg = self.pubsub.get_message(ignore_subscribe_messages=True, timeout=remaining)
+            if msg is not None and msg.get("type") == "message":
+                return json.loads(msg["data"])
+
+    def close(self) -> None:
+        try:
+            self.pubsub.unsubscribe()
+        finally:
+            self.pubsub.close()
+
+
+class RedisBroker:
+    """Redis pub/sub: works across processes and hosts."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+
+    def publish(self, channel: str, message: dict[str, Any]) -> None:
+        self.client.publish(channel, json.dumps(message))
+
+    def subscribe(self, channel: str) -> _RedisSubscription:
+        return _RedisSubscription(self.client, channel)
+
+
+def init_live(app: Flask) -> Broker:
+    url = app.extensions["bayline.settings"].redis_url
+    broker: Broker = RedisBroker(url) if url else LocalBroker()
+    app.extensions["bayline.live"] = broker
+    return broker
+
+
+def get_broker(app: Flask | None = None) -> Broker:
+    return (app or current_app).extensions["bayline.live"]
+
+
+def publish_event(tenant_id: int, claim_id: int, type_: str, event_id: str = "") -> None:
+    get_broker().publish(channel(tenant_id, claim_id), {"type": type_, "id": event_id})

@@ -1,0 +1,64 @@
+"""Customer verification before the portal shows anything: last name + claim number (+ shop PIN)."""
+from __future__ import annotations
+
+import hmac
+import re
+import unicodedata
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bayline import settings_registry
+from bayline.claims.models import Claim
+from bayline.db import get_session, utcnow
+
+from .models import PortalAttempt, PortalToken
+
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
+
+
+def normalise(value: str | None) -> str:
+    """Case-, accent-, space- and punctuation-insensitive form ("O'Brien-Smith" == "obriensmith")."""
+    text = unicodedata.normalize("NFKD", value or "")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+
+def _same(a: str, b: str) -> bool:
+    return bool(a) and hmac.compare_digest(a.encode(), b.encode())
+
+
+def mode(shop_id: int) -> str:
+    """off | name_claim | name_claim_pin (a PIN mode without a PIN set asks name + claim only)."""
+    values = settings_registry.get_all(shop_id)
+    chosen = values["portal.verification"]
+    if chosen == "name_claim_pin" and not str(values["portal.pin"] or "").strip():
+        return "name_claim"
+    return chosen
+
+
+def check(claim: Claim, last_name: str | None, claim_number: str | None, pin: str | None) -> bool:
+    ok = _same(normalise(last_name), normalise(claim.customer_last_name))
+    ok = _same(normalise(claim_number), normalise(claim.number)) and ok
+    if mode(claim.tenant_id) == "name_claim_pin":
+        shop_pin = normalise(str(settings_registry.get(claim.tenant_id, "portal.pin")))
+        ok = _same(normalise(pin), shop_pin) and ok
+    return ok
+
+
+def failures(token: PortalToken) -> int:
+    return get_session().scalar(select(func.count(PortalAttempt.id)).where(
+        PortalAttempt.token_id == token.id, PortalAttempt.ok.is_(False),
+        PortalAttempt.at >= utcnow() - WINDOW)) or 0
+
+
+def locked(token: PortalToken) -> bool:
+    return failures(token) >= MAX_FAILURES
+
+
+def record(token: PortalToken, ok: bool, ip: str | None) -> PortalAttempt:
+    attempt = PortalAttempt(tenant_id=token.tenant_id, token_id=token.id, claim_id=token.claim_id, ok=ok,
+                            ip=(ip or "")[:45] or None, at=utcnow())
+    get_session().add(attempt)
+    return attempt

@@ -1,0 +1,28 @@
+"""Helpers for portal tests."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bayline import settings_registry
+from bayline.events import commit
+from bayline.testing.plugin import in_tenant
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def set_setting(app):
+    """``set_setting(shop, key, value)`` stores a shop setting (platform role)."""
+
+    def factory(shop, key, value):
+        with in_tenant(app, shop.id) as session:
+            settings_registry.set_values(shop.id, {key: value}, role=None)
+            commit(session)
+
+    return factory

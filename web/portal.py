@@ -1,0 +1,254 @@
+"""Customer portal: ``/c/<token>`` → verification → a token-less session page ``/c/s/``.
+
+The token is looked up by its hash across tenants, then the tenant is set from
+it. After verification (a shop setting) the browser gets a signed session
+entry scoped to that one claim and is redirected away from the token URL.
+Every ``/c/`` response is private: no referrer, no caching, no indexing, a
+strict Content-Security-Policy.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from bayline import settings_registry
+from bayline.claims import service as claims_service
+from bayline.claims.models import Claim
+from bayline.claims.stages import active_stages
+from bayline.db import get_session, utcnow
+from bayline.events import commit
+from bayline.extensions import limiter
+from bayline.live import LIVE_EVENT_TYPES, channel, get_broker, init_live
+from bayline.messages import service as messages
+from bayline.plugins.setup import bind_shop
+from bayline.plugins.types import Viewer
+from bayline.portal import redact, tokens, verify
+from bayline.tenancy import set_tenant
+from bayline.tenants.models import Shop
+
+bp = Blueprint("portal", __name__, url_prefix="/c")
+
+SESSION_KEY = "portal"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+PORTAL_LIMIT = "120 per minute"
+
+
+# -- session binding -------------------------------------------------------------------------
+
+def _session_entry() -> dict[str, int] | None:
+    entry = session.get(SESSION_KEY)
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), int) for k in ("c", "s", "t")):
+        return None
+    return entry
+
+
+def resolve_portal_shop() -> Shop | None:
+    """Shop resolver (``app.extensions["bayline.shop_resolvers"]``) for ``/c/s/...``: the verified
+    portal session's shop. Sets the tenant and ``g.portal_claim_id`` (what plugin portal routes use);
+    a session whose link was revoked or expired is dropped here."""
+    if not request.path.startswith("/c/s/"):
+        return None
+    entry = _session_entry()
+    if entry is None:
+        return None
+    shop = get_session().get(Shop, entry["s"])
+    if shop is None or shop.archived_at is not None:
+        session.pop(SESSION_KEY, None)
+        return None
+    set_tenant(shop.id)
+    found = tokens.load_session_token(entry["t"], entry["c"])
+    if found is None:
+        set_tenant(None)
+        session.pop(SESSION_KEY, None)
+        return None
+    g.portal_claim_id = found[1].id
+    g.portal_claim = found[1]
+    return shop
+
+
+def current_claim() -> Claim:
+    """The claim of the verified portal session, or a friendly 404 (no session, revoked, expired)."""
+    claim = g.get("portal_claim")
+    if claim is None or g.get("shop") is None or "portal" not in g.features:
+        abort(404)
+    return claim
+
+
+def _open_session(token: Any, claim: Claim) -> Any:
+    session[SESSION_KEY] = {"c": claim.id, "s": claim.tenant_id, "t": token.id}
+    token.last_used_at = utcnow()
+    commit()
+    return redirect(url_for("portal.home"), 303)
+
+
+# -- token entry ------------------------------------------------------------------------------
+
+def _enter(raw: str) -> tuple[Any, Claim, Shop]:
+    found = tokens.lookup(raw)
+    if found is None:
+        abort(404)
+    token, claim = found
+    shop = get_session().get(Shop, token.tenant_id)
+    if shop is None or shop.archived_at is not None:
+        abort(404)
+    set_tenant(shop.id)
+    bind_shop(shop)
+    if "portal" not in g.features:
+        abort(404)
+    return token, claim, shop
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["GET"])
+@limiter.limit("10 per minute", methods=["POST"])
+def enter(token: str) -> Any:
+    tok, claim, shop = _enter(token)
+    mode = verify.mode(shop.id)
+    entry = _session_entry()
+    if mode == "off" or (entry is not None and entry["c"] == claim.id and entry["s"] == shop.id):
+        return _open_session(tok, claim)
+    if verify.locked(tok):
+        return render_template("portal/locked.html", shop=shop), 429
+    error = None
+    if request.method == "POST":
+        form = request.form
+        ok = verify.check(claim, form.get("last_name"), form.get("claim_number"), form.get("pin"))
+        verify.record(tok, ok, request.remote_addr)
+        commit()
+        if ok:
+            session.pop(SESSION_KEY, None)
+            return _open_session(tok, claim)
+        if verify.locked(tok):
+            return render_template("portal/locked.html", shop=shop), 429
+        error = "Those details don't match our records. Please check and try again."
+    return render_template("portal/verify.html", shop=shop, mode=mode, error=error), 422 if error else 200
+
+
+# -- the page -----------------------------------------------------------------------------------
+
+def timeline(claim: Claim) -> list[dict[str, Any]]:
+    """Stages for the customer: past (with the date reached), current, upcoming."""
+    show_hidden = settings_registry.get(claim.tenant_id, "portal.show_hidden_stages")
+    reached: dict[int, Any] = {}
+    for entry in claims_service.history(claim)["stages"]:
+        reached[entry.to_stage_id] = entry.at
+    stages = active_stages()
+    ids = [s.id for s in stages]
+    current = ids.index(claim.stage_id) if claim.stage_id in ids else -1
+    items: list[dict[str, Any]] = []
+    for index, stage in enumerate(stages):
+        state = "current" if index == current else ("past" if index < current else "future")
+        if current == -1:
+            state = "past" if stage.id in reached else "future"
+        if stage.hidden and not show_hidden:
+            if state == "current" and items:
+                items[-1]["state"] = "current"  # a hidden stage shows as the last visible one
+            continue
+        items.append({"label": stage.customer_label or stage.name, "description": stage.customer_description,
+                      "state": state, "at": reached.get(stage.id) if state != "future" else None})
+    return items
+
+
+def sections(claim: Claim) -> list[Any]:
+    found: list[Any] = []
+    for group in g.hooks.portal_sections(claim=claim, viewer=Viewer(claim_id=claim.id)):
+        found.extend(group or [])
+    return sorted(found, key=lambda s: (s.order, s.key))
+
+
+@bp.get("/s/")
+@limiter.limit(PORTAL_LIMIT)
+def home() -> Any:
+    claim = current_claim()
+    values = settings_registry.get_all(claim.tenant_id)
+    return render_template("portal/page.html", claim=claim, shop=g.shop, steps=timeline(claim),
+                           show_insurer=values["portal.show_insurer"], show_eta=values["portal.show_eta"],
+                           sections=sections(claim))
+
+
+@bp.post("/s/messages")
+@limiter.limit("20 per minute")
+def post_message() -> Any:
+    claim = current_claim()
+    if "messages" not in g.features:
+        abort(404)
+    try:
+        messages.receive(claim, request.form.get("body"), channel="portal")
+    except ValueError:
+        get_session().rollback()
+        return redirect(url_for("portal.home", error="message") + "#messages", 303)
+    commit()
+    return redirect(url_for("portal.home") + "#messages", 303)
+
+
+@bp.get("/s/events")
+@limiter.limit("30 per minute")
+def events() -> Any:
+    """Server-Sent Events for the session's claim: one ``data:`` line per change, comment heartbeats.
+    The stream ends after ``BAYLINE_SSE_MAX_SECONDS`` so the browser reconnects and the session
+    (revocation, expiry) is checked again; a closed tab ends the generator and frees the subscription."""
+    claim = current_claim()
+    heartbeat = float(current_app.config.get("BAYLINE_SSE_HEARTBEAT", 15))
+    max_seconds = float(current_app.config.get("BAYLINE_SSE_MAX_SECONDS", 300))
+    subscription = get_broker().subscribe(channel(claim.tenant_id, claim.id))
+
+    def stream() -> Any:
+        try:
+            yield "retry: 3000\n: connected\n\n"
+            ends = time.monotonic() + max_seconds
+            while time.monotonic() < ends:
+                message = subscription.get(timeout=min(heartbeat, max(ends - time.monotonic(), 0.01)))
+                if message is None:
+                    yield ": ping\n\n"
+                elif message.get("type") in LIVE_EVENT_TYPES:
+                    yield f"data: {json.dumps({'type': message['type']})}\n\n"
+        finally:
+            subscription.close()
+
+    return Response(stream(), mimetype="text/event-stream", headers={"X-Accel-Buffering": "no"})
+
+
+@bp.post("/s/leave")
+def leave() -> Any:
+    session.pop(SESSION_KEY, None)
+    return render_template("portal/left.html"), 200
+
+
+# -- wiring -------------------------------------------------------------------------------------
+
+def private_headers(response: Any) -> Any:
+    if request.path.startswith("/c/"):
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+        response.headers["Content-Security-Policy"] = CSP
+    return response
+
+
+def init_portal(app: Flask) -> None:
+    redact.install()
+    init_live(app)
+    app.register_blueprint(bp)
+    app.extensions["bayline.shop_resolvers"].append(resolve_portal_shop)
+    app.after_request(private_headers)
+
+    @app.get("/robots.txt")
+    def robots() -> Any:
+        return app.response_class("User-agent: *\nDisallow: /c/\nDisallow: /console/\nDisallow: /api/\n",
+                                  mimetype="text/plain")

@@ -1,0 +1,41 @@
+/* Live portal page: refresh the [data-live] sections when the server says something changed.
+   Server-Sent Events first; polling every 15 s when the stream is blocked or keeps failing. */
+(function () {
+  "use strict";
+  var busy = false, again = false, pollTimer = null;
+
+  function swap(doc) {
+    document.querySelectorAll("[data-live]").forEach(function (el) {
+      var fresh = doc.getElementById(el.id);
+      if (!fresh) { return; }
+      var box = el.querySelector("textarea"), draft = box ? box.value : null;
+      var focused = box && document.activeElement === box;
+      el.innerHTML = fresh.innerHTML;
+      var nbox = el.querySelector("textarea");
+      if (nbox && draft !== null) { nbox.value = draft; if (focused) { nbox.focus(); } }
+    });
+    document.body.setAttribute("data-updated", String(Date.now()));
+  }
+
+  function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    fetch(location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.text(); })
+      .then(function (html) { swap(new DOMParser().parseFromString(html, "text/html")); })
+      .catch(function () {})
+      .then(function () { busy = false; if (again) { again = false; refresh(); } });
+  }
+
+  function poll() { if (!pollTimer) { pollTimer = setInterval(refresh, 15000); } }
+
+  if (!("EventSource" in window)) { poll(); return; }
+  var failures = 0, opened = false;
+  var source = new EventSource("/c/s/events");
+  source.onmessage = refresh;
+  source.onopen = function () { if (opened) { refresh(); } opened = true; failures = 0; };
+  source.onerror = function () {
+    failures += 1;
+    if (failures >= 3) { source.close(); poll(); }
+  };
+})();
