@@ -99,7 +99,8 @@ def _request_hooks(app: Flask) -> None:
             return
         if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_secret() is None:
             csrf.protect()
-        g.principal = resolve_principal()
+        # Portal pages are the customer's: staff credentials in the same browser never pick their shop.
+        g.principal = None if request.path.startswith("/c/") else resolve_principal()
         shop = g.principal.shop if g.principal is not None else None
         for resolver in app.extensions["bayline.shop_resolvers"]:
             if shop is not None:
