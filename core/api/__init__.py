@@ -79,9 +79,9 @@ def init_api(app: Flask) -> BaylineApi:
         except Exception as http_exc:
             return handle_http_exception(http_exc)  # type: ignore[arg-type]
 
-    from . import claims, portal, shops, staff, stages
+    from . import api_keys, claims, portal, shops, staff, stages
 
-    for module in (claims, stages, staff, shops, portal):
+    for module in (claims, stages, staff, shops, api_keys, portal):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.extensions["bayline.api"] = api
     return api
