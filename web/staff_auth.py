@@ -33,7 +33,9 @@ def login() -> Any:
         password = request.form.get("password") or ""
         db = get_session()
         user = db.scalar(select(User).where(User.email == email))
-        if user is not None and user.is_active and verify_password(user.password_hash, password):
+        # verify_password hashes even when there is no user, so timing does not reveal accounts
+        password_ok = verify_password(user.password_hash if user else None, password)
+        if user is not None and user.is_active and password_ok:
             session.clear()
             login_user(user)
             user.last_login_at = utcnow()
@@ -42,7 +44,6 @@ def login() -> Any:
             if shops:
                 session["shop_id"] = shops[0][0].id
             return redirect(_safe_next(request.args.get("next")))
-        verify_password(None, password) if user is None else None
         error = "That email and password don't match."
     return render_template("staff/login.html", error=error), 401 if error else 200
 
