@@ -48,8 +48,9 @@ def edit() -> Any:
     errors: dict[str, Any] = {}
     if request.method == "POST":
         changes = {}
+        shown = set(request.form.getlist("shown"))  # fields the form displayed (unchecked boxes send nothing)
         for key, defn in visible.items():
-            if not _editable(defn) or (defn.secret and not request.form.get(key)):
+            if key not in shown or not _editable(defn) or (defn.secret and not request.form.get(key)):
                 continue
             try:
                 changes[key] = _parse(defn, request.form)

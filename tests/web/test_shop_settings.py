@@ -17,8 +17,10 @@ def test_admin_edits_settings(app, make_shop, make_user, client_for):
     shop = make_shop()
     client = client_for(make_user(shop, "admin"))
     token = _csrf(client, "/console/settings/")
+    shown = ["portal.verification", "portal.link_expiry_days", "portal.show_eta", "portal.show_insurer",
+             "claims.phone_region"]
     r = client.post("/console/settings/", data={
-        "csrf_token": token, "portal.verification": "off", "portal.link_expiry_days": "30",
+        "csrf_token": token, "shown": shown, "portal.verification": "off", "portal.link_expiry_days": "30",
         "portal.show_eta": "on", "claims.phone_region": "CA"})
     assert r.status_code == 302
     with app.app_context():
@@ -31,11 +33,12 @@ def test_invalid_setting_is_refused_and_nothing_saved(app, make_shop, make_user,
     shop = make_shop()
     client = client_for(make_user(shop, "owner"))
     token = _csrf(client, "/console/settings/")
-    r = client.post("/console/settings/", data={"csrf_token": token, "portal.link_expiry_days": "soon",
-                                                "portal.verification": "off"})
+    shown = ["portal.link_expiry_days", "portal.verification"]
+    r = client.post("/console/settings/", data={"csrf_token": token, "shown": shown,
+                                                "portal.link_expiry_days": "soon", "portal.verification": "off"})
     assert r.status_code == 422 and "whole number" in r.get_data(as_text=True)
-    r = client.post("/console/settings/", data={"csrf_token": token, "portal.link_expiry_days": "7",
-                                                "portal.verification": "bogus"})
+    r = client.post("/console/settings/", data={"csrf_token": token, "shown": shown,
+                                                "portal.link_expiry_days": "7", "portal.verification": "bogus"})
     assert r.status_code == 422
     with app.app_context():
         assert settings_registry.get(shop.id, "portal.verification") == "name_claim"
@@ -64,8 +67,10 @@ def test_settings_isolated_between_shops(app, make_shop, make_user, client_for):
     a, b = make_shop(), make_shop()
     client = client_for(make_user(a, "owner"))
     token = _csrf(client, "/console/settings/")
-    client.post("/console/settings/", data={"csrf_token": token, "portal.verification": "off",
+    client.post("/console/settings/", data={"csrf_token": token, "shown": ["portal.link_expiry_days"],
                                             "portal.link_expiry_days": "3"})
+    with app.app_context():
+        assert settings_registry.get(a.id, "portal.link_expiry_days") == 3
     with app.app_context():
         assert settings_registry.get(b.id, "portal.link_expiry_days") == 14
 
