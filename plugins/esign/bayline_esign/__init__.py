@@ -1,0 +1,140 @@
+"""Bayline e-signature plugin: templates, signing packages, PAdES-sealed PDFs with audit page,
+public verification. Feature key, plugin name and Alembic branch: ``esign``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, url_for
+from markupsafe import escape
+
+from bayline import ClaimPanel, Feature, PortalSection, hookimpl
+
+from . import models  # noqa: F401  (register the tables on the shared metadata)
+
+__version__ = "0.1.0"
+NAME = "esign"
+
+_OFFICE = ["owner", "admin", "advisor", "estimator", "production_manager"]
+
+
+@hookimpl
+def register_features() -> list[Feature]:
+    return [Feature(NAME, "E-signature", "Templates, signing from the phone, PAdES-signed PDFs, verification")]
+
+
+@hookimpl
+def register_permissions() -> dict[str, list[str]]:
+    return {"esign.send": _OFFICE, "esign.templates": ["owner", "admin"]}
+
+
+@hookimpl
+def register_blueprints(app: Flask) -> list[Any]:
+    from .views import staff_blueprint
+
+    return [staff_blueprint()]
+
+
+@hookimpl
+def app_configured(app: Flask) -> None:
+    # The verification page is public and belongs to no shop, so it must not be plan-gated:
+    # it is mounted here rather than through register_blueprints (which gates by feature).
+    from .views import register_public
+
+    register_public(app)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    group = click.Group("esign", help="E-signature: platform keys and verification.")
+
+    @group.command("init-keys")
+    @click.option("--force", is_flag=True, help="Replace existing keys (old documents stop validating).")
+    def init_keys(force: bool) -> None:
+        """Create the platform CA and document-signing certificate under the instance dir."""
+        from flask import current_app
+
+        from .keys import generate_keys, key_dir
+
+        made = generate_keys(key_dir(), current_app.config["SECRET_KEY"].encode(), force=force)
+        click.echo(f"{'created' if made else 'kept existing'} keys in {key_dir()}")
+
+    @group.command("verify")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def verify_cmd(file: Path) -> None:
+        """Validate a signed PDF against the platform CA (exit 1 when not intact/valid)."""
+        from .keys import verify
+
+        verdict = verify(file.read_bytes())
+        for k, v in verdict.as_dict().items():
+            click.echo(f"{k}: {v}")
+        click.echo("VALID" if verdict.ok else "NOT INTACT OR NOT VALID")
+        raise SystemExit(0 if verdict.ok else 1)
+
+    cli.add_command(group)
+
+
+@hookimpl
+def sign_pdf(pdf: bytes, signer_name: str, reason: str) -> bytes | None:
+    from .keys import seal
+
+    return seal(pdf, signer_name=signer_name, reason=reason)
+
+
+def _status_list(claim_id: int, portal: bool) -> list[tuple[Any, str]]:
+    from .service import package_state, packages_for_claim
+
+    out = []
+    for pkg in packages_for_claim(claim_id):
+        state = package_state(pkg)
+        if portal and state in ("cancelled", "expired"):
+            continue
+        out.append((pkg, state))
+    return out
+
+
+@hookimpl
+def portal_sections(claim: Any, viewer: Any) -> list[PortalSection]:
+    items = _status_list(claim.id, portal=True)
+    if not items:
+        return []
+    rows = []
+    for pkg, state in items:
+        for doc in pkg.documents:
+            href = url_for("plugin_esign.portal_document", public_id=doc.public_id)
+            label = "Signed" if doc.status == "signed" else ("Sign now" if state == "sent" else state)
+            rows.append(f'<li><a href="{escape(href)}">{escape(doc.title)}</a> &mdash; {escape(label)}</li>')
+    html = f"<ul class=\"esign-docs\">{''.join(rows)}</ul>"
+    return [PortalSection(key="esign", title="Documents to sign", html=html, order=40)]
+
+
+@hookimpl
+def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
+    from flask_wtf.csrf import generate_csrf
+
+    from .service import latest_templates
+
+    rows = []
+    for pkg, state in _status_list(claim.id, portal=False):
+        docs = []
+        for doc in pkg.documents:
+            link = ""
+            if doc.signed_pdf is not None:
+                href = url_for("plugin_esign.signed_pdf", public_id=doc.public_id)
+                link = f' (<a href="{escape(href)}">signed PDF</a>)'
+            docs.append(f"<li>{escape(doc.title)}: <span class=\"esign-status\">{escape(doc.status)}</span>{link}</li>")
+        cancel = ""
+        if state == "sent":
+            action = url_for("plugin_esign.cancel", public_id=pkg.public_id)
+            cancel = (f'<form method="post" action="{escape(action)}"><input type="hidden" name="csrf_token" '
+                      f'value="{escape(generate_csrf())}"><button type="submit">Cancel</button></form>')
+        rows.append(f"<div class=\"esign-package\"><strong>{escape(pkg.title)}</strong> &mdash; "
+                    f"<span class=\"esign-state\">{escape(state)}</span><ul>{''.join(docs)}</ul>{cancel}</div>")
+    options = "".join(f'<label><input type="checkbox" name="templates" value="{escape(t.key)}"> '
+                      f"{escape(t.title)}</label><br>" for t in latest_templates())
+    action = url_for("plugin_esign.create_package", claim_id=claim.id)
+    form = (f'<form method="post" action="{escape(action)}"><input type="hidden" name="csrf_token" '
+            f'value="{escape(generate_csrf())}">{options}<button type="submit">Send for signature</button></form>')
+    html = "".join(rows) or "<p>No documents sent for signature yet.</p>"
+    return [ClaimPanel(key="esign", title="E-signature", html=html + form, order=50)]

@@ -1,0 +1,208 @@
+"""The platform's signing keys: a CA and a document-signing certificate under the instance dir.
+
+Generated on first use (or by ``flask esign init-keys``); private keys are stored PEM-encrypted
+with the app's secret key. The loaded pyHanko signer is cached per key directory.
+"""
+from __future__ import annotations
+
+import io
+import os
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from flask import current_app
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers
+from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+FIELD_NAME = "BaylineSeal"
+_lock = threading.Lock()
+_cache: dict[str, PlatformKeys] = {}
+
+
+@dataclass
+class PlatformKeys:
+    directory: Path
+    ca_cert: asn1_x509.Certificate
+    signing_cert: asn1_x509.Certificate
+    signer: signers.SimpleSigner
+
+    def validation_context(self) -> ValidationContext:
+        return ValidationContext(trust_roots=[self.ca_cert], allow_fetching=False)
+
+
+def key_dir(app: Any = None) -> Path:
+    app = app or current_app
+    return Path(app.extensions["bayline.settings"].instance_dir) / "esign"
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Bayline"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def generate_keys(directory: Path, secret: bytes, *, force: bool = False) -> bool:
+    """Create the CA and signing certificate in ``directory``; False when they already exist."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if (directory / "signer.pem").exists() and not force:
+        return False
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder().subject_name(_name("Bayline Platform CA")).issuer_name(_name("Bayline Platform CA"))
+        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder().subject_name(_name("Bayline Document Signing")).issuer_name(ca_cert.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1825))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    enc = serialization.BestAvailableEncryption(secret)
+    pem = serialization.Encoding.PEM
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    _write(directory / "ca.key.pem", ca_key.private_bytes(pem, pkcs8, enc))
+    _write(directory / "ca.pem", ca_cert.public_bytes(pem))
+    _write(directory / "signer.key.pem", key.private_bytes(pem, pkcs8, enc))
+    _write(directory / "signer.pem", cert.public_bytes(pem))  # written last: marks the set complete
+    _cache.pop(str(directory), None)
+    return True
+
+
+def _asn1_cert(path: Path) -> asn1_x509.Certificate:
+    der = x509.load_pem_x509_certificate(path.read_bytes()).public_bytes(serialization.Encoding.DER)
+    return asn1_x509.Certificate.load(der)
+
+
+def load_keys(app: Any = None) -> PlatformKeys:
+    """The platform keys of ``app`` (generated on first use), cached."""
+    app = app or current_app
+    directory = key_dir(app)
+    cached = _cache.get(str(directory))
+    if cached is not None:
+        return cached
+    secret = app.config["SECRET_KEY"].encode()
+    with _lock:
+        cached = _cache.get(str(directory))
+        if cached is not None:
+            return cached
+        generate_keys(directory, secret)
+        ca_cert = _asn1_cert(directory / "ca.pem")
+        signing_cert = _asn1_cert(directory / "signer.pem")
+        private = serialization.load_pem_private_key((directory / "signer.key.pem").read_bytes(), password=secret)
+        der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        signer = signers.SimpleSigner(
+            signing_cert=signing_cert, signing_key=asn1_keys.PrivateKeyInfo.load(der),
+            cert_registry=SimpleCertificateStore.from_certs([ca_cert]))
+        keys = PlatformKeys(directory, ca_cert, signing_cert, signer)
+        _cache[str(directory)] = keys
+        return keys
+
+
+def seal(pdf: bytes, *, signer_name: str, reason: str, location: str | None = None) -> bytes:
+    """PAdES B-B signature with the platform certificate, certifying the document (DocMDP: no changes)."""
+    keys = load_keys()
+    meta = signers.PdfSignatureMetadata(
+        field_name=FIELD_NAME, subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256",
+        certify=True, docmdp_permissions=MDPPerm.NO_CHANGES,
+        reason=reason, name=signer_name, location=location,
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    out = signers.sign_pdf(writer, meta, signer=keys.signer)
+    return out.getvalue()
+
+
+@dataclass
+class Verdict:
+    signed: bool
+    intact: bool = False
+    valid: bool = False
+    trusted: bool = False
+    bottom_line: bool = False
+    docmdp: str | None = None
+    signer: str | None = None
+    signing_time: str | None = None
+    coverage: str | None = None
+    modifications: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.signed and self.intact and self.valid and self.trusted and self.bottom_line
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"signed": self.signed, "intact": self.intact, "valid": self.valid, "trusted": self.trusted,
+                "bottom_line": self.bottom_line, "docmdp": self.docmdp, "signer": self.signer,
+                "signing_time": self.signing_time, "coverage": self.coverage,
+                "modifications": self.modifications, "error": self.error, "ok": self.ok}
+
+
+def verify(pdf: bytes, app: Any = None) -> Verdict:
+    """Validate every embedded signature of ``pdf`` against the platform CA (all must pass)."""
+    keys = load_keys(app)
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        sigs = reader.embedded_signatures
+    except Exception as exc:
+        return Verdict(signed=False, error=f"unreadable PDF: {type(exc).__name__}")
+    if not sigs:
+        return Verdict(signed=False, error="no digital signature in this PDF")
+    verdict = Verdict(signed=True)
+    try:
+        # The platform seal must be the only signature and must cover the whole file.
+        status = validate_pdf_signature(sigs[-1], keys.validation_context())
+    except Exception as exc:
+        verdict.error = f"signature could not be validated: {type(exc).__name__}: {exc}"
+        return verdict
+    verdict.intact = bool(status.intact)
+    verdict.valid = bool(status.valid)
+    verdict.trusted = bool(status.trusted)
+    verdict.bottom_line = bool(status.bottom_line) and len(sigs) == 1
+    level = sigs[-1].docmdp_level
+    verdict.docmdp = level.name if level is not None else None
+    verdict.signer = status.signing_cert.subject.human_friendly if status.signing_cert is not None else None
+    verdict.signing_time = status.signer_reported_dt.isoformat() if status.signer_reported_dt else None
+    verdict.coverage = status.coverage.name if status.coverage is not None else None
+    verdict.modifications = status.modification_level.name if status.modification_level is not None else None
+    if status.coverage is not None and status.coverage.name != "ENTIRE_FILE":
+        verdict.bottom_line = False  # something was appended after the seal
+    if len(sigs) != 1:
+        verdict.error = "more than one signature: the platform seals documents exactly once"
+    return verdict

@@ -1,0 +1,108 @@
+"""E-signature tables (prefix ``esign_``), all tenant-scoped."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bayline.db import Base, UTCDateTime, utcnow
+from bayline.tenancy import TenantScoped
+
+
+def new_public_id() -> str:
+    return uuid.uuid4().hex
+
+
+class EsignTemplate(TenantScoped, Base):
+    """One version of a shop's document template. Never edited in place: a change is a new version."""
+
+    __tablename__ = "esign_templates"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(40))  # repair_authorization ... or custom
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    requires_initials: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class EsignPackage(TenantScoped, Base):
+    """Documents prepared by staff for one claim, signed by the customer in order."""
+
+    __tablename__ = "esign_packages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), default=new_public_id, unique=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="sent")  # sent | completed | cancelled
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    documents: Mapped[list[EsignDocument]] = relationship(
+        back_populates="package", order_by="EsignDocument.position", lazy="selectin")
+
+
+class EsignDocument(TenantScoped, Base):
+    """One document of a package: the exact template version, its rendering and, once signed, the PDF."""
+
+    __tablename__ = "esign_documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), default=new_public_id, unique=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("esign_packages.id", ondelete="CASCADE"), index=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("esign_templates.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text)
+    requires_initials: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="sent")  # sent | viewed | signed
+    original_pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    signed_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    signed_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    package: Mapped[EsignPackage] = relationship(back_populates="documents")
+    template: Mapped[EsignTemplate] = relationship(lazy="joined")
+
+
+class EsignConsent(TenantScoped, Base):
+    """ESIGN/UETA consent to do business electronically, recorded per package; withdrawable."""
+
+    __tablename__ = "esign_consents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("esign_packages.id", ondelete="CASCADE"), index=True)
+    signer_name: Mapped[str] = mapped_column(String(200))
+    consent_text: Mapped[str] = mapped_column(Text)
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class EsignSignature(TenantScoped, Base):
+    """The act of signing one document: who, how, from where, with which consent."""
+
+    __tablename__ = "esign_signatures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("esign_documents.id", ondelete="CASCADE"), index=True, unique=True)
+    consent_id: Mapped[int] = mapped_column(ForeignKey("esign_consents.id"))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(10))  # drawn | typed
+    image_png: Mapped[bytes] = mapped_column(LargeBinary)
+    initials: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

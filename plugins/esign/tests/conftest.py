@@ -1,0 +1,113 @@
+"""Fixtures for the e-signature plugin tests (on top of Bayline's pytest plugin)."""
+from __future__ import annotations
+
+import base64
+import io
+import re
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image, ImageDraw
+
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+def portal_client(app: Flask) -> Callable[[Any, Any], FlaskClient]:
+    """``portal_client(shop, claim)`` → a client in a customer portal session for ``claim``.
+
+    Test-only stand-in for the core portal's verified session: a shop resolver that binds the
+    shop and sets ``g.portal_claim_id`` (the contract the plugin relies on) for ``/c/s/`` paths.
+    """
+    from flask import g, request, session
+
+    from bayline.db import get_session
+    from bayline.tenancy import set_tenant, unscoped
+    from bayline.tenants.models import Shop
+
+    def resolver() -> Any:
+        entry = session.get("esign_test_portal")
+        if not entry or not request.path.startswith("/c/s/"):
+            return None
+        with unscoped():
+            shop = get_session().get(Shop, entry["s"])
+        set_tenant(shop.id)
+        g.portal_claim_id = entry["c"]
+        return shop
+
+    app.extensions["bayline.shop_resolvers"].append(resolver)
+
+    def factory(shop: Any, claim: Any) -> FlaskClient:
+        client = app.test_client()
+        with client.session_transaction() as sess:
+            sess["esign_test_portal"] = {"s": shop.id, "c": claim.id}
+        client.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) TestPhone"
+        client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+        return client
+
+    return factory
+
+
+def csrf_from(client: FlaskClient, url: str = "/plugins/esign/verify") -> str:
+    """Load an HTML page with a form and return its CSRF token (the session keeps the secret)."""
+    html = client.get(url, headers={"Accept": "text/html"}).get_data(as_text=True)
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, html[:500]
+    return m.group(1)
+
+
+def drawn_signature() -> str:
+    img = Image.new("RGBA", (300, 100), (255, 255, 255, 0))
+    ImageDraw.Draw(img).line([(10, 80), (80, 20), (150, 70), (290, 30)], fill=(0, 0, 0, 255), width=4)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def blank_signature() -> str:
+    buf = io.BytesIO()
+    Image.new("RGBA", (300, 100), (255, 255, 255, 0)).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+@pytest.fixture
+def shop_with_package(make_shop: Callable, make_claim: Callable, api_client: Callable) -> Callable[..., Any]:
+    """``shop_with_package(templates=[...])`` → (shop, claim, staff api client, package json)."""
+
+    def factory(templates: tuple[str, ...] = ("repair_authorization",), **extra: Any) -> tuple[Any, ...]:
+        shop = make_shop(plan="starter")
+        claim = make_claim(shop, vehicle_year=2021, vehicle_make="Subaru", vehicle_model="Outback",
+                           vin="1HGCM82633A004352", insurer="Acme Mutual")
+        staff = api_client(shop)
+        resp = staff.post(f"/plugins/esign/claims/{claim.id}/packages", json={"templates": list(templates), **extra},
+                          headers=JSON)
+        assert resp.status_code == 201, resp.get_json()
+        return shop, claim, staff, resp.get_json()
+
+    return factory
+
+
+def sign(client: FlaskClient, doc_id: str, **form: Any) -> Any:
+    url = f"/c/s/esign/documents/{doc_id}"
+    token = csrf_from(client)
+    data = {"csrf_token": token, "method": "drawn", "signature": drawn_signature(), "intent": "1",
+            "time_zone": "America/New_York", **form}
+    return client.post(f"{url}/sign", data=data, headers=JSON)
+
+
+def consent(client: FlaskClient, package_id: str, doc_id: str) -> Any:
+    client.get(f"/c/s/esign/documents/{doc_id}", headers=JSON)  # the customer reviews it first
+    token = csrf_from(client)
+    return client.post(f"/c/s/esign/packages/{package_id}/consent", data={"csrf_token": token, "agree": "1"},
+                       headers=JSON)
+
+
+@pytest.fixture
+def h() -> SimpleNamespace:
+    """Helpers for the signing flow (fixtures, so test modules need no imports from this directory)."""
+    return SimpleNamespace(JSON=JSON, csrf_from=csrf_from, drawn_signature=drawn_signature,
+                           blank_signature=blank_signature, sign=sign, consent=consent)
