@@ -14,6 +14,8 @@ from bayline.claims.models import CLAIM_TYPES, Claim
 from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
 from bayline.events import commit
+from bayline.messages import service as messages
+from bayline.portal import tokens as portal_tokens
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -84,15 +86,56 @@ def new_claim() -> Any:
                            claim_types=CLAIM_TYPES), 422 if errors else 200
 
 
-@bp.get("/claims/<int:claim_id>")
-def claim(claim_id: int) -> Any:
-    claim = _claim(claim_id)
+def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) -> Any:
     panels = []
     for group in g.hooks.claim_panels(claim=claim, user=g.principal.user):
         panels.extend(group or [])
     panels.sort(key=lambda p: p.order)
+    token = portal_tokens.active_token(claim)
+    portal = {"active": portal_tokens.is_usable(token, claim), "token": token,
+              "expires_at": portal_tokens.expires_at(claim), "new_link": new_link}
     return render_template("staff/claim.html", claim=claim, stages=active_stages(),
-                           history=service.history(claim), panels=panels)
+                           history=service.history(claim), panels=panels, thread=messages.thread(claim),
+                           portal=portal), status
+
+
+@bp.get("/claims/<int:claim_id>")
+def claim(claim_id: int) -> Any:
+    return _claim_page(_claim(claim_id))
+
+
+@bp.post("/claims/<int:claim_id>/messages")
+def reply(claim_id: int) -> Any:
+    _need("messages.send")
+    claim = _claim(claim_id)
+    try:
+        messages.send(claim, request.form.get("body"), g.principal.user_id)
+    except ValidationError:
+        get_session().rollback()
+        flash("Write a message first (up to 2000 characters).")
+        return redirect(url_for("console.claim", claim_id=claim.id) + "#messages")
+    commit()
+    return redirect(url_for("console.claim", claim_id=claim.id) + "#messages")
+
+
+@bp.post("/claims/<int:claim_id>/portal-link")
+def portal_link(claim_id: int) -> Any:
+    """Issue a new customer link (the old one stops). The URL is shown once, in this response."""
+    _need("portal.manage")
+    claim = _claim(claim_id)
+    link = portal_tokens.issue(claim, g.principal.user_id)
+    commit()
+    return _claim_page(claim, new_link=link.url)
+
+
+@bp.post("/claims/<int:claim_id>/portal-link/revoke")
+def revoke_portal_link(claim_id: int) -> Any:
+    _need("portal.manage")
+    claim = _claim(claim_id)
+    portal_tokens.revoke(claim, g.principal.user_id)
+    commit()
+    flash("The customer link was revoked; it and open portal sessions stopped working.")
+    return redirect(url_for("console.claim", claim_id=claim.id))
 
 
 @bp.post("/claims/<int:claim_id>/stage")

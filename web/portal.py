@@ -25,6 +25,7 @@ from flask import (
     session,
     url_for,
 )
+from marshmallow import ValidationError
 
 from bayline import settings_registry
 from bayline.claims import service as claims_service
@@ -190,7 +191,7 @@ def post_message() -> Any:
         abort(404)
     try:
         messages.receive(claim, request.form.get("body"), channel="portal")
-    except ValueError:
+    except ValidationError:
         get_session().rollback()
         return redirect(url_for("portal.home", error="message") + "#messages", 303)
     commit()
