@@ -72,13 +72,18 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
         from bayline.claims import stages as stage_service
 
         spare_stage = stage_service.add_stage(name=f"Zq{label}stage", customer_label=f"Zq{label}label")
+        from bayline.auth.api_keys import create_api_key
+
+        api_key, _ = create_api_key(shop.id, f"Zq{label}keyname", ["read"])
         commit(session)
         membership = session.scalar(select(Membership).where(Membership.user_id == spare.id))
         first_stage = session.get(Claim, claim.id).stage_id
         tenant = Tenant(shop=shop, owner=owner,
                         markers=[f"ZQ-{label}-0001", f"Zq{label}lastname", f"zq {label} secret note",
-                                 f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname"],
-                        ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id},
+                                 f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname",
+                                 f"Zq{label}keyname"],
+                        ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id,
+                             "key_id": api_key.id},
                         own_stage=first_stage)
         assert isinstance(session.get(Stage, spare_stage.id), Stage)
     return tenant
