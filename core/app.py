@@ -98,7 +98,8 @@ def _request_hooks(app: Flask) -> None:
         if request.endpoint == "static":
             return
         if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_secret() is None:
-            csrf.protect()
+            # Views and blueprints marked with ``csrf.exempt`` (signed provider webhooks) are skipped.
+            csrf.protect(apply_exemptions=True)
         # Portal pages are the customer's: staff credentials in the same browser never pick their shop.
         g.principal = None if request.path.startswith("/c/") else resolve_principal()
         shop = g.principal.shop if g.principal is not None else None

@@ -1,0 +1,153 @@
+"""Bayline SMS plugin: two-way texting through Telnyx, threaded to the claim, with a consent ledger.
+
+distribution ``bayline-sms`` · package ``bayline_sms`` · entry point ``sms`` · feature key ``sms`` ·
+blueprint ``plugin_sms`` under ``/plugins/sms/`` (plus the public, signed ``/plugins/sms/webhook``) ·
+Alembic branch ``sms`` · tables ``sms_*`` · settings ``sms.*`` · Celery tasks ``bayline_sms.*``.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Flask, url_for
+from markupsafe import escape
+
+from bayline import ClaimPanel, Event, Feature, SettingDef, hookimpl
+
+from . import models  # noqa: F401  (tables join the metadata when the plugin loads)
+
+__version__ = "0.1.0"
+NAME = "sms"
+_OFFICE = ["owner", "admin", "advisor", "estimator", "production_manager"]
+
+
+def _hhmm(value: Any) -> str:
+    from .service import parse_hhmm
+
+    return parse_hhmm(str(value)) if value else ""
+
+
+def _template(value: Any) -> str:
+    from .templates import render
+
+    render(str(value), {})  # placeholders must be {names}
+    return str(value)
+
+
+@hookimpl
+def register_features() -> list[Feature]:
+    return [Feature(NAME, "Two-way SMS", "Texts from the shop's own number threaded onto the claim (Telnyx)")]
+
+
+@hookimpl
+def register_permissions() -> dict[str, list[str]]:
+    return {"sms.send": _OFFICE, "sms.manage": ["owner", "admin"]}
+
+
+@hookimpl
+def register_tenant_settings() -> list[SettingDef]:
+    from .templates import DEFAULT_STAGE_TEMPLATE, VARIABLES
+
+    names = ", ".join("{" + v + "}" for v in VARIABLES)
+    return [
+        SettingDef("sms.quiet_hours_start", "Quiet hours start (shop time, HH:MM; empty = none)", "str", "21:00",
+                   validate=_hhmm, feature=NAME),
+        SettingDef("sms.quiet_hours_end", "Quiet hours end (shop time, HH:MM)", "str", "08:00", validate=_hhmm,
+                   feature=NAME),
+        SettingDef("sms.stage_notifications", "Text the customer automatically when the claim changes stage",
+                   "bool", False, feature=NAME),
+        SettingDef("sms.notify_stages", "Stages that send a text (comma-separated names; empty = every visible "
+                   "stage)", "str", "", feature=NAME),
+        SettingDef("sms.stage_template", "Stage notification text", "text", DEFAULT_STAGE_TEMPLATE,
+                   help=f"Variables: {names}", validate=_template, feature=NAME),
+        SettingDef("sms.cooldown_minutes", "Minimum minutes between two texts for the same claim and stage",
+                   "int", 240, feature=NAME),
+    ]
+
+
+@hookimpl
+def register_blueprints(app: Flask) -> list[Any]:
+    from .views import bp
+
+    return [bp]
+
+
+@hookimpl
+def app_configured(app: Flask) -> None:
+    # The Telnyx webhook serves every shop's number and is authenticated by its signature, so it is
+    # mounted outside the plan-gated blueprints and exempted from CSRF (see views.py).
+    from bayline.extensions import csrf
+
+    from .views import webhook_bp
+
+    csrf.exempt(webhook_bp)
+    app.register_blueprint(webhook_bp)
+
+
+@hookimpl
+def register_periodic_tasks(celery: Any) -> dict[str, dict[str, Any]]:
+    return {"bayline_sms.release_held": {"task": "bayline_sms.release_held", "schedule": 60.0}}
+
+
+@hookimpl
+def send_sms(shop: Any, to: str, body: str, idempotency_key: str, media: list[str]) -> dict[str, Any] | None:
+    from .service import Refused, queue_text
+
+    try:
+        row, _ = queue_text(shop, to, body, f"hook:{idempotency_key}", kind="requested", media_urls=media)
+    except Refused as refused:
+        return {"status": "refused", "code": refused.code, "message": refused.message}
+    from bayline.db import get_session
+
+    get_session().refresh(row)  # the send task (eager or not) commits in its own session
+    return {"status": row.status, "id": row.id, "telnyx_id": row.telnyx_id}
+
+
+@hookimpl
+def on_event(event: Event) -> None:
+    if event.type == "claim.stage_changed":
+        from .notify import stage_changed
+
+        stage_changed(event)
+
+
+@hookimpl
+def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
+    from flask_wtf.csrf import generate_csrf
+    from sqlalchemy import select
+
+    from bayline.db import get_session
+    from bayline.phones import pretty
+
+    from . import consent
+    from .models import SmsInbound, SmsOutbound
+    from .service import shop_number
+
+    session = get_session()
+    number = shop_number()
+    if number is None:
+        return [ClaimPanel(NAME, "Text messages", "<p>No texting number yet: an admin assigns or orders one "
+                           "(PUT /plugins/sms/number or POST /plugins/sms/numbers/order).</p>", order=150)]
+    items: list[tuple[Any, str]] = []
+    for out in session.scalars(select(SmsOutbound).where(SmsOutbound.claim_id == claim.id)):
+        status = escape(out.status) + (f" — {escape(out.error)}" if out.error else "")
+        items.append((out.created_at, f'<li class="sms-out"><b>Shop</b>: {escape(out.body)} '
+                                      f'<small class="sms-status sms-{escape(out.status)}">{status}</small></li>'))
+    for inn in session.scalars(select(SmsInbound).where(SmsInbound.claim_id == claim.id)):
+        flag = ' <small class="sms-flag">matched by guess: re-file if wrong</small>' if inn.needs_refile else ""
+        items.append((inn.received_at, f'<li class="sms-in"><b>Customer</b>: {escape(inn.body)}{flag}</li>'))
+    items.sort(key=lambda i: i[0])
+    to = claim.customer_mobile or ""
+    opted_out = bool(to) and consent.is_opted_out(number.phone_number, to)
+    notice = (f'<p class="sms-optout">{escape(pretty(to))} has opted out (STOP): texts are not sent.</p>'
+              if opted_out else "")
+    action = url_for("plugin_sms.send_message", claim_id=claim.id)
+    form = (f'<form method="post" action="{escape(action)}" class="sms-send">'
+            f'<input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">'
+            f'<input type="hidden" name="idempotency_key" value="{uuid.uuid4().hex}">'
+            f'<label>Text {escape(pretty(to) or "(no mobile)")} from {escape(pretty(number.phone_number))}'
+            f'<textarea name="body" maxlength="1600" required></textarea></label>'
+            f'<label><input type="checkbox" name="confirm_quiet_hours" value="1"> Send even during quiet hours'
+            f'</label><button type="submit">Send text</button></form>')
+    html = f'<ul class="sms-thread">{"".join(h for _, h in items)}</ul>{notice}{form}'
+    return [ClaimPanel(NAME, "Text messages", html, order=150)]

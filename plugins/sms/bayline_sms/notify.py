@@ -1,0 +1,49 @@
+"""Automatic stage notifications: per-stage on/off, template, cool-down, quiet hours."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bayline import settings_registry
+from bayline.claims.models import Claim, Stage
+from bayline.db import get_session, utcnow
+from bayline.events import commit
+from bayline.plugins.types import Event
+from bayline.tenants.models import Shop
+
+from .models import SmsStageNotice
+from .service import Refused, queue_text, shop_number
+from .templates import render, variables
+
+
+def stage_changed(event: Event) -> None:
+    shop_id = event.tenant_id
+    if not settings_registry.get(shop_id, "sms.stage_notifications"):
+        return
+    session = get_session()
+    claim = session.get(Claim, event.payload["claim_id"])
+    stage = session.get(Stage, event.payload["to_stage_id"])
+    if claim is None or stage is None or stage.hidden or not claim.customer_mobile or shop_number() is None:
+        return
+    wanted = {s.strip().lower() for s in str(settings_registry.get(shop_id, "sms.notify_stages")).split(",")
+              if s.strip()}
+    if wanted and stage.name.lower() not in wanted and stage.customer_label.lower() not in wanted:
+        return
+    cooldown = timedelta(minutes=int(settings_registry.get(shop_id, "sms.cooldown_minutes") or 0))
+    notice = session.scalars(select(SmsStageNotice).where(SmsStageNotice.claim_id == claim.id,
+                                                          SmsStageNotice.stage_id == stage.id)).first()
+    now = utcnow()
+    if notice is not None and now - notice.sent_at < cooldown:
+        return
+    shop = session.get(Shop, shop_id)
+    body = render(str(settings_registry.get(shop_id, "sms.stage_template")), variables(claim, shop))
+    if notice is None:
+        notice = SmsStageNotice(claim_id=claim.id, stage_id=stage.id, sent_at=now)
+        session.add(notice)
+    notice.sent_at = now
+    commit(session)
+    try:
+        queue_text(shop, claim.customer_mobile, body, f"stage:{event.id}", claim=claim, kind="automatic")
+    except Refused:
+        session.rollback()

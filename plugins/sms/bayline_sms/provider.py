@@ -1,0 +1,72 @@
+"""The Telnyx client (official SDK), configured per platform.
+
+Flask config (or the SDK's own environment variables): ``SMS_TELNYX_API_KEY`` (``TELNYX_API_KEY``),
+``SMS_TELNYX_PUBLIC_KEY`` (``TELNYX_PUBLIC_KEY``, base64 ed25519 key from the Telnyx portal),
+``SMS_TELNYX_BASE_URL`` (``TELNYX_BASE_URL``; tests point it at the local stand-in),
+``SMS_TELNYX_MAX_RETRIES`` (HTTP retries inside the SDK, default 2; the Celery task retries too).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app
+from telnyx import Telnyx
+
+WEBHOOK_TOLERANCE_SECONDS = 300  # the SDK's unwrap() rejects timestamps further off than this
+
+
+class NotConfigured(RuntimeError):
+    pass
+
+
+def client() -> Telnyx:
+    cfg = current_app.config
+    cache = current_app.extensions.setdefault("bayline_sms.clients", {})
+    key = (cfg.get("SMS_TELNYX_API_KEY"), cfg.get("SMS_TELNYX_PUBLIC_KEY"), cfg.get("SMS_TELNYX_BASE_URL"))
+    if key not in cache:
+        try:
+            cache[key] = Telnyx(api_key=key[0], public_key=key[1], base_url=key[2],
+                                max_retries=int(cfg.get("SMS_TELNYX_MAX_RETRIES", 2)), timeout=15.0)
+        except Exception as exc:  # the SDK raises when no API key is configured anywhere
+            raise NotConfigured(f"Telnyx is not configured: {exc}") from exc
+    return cache[key]
+
+
+def verify_webhook(raw: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Verify a Telnyx webhook (ed25519 over ``timestamp|payload``, 300 s tolerance) with the SDK's
+    ``webhooks.unwrap``; return the decoded JSON. Raises ValueError when forged, stale or malformed."""
+    c = client()
+    if not c.public_key:
+        raise ValueError("no Telnyx public key configured (SMS_TELNYX_PUBLIC_KEY)")
+    try:
+        c.webhooks.unwrap(raw, headers=headers)
+    except json.JSONDecodeError as exc:  # raised after the signature checked out
+        raise Malformed(f"malformed JSON: {exc}") from exc
+    data = json.loads(raw)
+    if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+        raise Malformed("not a Telnyx event envelope")
+    return data
+
+
+def error_detail(exc: Exception) -> tuple[str | None, str]:
+    """(Telnyx error code, human text) from an SDK APIStatusError."""
+    body = getattr(exc, "body", None)
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(body, list):
+        errors = body
+    if errors and isinstance(errors[0], dict):
+        first = errors[0]
+        text = first.get("detail") or first.get("title") or str(exc)
+        return (str(first.get("code")) if first.get("code") is not None else None), str(text)
+    return None, str(exc)
+
+
+class Malformed(ValueError):
+    """Signature valid but the body is not a usable event."""
+
+
+def telnyx_errors() -> tuple[type[Exception], ...]:
+    import telnyx
+
+    return (telnyx.APIError, NotConfigured)

@@ -1,0 +1,224 @@
+"""Outbound queueing (consent, quiet hours, idempotency), inbound threading and delivery status."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bayline import settings_registry
+from bayline.claims.models import Claim
+from bayline.db import get_session, utcnow
+from bayline.events import commit
+from bayline.messages import service as messages
+from bayline.messages.models import Message
+from bayline.phones import pretty
+from bayline.tenants.models import Shop
+
+from . import consent
+from .models import SmsInbound, SmsNumber, SmsOutbound
+
+log = logging.getLogger(__name__)
+
+STATUS_RANK = {"held": 0, "queued": 1, "sent": 2, "delivered": 3, "failed": 3}
+TELNYX_STATUS = {"queued": "queued", "sending": "queued", "sent": "sent", "delivered": "delivered",
+                 "delivery_unconfirmed": "sent", "sending_failed": "failed", "delivery_failed": "failed"}
+
+
+@dataclass
+class Refused(Exception):
+    """A send refused before any API call (``code``: no_number, no_mobile, opted_out, quiet_hours)."""
+
+    code: str
+    message: str
+    status: int = 409
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def shop_number(session: Any = None) -> SmsNumber | None:
+    return (session or get_session()).scalars(select(SmsNumber).order_by(SmsNumber.id)).first()
+
+
+def parse_hhmm(value: str) -> str:
+    try:
+        parsed = datetime.strptime(value.strip(), "%H:%M")
+    except ValueError:
+        raise ValueError("must be a time like 21:00") from None
+    return parsed.strftime("%H:%M")
+
+
+def quiet_until(shop: Shop, now: datetime | None = None) -> datetime | None:
+    """When the shop's quiet window is on at ``now``, the UTC time it opens again; else None."""
+    start = settings_registry.get(shop.id, "sms.quiet_hours_start")
+    end = settings_registry.get(shop.id, "sms.quiet_hours_end")
+    if not start or not end or start == end:
+        return None
+    tz = ZoneInfo(shop.timezone or "UTC")
+    local = (now or utcnow()).astimezone(tz)
+    s, e = time.fromisoformat(start), time.fromisoformat(end)
+    t = local.time()
+    inside = (s <= t < e) if s < e else (t >= s or t < e)
+    if not inside:
+        return None
+    opens = local.replace(hour=e.hour, minute=e.minute, second=0, microsecond=0)
+    if opens <= local:
+        opens += timedelta(days=1)
+    return opens.astimezone(UTC)
+
+
+def find_outbound(key: str) -> SmsOutbound | None:
+    return get_session().scalars(select(SmsOutbound).where(SmsOutbound.idempotency_key == key)).first()
+
+
+def queue_text(shop: Shop, to: str, body: str, key: str, *, claim: Claim | None = None,
+               user_id: int | None = None, kind: str = "manual", purpose: str = "transactional",
+               media_urls: list[str] | None = None, confirm_quiet_hours: bool = False,
+               skip_consent: bool = False) -> tuple[SmsOutbound, bool]:
+    """Store an outbound text and start its send task. Returns (row, created); a known
+    ``key`` returns the existing row and sends nothing. Raises :class:`Refused` before any API call."""
+    existing = find_outbound(key)
+    if existing is not None:
+        return existing, False
+    number = shop_number()
+    if number is None:
+        raise Refused("no_number", "This shop has no texting number yet (Settings → SMS).")
+    if not to:
+        raise Refused("no_mobile", "The customer has no mobile number on this claim.", 422)
+    if not skip_consent and consent.is_opted_out(number.phone_number, to):
+        raise Refused("opted_out", f"{pretty(to)} has opted out of texts from {pretty(number.phone_number)} "
+                                   "(replied STOP). Nothing was sent; the customer can text START to opt back in.")
+    # Quiet hours hold automatic texts and make staff confirm; replies to the customer's own
+    # request ("help", "requested": e.g. the portal's "text me a new link") go out at once.
+    not_before = quiet_until(shop) if kind in ("automatic", "manual") else None
+    if not_before is not None and kind == "manual" and not confirm_quiet_hours:
+        raise Refused("quiet_hours", "It is within the shop's quiet hours. Confirm to send now anyway.")
+    if kind == "manual":
+        not_before = None
+    session = get_session()
+    message = None
+    if claim is not None:
+        message = messages.send(claim, body, user_id, channel="sms")
+    row = SmsOutbound(idempotency_key=key, claim_id=claim.id if claim else None,
+                      message_id=message.id if message else None, from_number=number.phone_number, to_number=to,
+                      body=message.body if message else body.strip(), media_urls=list(media_urls or []),
+                      purpose=purpose, kind=kind, status="held" if not_before else "queued",
+                      not_before=not_before)
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent double click won the race for this key
+        session.rollback()
+        found = find_outbound(key)
+        assert found is not None
+        return found, False
+    if claim is not None and not skip_consent:
+        consent.ensure_opted_in(number.phone_number, to, "claim_intake")
+    commit(session)
+    if row.status == "queued":
+        start_send(row.id)
+    return row, True
+
+
+def start_send(outbound_id: int) -> None:
+    from .tasks import send_outbound
+
+    send_outbound.apply_async(args=[outbound_id])
+
+
+def _set_state(row: SmsOutbound, status: str, error: str | None = None) -> None:
+    if STATUS_RANK.get(status, 0) < STATUS_RANK.get(row.status, 0) and row.status != "held":
+        return
+    if row.status in ("delivered", "failed") and status != row.status:
+        return
+    row.status = status
+    if error:
+        row.error = error[:500]
+    if row.message_id is not None:
+        message = get_session().get(Message, row.message_id)
+        if message is not None:
+            message.delivery_state = status if status != "held" else "queued"
+            if row.telnyx_id and not message.external_id:
+                message.external_id = row.telnyx_id
+
+
+def delivery_update(payload: dict[str, Any]) -> SmsOutbound | None:
+    """Apply a message.sent / message.finalized webhook to the outbound row and its thread message."""
+    row = get_session().scalars(select(SmsOutbound).where(SmsOutbound.telnyx_id == str(payload.get("id")))).first()
+    if row is None:
+        return None
+    recipients = payload.get("to") or [{}]
+    status = TELNYX_STATUS.get(str(recipients[0].get("status")), None)
+    if status is None:
+        return row
+    error = None
+    if status == "failed":
+        errs = payload.get("errors") or []
+        error = "; ".join(f"{e.get('title') or ''} ({e.get('code')}): {e.get('detail') or ''}".strip()
+                          for e in errs if isinstance(e, dict)) or "The carrier reported a failure."
+        if any(str(e.get("code")) == "40300" for e in errs if isinstance(e, dict)):
+            consent.set_status(row.from_number, row.to_number, "opted_out", "carrier", "Telnyx 40300")
+    _set_state(row, status, error)
+    return row
+
+
+def open_claims_for(number: str) -> list[Claim]:
+    return list(get_session().scalars(
+        select(Claim).where(Claim.customer_mobile == number, Claim.archived_at.is_(None),
+                            Claim.delivered_at.is_(None))
+        .order_by(Claim.updated_at.desc(), Claim.id.desc())))
+
+
+def receive(shop: Shop, payload: dict[str, Any]) -> SmsInbound:
+    """Thread an inbound text: single open claim; several → most recent, flagged; none → inbox.
+    Handles STOP/START/HELP on the consent ledger."""
+    sender = str((payload.get("from") or {}).get("phone_number") or "")
+    to = str(((payload.get("to") or [{}])[0]).get("phone_number") or "")
+    text = str(payload.get("text") or "")
+    media = [m for m in payload.get("media") or [] if isinstance(m, dict)]
+    word = consent.keyword(text)
+    claims = open_claims_for(sender)
+    claim = claims[0] if claims else None
+    message = None
+    body = text.strip() or f"[picture message: {len(media)} attachment(s)]"
+    if claim is not None:
+        message = messages.receive(claim, body[:messages.MAX_BODY], channel="sms", external_id=str(payload.get("id")))
+    inbound = SmsInbound(telnyx_id=str(payload.get("id")), from_number=sender, to_number=to, body=body,
+                         media=media, claim_id=claim.id if claim else None,
+                         message_id=message.id if message else None, needs_refile=len(claims) > 1, keyword=word)
+    session = get_session()
+    session.add(inbound)
+    if word == "STOP":
+        consent.set_status(to, sender, "opted_out", "keyword", text)
+    elif word == "START":
+        consent.set_status(to, sender, "opted_in", "keyword", text)
+    session.flush()
+    commit(session)
+    if word == "HELP":
+        help_text = (f"{shop.name}: questions about your repair? Call {pretty(shop.phone) or 'the shop'}. "
+                     "Reply STOP to opt out.")
+        queue_text(shop, sender, help_text, f"help:{inbound.telnyx_id}", claim=claim, kind="help",
+                   skip_consent=True)
+    return inbound
+
+
+def attach(inbound: SmsInbound, claim: Claim) -> SmsInbound:
+    """Staff re-files an inbound text onto ``claim`` (from the inbox or a flagged guess)."""
+    session = get_session()
+    if inbound.message_id is not None:
+        message = session.get(Message, inbound.message_id)
+        if message is not None:
+            message.claim_id = claim.id
+    else:
+        message = messages.receive(claim, inbound.body[:messages.MAX_BODY], channel="sms",
+                                   external_id=inbound.telnyx_id)
+        inbound.message_id = message.id
+    inbound.claim_id = claim.id
+    inbound.needs_refile = False
+    commit(session)
+    return inbound

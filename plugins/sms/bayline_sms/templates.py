@@ -1,0 +1,52 @@
+"""Message templates with claim variables, and the GSM-7 / UCS-2 segment counter."""
+from __future__ import annotations
+
+import string
+from typing import Any
+
+VARIABLES = ("first_name", "vehicle", "stage", "eta", "shop_name", "shop_phone")
+DEFAULT_STAGE_TEMPLATE = "Hi {first_name}, an update from {shop_name}: your {vehicle} is now at \"{stage}\"."
+
+_GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+            "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+_GSM7_EXT = set("^{}\\[~]|€\f")
+
+
+def segments(text: str) -> dict[str, Any]:
+    """Encoding and segment count the carrier will bill (GSM-7 160/153, UCS-2 70/67)."""
+    if all(c in _GSM7 or c in _GSM7_EXT for c in text):
+        units = sum(2 if c in _GSM7_EXT else 1 for c in text)
+        single, multi, encoding = 160, 153, "GSM-7"
+    else:
+        units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+        single, multi, encoding = 70, 67, "UCS-2"
+    count = 1 if units <= single else -(-units // multi)
+    return {"encoding": encoding, "characters": len(text), "units": units, "segments": count}
+
+
+class _Safe(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def variables(claim: Any, shop: Any) -> dict[str, str]:
+    from bayline.phones import pretty
+
+    vehicle = " ".join(str(v) for v in (claim.vehicle_year, claim.vehicle_make, claim.vehicle_model) if v)
+    return {
+        "first_name": claim.customer_first_name or "",
+        "vehicle": vehicle or "vehicle",
+        "stage": claim.stage.customer_label if claim.stage is not None else "",
+        "eta": claim.eta.strftime("%b %d").replace(" 0", " ") if claim.eta else "to be confirmed",
+        "shop_name": shop.name,
+        "shop_phone": pretty(shop.phone),
+    }
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """Fill ``{name}`` placeholders; unknown names stay as written (shown in the preview)."""
+    names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    for name in names:
+        if not name.isidentifier():
+            raise ValueError(f"invalid placeholder {{{name}}}")
+    return template.format_map(_Safe(values)).strip()

@@ -1,0 +1,271 @@
+"""Routes: staff ``plugin_sms`` under ``/plugins/sms`` (plan-gated) and the Telnyx webhook.
+
+The webhook, ``POST /plugins/sms/webhook``, is public: Telnyx calls it for every shop's number, so
+no shop is known before the view runs. It lives on its own blueprint ``plugin_sms_webhook`` mounted
+from ``app_configured`` (not through ``register_blueprints``, whose blueprints the core gates by the
+shop's plan), is exempted from CSRF with ``csrf.exempt`` (it is authenticated by Telnyx's ed25519
+signature instead), binds the shop itself from the receiving number, and ignores numbers whose shop
+does not have the ``sms`` feature active.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, request, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bayline.api import api_abort
+from bayline.claims.models import Claim
+from bayline.db import get_session
+from bayline.events import commit
+from bayline.phones import to_e164
+from bayline.tenancy import set_tenant, unscoped
+
+from . import provider, service
+from .models import SmsInbound, SmsNumber, SmsOutbound, SmsWebhookEvent
+from .templates import render, segments, variables
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("plugin_sms", __name__, url_prefix="/plugins/sms")
+
+
+def _need(permission: str) -> Any:
+    principal = g.get("principal")
+    if principal is None:
+        api_abort(401, "unauthorized", "Log in or send an API key.")
+    if not principal.can(permission):
+        api_abort(403, "permission_denied", f"Your role may not do this ({permission}).")
+    return principal
+
+
+def _claim(claim_id: int) -> Claim:
+    claim = get_session().get(Claim, claim_id)
+    if claim is None:
+        api_abort(404, "not_found", "No such claim.")
+    return claim
+
+
+def _is_form() -> bool:
+    return not request.is_json
+
+
+def _data() -> dict[str, Any]:
+    return (request.get_json(silent=True) or {}) if request.is_json else request.form.to_dict()
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true", "yes", "on")
+
+
+def outbound_dict(row: SmsOutbound) -> dict[str, Any]:
+    return {"id": row.id, "claim_id": row.claim_id, "message_id": row.message_id, "to": row.to_number,
+            "from": row.from_number, "body": row.body, "status": row.status, "error": row.error,
+            "telnyx_id": row.telnyx_id, "kind": row.kind, "idempotency_key": row.idempotency_key,
+            "not_before": row.not_before.isoformat() if row.not_before else None}
+
+
+def inbound_dict(row: SmsInbound) -> dict[str, Any]:
+    return {"id": row.id, "from": row.from_number, "to": row.to_number, "body": row.body, "claim_id": row.claim_id,
+            "message_id": row.message_id, "needs_refile": row.needs_refile, "keyword": row.keyword,
+            "received_at": row.received_at.isoformat(), "media": row.media}
+
+
+@bp.get("/claims/<int:claim_id>/messages")
+def list_messages(claim_id: int) -> Any:
+    _need("claims.read")
+    claim = _claim(claim_id)
+    session = get_session()
+    outs = session.scalars(select(SmsOutbound).where(SmsOutbound.claim_id == claim.id).order_by(SmsOutbound.id))
+    ins = session.scalars(select(SmsInbound).where(SmsInbound.claim_id == claim.id).order_by(SmsInbound.id))
+    return {"outbound": [outbound_dict(r) for r in outs], "inbound": [inbound_dict(r) for r in ins]}
+
+
+@bp.post("/claims/<int:claim_id>/messages")
+def send_message(claim_id: int) -> Any:
+    principal = _need("sms.send")
+    claim = _claim(claim_id)
+    data = _data()
+    key = str(data.get("idempotency_key") or "").strip()[:100] or f"auto:{uuid.uuid4().hex}"
+    body = str(data.get("body") or "").strip()
+    if not body:
+        if _is_form():
+            flash("Write a message first.", "error")
+            return redirect(url_for("console.claim", claim_id=claim.id))
+        api_abort(422, "validation_error", "Write a message first.", errors={"json": {"body": ["required"]}})
+    media = data.get("media_urls") or []
+    if not isinstance(media, list) or len(media) > 10 or not all(
+            isinstance(u, str) and u.startswith("https://") and len(u) <= 1000 for u in media):
+        api_abort(422, "validation_error", "media_urls must be up to 10 https:// URLs.")
+    try:
+        row, created = service.queue_text(g.shop, claim.customer_mobile or "", body, f"claim:{claim.id}:{key}",
+                                          claim=claim, user_id=principal.user_id, media_urls=media,
+                                          confirm_quiet_hours=_truthy(data.get("confirm_quiet_hours")))
+    except service.Refused as refused:
+        get_session().rollback()
+        if _is_form():
+            flash(refused.message, "error")
+            return redirect(url_for("console.claim", claim_id=claim.id))
+        api_abort(refused.status, f"sms_{refused.code}", refused.message)
+    if _is_form():
+        flash("Text queued." if created else "Already sent (duplicate submit ignored).", "info")
+        return redirect(url_for("console.claim", claim_id=claim.id))
+    return outbound_dict(row), 202 if created else 200
+
+
+@bp.post("/preview")
+def preview() -> Any:
+    _need("claims.read")
+    data = _data()
+    template = str(data.get("template") or "")
+    values = variables(_claim(int(data.get("claim_id") or 0)), g.shop) if data.get("claim_id") else {}
+    try:
+        text = render(template, values) if values else template
+    except ValueError as exc:
+        api_abort(422, "validation_error", str(exc))
+    return {"text": text, **segments(text)}
+
+
+@bp.get("/number")
+def get_number() -> Any:
+    _need("claims.read")
+    number = service.shop_number()
+    return {"number": None if number is None else {
+        "phone_number": number.phone_number, "messaging_profile_id": number.messaging_profile_id,
+        "source": number.source}}
+
+
+def _save_number(phone: str, profile: str | None, source: str, order_id: str | None = None) -> Any:
+    session = get_session()
+    with unscoped(session):
+        taken = session.scalars(select(SmsNumber).where(SmsNumber.phone_number == phone)).first()
+    if taken is not None and taken.tenant_id != g.shop.id:
+        api_abort(409, "conflict", "That number belongs to another shop.")
+    row = service.shop_number() or SmsNumber()
+    row.phone_number, row.messaging_profile_id, row.source, row.telnyx_order_id = phone, profile, source, order_id
+    session.add(row)
+    try:
+        commit(session)
+    except IntegrityError:
+        session.rollback()
+        api_abort(409, "conflict", "That number belongs to another shop.")
+    return {"phone_number": row.phone_number, "messaging_profile_id": row.messaging_profile_id, "source": source}
+
+
+def _phone(raw: Any) -> str:
+    try:
+        return to_e164(str(raw or ""), "US")
+    except ValueError as exc:
+        api_abort(422, "validation_error", f"phone_number {exc}", errors={"json": {"phone_number": [str(exc)]}})
+        raise
+
+
+@bp.put("/number")
+def assign_number() -> Any:
+    _need("sms.manage")
+    data = _data()
+    return _save_number(_phone(data.get("phone_number")), (data.get("messaging_profile_id") or None), "assigned")
+
+
+@bp.get("/numbers/available")
+def available_numbers() -> Any:
+    _need("sms.manage")
+    area = (request.args.get("area_code") or "").strip()
+    if not (area.isdigit() and len(area) == 3):
+        api_abort(422, "validation_error", "area_code must be 3 digits.")
+    try:
+        found = provider.client().available_phone_numbers.list(filter={
+            "country_code": "US", "national_destination_code": area, "features": ["sms", "mms"], "limit": 10})
+    except provider.telnyx_errors() as exc:
+        api_abort(502, "provider_error", provider.error_detail(exc)[1])
+    return {"numbers": [n.phone_number for n in found.data or [] if n.phone_number]}
+
+
+@bp.post("/numbers/order")
+def order_number() -> Any:
+    _need("sms.manage")
+    data = _data()
+    phone = _phone(data.get("phone_number"))
+    profile = data.get("messaging_profile_id") or None
+    try:
+        kwargs: dict[str, Any] = {"phone_numbers": [{"phone_number": phone}]}
+        if profile:
+            kwargs["messaging_profile_id"] = profile
+        order = provider.client().number_orders.create(**kwargs)
+    except provider.telnyx_errors() as exc:
+        api_abort(502, "provider_error", provider.error_detail(exc)[1])
+    order_id = order.data.id if order.data else None
+    return _save_number(phone, profile, "ordered", order_id), 201
+
+
+@bp.get("/inbox")
+def inbox() -> Any:
+    _need("claims.read")
+    rows = get_session().scalars(select(SmsInbound).where(
+        (SmsInbound.claim_id.is_(None)) | (SmsInbound.needs_refile.is_(True))).order_by(SmsInbound.id.desc()))
+    return {"inbox": [inbound_dict(r) for r in rows]}
+
+
+@bp.post("/inbox/<int:inbound_id>/attach")
+def attach(inbound_id: int) -> Any:
+    _need("sms.send")
+    inbound = get_session().get(SmsInbound, inbound_id)
+    if inbound is None:
+        api_abort(404, "not_found", "No such inbound text.")
+    claim = _claim(int(_data().get("claim_id") or 0))
+    return inbound_dict(service.attach(inbound, claim))
+
+
+# --------------------------------------------------------------------- webhook (public, signed)
+
+webhook_bp = Blueprint("plugin_sms_webhook", __name__, url_prefix="/plugins/sms")
+
+
+@webhook_bp.post("/webhook")
+def webhook() -> Any:
+    from bayline.tenants.entitlements import is_feature_active
+    from bayline.tenants.models import Shop
+
+    from .tasks import process_event
+
+    raw = request.get_data(as_text=True)
+    try:
+        data = provider.verify_webhook(raw, dict(request.headers))
+    except provider.Malformed as exc:
+        log.warning("sms webhook: malformed body: %s", exc)
+        return {"error": "malformed", "message": str(exc)}, 400
+    except (ValueError, provider.NotConfigured) as exc:
+        log.warning("sms webhook rejected from %s: %s", request.remote_addr, exc)
+        return {"error": "invalid_signature", "message": "Signature or timestamp not valid."}, 401
+    event = data["data"]
+    event_id, event_type = str(event.get("id") or ""), str(event.get("event_type") or "")
+    payload = event.get("payload") or {}
+    if not event_id or not isinstance(payload, dict):
+        return {"error": "malformed", "message": "event id or payload missing"}, 400
+    if event_type == "message.received":
+        number = ((payload.get("to") or [{}])[0] or {}).get("phone_number")
+    else:
+        number = (payload.get("from") or {}).get("phone_number")
+    session = get_session()
+    with unscoped(session):
+        owner = session.scalars(select(SmsNumber).where(SmsNumber.phone_number == str(number or ""))).first()
+        shop = session.get(Shop, owner.tenant_id) if owner is not None else None
+    if shop is None:
+        log.warning("sms webhook %s %s for unknown number %s: ignored", event_type, event_id, number)
+        return {"status": "ignored", "reason": "unknown number"}, 200
+    if not is_feature_active(shop, "sms"):
+        log.warning("sms webhook %s for shop %s without the sms feature: ignored", event_id, shop.id)
+        return {"status": "ignored", "reason": "feature inactive"}, 200
+    set_tenant(shop.id, session)
+    row = SmsWebhookEvent(event_id=event_id[:64], event_type=event_type[:60], payload=data)
+    session.add(row)
+    try:
+        commit(session)
+    except IntegrityError:
+        session.rollback()
+        return {"status": "duplicate"}, 200
+    process_event.apply_async(args=[row.id])
+    return {"status": "accepted"}, 200
