@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
 from bayline.events import commit
 from bayline.messages import service as messages
+from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -96,7 +97,7 @@ def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) ->
               "expires_at": portal_tokens.expires_at(claim), "new_link": new_link}
     return render_template("staff/claim.html", claim=claim, stages=active_stages(),
                            history=service.history(claim), panels=panels, thread=messages.thread(claim),
-                           portal=portal), status
+                           portal=portal, printing_docs=printing.DOCUMENTS), status
 
 
 @bp.get("/claims/<int:claim_id>")
@@ -162,3 +163,64 @@ def eta(claim_id: int) -> Any:
     service.set_eta(claim, new, g.principal.user_id, request.form.get("reason") or None)
     commit()
     return redirect(url_for("console.claim", claim_id=claim.id))
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@bp.post("/claims/<int:claim_id>/print")
+def print_document(claim_id: int) -> Any:
+    """Work order / hang tag / receipt PDF. A new link is issued (the old one stops) unless the form
+    hands back the claim's current link as ``same_link``."""
+    _need("portal.manage")
+    claim = _claim(claim_id)
+    kind = request.form.get("document", "work-order")
+    if kind not in printing.DOCUMENTS:
+        abort(400, "Unknown document.")
+    try:
+        link = printing.link_for_print(claim, request.form.get("same_link"), g.principal.user_id)
+    except ValidationError:
+        abort(409, "That link is no longer the claim's current link; print with a new link.")
+    data = printing.render(kind, [(claim, g.shop, link.url)])
+    commit()
+    return _pdf(data, f"{claim.number}-{kind}.pdf")
+
+
+@bp.post("/claims/<int:claim_id>/qr")
+def qr_code(claim_id: int) -> Any:
+    """The portal QR as SVG or PNG (new link unless ``same_link`` is handed back)."""
+    _need("portal.manage")
+    claim = _claim(claim_id)
+    fmt = request.form.get("format", "svg")
+    if fmt not in ("svg", "png"):
+        abort(400, "Format is svg or png.")
+    try:
+        link = printing.link_for_print(claim, request.form.get("same_link"), g.principal.user_id)
+    except ValidationError:
+        abort(409, "That link is no longer the claim's current link.")
+    data = printing.qr_svg(link.url) if fmt == "svg" else printing.qr_png(link.url)
+    commit()
+    return Response(data, mimetype="image/svg+xml" if fmt == "svg" else "image/png",
+                    headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/print")
+def batch_print() -> Any:
+    """One PDF for many claims (each gets a new link)."""
+    _need("portal.manage")
+    kind = request.form.get("document", "work-order")
+    if kind not in printing.DOCUMENTS:
+        abort(400, "Unknown document.")
+    try:
+        ids = sorted({int(i) for i in request.form.getlist("claim_id")})
+    except ValueError:
+        abort(400, "Pick claims to print.")
+    if not ids or len(ids) > 200:
+        abort(400, "Pick between 1 and 200 claims to print.")
+    claims = [_claim(i) for i in ids]
+    pages = [(c, g.shop, portal_tokens.issue(c, g.principal.user_id).url) for c in claims]
+    data = printing.render(kind, pages)
+    commit()
+    return _pdf(data, f"batch-{kind}.pdf")

@@ -103,6 +103,9 @@ def _open_session(token: Any, claim: Claim) -> Any:
 def _enter(raw: str) -> tuple[Any, Claim, Shop]:
     found = tokens.lookup(raw)
     if found is None:
+        stale = tokens.find_any(raw)
+        if stale is not None:  # expired/replaced: the page can at least say which shop to call
+            g.portal_contact = get_session().get(Shop, stale.tenant_id)
         abort(404)
     token, claim = found
     shop = get_session().get(Shop, token.tenant_id)

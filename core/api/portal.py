@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
+from flask import Response, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bayline.db import get_session
 from bayline.events import commit
 from bayline.messages import service as messages
-from bayline.portal import tokens
+from bayline.portal import printing, tokens
 from bayline.portal.models import PortalAttempt
 
 from . import require
@@ -105,3 +105,46 @@ class ClaimMessages(MethodView):
         message = messages.send(load_claim(claim_id), data["body"], g.principal.user_id, data["channel"])
         commit()
         return message
+
+
+class PrintSchema(Schema):
+    document = fields.String(load_default="work-order", validate=validate.OneOf(list(printing.DOCUMENTS)),
+                             metadata={"description": "work-order, hang-tag (mirror) or receipt (80 mm)"})
+    same_link = fields.String(load_default=None, metadata={
+        "description": "The claim's current link, to print it again instead of issuing a new one"})
+
+
+class QrSchema(Schema):
+    format = fields.String(load_default="svg", validate=validate.OneOf(["svg", "png"]))
+    same_link = fields.String(load_default=None, metadata={
+        "description": "The claim's current link, to encode it again instead of issuing a new one"})
+
+
+@blp.route("/claims/<int:claim_id>/documents", methods=["POST"])
+@require("portal.manage")
+@blp.arguments(PrintSchema)
+@blp.response(200, content_type="application/pdf", description="The PDF")
+def print_document(data: dict[str, Any], claim_id: int) -> Any:
+    """Work order, mirror hang tag or check-in receipt with the portal QR (the new link's URL is in
+    the ``X-Portal-Url`` header). Issues a new link unless ``same_link`` is the claim's current one."""
+    claim = load_claim(claim_id)
+    link = printing.link_for_print(claim, data.get("same_link"), g.principal.user_id)
+    pdf = printing.render(data["document"], [(claim, g.shop, link.url)])
+    commit()
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Cache-Control": "no-store", "X-Portal-Url": link.url})
+
+
+@blp.route("/claims/<int:claim_id>/qr", methods=["POST"])
+@require("portal.manage")
+@blp.arguments(QrSchema)
+@blp.response(200, content_type="image/svg+xml", description="The QR code (SVG or PNG)")
+def qr_code(data: dict[str, Any], claim_id: int) -> Any:
+    """The portal QR code as ``svg`` or ``png``; issues a new link unless ``same_link`` is given."""
+    claim = load_claim(claim_id)
+    link = printing.link_for_print(claim, data.get("same_link"), g.principal.user_id)
+    svg = data["format"] == "svg"
+    body = printing.qr_svg(link.url) if svg else printing.qr_png(link.url)
+    commit()
+    return Response(body, mimetype="image/svg+xml" if svg else "image/png",
+                    headers={"Cache-Control": "no-store", "X-Portal-Url": link.url})

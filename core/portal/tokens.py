@@ -99,6 +99,17 @@ def is_usable(token: PortalToken | None, claim: Claim | None) -> bool:
     return ends is None or utcnow() < ends  # type: ignore[operator]
 
 
+def find_any(raw: str) -> PortalToken | None:
+    """The token row for a raw token whatever its state (to name the shop on the "link not working" page)."""
+    if not raw or len(raw) > 100:
+        return None
+    digest = hash_token(raw)
+    session = get_session()
+    with unscoped(session):
+        token = session.scalar(select(PortalToken).where(PortalToken.token_hash == digest))
+    return token if token is not None and hmac.compare_digest(token.token_hash, digest) else None
+
+
 def lookup(raw: str) -> tuple[PortalToken, Claim] | None:
     """The usable (token, claim) for a raw token from a URL, across tenants; None otherwise."""
     if not raw or len(raw) > 100:

@@ -261,3 +261,18 @@ def test_tokens_never_reach_the_logs(app, make_shop, make_claim, served_app, cap
     text = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
     assert raw not in text and "AnotherUnknownTokenValue123" not in text
     assert "/c/[redacted]" in text
+
+
+def test_expired_link_page_names_the_shop_to_call(app, make_shop, make_claim):
+    shop = make_shop(name="Harbor Collision", phone="+16175550199")
+    claim = make_claim(shop, vehicle_make="Subaru")
+    with in_tenant(app, shop.id) as session:
+        c = session.get(Claim, claim.id)
+        c.delivered_at = utcnow() - timedelta(days=30)
+        commit(session)
+    r = app.test_client().get(f"/c/{claim.portal_link.raw}")
+    text = r.get_data(as_text=True)
+    assert r.status_code == 404 and "Harbor Collision" in text and "tel:+16175550199" in text
+    assert claim.number not in text and "Subaru" not in text and "Reyes" not in text
+    unknown = app.test_client().get("/c/" + "B" * 43).get_data(as_text=True)
+    assert "Harbor Collision" not in unknown and "call the shop" in unknown

@@ -1,0 +1,90 @@
+"""QR codes and printable documents: the QR inside the PDF decodes to a working portal link."""
+from __future__ import annotations
+
+import io
+
+import pypdfium2
+import zxingcpp
+from PIL import Image
+
+from .conftest import csrf_from
+
+
+def decode_pdf_qrs(data: bytes) -> list[str]:
+    pdf = pypdfium2.PdfDocument(data)
+    found = []
+    for index in range(len(pdf)):
+        image = pdf[index].render(scale=3).to_pil()
+        found.extend(r.text for r in zxingcpp.read_barcodes(image))
+    return found
+
+
+def test_work_order_qr_opens_the_portal(app, make_shop, make_claim, api_client):
+    shop = make_shop(phone="+16175550199")
+    claim = make_claim(shop, vehicle_make="Subaru")
+    api = api_client(shop)
+    r = api.post(f"/api/v1/claims/{claim.id}/documents", json={})
+    assert r.status_code == 200 and r.content_type == "application/pdf"
+    assert r.data.startswith(b"%PDF")
+    [url] = decode_pdf_qrs(r.data)
+    assert url == r.headers["X-Portal-Url"] and url.startswith("http://localhost/c/")
+    raw = url.rsplit("/", 1)[1]
+    page = app.test_client().get(f"/c/{raw}")
+    assert page.status_code == 200 and "last name" in page.get_data(as_text=True)
+    assert app.test_client().get(f"/c/{claim.portal_link.raw}").status_code == 404  # printing reissued
+    # reprint with the same link keeps it working; a stale link is refused
+    again = api.post(f"/api/v1/claims/{claim.id}/documents",
+                     json={"document": "hang-tag", "same_link": url})
+    assert again.status_code == 200 and decode_pdf_qrs(again.data) == [url]
+    stale = api.post(f"/api/v1/claims/{claim.id}/documents",
+                     json={"document": "receipt", "same_link": f"http://localhost/c/{claim.portal_link.raw}"})
+    assert stale.status_code == 422
+    receipt = api.post(f"/api/v1/claims/{claim.id}/documents", json={"document": "receipt"})
+    [new_url] = decode_pdf_qrs(receipt.data)
+    assert new_url != url and app.test_client().get(f"/c/{raw}").status_code == 404
+    assert api.post(f"/api/v1/claims/{claim.id}/documents", json={"document": "menu"}).status_code == 422
+
+
+def test_qr_svg_and_png(app, make_shop, make_claim, api_client):
+    shop = make_shop()
+    claim = make_claim(shop)
+    api = api_client(shop)
+    svg = api.post(f"/api/v1/claims/{claim.id}/qr", json={})
+    assert svg.status_code == 200 and svg.content_type.startswith("image/svg+xml") and b"<svg" in svg.data
+    png = api.post(f"/api/v1/claims/{claim.id}/qr", json={"format": "png", "same_link": svg.headers["X-Portal-Url"]})
+    assert png.status_code == 200 and png.content_type == "image/png"
+    [decoded] = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)))]
+    assert decoded == svg.headers["X-Portal-Url"]
+
+
+def test_console_print_and_batch(app, make_shop, make_claim, make_user, client_for):
+    shop = make_shop()
+    first, second = make_claim(shop), make_claim(shop)
+    staff = client_for(make_user(shop, role="advisor"), shop)
+    token = csrf_from(staff.get(f"/console/claims/{first.id}").get_data(as_text=True))
+    r = staff.post(f"/console/claims/{first.id}/print", data={"csrf_token": token})
+    assert r.status_code == 200 and r.content_type == "application/pdf"
+    [url] = decode_pdf_qrs(r.data)
+    assert app.test_client().get(url.replace("http://localhost", "")).status_code == 200
+    batch = staff.post("/console/print", data={"csrf_token": token, "document": "hang-tag",
+                                               "claim_id": [str(first.id), str(second.id)]})
+    assert batch.status_code == 200
+    urls = decode_pdf_qrs(batch.data)
+    assert len(urls) == 2 and len(set(urls)) == 2 and url not in urls
+    for u in urls:
+        assert app.test_client().get(u.replace("http://localhost", "")).status_code == 200
+
+
+def test_printing_is_tenant_isolated(app, make_shop, make_claim, make_user, client_for, api_client):
+    shop_a, shop_b = make_shop(), make_shop()
+    claim = make_claim(shop_a)
+    other = api_client(shop_b)
+    assert other.post(f"/api/v1/claims/{claim.id}/documents", json={}).status_code == 404
+    assert other.post(f"/api/v1/claims/{claim.id}/qr", json={}).status_code == 404
+    staff_b = client_for(make_user(shop_b), shop_b)
+    token = csrf_from(staff_b.get("/console/claims/new").get_data(as_text=True))
+    for path in (f"/console/claims/{claim.id}/print", f"/console/claims/{claim.id}/qr"):
+        assert staff_b.post(path, data={"csrf_token": token}).status_code == 404
+    assert staff_b.post("/console/print", data={"csrf_token": token, "document": "receipt",
+                                                "claim_id": str(claim.id)}).status_code == 404
+    assert app.test_client().get(f"/c/{claim.portal_link.raw}").status_code == 200  # untouched
