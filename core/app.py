@@ -87,11 +87,32 @@ def _configure(app: Flask, settings: Settings) -> None:
     )
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _request_hooks(app: Flask) -> None:
     from .auth.context import bearer_secret, resolve_principal
     from .events import dispatch_committed
     from .extensions import csrf
     from .plugins.setup import bind_shop, gate_plugin_blueprint
+
+    @app.before_request
+    def _refuse_nul() -> None:
+        """PostgreSQL text cannot hold NUL: refuse it at the door (400), not in the database (500)."""
+        if request.endpoint == "static":
+            return
+        body = request.get_json(silent=True) if request.is_json else None
+        if _has_nul([request.path, list(request.args.values()), list(request.form.values()), body]):
+            from flask import abort
+
+            abort(400, "Text must not contain NUL characters.")
 
     @app.before_request
     def _load_principal() -> None:

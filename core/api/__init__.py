@@ -10,9 +10,12 @@ from flask_smorest import Api, abort
 from marshmallow import ValidationError
 
 from .errors import handle_http_exception
+from .schemas import ErrorSchema
 
 
 class BaylineApi(Api):
+    ERROR_SCHEMA = ErrorSchema  # the documented error responses match what handle_http_exception sends
+
     def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
         return handle_http_exception(error)
 

@@ -27,8 +27,8 @@ class ApiKeySchema(Schema):
     scopes = fields.List(fields.String(validate=validate.OneOf(list(API_KEY_SCOPES))),
                          load_default=lambda: ["read"], validate=validate.Length(min=1))
     created_at = fields.DateTime(dump_only=True)
-    last_used_at = fields.DateTime(dump_only=True)
-    revoked_at = fields.DateTime(dump_only=True)
+    last_used_at = fields.DateTime(dump_only=True, allow_none=True)
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class ApiKeyCreatedSchema(ApiKeySchema):

@@ -22,6 +22,15 @@ def _opt(max_len: int) -> fields.String:
     return fields.String(validate=validate.Length(max=max_len), allow_none=True)
 
 
+class ErrorSchema(Schema):
+    """Every error answer: ``{code, status, message, errors}`` (see ``api/errors.py``)."""
+
+    code = fields.String(required=True, metadata={"description": "Stable error code, e.g. not_found"})
+    status = fields.Integer(required=True, metadata={"description": "HTTP status"})
+    message = fields.String(required=True)
+    errors = fields.Dict(metadata={"description": "Field errors by location (json, query) and field"})
+
+
 class StageSchema(Schema):
     id = fields.Integer(dump_only=True)
     position = fields.Integer(dump_only=True)
@@ -30,7 +39,7 @@ class StageSchema(Schema):
     customer_description = _opt(500)
     hidden = fields.Boolean()
     terminal = fields.Boolean()
-    archived_at = fields.DateTime(dump_only=True)
+    archived_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class StagePatchSchema(StageSchema):
@@ -90,13 +99,13 @@ class ClaimSchema(ClaimBaseSchema):
     shop_id = fields.Integer(attribute="tenant_id", dump_only=True)
     stage = fields.Nested(StageSchema, dump_only=True)
     stage_id = fields.Integer(dump_only=True)
-    stage_entered_at = fields.DateTime(dump_only=True)
-    eta = fields.Date(dump_only=True)
-    eta_updated_at = fields.DateTime(dump_only=True)
+    stage_entered_at = fields.DateTime(dump_only=True, allow_none=True)
+    eta = fields.Date(dump_only=True, allow_none=True)
+    eta_updated_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
-    delivered_at = fields.DateTime(dump_only=True)
-    archived_at = fields.DateTime(dump_only=True)
+    delivered_at = fields.DateTime(dump_only=True, allow_none=True)
+    archived_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class ClaimQuerySchema(Schema):

@@ -194,3 +194,14 @@ def test_out_of_range_ids_are_not_found_not_500(app, client, shop, make_claim, b
         assert r.status_code in (200, 422), (query, r.status_code)
         assert r.is_json
     assert counts(app) == before
+
+
+def test_nul_characters_are_refused_not_500(app, client, shop, make_claim):
+    claim = make_claim(shop)
+    before = counts(app)
+    assert_error(client.post("/api/v1/claims", json={**GOOD, "number": "RO\x001"}), 400, "bad_request")
+    assert_error(client.patch(f"/api/v1/claims/{claim.id}", json={"internal_notes": ["x", {"k\x00": 1}]}), 400,
+                 "bad_request")
+    assert_error(client.post("/api/v1/stages/apply-template", json={"template": "\x00"}), 400, "bad_request")
+    assert_error(client.get("/api/v1/claims?q=%00"), 400, "bad_request")
+    assert counts(app) == before
