@@ -47,7 +47,9 @@ def app_configured(app: Flask) -> None:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    group = click.Group("esign", help="E-signature: platform keys and verification.")
+    from flask.cli import AppGroup
+
+    group = AppGroup("esign", help="E-signature: platform keys and verification.")
 
     @group.command("init-keys")
     @click.option("--force", is_flag=True, help="Replace existing keys (old documents stop validating).")

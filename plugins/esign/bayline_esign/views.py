@@ -233,22 +233,12 @@ electronically.</label></p>
 
 
 def _portal_claim_id() -> int:
-    """The claim of the verified portal session, or 404.
-
-    Uses ``g.portal_claim_id`` when the portal sets it; otherwise asks the core portal
-    (``bayline.web.portal.current_claim``, which also checks the link was not revoked).
-    """
+    """The claim of the verified portal session (the core portal's shop resolver sets
+    ``g.portal_claim_id`` for ``/c/s/`` requests), or 404."""
     shop = g.get("shop")
-    if shop is None:
-        abort(404)
     claim_id = g.get("portal_claim_id")
-    if claim_id is None:
-        try:
-            from bayline.web.portal import current_claim
-        except ImportError:
-            abort(404)
-        claim_id = current_claim().id
-        g.portal_claim_id = claim_id
+    if shop is None or claim_id is None:
+        abort(404)
     if current_tenant_id() is None:
         set_tenant(shop.id)
     return int(claim_id)

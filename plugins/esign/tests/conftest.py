@@ -9,7 +9,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
 
@@ -17,34 +16,11 @@ JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture
-def portal_client(app: Flask) -> Callable[[Any, Any], FlaskClient]:
-    """``portal_client(shop, claim)`` → a client in a customer portal session for ``claim``.
+def phone(portal_client: Callable[[Any], FlaskClient]) -> Callable[[Any], FlaskClient]:
+    """``phone(claim)`` → the core's verified portal session for ``claim``, from a phone at a known IP."""
 
-    Test-only stand-in for the core portal's verified session: a shop resolver that binds the
-    shop and sets ``g.portal_claim_id`` (the contract the plugin relies on) for ``/c/s/`` paths.
-    """
-    from flask import g, request, session
-
-    from bayline.db import get_session
-    from bayline.tenancy import set_tenant, unscoped
-    from bayline.tenants.models import Shop
-
-    def resolver() -> Any:
-        entry = session.get("esign_test_portal")
-        if not entry or not request.path.startswith("/c/s/"):
-            return None
-        with unscoped():
-            shop = get_session().get(Shop, entry["s"])
-        set_tenant(shop.id)
-        g.portal_claim_id = entry["c"]
-        return shop
-
-    app.extensions["bayline.shop_resolvers"].append(resolver)
-
-    def factory(shop: Any, claim: Any) -> FlaskClient:
-        client = app.test_client()
-        with client.session_transaction() as sess:
-            sess["esign_test_portal"] = {"s": shop.id, "c": claim.id}
+    def factory(claim: Any) -> FlaskClient:
+        client = portal_client(claim)
         client.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) TestPhone"
         client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
         return client

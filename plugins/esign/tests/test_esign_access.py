@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 
-def test_other_shop_staff_get_404(h, app, shop_with_package, portal_client, make_shop, make_user, make_claim,
+def test_other_shop_staff_get_404(h, app, shop_with_package, phone, make_shop, make_user, make_claim,
                                   client_for, api_client) -> None:
     shop_a, claim_a, _staff_a, pkg = shop_with_package()
     doc = pkg["documents"][0]
-    customer = portal_client(shop_a, claim_a)
+    customer = phone(claim_a)
     h.consent(customer, pkg["id"], doc["id"])
     assert h.sign(customer, doc["id"], initials="DR").status_code == 200
 
@@ -31,18 +31,18 @@ def test_other_shop_staff_get_404(h, app, shop_with_package, portal_client, make
     assert resp.status_code == 404
 
     # A customer of shop B's claim cannot open shop A's documents either.
-    other = portal_client(shop_b, claim_b)
+    other = phone(claim_b)
     assert other.get(f"/c/s/esign/documents/{doc['id']}", headers=h.JSON).status_code == 404
     assert other.get(f"/c/s/esign/documents/{doc['id']}/signed.pdf").status_code == 404
     assert other.get("/c/s/esign/", headers=h.JSON).get_json() == []
 
     # And a customer of another claim of the same shop neither.
     claim_a2 = make_claim(shop_a)
-    sibling = portal_client(shop_a, claim_a2)
+    sibling = phone(claim_a2)
     assert sibling.get(f"/c/s/esign/documents/{doc['id']}", headers=h.JSON).status_code == 404
 
 
-def test_feature_switched_off_is_403_for_staff_and_404_on_portal(h, app, shop_with_package, portal_client,
+def test_feature_switched_off_is_403_for_staff_and_404_on_portal(h, app, shop_with_package, phone,
                                                                  make_user, client_for) -> None:
     from bayline.events import commit
     from bayline.tenants import provisioning
@@ -58,7 +58,7 @@ def test_feature_switched_off_is_403_for_staff_and_404_on_portal(h, app, shop_wi
     browser = client_for(make_user(shop), shop)
     resp = browser.get(f"/plugins/esign/packages/{pkg['id']}", headers=h.JSON)
     assert resp.status_code == 403 and resp.get_json()["code"] == "feature_not_in_plan"
-    customer = portal_client(shop, claim)
+    customer = phone(claim)
     assert customer.get(f"/c/s/esign/documents/{pkg['documents'][0]['id']}").status_code == 404
     # The public verification page belongs to no shop and stays up.
     assert app.test_client().get("/plugins/esign/verify").status_code == 200
@@ -108,7 +108,7 @@ def test_templates_versioned_and_sandboxed(h, app, shop_with_package) -> None:
     assert resp.status_code == 422
 
 
-def test_staff_claim_panel_and_portal_card(h, app, shop_with_package, portal_client, make_user, client_for) -> None:
+def test_staff_claim_panel_and_portal_card(h, app, shop_with_package, phone, make_user, client_for) -> None:
     shop, claim, _staff, pkg = shop_with_package()
     browser = client_for(make_user(shop), shop)
     page = browser.get(f"/console/claims/{claim.id}")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -41,14 +40,18 @@ def _validate(app: Any, data: bytes) -> Any:
     return sig, validate_pdf_signature(sig, vc)
 
 
-def test_sign_end_to_end_validates_with_pyhanko(h, app, shop_with_package, portal_client, enable_plugin) -> None:
+def test_sign_end_to_end_validates_with_pyhanko(h, app, shop_with_package, phone, enable_plugin, make_user,
+                                                client_for) -> None:
     EVENTS.clear()
     shop, claim, staff, pkg = shop_with_package(("repair_authorization", "pickup_signoff"))
     enable_plugin(shop, "esignprobe")
     assert [d["template"] for d in pkg["documents"]] == ["repair_authorization", "pickup_signoff"]
     first, second = pkg["documents"]
-    customer = portal_client(shop, claim)
+    customer = phone(claim)
 
+    home = customer.get("/c/s/")  # the core portal page shows the plugin's card
+    assert home.status_code == 200
+    assert "Documents to sign" in home.get_data(as_text=True) and first["id"] in home.get_data(as_text=True)
     page = customer.get(f"/c/s/esign/documents/{first['id']}", headers={"Accept": "text/html"})
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -94,15 +97,19 @@ def test_sign_end_to_end_validates_with_pyhanko(h, app, shop_with_package, porta
     again = h.sign(customer, second["id"], method="typed", signature="", typed_name="Dana Reyes")
     assert again.status_code == 409 and again.get_json()["code"] == "already_signed"
 
+    console = client_for(make_user(shop), shop).get(f"/console/claims/{claim.id}").get_data(as_text=True)
+    assert '<span class="esign-state">completed</span>' in console
+    assert console.count('<span class="esign-status">signed</span>') == 2
+
     listing = staff.get(f"/plugins/esign/claims/{claim.id}/packages").get_json()
     assert listing[0]["status"] == "completed"
     assert all(d["status"] == "signed" for d in listing[0]["documents"])
 
 
-def test_public_verify_accepts_genuine_and_rejects_tampered(h, app, shop_with_package, portal_client) -> None:
-    shop, claim, staff, pkg = shop_with_package()
+def test_public_verify_accepts_genuine_and_rejects_tampered(h, app, shop_with_package, phone) -> None:
+    _shop, claim, staff, pkg = shop_with_package()
     doc = pkg["documents"][0]
-    customer = portal_client(shop, claim)
+    customer = phone(claim)
     h.consent(customer, pkg["id"], doc["id"])
     assert h.sign(customer, doc["id"], initials="DR").status_code == 200
     data = staff.get(f"/plugins/esign/documents/{doc['id']}/signed.pdf").data
@@ -167,10 +174,10 @@ def test_sign_pdf_hook_seals_any_pdf(h, app, make_shop) -> None:
     assert status.bottom_line
 
 
-def test_consent_required_and_withdrawable(h, app, shop_with_package, portal_client) -> None:
-    shop, claim, staff, pkg = shop_with_package()
+def test_consent_required_and_withdrawable(h, app, shop_with_package, phone) -> None:
+    _shop, claim, staff, pkg = shop_with_package()
     doc = pkg["documents"][0]
-    customer = portal_client(shop, claim)
+    customer = phone(claim)
     resp = h.sign(customer, doc["id"], initials="DR")
     assert resp.status_code == 422 and resp.get_json()["code"] == "consent_required"
 
@@ -188,10 +195,10 @@ def test_consent_required_and_withdrawable(h, app, shop_with_package, portal_cli
     assert state["documents"][0]["status"] == "viewed" and state["documents"][0]["signed_sha256"] is None
 
 
-def test_bad_signature_input_signs_nothing(h, app, shop_with_package, portal_client) -> None:
-    shop, claim, staff, pkg = shop_with_package()
+def test_bad_signature_input_signs_nothing(h, app, shop_with_package, phone) -> None:
+    _shop, claim, staff, pkg = shop_with_package()
     doc = pkg["documents"][0]
-    customer = portal_client(shop, claim)
+    customer = phone(claim)
     h.consent(customer, pkg["id"], doc["id"])
     for form, code in [
         ({"signature": h.blank_signature(), "initials": "DR"}, "signature_invalid"),
@@ -205,7 +212,7 @@ def test_bad_signature_input_signs_nothing(h, app, shop_with_package, portal_cli
     assert state["documents"][0]["signed_sha256"] is None and state["status"] == "sent"
 
 
-def test_expired_and_cancelled_packages_refuse(h, app, shop_with_package, portal_client) -> None:
+def test_expired_and_cancelled_packages_refuse(h, app, shop_with_package, phone) -> None:
     from datetime import timedelta
 
     from bayline_esign.models import EsignPackage
@@ -217,7 +224,7 @@ def test_expired_and_cancelled_packages_refuse(h, app, shop_with_package, portal
 
     shop, claim, staff, pkg = shop_with_package()
     doc = pkg["documents"][0]
-    customer = portal_client(shop, claim)
+    customer = phone(claim)
     h.consent(customer, pkg["id"], doc["id"])
     with in_tenant(app, shop.id) as session:
         row = session.scalars(select(EsignPackage).where(EsignPackage.public_id == pkg["id"])).one()
@@ -228,9 +235,7 @@ def test_expired_and_cancelled_packages_refuse(h, app, shop_with_package, portal
     assert staff.get(f"/plugins/esign/packages/{pkg['id']}").get_json()["status"] == "expired"
 
     _, claim2, staff2, pkg2 = shop_with_package()
-    # shop_with_package makes a new shop; use its own customer
-    shop2 = SimpleNamespace(id=claim2.tenant_id)
-    customer2 = portal_client(shop2, claim2)
+    customer2 = phone(claim2)
     doc2 = pkg2["documents"][0]
     h.consent(customer2, pkg2["id"], doc2["id"])
     resp = staff2.post(f"/plugins/esign/packages/{pkg2['id']}/cancel", json={"reason": "wrong claim"}, headers=h.JSON)
@@ -239,3 +244,36 @@ def test_expired_and_cancelled_packages_refuse(h, app, shop_with_package, portal
     assert resp.status_code == 409 and resp.get_json()["code"] == "package_cancelled"
     again = staff2.post(f"/plugins/esign/packages/{pkg2['id']}/cancel", json={}, headers=h.JSON)
     assert again.status_code == 409
+
+
+def test_swapped_signature_and_cli_verify(h, app, shop_with_package, phone, tmp_path) -> None:
+    """A seal copied from another signed document never validates; the CLI agrees with the page."""
+    import re
+
+    docs = []
+    for _ in range(2):
+        _shop, claim, staff, pkg = shop_with_package()
+        doc = pkg["documents"][0]
+        customer = phone(claim)
+        h.consent(customer, pkg["id"], doc["id"])
+        assert h.sign(customer, doc["id"], initials="DR").status_code == 200
+        docs.append(staff.get(f"/plugins/esign/documents/{doc['id']}/signed.pdf").data)
+    a, b = docs
+    contents = re.compile(rb"/Contents <([0-9a-fA-F]+)>")
+    sig_b = contents.search(b).group(1)
+    m = contents.search(a)
+    swapped = a[:m.start(1)] + sig_b[: len(m.group(1))].ljust(len(m.group(1)), b"0") + a[m.end(1):]
+    assert len(swapped) == len(a)
+    _, status = _validate(app, swapped)
+    assert not status.bottom_line
+
+    runner = app.test_cli_runner()
+    good, bad = tmp_path / "good.pdf", tmp_path / "swapped.pdf"
+    good.write_bytes(a)
+    bad.write_bytes(swapped)
+    ok = runner.invoke(args=["esign", "verify", str(good)])
+    assert ok.exit_code == 0 and "VALID" in ok.output
+    nok = runner.invoke(args=["esign", "verify", str(bad)])
+    assert nok.exit_code == 1 and "NOT INTACT" in nok.output
+    keys = runner.invoke(args=["esign", "init-keys"])
+    assert keys.exit_code == 0 and "kept existing" in keys.output
