@@ -49,6 +49,20 @@ def register_blueprints(app: Flask) -> list[Blueprint]:
 
 
 @hookspec
+def register_public_blueprints(app: Flask) -> list[Blueprint]:
+    """Return blueprints reachable without a shop context: not gated by plan.
+
+    Called once at start. For routes that authenticate the caller themselves:
+    signed provider webhooks, a public document-verification page. Name each
+    ``plugin_<name>_public`` under ``/plugins/<name>/``. The view finds the shop
+    itself (e.g. from a signed payload) and checks
+    ``bayline.tenants.entitlements.is_feature_active`` before acting. Form posts
+    still need a CSRF token unless the blueprint is exempted with
+    ``bayline.extensions.csrf.exempt`` (only for signed machine callers).
+    """
+
+
+@hookspec
 def register_permissions() -> dict[str, list[str]]:
     """Map new permission names to the roles that hold them.
 

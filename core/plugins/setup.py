@@ -21,24 +21,28 @@ CORE_FEATURES = [
 
 
 class _Registry(PluginRegistry):
+    def _own(self, hook: str, name: str) -> Any:
+        """A caller of ``hook`` that reaches only plugin ``name``."""
+        return self.pm.subset_hook_caller(hook, [p for n, p in self.pm.list_name_plugin() if n != name])
+
     def finish(self, app: Flask) -> None:
-        """Mount blueprints and commands of every working plugin, then announce the app."""
+        """Mount blueprints and commands of every working plugin, then announce the app.
+
+        Blueprints from ``register_blueprints`` are gated by the plugin's feature; those from
+        ``register_public_blueprints`` are not (their views authenticate the caller themselves)."""
         blueprint_features: dict[str, str] = app.extensions["bayline.blueprint_features"]
         plugin_blueprints: dict[str, list[Any]] = app.extensions["bayline.plugin_blueprints"]
         for info in self.working:
             plugin = self.pm.get_plugin(info.name)
-            caller = self.pm.subset_hook_caller(
-                "register_blueprints", [p for n, p in self.pm.list_name_plugin() if n != info.name])
             try:
-                for blueprints in caller(app=app):
-                    for bp in blueprints or []:
-                        app.register_blueprint(bp)
-                        plugin_blueprints.setdefault(info.name, []).append(bp)
-                        if not info.core:
-                            blueprint_features[bp.name] = info.name
-                self.pm.subset_hook_caller(
-                    "register_commands", [p for n, p in self.pm.list_name_plugin() if n != info.name]
-                )(cli=app.cli)
+                for hook, gated in (("register_blueprints", True), ("register_public_blueprints", False)):
+                    for blueprints in self._own(hook, info.name)(app=app):
+                        for bp in blueprints or []:
+                            app.register_blueprint(bp)
+                            plugin_blueprints.setdefault(info.name, []).append(bp)
+                            if gated and not info.core:
+                                blueprint_features[bp.name] = info.name
+                self._own("register_commands", info.name)(cli=app.cli)
             except Exception:
                 log.exception("plugin %s failed to register its routes; marking it broken", info.name)
                 self.unregister(info.name)

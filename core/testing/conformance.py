@@ -1,7 +1,7 @@
 """Conformance of a plugin to the one-name rules (run it on your plugin in your own tests).
 
 A plugin called ``x`` is distribution ``bayline-x``, package ``bayline_x``, entry
-point ``x``, feature key ``x``, blueprints ``plugin_x`` under ``/plugins/x`` (staff)
+point ``x``, feature key ``x``, blueprints ``plugin_x`` (and ``plugin_x_public``) under ``/plugins/x`` (staff)
 or ``/c/`` (portal), Alembic branch label ``x``, tables ``x_*`` carrying
 ``tenant_id``, settings ``x.*``, Celery tasks ``bayline_x.*``.
 """
@@ -37,8 +37,9 @@ def check_plugin(app: Flask, name: str) -> list[str]:
     if name not in {f.key for f in features}:
         problems.append(f"{name}: registers no feature with key {name!r}")
     for bp in app.extensions["bayline.plugin_blueprints"].get(name, []):
-        if bp.name != f"plugin_{name}":
-            problems.append(f"{name}: blueprint {bp.name!r} should be named 'plugin_{name}'")
+        if bp.name not in (f"plugin_{name}", f"plugin_{name}_public"):
+            problems.append(f"{name}: blueprint {bp.name!r} should be named 'plugin_{name}' "
+                            f"(or 'plugin_{name}_public' from register_public_blueprints)")
         prefix = bp.url_prefix or ""
         if not (prefix.startswith(f"/plugins/{name}") or prefix.startswith("/c/")):
             problems.append(f"{name}: blueprint {bp.name!r} mounted at {prefix!r}, not under /plugins/{name}")

@@ -37,12 +37,13 @@ def register_blueprints(app: Flask) -> list[Any]:
 
 
 @hookimpl
-def app_configured(app: Flask) -> None:
-    # The verification page is public and belongs to no shop, so it must not be plan-gated:
-    # it is mounted here rather than through register_blueprints (which gates by feature).
-    from .views import register_public
+def register_public_blueprints(app: Flask) -> list[Any]:
+    # The verification page is public and belongs to no shop, so it is not plan-gated.
+    from bayline.extensions import limiter
 
-    register_public(app)
+    from .views import public_blueprint
+
+    return [public_blueprint(limiter)]
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """Routes: staff JSON API under ``/plugins/esign`` and the customer signing flow under ``/c/s/esign``
 (both blueprint ``plugin_esign``, plan-gated), and the public verification page
-(``plugin_esign_public``, mounted at ``app_configured`` so it is not plan-gated)."""
+(``plugin_esign_public``, from ``register_public_blueprints``, so it is not plan-gated)."""
 from __future__ import annotations
 
 import io
@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     g,
     jsonify,
@@ -408,6 +407,7 @@ def verify_upload(data: bytes) -> dict[str, Any]:
 
 
 def public_blueprint(limiter: Any) -> Blueprint:
+    """The anonymous verification page (built per app: the rate limit decorates its view)."""
     bp = Blueprint("plugin_esign_public", __name__, url_prefix="/plugins/esign", static_folder="static",
                    static_url_path="/static")
 
@@ -431,7 +431,3 @@ def public_blueprint(limiter: Any) -> Blueprint:
     bp.add_url_rule("/verify", "verify", verify, methods=["GET", "POST"])
     return bp
 
-
-def register_public(app: Flask) -> None:
-    limiter = next(iter(app.extensions.get("limiter", ())), None)
-    app.register_blueprint(public_blueprint(limiter))
