@@ -9,12 +9,15 @@ their own, session-checked routes.
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 import time
 from typing import Any, Protocol
 
 from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
 
 PREFIX = "bayline:live:"
 LIVE_EVENT_TYPES = frozenset({"claim.stage_changed", "claim.eta_changed", "claim.updated", "claim.delivered",
@@ -23,6 +26,10 @@ LIVE_EVENT_TYPES = frozenset({"claim.stage_changed", "claim.eta_changed", "claim
 
 def channel(tenant_id: int, claim_id: int) -> str:
     return f"{PREFIX}{int(tenant_id)}:{int(claim_id)}"
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker cannot be reached: live updates are off until it answers (pages poll meanwhile)."""
 
 
 class Subscription(Protocol):
@@ -87,27 +94,42 @@ class LocalBroker:
 
 class _RedisSubscription:
     def __init__(self, client: Any, name: str) -> None:
+        import redis
+
         self.pubsub = client.pubsub()
-        self.pubsub.subscribe(name)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:  # wait for the confirmation: nothing published after us is lost
-            msg = self.pubsub.get_message(timeout=0.5)
-            if msg is not None and msg.get("type") == "subscribe":
-                break
+        try:
+            self.pubsub.subscribe(name)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:  # wait for the confirmation: nothing published after us is lost
+                msg = self.pubsub.get_message(timeout=0.5)
+                if msg is not None and msg.get("type") == "subscribe":
+                    break
+        except redis.RedisError as exc:
+            self.pubsub.close()
+            raise BrokerUnavailable(f"Redis pub/sub unavailable: {exc}") from exc
 
     def get(self, timeout: float) -> dict[str, Any] | None:
+        import redis
+
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            msg = self.pubsub.get_message(ignore_subscribe_messages=True, timeout=remaining)
+            try:
+                msg = self.pubsub.get_message(ignore_subscribe_messages=True, timeout=remaining)
+            except redis.RedisError as exc:
+                raise BrokerUnavailable(f"Redis pub/sub lost: {exc}") from exc
             if msg is not None and msg.get("type") == "message":
                 return json.loads(msg["data"])
 
     def close(self) -> None:
+        import redis
+
         try:
             self.pubsub.unsubscribe()
+        except redis.RedisError:
+            pass  # the server is gone: nothing to unsubscribe from
         finally:
             self.pubsub.close()
 
@@ -118,10 +140,16 @@ class RedisBroker:
     def __init__(self, url: str) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url)
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=2)
 
     def publish(self, channel: str, message: dict[str, Any]) -> None:
-        self.client.publish(channel, json.dumps(message))
+        """Best effort: the change is already committed; open pages poll when Redis is down."""
+        import redis
+
+        try:
+            self.client.publish(channel, json.dumps(message))
+        except redis.RedisError as exc:
+            log.warning("live update %s on %s not published: %s", message.get("type"), channel, exc)
 
     def subscribe(self, channel: str) -> _RedisSubscription:
         return _RedisSubscription(self.client, channel)

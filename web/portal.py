@@ -9,6 +9,7 @@ strict Content-Security-Policy.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -34,7 +35,7 @@ from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
 from bayline.events import commit
 from bayline.extensions import limiter
-from bayline.live import LIVE_EVENT_TYPES, channel, get_broker, init_live
+from bayline.live import LIVE_EVENT_TYPES, BrokerUnavailable, channel, get_broker, init_live
 from bayline.messages import service as messages
 from bayline.plugins.setup import bind_shop
 from bayline.plugins.types import Viewer
@@ -43,11 +44,13 @@ from bayline.tenancy import set_tenant
 from bayline.tenants.models import Shop
 
 bp = Blueprint("portal", __name__, url_prefix="/c")
+log = logging.getLogger(__name__)
 
 SESSION_KEY = "portal"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 PORTAL_LIMIT = "120 per minute"
+UNAVAILABLE = "retry: 15000\n: live updates unavailable\n\n"
 
 
 # -- session binding -------------------------------------------------------------------------
@@ -210,7 +213,13 @@ def events() -> Any:
     claim = current_claim()
     heartbeat = float(current_app.config.get("BAYLINE_SSE_HEARTBEAT", 15))
     max_seconds = float(current_app.config.get("BAYLINE_SSE_MAX_SECONDS", 300))
-    subscription = get_broker().subscribe(channel(claim.tenant_id, claim.id))
+    try:
+        subscription = get_broker().subscribe(channel(claim.tenant_id, claim.id))
+    except BrokerUnavailable as exc:
+        # No live updates (Redis down): answer, and ask the browser to come back in 15 s. portal.js
+        # refreshes the page on every re-open, so the page polls until the broker answers again.
+        log.warning("portal live updates unavailable: %s", exc)
+        return Response(UNAVAILABLE, mimetype="text/event-stream", headers={"X-Accel-Buffering": "no"})
 
     def stream() -> Any:
         try:
@@ -222,6 +231,9 @@ def events() -> Any:
                     yield ": ping\n\n"
                 elif message.get("type") in LIVE_EVENT_TYPES:
                     yield f"data: {json.dumps({'type': message['type']})}\n\n"
+        except BrokerUnavailable as exc:
+            log.warning("portal live stream ended: %s", exc)
+            yield UNAVAILABLE
         finally:
             subscription.close()
 

@@ -14,6 +14,9 @@ def init_auth(app: Flask, settings: Settings) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "bayline-rl")
+    # Redis down must not take pages down: count in memory until it answers again (per process).
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
