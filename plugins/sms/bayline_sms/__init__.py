@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, url_for
 from markupsafe import escape
 
-from bayline import ClaimPanel, Event, Feature, SettingDef, hookimpl
+from bayline import ClaimPanel, Event, Feature, MenuItem, SettingDef, hookimpl
 
 from . import models  # noqa: F401  (tables join the metadata when the plugin loads)
 
@@ -31,6 +31,13 @@ def _template(value: Any) -> str:
     from .templates import render
 
     render(str(value), {})  # placeholders must be {names}
+    return str(value)
+
+
+def _stage_templates(value: Any) -> str:
+    from .templates import parse_stage_templates
+
+    parse_stage_templates(str(value))
     return str(value)
 
 
@@ -60,6 +67,10 @@ def register_tenant_settings() -> list[SettingDef]:
                    "stage)", "str", "", feature=NAME),
         SettingDef("sms.stage_template", "Stage notification text", "text", DEFAULT_STAGE_TEMPLATE,
                    help=f"Variables: {names}", validate=_template, feature=NAME),
+        SettingDef("sms.stage_templates", "Per-stage texts (one per line: Stage name: text)", "text", "",
+                   help="e.g. 'Supp Appr: Good news {first_name}, the insurer approved the supplement.' "
+                        f"Stages not listed use the stage notification text. Variables: {names}",
+                   validate=_stage_templates, feature=NAME),
         SettingDef("sms.cooldown_minutes", "Minimum minutes between two texts for the same claim and stage",
                    "int", 240, feature=NAME),
     ]
@@ -101,6 +112,11 @@ def send_sms(shop: Any, to: str, body: str, idempotency_key: str, media: list[st
 
     get_session().refresh(row)  # the send task (eager or not) commits in its own session
     return {"status": row.status, "id": row.id, "telnyx_id": row.telnyx_id}
+
+
+@hookimpl
+def menu_items(user: Any, shop: Any) -> list[MenuItem]:
+    return [MenuItem("Texts", url_for("plugin_sms.console"), order=300)]
 
 
 @hookimpl

@@ -14,7 +14,7 @@ from bayline.tenants.models import Shop
 
 from .models import SmsStageNotice
 from .service import Refused, queue_text, shop_number
-from .templates import render, variables
+from .templates import parse_stage_templates, render, variables
 
 
 def stage_changed(event: Event) -> None:
@@ -37,7 +37,10 @@ def stage_changed(event: Event) -> None:
     if notice is not None and now - notice.sent_at < cooldown:
         return
     shop = session.get(Shop, shop_id)
-    body = render(str(settings_registry.get(shop_id, "sms.stage_template")), variables(claim, shop))
+    per_stage = parse_stage_templates(str(settings_registry.get(shop_id, "sms.stage_templates") or ""))
+    template = (per_stage.get(stage.name.lower()) or per_stage.get(stage.customer_label.lower())
+                or str(settings_registry.get(shop_id, "sms.stage_template")))
+    body = render(template, variables(claim, shop))
     if notice is None:
         notice = SmsStageNotice(claim_id=claim.id, stage_id=stage.id, sent_at=now)
         session.add(notice)

@@ -50,3 +50,17 @@ def render(template: str, values: dict[str, str]) -> str:
         if not name.isidentifier():
             raise ValueError(f"invalid placeholder {{{name}}}")
     return template.format_map(_Safe(values)).strip()
+
+
+def parse_stage_templates(text: str) -> dict[str, str]:
+    """``Stage name: template`` per line → {lower-cased stage name: template}; ValueError names the line."""
+    result: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        name, sep, template = line.partition(":")
+        if not sep or not name.strip() or not template.strip():
+            raise ValueError(f"line {n}: write 'Stage name: text'")
+        render(template, {})
+        result[name.strip().lower()] = template.strip()
+    return result

@@ -13,7 +13,7 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -30,7 +30,7 @@ from .templates import render, segments, variables
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("plugin_sms", __name__, url_prefix="/plugins/sms")
+bp = Blueprint("plugin_sms", __name__, url_prefix="/plugins/sms", template_folder="templates")
 
 
 def _need(permission: str) -> Any:
@@ -57,6 +57,12 @@ def _data() -> dict[str, Any]:
     return (request.get_json(silent=True) or {}) if request.is_json else request.form.to_dict()
 
 
+def _back(message: str, category: str = "info") -> Any:
+    """Form posts from the console page: flash and go back to it."""
+    flash(message, category)
+    return redirect(url_for("plugin_sms.console"))
+
+
 def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() in ("1", "true", "yes", "on")
 
@@ -72,6 +78,26 @@ def inbound_dict(row: SmsInbound) -> dict[str, Any]:
     return {"id": row.id, "from": row.from_number, "to": row.to_number, "body": row.body, "claim_id": row.claim_id,
             "message_id": row.message_id, "needs_refile": row.needs_refile, "keyword": row.keyword,
             "received_at": row.received_at.isoformat(), "media": row.media}
+
+
+@bp.get("/")
+def console() -> Any:
+    """Console page: the shop's number (assign, or search and order) and the inbox to file."""
+    principal = _need("claims.read")
+    area = (request.args.get("area_code") or "").strip()
+    available: list[str] = []
+    error = None
+    if area and principal.can("sms.manage"):
+        if area.isdigit() and len(area) == 3:
+            try:
+                available = _search(area)
+            except provider.telnyx_errors() as exc:
+                error = provider.error_detail(exc)[1]
+        else:
+            error = "The area code is 3 digits."
+    return render_template("bayline_sms/console.html", number=service.shop_number(), inbox=_inbox_rows(),
+                           can_manage=principal.can("sms.manage"), available=available, area_code=area,
+                           search_error=error)
 
 
 @bp.get("/claims/<int:claim_id>/messages")
@@ -170,6 +196,25 @@ def assign_number() -> Any:
     return _save_number(_phone(data.get("phone_number")), (data.get("messaging_profile_id") or None), "assigned")
 
 
+@bp.post("/number")
+def assign_number_form() -> Any:
+    """The console form's way to PUT /number."""
+    _need("sms.manage")
+    data = _data()
+    try:
+        phone = to_e164(str(data.get("phone_number") or ""), "US")
+    except ValueError as exc:
+        return _back(f"Phone number {exc}.", "error")
+    saved = _save_number(phone, (data.get("messaging_profile_id") or None), "assigned")
+    return _back(f"Texts now go out from {saved['phone_number']}.") if _is_form() else saved
+
+
+def _search(area: str) -> list[str]:
+    found = provider.client().available_phone_numbers.list(filter={
+        "country_code": "US", "national_destination_code": area, "features": ["sms", "mms"], "limit": 10})
+    return [n.phone_number for n in found.data or [] if n.phone_number]
+
+
 @bp.get("/numbers/available")
 def available_numbers() -> Any:
     _need("sms.manage")
@@ -177,11 +222,10 @@ def available_numbers() -> Any:
     if not (area.isdigit() and len(area) == 3):
         api_abort(422, "validation_error", "area_code must be 3 digits.")
     try:
-        found = provider.client().available_phone_numbers.list(filter={
-            "country_code": "US", "national_destination_code": area, "features": ["sms", "mms"], "limit": 10})
+        numbers = _search(area)
     except provider.telnyx_errors() as exc:
         api_abort(502, "provider_error", provider.error_detail(exc)[1])
-    return {"numbers": [n.phone_number for n in found.data or [] if n.phone_number]}
+    return {"numbers": numbers}
 
 
 @bp.post("/numbers/order")
@@ -196,17 +240,23 @@ def order_number() -> Any:
             kwargs["messaging_profile_id"] = profile
         order = provider.client().number_orders.create(**kwargs)
     except provider.telnyx_errors() as exc:
+        if _is_form():
+            return _back(f"Telnyx refused the order: {provider.error_detail(exc)[1]}", "error")
         api_abort(502, "provider_error", provider.error_detail(exc)[1])
     order_id = order.data.id if order.data else None
-    return _save_number(phone, profile, "ordered", order_id), 201
+    saved = _save_number(phone, profile, "ordered", order_id)
+    return _back(f"Ordered {phone}; texts now go out from it.") if _is_form() else (saved, 201)
+
+
+def _inbox_rows() -> list[SmsInbound]:
+    return list(get_session().scalars(select(SmsInbound).where(
+        (SmsInbound.claim_id.is_(None)) | (SmsInbound.needs_refile.is_(True))).order_by(SmsInbound.id.desc())))
 
 
 @bp.get("/inbox")
 def inbox() -> Any:
     _need("claims.read")
-    rows = get_session().scalars(select(SmsInbound).where(
-        (SmsInbound.claim_id.is_(None)) | (SmsInbound.needs_refile.is_(True))).order_by(SmsInbound.id.desc()))
-    return {"inbox": [inbound_dict(r) for r in rows]}
+    return {"inbox": [inbound_dict(r) for r in _inbox_rows()]}
 
 
 @bp.post("/inbox/<int:inbound_id>/attach")
@@ -215,8 +265,18 @@ def attach(inbound_id: int) -> Any:
     inbound = get_session().get(SmsInbound, inbound_id)
     if inbound is None:
         api_abort(404, "not_found", "No such inbound text.")
-    claim = _claim(int(_data().get("claim_id") or 0))
-    return inbound_dict(service.attach(inbound, claim))
+    data = _data()
+    if data.get("claim_number"):
+        claim = get_session().scalars(select(Claim).where(
+            Claim.number == str(data["claim_number"]).strip(), Claim.archived_at.is_(None))).first()
+        if claim is None:
+            if _is_form():
+                return _back(f"No open claim numbered {data['claim_number']}.", "error")
+            api_abort(404, "not_found", "No such claim.")
+    else:
+        claim = _claim(int(data.get("claim_id") or 0))
+    filed = service.attach(inbound, claim)
+    return _back(f"Filed on {claim.number}.") if _is_form() else inbound_dict(filed)
 
 
 # --------------------------------------------------------------------- webhook (public, signed)

@@ -81,3 +81,19 @@ def test_preview_counts_segments(app, sms_shop, make_claim) -> None:
     assert resp["text"] == "Hi Dana from Harbor Collision" and resp["encoding"] == "GSM-7" and resp["segments"] == 1
     emoji = sms_shop.api.post("/plugins/sms/preview", json={"template": "Ready 🚗" + "x" * 70}).get_json()
     assert emoji["encoding"] == "UCS-2" and emoji["segments"] == 2
+
+
+def test_per_stage_template_overrides_the_default(app, sms_shop, make_claim, telnyx_api) -> None:
+    _settings(app, sms_shop.shop.id, stage_notifications=True,
+              stage_templates="Supp Appr: Good news {first_name}: the supplement for your {vehicle} is approved.")
+    claim = make_claim(sms_shop.shop, vehicle_make="Mazda")
+    _move(sms_shop.api, claim.id, "Supp Appr")
+    _move(sms_shop.api, claim.id, "Started")
+    texts = [m["text"] for m in telnyx_api.messages]
+    assert texts[0] == "Good news Dana: the supplement for your Mazda is approved."
+    assert texts[1].startswith("Hi Dana, an update from Harbor Collision")
+
+
+def test_bad_stage_templates_setting_is_rejected(app, sms_shop) -> None:
+    resp = sms_shop.api.patch("/api/v1/shop/settings", json={"sms.stage_templates": "no colon here"})
+    assert resp.status_code == 422 and "sms.stage_templates" in str(resp.get_json())
