@@ -98,10 +98,16 @@ def _has_nul(value: Any) -> bool:
 
 
 def _request_hooks(app: Flask) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from .api.errors import handle_database_error, handle_os_error
     from .auth.context import bearer_secret, resolve_principal
     from .events import dispatch_committed
     from .extensions import csrf
     from .plugins.setup import bind_shop, gate_plugin_blueprint
+
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(OSError, handle_os_error)
 
     @app.before_request
     def _refuse_nul() -> None:

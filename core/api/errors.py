@@ -2,15 +2,19 @@
 machine clients, a friendly HTML page for people."""
 from __future__ import annotations
 
+import errno
+import logging
 from typing import Any
 
 from flask import render_template, request
 from werkzeug.exceptions import HTTPException
 
+log = logging.getLogger("bayline")
+
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
-    429: "rate_limited", 500: "internal_error", 503: "unavailable",
+    429: "rate_limited", 500: "internal_error", 503: "unavailable", 507: "insufficient_storage",
 }
 
 
@@ -44,3 +48,36 @@ def handle_http_exception(error: HTTPException) -> Any:
         return payload, payload["status"], headers
     template = "errors/portal.html" if request.path.startswith("/c/") else "errors/error.html"
     return render_template(template, error=payload), payload["status"], headers
+
+
+# -- infrastructure faults: a clear, retryable answer instead of an anonymous 500 -----------------
+
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+
+
+def _fault(status: int, code: str, message: str, retry_after: int | None = None) -> Any:
+    error = HTTPException(description=message)
+    error.code = status
+    error.data = {"error_code": code, "message": message,  # type: ignore[attr-defined]
+                  "headers": {"Retry-After": str(retry_after)} if retry_after else {}}
+    return handle_http_exception(error)
+
+
+def handle_database_error(exc: Exception) -> Any:
+    """The database went away (connection dropped, server restarting): 503, nothing was committed
+    (the transaction died with the connection) and the pool replaces the connection (pre-ping)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        raise exc
+    log.warning("database connection lost during %s %s: %s", request.method, request.path, exc.orig)
+    return _fault(503, "database_unavailable", "The database is unavailable for a moment. Please try again.", 5)
+
+
+def handle_os_error(exc: OSError) -> Any:
+    """Disk full / read-only / quota on file storage: 507 with a clear message (the upload code
+    removes what it wrote and the transaction is rolled back)."""
+    if exc.errno not in STORAGE_ERRNOS:
+        raise exc
+    log.error("storage write failed during %s %s: %s", request.method, request.path, exc)
+    return _fault(507, "insufficient_storage", "The file could not be stored right now. Please try again later.")
