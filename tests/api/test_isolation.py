@@ -44,6 +44,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("/api/v1/staff/<int:membership_id>", "PATCH"): {"role": "estimator"},
     ("/console/claims/<int:claim_id>/eta", "POST"): {"eta": "2031-05-06"},
     ("/console/claims/<int:claim_id>/stage", "POST"): {"stage_id": "{own_stage}"},
+    ("/plugins/sms/inbox/<int:inbound_id>/attach", "POST"): {"claim_number": "{own_claim_number}"},
 }
 
 
@@ -56,6 +57,20 @@ class Tenant:
     markers: list[str]
     ids: dict[str, int] = field(default_factory=dict)
     own_stage: int = 0
+
+
+def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[str, int]:
+    """Objects of bundled plugins whose routes take an id, when the plugin is installed."""
+    ids: dict[str, int] = {}
+    if "sms" in app.extensions["bayline.plugins"].plugins:
+        from bayline_sms.models import SmsInbound
+
+        inbound = SmsInbound(tenant_id=shop_id, telnyx_id=f"sweep-{label}", from_number="+16175550111",
+                             to_number="+16175550112", body=f"Zq{label}inboundtext")
+        session.add(inbound)
+        session.flush()
+        ids["inbound_id"] = inbound.id
+    return ids
 
 
 def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Tenant:
@@ -75,6 +90,7 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
         from bayline.auth.api_keys import create_api_key
 
         api_key, _ = create_api_key(shop.id, f"Zq{label}keyname", ["read"])
+        plugin_ids = plugin_objects(app, session, shop.id, label)
         commit(session)
         membership = session.scalar(select(Membership).where(Membership.user_id == spare.id))
         first_stage = session.get(Claim, claim.id).stage_id
@@ -83,7 +99,7 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
                                  f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname",
                                  f"Zq{label}keyname"],
                         ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id,
-                             "key_id": api_key.id},
+                             "key_id": api_key.id, **plugin_ids},
                         own_stage=first_stage)
         assert isinstance(session.get(Stage, spare_stage.id), Stage)
     return tenant
@@ -141,7 +157,8 @@ def _send(probe: Probe, method: str, url: str, rule: str, own: Tenant) -> Any:
     app = probe.client.application
     body = BODIES.get((rule, method)) or (openapi_body(app, rule, method) if rule.startswith("/api/") else None)
     if isinstance(body, dict):
-        body = {k: (own.own_stage if v == "{own_stage}" else v) for k, v in body.items()}
+        own_values = {"{own_stage}": own.own_stage, "{own_claim_number}": own.markers[0]}
+        body = {k: own_values.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
     kwargs: dict[str, Any] = {"headers": probe.headers}
     if method not in ("GET", "HEAD", "DELETE") or body is not None:
         if url.startswith("/api/"):
