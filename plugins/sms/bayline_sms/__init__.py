@@ -84,15 +84,15 @@ def register_blueprints(app: Flask) -> list[Any]:
 
 
 @hookimpl
-def app_configured(app: Flask) -> None:
+def register_public_blueprints(app: Flask) -> list[Any]:
     # The Telnyx webhook serves every shop's number and is authenticated by its signature, so it is
-    # mounted outside the plan-gated blueprints and exempted from CSRF (see views.py).
+    # not plan-gated and is exempted from CSRF (see views.py).
     from bayline.extensions import csrf
 
     from .views import webhook_bp
 
     csrf.exempt(webhook_bp)
-    app.register_blueprint(webhook_bp)
+    return [webhook_bp]
 
 
 @hookimpl

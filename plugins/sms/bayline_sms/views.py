@@ -1,11 +1,11 @@
 """Routes: staff ``plugin_sms`` under ``/plugins/sms`` (plan-gated) and the Telnyx webhook.
 
 The webhook, ``POST /plugins/sms/webhook``, is public: Telnyx calls it for every shop's number, so
-no shop is known before the view runs. It lives on its own blueprint ``plugin_sms_webhook`` mounted
-from ``app_configured`` (not through ``register_blueprints``, whose blueprints the core gates by the
-shop's plan), is exempted from CSRF with ``csrf.exempt`` (it is authenticated by Telnyx's ed25519
-signature instead), binds the shop itself from the receiving number, and ignores numbers whose shop
-does not have the ``sms`` feature active.
+no shop is known before the view runs. It lives on its own blueprint ``plugin_sms_public`` from
+``register_public_blueprints`` (not gated by the shop's plan, unlike ``register_blueprints``), is
+exempted from CSRF with ``csrf.exempt`` (it is authenticated by Telnyx's ed25519 signature instead),
+binds the shop itself from the receiving number, and ignores numbers whose shop does not have the
+``sms`` feature active.
 """
 from __future__ import annotations
 
@@ -281,7 +281,7 @@ def attach(inbound_id: int) -> Any:
 
 # --------------------------------------------------------------------- webhook (public, signed)
 
-webhook_bp = Blueprint("plugin_sms_webhook", __name__, url_prefix="/plugins/sms")
+webhook_bp = Blueprint("plugin_sms_public", __name__, url_prefix="/plugins/sms")
 
 
 @webhook_bp.post("/webhook")
