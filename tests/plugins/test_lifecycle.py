@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import inspect
 
 from bayline import create_app
-from bayline.db import get_db, get_session
+from bayline.db import Base, get_db, get_session
 from bayline.events import commit
 from bayline.migrate import pending_changes, upgrade_all
+from bayline.tenancy import set_tenant
 from bayline.tenants import provisioning
 from bayline.tenants.models import PlanFeature, Shop
 from bayline.testing.conformance import check_plugin
@@ -88,11 +90,34 @@ def test_installed_plugin_lifecycle(database_url, tmp_path, monkeypatch, plugin_
     assert panel_shown(pro_id, pro_claim)
     assert not panel_shown(basic_id, basic_claim)
 
+    # the customer portal: the plugin's section shows only where the plan includes the plugin
+    with app.app_context():
+        from bayline import settings_registry
+
+        for shop_id in (pro_id, basic_id):
+            settings_registry.set_values(shop_id, {"portal.verification": "off"}, None)
+        set_tenant(basic_id)
+        note_cls = next(m.class_ for m in Base.registry.mappers if m.class_.__module__ == f"bayline_{name}.models")
+        get_session().add(note_cls(claim_id=basic_claim, body="Waiting on the bumper"))
+        commit()
+
+    def portal_page(shop_id, claim_id):
+        r = client.post(f"/api/v1/claims/{claim_id}/portal-link", headers={**as_shop(shop_id), "X-CSRFToken": token})
+        assert r.status_code in (200, 201), r.get_json()
+        customer = app.test_client()
+        landing = customer.get(urlsplit(r.get_json()["url"]).path)
+        assert landing.status_code in (302, 303)
+        return customer.get(landing.headers["Location"]).get_data(as_text=True)
+
+    assert "Paint matched" in portal_page(pro_id, pro_claim)
+    assert "Waiting on the bumper" not in portal_page(basic_id, basic_claim)
+
     # switching the plan turns it on at the next request, no restart
     with app.app_context():
         provisioning.change_plan(get_session().get(Shop, basic_id), "professional")
         commit()
     assert panel_shown(basic_id, basic_claim)
+    assert "Waiting on the bumper" in portal_page(basic_id, basic_claim)
     r = client.post(f"/plugins/{name}/claims/{basic_claim}/notes", json={"body": "now yes"},
                     headers={**as_shop(basic_id), "X-CSRFToken": token})
     assert r.status_code == 201
