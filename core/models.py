@@ -2,6 +2,7 @@
 from bayline.auth.models import ApiKey, User
 from bayline.claims.models import Claim, EtaHistory, Stage, StageHistory
 from bayline.messages.models import Message
+from bayline.photos.models import Attachment, FileAudit, Photo
 from bayline.portal.models import PortalAttempt, PortalToken
 from bayline.tenants.models import (
     Group,
@@ -17,7 +18,8 @@ from bayline.tenants.models import (
 )
 
 __all__ = [
-    "ApiKey", "Claim", "EtaHistory", "Group", "GroupMembership", "Membership", "Message", "Plan", "PlanFeature",
+    "ApiKey", "Attachment", "Claim", "EtaHistory", "FileAudit", "Group", "GroupMembership", "Membership", "Message",
+    "Photo", "Plan", "PlanFeature",
     "PortalAttempt", "PortalToken",
     "Shop", "ShopAddon", "ShopFeatureToggle", "ShopSetting", "Stage", "StageHistory", "StageTemplate", "User",
 ]

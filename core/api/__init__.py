@@ -86,5 +86,8 @@ def init_api(app: Flask) -> BaylineApi:
 
     for module in (claims, stages, staff, shops, api_keys, portal):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    from bayline.photos import api as photos_api  # the photos feature keeps its API beside its models
+
+    api.register_blueprint(photos_api.blp, url_prefix="/api/v1")
     app.extensions["bayline.api"] = api
     return api

@@ -10,6 +10,7 @@ a route whose id parameter has no fixture object is reported too.
 """
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,40 @@ BODIES: dict[tuple[str, str], Any] = {
     ("/console/claims/<int:claim_id>/stage", "POST"): {"stage_id": "{own_stage}"},
     ("/plugins/sms/inbox/<int:inbound_id>/attach", "POST"): {"claim_number": "{own_claim_number}"},
 }
+# Multipart bodies (file uploads): a factory per route, since a file object is read once.
+MULTIPART: dict[tuple[str, str], Any] = {
+    ("/api/v1/claims/<int:claim_id>/photos", "POST"): lambda: {"files": (io.BytesIO(sweep_jpeg()), "s.jpg")},
+    ("/api/v1/claims/<int:claim_id>/attachments", "POST"): lambda: {"files": (io.BytesIO(sweep_pdf()), "s.pdf")},
+    ("/console/claims/<int:claim_id>/photos", "POST"): lambda: {"files": (io.BytesIO(sweep_jpeg()), "s.jpg")},
+}
+
+
+def sweep_jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def sweep_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer, out = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=200, height=200)
+    writer.write(out)
+    return out.getvalue()
+
+
+def add_files(claim: Claim) -> tuple[int, int]:
+    """A ready, customer-visible photo and a customer upload on ``claim`` (session tenant set)."""
+    from bayline.photos import service as photos
+
+    [photo], _ = photos.add_photos(claim, [photos.Incoming("sweep.jpg", sweep_jpeg())], tag="before")
+    [upload], _ = photos.add_attachments(claim, [photos.Incoming("sweep.pdf", sweep_pdf())], source="customer")
+    commit()
+    photos.enqueue([photo])
+    return photo.id, upload.id
 
 
 @dataclass
@@ -57,6 +92,7 @@ class Tenant:
     markers: list[str]
     ids: dict[str, int] = field(default_factory=dict)
     own_stage: int = 0
+    claim: Any = None
 
 
 def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[str, int]:
@@ -94,12 +130,13 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
         commit(session)
         membership = session.scalar(select(Membership).where(Membership.user_id == spare.id))
         first_stage = session.get(Claim, claim.id).stage_id
-        tenant = Tenant(shop=shop, owner=owner,
+        photo_id, attachment_id = add_files(session.get(Claim, claim.id))
+        tenant = Tenant(shop=shop, owner=owner, claim=claim,
                         markers=[f"ZQ-{label}-0001", f"Zq{label}lastname", f"zq {label} secret note",
                                  f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname",
                                  f"Zq{label}keyname"],
                         ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id,
-                             "key_id": api_key.id, **plugin_ids},
+                             "photo_id": photo_id, "attachment_id": attachment_id, "key_id": api_key.id, **plugin_ids},
                         own_stage=first_stage)
         assert isinstance(session.get(Stage, spare_stage.id), Stage)
     return tenant
@@ -160,6 +197,11 @@ def _send(probe: Probe, method: str, url: str, rule: str, own: Tenant) -> Any:
         own_values = {"{own_stage}": own.own_stage, "{own_claim_number}": own.markers[0]}
         body = {k: own_values.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
     kwargs: dict[str, Any] = {"headers": probe.headers}
+    if (rule, method) in MULTIPART:
+        body = MULTIPART[(rule, method)]()
+        if not url.startswith("/api/"):
+            body["csrf_token"] = probe.headers.get("X-CSRFToken", "")
+        return probe.client.open(url, method=method, data=body, content_type="multipart/form-data", **kwargs)
     if method not in ("GET", "HEAD", "DELETE") or body is not None:
         if url.startswith("/api/"):
             kwargs["json"] = body if body is not None else {}
@@ -181,6 +223,11 @@ def sweep(app: Flask, probes: list[Probe], attacker: Tenant, victim: Tenant) -> 
             continue
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         for probe in probes:
+            portal_rule = rule.rule.startswith("/c/")
+            if probe.name == "portal" and not portal_rule:
+                continue  # a customer's portal session is probed on portal routes only
+            # the portal answers 404 to anyone without a session for the object's claim
+            expect = (404,) if portal_rule else probe.expect
             for method in methods:
                 if not (rule.rule.startswith("/api/") or probe.name != "api key"):
                     continue  # the console is for logged-in people, not API keys
@@ -188,9 +235,9 @@ def sweep(app: Flask, probes: list[Probe], attacker: Tenant, victim: Tenant) -> 
                 r = _send(probe, method, url, rule.rule, attacker)
                 text = r.get_data(as_text=True)
                 leaked = [m for m in victim.markers if m in text]
-                if r.status_code not in probe.expect or leaked:
+                if r.status_code not in expect or leaked:
                     problems.append(f"{method} {rule.rule} as {probe.name}: {r.status_code} for another shop's "
-                                    f"object (want {probe.expect}){'; leaked ' + repr(leaked) if leaked else ''}")
+                                    f"object (want {expect}){'; leaked ' + repr(leaked) if leaked else ''}")
                 if r.is_json and url.startswith("/api/") and set(r.json) < {"code", "status", "message"}:
                     problems.append(f"{method} {rule.rule} as {probe.name}: error is not JSON {{code, status, ...}}")
     return problems
@@ -199,6 +246,7 @@ def sweep(app: Flask, probes: list[Probe], attacker: Tenant, victim: Tenant) -> 
 def controls(app: Flask, probes: list[Probe], own: Tenant) -> list[str]:
     """The same requests on the caller's own objects must work (else the sweep proves nothing)."""
     problems = []
+    calls = []
     for rule in object_rules(app):
         params = sorted(rule.arguments - NOT_OBJECT_IDS)
         if not params or any(p not in own.ids for p in params):
@@ -206,17 +254,20 @@ def controls(app: Flask, probes: list[Probe], own: Tenant) -> list[str]:
         for probe in probes:
             if probe.expect != (404,) or (probe.name == "api key" and not rule.rule.startswith("/api/")):
                 continue
-            # DELETE last, so the object is there for the other methods
-            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}, key=lambda m: m == "DELETE"):
-                url = rule.build({p: own.ids[p] for p in params}, append_unknown=False)[1]
-                r = _send(probe, method, url, rule.rule, own)
-                # With a known-good body the request must succeed; without one (a plugin form) it
-                # must at least find the object: a 404 here would make the probe's 404 meaningless.
-                known = (rule.rule, method) in BODIES or method in ("GET", "DELETE") or rule.rule.startswith("/api/")
-                if r.status_code >= 500 or r.status_code == 404 or (known and r.status_code >= 400):
-                    problems.append(f"control {method} {rule.rule} as {probe.name} on its own object: "
-                                    f"{r.status_code} {r.get_data(as_text=True)[:200]}")
-            break  # one probe per rule is enough for the control; DELETE consumed the object
+            if (probe.name == "portal") != rule.rule.startswith("/c/"):
+                continue  # portal routes are controlled with the customer's session, the rest with staff
+            calls += [(rule, method, probe, params) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+            break  # one probe per rule is enough for the control
+    # DELETEs last, across all routes: a (soft) deleted object is gone for the other routes too
+    for rule, method, probe, params in sorted(calls, key=lambda c: c[1] == "DELETE"):
+        url = rule.build({p: own.ids[p] for p in params}, append_unknown=False)[1]
+        r = _send(probe, method, url, rule.rule, own)
+        # With a known-good body the request must succeed; without one (a plugin form) it
+        # must at least find the object: a 404 here would make the probe's 404 meaningless.
+        known = (rule.rule, method) in BODIES or method in ("GET", "DELETE") or rule.rule.startswith("/api/")
+        if r.status_code >= 500 or r.status_code == 404 or (known and r.status_code >= 400):
+            problems.append(f"control {method} {rule.rule} as {probe.name} on its own object: "
+                            f"{r.status_code} {r.get_data(as_text=True)[:200]}")
     return problems
 
 
@@ -226,14 +277,16 @@ def tenants(app, make_shop, make_user, make_claim) -> tuple[Tenant, Tenant]:
             build_tenant(app, make_shop, make_user, make_claim, "B"))
 
 
-def make_probes(app: Flask, a: Tenant, api_client, client_for) -> list[Probe]:
+def make_probes(app: Flask, a: Tenant, api_client, client_for, portal_client=None) -> list[Probe]:
     staff = client_for(a.owner, a.shop)
+    portal = [Probe("portal", portal_client(a.claim), {}, (404,))] if portal_client else []
     return [
         Probe("api key", api_client(a.shop, scopes=("admin",)), {}, (404,)),
         Probe("staff owner", staff, {"X-CSRFToken": csrf_token(staff)}, (404,)),
         # anonymous: 401 from the API, 400 when an unsafe request has no CSRF token,
         # a redirect to the login page from the console; never the object
         Probe("anonymous", app.test_client(), {}, (302, 400, 401)),
+        *portal,  # a customer of shop A's claim, on the portal routes
     ]
 
 
@@ -250,9 +303,9 @@ def test_sweep_covers_the_id_routes(app):
             "/console/claims/<int:claim_id>"} <= covered
 
 
-def test_every_id_route_answers_404_for_another_shops_object(app, tenants, api_client, client_for):
+def test_every_id_route_answers_404_for_another_shops_object(app, tenants, api_client, client_for, portal_client):
     a, b = tenants
-    probes = make_probes(app, a, api_client, client_for)
+    probes = make_probes(app, a, api_client, client_for, portal_client)
     problems = sweep(app, probes, a, b)
     assert not problems, "\n".join(problems)
     problems = controls(app, probes, a)

@@ -1,0 +1,1 @@
+"""Bay photos and customer uploads (the ``photos`` and ``uploads`` features of every plan)."""
