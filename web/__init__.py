@@ -10,6 +10,7 @@ from bayline.phones import pretty
 
 
 def init_web(app: Flask) -> None:
+    from .admin import bp as admin_bp
     from .console import bp as console_bp
     from .introspection import bp as introspection_bp
     from .shop_settings import bp as settings_bp
@@ -18,6 +19,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(introspection_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(admin_bp)
     from .portal import init_portal
 
     init_portal(app)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from bayline.claims import service
 from bayline.claims.models import CLAIM_TYPES, Claim
@@ -17,6 +17,7 @@ from bayline.events import commit
 from bayline.messages import service as messages
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
+from bayline.portal.models import PortalAttempt
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -61,6 +62,44 @@ def board() -> Any:
                            today=date.today())
 
 
+PAGE_SIZE = 25
+
+
+@bp.get("/claims")
+def claims() -> Any:
+    """Claim list: search number, customer, VIN or plate; filter by stage; 25 a page, newest activity first."""
+    args = request.args
+    q = (args.get("q") or "").strip()[:100]
+    stages = active_stages()
+    stmt = select(Claim)
+    if args.get("archived") != "1":
+        stmt = stmt.where(Claim.archived_at.is_(None))
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(*(col.ilike(like, escape="\\") for col in (
+            Claim.number, Claim.customer_first_name, Claim.customer_last_name, Claim.vin, Claim.plate,
+            Claim.customer_first_name + " " + Claim.customer_last_name))))
+    stage_id = args.get("stage_id", "")
+    if stage_id:
+        if not stage_id.isdigit() or int(stage_id) not in {s.id for s in stages}:
+            abort(400, "Pick a stage of this shop.")
+        stmt = stmt.where(Claim.stage_id == int(stage_id))
+    try:
+        page = int(args.get("page", "1"))
+    except ValueError:
+        abort(400, "Page must be a number.")
+    session = get_session()
+    total = session.scalar(stmt.with_only_columns(func.count(Claim.id)).order_by(None)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    if page < 1 or page > pages:
+        abort(404)
+    rows = session.scalars(stmt.order_by(Claim.updated_at.desc(), Claim.id.desc())
+                           .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    base = {k: v for k, v in {"q": q, "stage_id": stage_id, "archived": args.get("archived")}.items() if v}
+    return render_template("staff/claims.html", claims=rows, stages=stages, q=q, stage_id=stage_id, page=page,
+                           pages=pages, total=total, base=base, archived=args.get("archived") == "1")
+
+
 @bp.route("/claims/new", methods=["GET", "POST"])
 def new_claim() -> Any:
     _need("claims.write")
@@ -95,9 +134,11 @@ def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) ->
     token = portal_tokens.active_token(claim)
     portal = {"active": portal_tokens.is_usable(token, claim), "token": token,
               "expires_at": portal_tokens.expires_at(claim), "new_link": new_link}
+    attempts = get_session().scalars(select(PortalAttempt).where(PortalAttempt.claim_id == claim.id)
+                                     .order_by(PortalAttempt.at.desc(), PortalAttempt.id.desc()).limit(20)).all()
     return render_template("staff/claim.html", claim=claim, stages=active_stages(),
                            history=service.history(claim), panels=panels, thread=messages.thread(claim),
-                           portal=portal, printing_docs=printing.DOCUMENTS), status
+                           portal=portal, printing_docs=printing.DOCUMENTS, attempts=attempts), status
 
 
 @bp.get("/claims/<int:claim_id>")
@@ -139,16 +180,30 @@ def revoke_portal_link(claim_id: int) -> Any:
     return redirect(url_for("console.claim", claim_id=claim.id))
 
 
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
 @bp.post("/claims/<int:claim_id>/stage")
 def move(claim_id: int) -> Any:
+    """Move a claim (the board's arrow buttons and drag and drop, the claim page's select). A fetch
+    asking for JSON gets ``{claim_id, stage_id, stage}`` instead of a redirect."""
     _need("claims.stage")
     claim = _claim(claim_id)
     try:
         service.change_stage(claim, service.get_stage(int(request.form.get("stage_id", "0"))), g.principal.user_id)
         commit()
     except (ValueError, ValidationError):
+        get_session().rollback()
+        if _wants_json():
+            return jsonify(code="invalid_stage", status=400, message="Pick a stage of this shop."), 400
         abort(400, "Pick a stage of this shop.")
-    return redirect(request.form.get("back") or url_for("console.claim", claim_id=claim.id))
+    if _wants_json():
+        return jsonify(claim_id=claim.id, stage_id=claim.stage_id, stage=claim.stage.name)
+    back = request.form.get("back") or ""
+    if not back.startswith("/console/") or back.startswith("//"):
+        back = url_for("console.claim", claim_id=claim.id)
+    return redirect(back)
 
 
 @bp.post("/claims/<int:claim_id>/eta")

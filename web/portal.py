@@ -27,6 +27,7 @@ from flask import (
     url_for,
 )
 from marshmallow import ValidationError
+from sqlalchemy import select
 
 from bayline import settings_registry
 from bayline.claims import service as claims_service
@@ -109,6 +110,7 @@ def _enter(raw: str) -> tuple[Any, Claim, Shop]:
         stale = tokens.find_any(raw)
         if stale is not None:  # expired/replaced: the page can at least say which shop to call
             g.portal_contact = get_session().get(Shop, stale.tenant_id)
+            g.portal_relink = _relink_offer(g.portal_contact, raw)
         abort(404)
     token, claim = found
     shop = get_session().get(Shop, token.tenant_id)
@@ -145,6 +147,76 @@ def enter(token: str) -> Any:
             return render_template("portal/locked.html", shop=shop), 429
         error = "Those details don't match our records. Please check and try again."
     return render_template("portal/verify.html", shop=shop, mode=mode, error=error), 422 if error else 200
+
+
+# -- "text me a new link" ------------------------------------------------------------------------
+
+RELINK_SENT = "If we have a mobile number for this repair, a new link is on its way by text."
+
+
+def _relink_offer(shop: Shop | None, raw: str) -> str | None:
+    """The form action for "text me a new link" on the not-working page, when the shop texts."""
+    if shop is None or shop.archived_at is not None:
+        return None
+    from bayline.tenants.entitlements import active_features
+
+    return url_for("portal.relink", token=raw) if _texts(active_features(shop)) else None
+
+
+def _texts(features: frozenset[str]) -> bool:
+    """The shop's portal and SMS features are active and an installed plugin provides SMS."""
+    registry = current_app.extensions["bayline.plugins"]
+    installed = {p.name for p in registry.feature_plugins}
+    return {"portal", "sms"} <= features and "sms" in installed
+
+
+def _relink_key() -> str:
+    return "relink:" + tokens.hash_token(request.view_args.get("token", "") if request.view_args else "")
+
+
+def _relink(raw: str) -> None:
+    """Issue a new link and text it to the mobile on file, when the old link is a known one that
+    stopped by rotation or was replaced (never one revoked by staff, never for a closed claim), the
+    shop texts and the claim has a mobile number. Says nothing about which of these held."""
+    stale = tokens.find_any(raw)
+    if stale is None:
+        return
+    shop = get_session().get(Shop, stale.tenant_id)
+    if shop is None or shop.archived_at is not None:
+        return
+    set_tenant(shop.id)
+    bind_shop(shop)
+    if not _texts(g.features):
+        return
+    claim = get_session().get(Claim, stale.claim_id)
+    if claim is None or claim.archived_at is not None or not claim.customer_mobile:
+        return
+    latest = get_session().scalar(select(tokens.PortalToken).where(tokens.PortalToken.claim_id == claim.id)
+                                  .order_by(tokens.PortalToken.id.desc()))
+    if stale.state == "revoked" or (latest is not None and latest.state == "revoked"):
+        return  # staff stopped this claim's links on purpose
+    ends = tokens.expires_at(claim)
+    if ends is not None and utcnow() >= ends:  # type: ignore[operator]
+        return  # the repair's links have expired: a new one would not open either
+    link = tokens.issue(claim)
+    commit()
+    body = f"{shop.name}: here is your new link to follow your repair {claim.number}: {link.url}"
+    result = g.hooks.send_sms(shop=shop, to=claim.customer_mobile, body=body,
+                              idempotency_key=f"portal-relink:{link.token.id}", media=[])
+    log.info("portal relink for claim %s: %s", claim.id, (result or {}).get("status", "not sent"))
+
+
+@bp.post("/<token>/new-link")
+@limiter.limit("3 per hour", key_func=_relink_key)
+@limiter.limit("10 per hour")
+def relink(token: str) -> Any:
+    """The request from the not-working page. Always answers the same page (no number, no outcome)."""
+    _relink(token)
+    contact = g.get("shop")
+    if contact is None:
+        stale = tokens.find_any(token)
+        contact = get_session().get(Shop, stale.tenant_id) if stale is not None else None
+    return render_template("portal/relink.html", shop=contact, message=RELINK_SENT), 200
 
 
 # -- the page -----------------------------------------------------------------------------------

@@ -1,0 +1,245 @@
+"""Staff console for shop admins: the stage-set editor and staff management.
+
+Both reuse the core services and their validation (``bayline.claims.stages``, the API schemas,
+``bayline.tenants.provisioning`` and the staff rules of ``bayline.api.staff``: a shop keeps at
+least one owner, only owners make owners). Every object is loaded in the current shop's tenant
+context, so another shop's id answers 404. A form with a problem is shown again with its input
+and the messages (422).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import login_required
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from bayline.api.schemas import StaffCreateSchema, StagePatchSchema, StageSchema
+from bayline.api.staff import owners_left
+from bayline.auth.models import User
+from bayline.auth.roles import ROLES
+from bayline.claims import stages as stage_service
+from bayline.claims.models import Stage
+from bayline.db import MAX_ID, get_session
+from bayline.events import commit
+from bayline.tenancy import current_tenant_id
+from bayline.tenants import provisioning
+from bayline.tenants.models import Membership, StageTemplate
+
+bp = Blueprint("console_admin", __name__, url_prefix="/console")
+
+
+@bp.before_request
+@login_required
+def _need_shop() -> Any:
+    if g.get("principal") is None:
+        abort(403, "Your account is not on the staff of any shop.")
+
+
+def _need(permission: str) -> None:
+    if not g.principal.can(permission):
+        abort(403, f"Your role may not do this ({permission}).")
+
+
+def _flat(messages: Any) -> dict[str, list[str]]:
+    if isinstance(messages, dict):
+        return {str(k): (v if isinstance(v, list) else [str(v)]) for k, v in messages.items()}
+    return {"form": [str(m) for m in (messages if isinstance(messages, list) else [messages])]}
+
+
+# -- stage set ------------------------------------------------------------------------------------
+
+def _stage(stage_id: int) -> Stage:
+    stage = get_session().get(Stage, stage_id) if 0 < stage_id <= MAX_ID else None
+    if stage is None or stage.archived_at is not None:
+        abort(404)
+    return stage
+
+
+def _stage_form(form: Any) -> dict[str, Any]:
+    return {"name": (form.get("name") or "").strip(), "customer_label": (form.get("customer_label") or "").strip(),
+            "customer_description": (form.get("customer_description") or "").strip() or None,
+            "hidden": form.get("hidden") == "on", "terminal": form.get("terminal") == "on"}
+
+
+def _stages_page(errors: dict[str, Any] | None = None, editing: int | None = None,
+                 draft: dict[str, Any] | None = None, status: int = 200) -> Any:
+    templates = get_session().scalars(select(StageTemplate).order_by(StageTemplate.key)).all()
+    return render_template("staff/stages.html", stages=stage_service.active_stages(), templates=templates,
+                           errors=errors or {}, editing=editing, draft=draft or {}), status
+
+
+@bp.get("/stages")
+def stages() -> Any:
+    _need("stages.manage")
+    return _stages_page()
+
+
+@bp.post("/stages/<int:stage_id>")
+def stage_action(stage_id: int) -> Any:
+    """``action``: save (name, label, description, hidden, terminal), archive, up, down."""
+    _need("stages.manage")
+    stage = _stage(stage_id)
+    action = request.form.get("action")
+    if action == "save":
+        draft = _stage_form(request.form)
+        try:
+            data = StagePatchSchema().load({**draft, "customer_label": draft["customer_label"] or draft["name"]})
+        except ValidationError as exc:
+            return _stages_page(_flat(exc.messages), stage.id, draft, 422)
+        for key, value in data.items():
+            setattr(stage, key, value)
+        commit()
+        flash(f"Stage “{stage.name}” saved.")
+    elif action == "archive":
+        try:
+            stage_service.archive_stage(stage)
+        except ValidationError as exc:
+            get_session().rollback()
+            return _stages_page(_flat(exc.messages), stage_id, None, 422)
+        commit()
+        flash(f"Stage “{stage.name}” archived; its history stays.")
+    elif action in ("up", "down"):
+        order = [s.id for s in stage_service.active_stages()]
+        i = order.index(stage.id)
+        j = i - 1 if action == "up" else i + 1
+        if 0 <= j < len(order):
+            order[i], order[j] = order[j], order[i]
+            stage_service.reorder(order)
+            commit()
+    else:
+        abort(400, "Unknown stage action.")
+    return redirect(url_for("console_admin.stages"))
+
+
+@bp.post("/stages/new")
+def stage_add() -> Any:
+    _need("stages.manage")
+    draft = _stage_form(request.form)
+    try:
+        data = StageSchema().load({k: v for k, v in draft.items() if v not in ("", None)})
+    except ValidationError as exc:
+        return _stages_page(_flat(exc.messages), None, draft, 422)
+    stage = stage_service.add_stage(**data)
+    commit()
+    flash(f"Stage “{stage.name}” added at the end.")
+    return redirect(url_for("console_admin.stages"))
+
+
+@bp.post("/stages/order")
+def stage_order() -> Any:
+    """The whole order at once (``order`` repeated, one per live stage), e.g. from the editor's script."""
+    _need("stages.manage")
+    try:
+        order = [int(v) for v in request.form.getlist("order")]
+        stage_service.reorder(order)
+    except (ValueError, ValidationError) as exc:
+        get_session().rollback()
+        messages = exc.messages if isinstance(exc, ValidationError) else {"order": ["stage ids are numbers"]}
+        return _stages_page(_flat(messages), None, None, 422)
+    commit()
+    flash("Stage order saved.")
+    return redirect(url_for("console_admin.stages"))
+
+
+@bp.post("/stages/template")
+def stage_template() -> Any:
+    _need("stages.manage")
+    key = request.form.get("template") or ""
+    try:
+        stage_service.apply_template(current_tenant_id(), key)
+    except ValidationError as exc:
+        get_session().rollback()
+        return _stages_page(_flat(exc.messages), None, None, 422)
+    commit()
+    flash("Template applied. The previous stages were archived; claims on them keep their history.")
+    return redirect(url_for("console_admin.stages"))
+
+
+# -- staff ------------------------------------------------------------------------------------------
+
+def _membership(membership_id: int) -> Membership:
+    m = get_session().get(Membership, membership_id) if 0 < membership_id <= MAX_ID else None
+    if m is None:
+        abort(404)
+    return m
+
+
+def _role_problem(role: str) -> str | None:
+    """The rules of ``bayline.api.staff.check_role_change`` as a form message."""
+    if role not in ROLES:
+        return "Pick one of the roles."
+    if role == "owner" and g.principal.role not in ("owner", "group_admin") and not g.principal.can("*"):
+        return "Only an owner can make someone an owner."
+    return None
+
+
+def _staff_page(errors: dict[str, Any] | None = None, draft: dict[str, Any] | None = None,
+                status: int = 200) -> Any:
+    members = get_session().scalars(select(Membership).order_by(Membership.id)).all()
+    return render_template("staff/staff.html", members=members, roles=ROLES, errors=errors or {},
+                           draft=draft or {}), status
+
+
+@bp.get("/staff")
+def staff() -> Any:
+    _need("staff.manage")
+    return _staff_page()
+
+
+@bp.post("/staff/new")
+def staff_add() -> Any:
+    """Add a person by email with a role: an existing user joins; a new user gets an account
+    without a password and sets one through "Forgot your password?"."""
+    _need("staff.manage")
+    draft = {k: (request.form.get(k) or "").strip() for k in ("email", "name", "role")}
+    try:
+        data = StaffCreateSchema().load(draft)
+    except ValidationError as exc:
+        return _staff_page(_flat(exc.messages), draft, 422)
+    problem = _role_problem(data["role"])
+    if problem:
+        return _staff_page({"role": [problem]}, draft, 422)
+    session = get_session()
+    try:
+        user = session.scalar(select(User).where(User.email == data["email"].strip().lower()))
+        if user is None:
+            user = provisioning.create_user(data["email"], data["name"])
+        provisioning.add_membership(user, g.principal.shop, data["role"])
+    except ValidationError as exc:
+        session.rollback()
+        return _staff_page(_flat(exc.messages), draft, 422)
+    commit()
+    flash(f"{user.email} added as {ROLES[data['role']]}. New people set a password with “Forgot your password?”.")
+    return redirect(url_for("console_admin.staff"))
+
+
+@bp.post("/staff/<int:membership_id>")
+def staff_action(membership_id: int) -> Any:
+    """``action``: role (with ``role``) or remove. A shop keeps at least one owner."""
+    _need("staff.manage")
+    m = _membership(membership_id)
+    action = request.form.get("action")
+    if action == "role":
+        role = request.form.get("role") or ""
+        problem = _role_problem(role)
+        if problem is None and m.role == "owner" and role != "owner" and not owners_left(m):
+            problem = "A shop needs at least one owner."
+        if problem:
+            return _staff_page({"role": [problem]}, None, 422)
+        m.role = role
+        commit()
+        flash(f"{m.user.email} is now {ROLES[role]}.")
+    elif action == "remove":
+        if m.role == "owner" and not owners_left(m):
+            return _staff_page({"role": ["A shop needs at least one owner."]}, None, 422)
+        if m.role == "owner" and _role_problem("owner"):
+            return _staff_page({"role": ["Only an owner can remove an owner."]}, None, 422)
+        email = m.user.email
+        get_session().delete(m)
+        commit()
+        flash(f"{email} no longer works at this shop (their account stays).")
+    else:
+        abort(400, "Unknown staff action.")
+    return redirect(url_for("console_admin.staff"))
