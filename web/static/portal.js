@@ -33,9 +33,14 @@
   var failures = 0, opened = false;
   var source = new EventSource("/c/s/events");
   source.onmessage = refresh;
-  source.onopen = function () { if (opened) { refresh(); } opened = true; failures = 0; };
+  source.onopen = function () {
+    if (opened) { refresh(); }
+    opened = true; failures = 0;
+    document.body.setAttribute("data-live", "connected");
+  };
   source.onerror = function () {
     failures += 1;
-    if (failures >= 3) { source.close(); poll(); }
+    document.body.setAttribute("data-live", "retrying");
+    if (failures >= 3) { source.close(); poll(); document.body.setAttribute("data-live", "polling"); }
   };
 })();

@@ -1,0 +1,75 @@
+"""Real-browser fixtures: Debian's Chromium (``/usr/bin/chromium``, installed by ``make test``) driven by
+Playwright against the real app served by a threaded werkzeug server on a loopback port, on the test's
+own cloned database. Screenshots go to ``test-artifacts/`` (gitignored)."""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+WAIT_MS = 15_000  # upper bound of every explicit wait (a loaded CI machine), never a sleep
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is missing: `make test` installs it with apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (test extra)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    """The app on ``http://127.0.0.1:<free port>`` in a thread (one thread per request, so SSE streams
+    and page loads run side by side)."""
+    app.config["BAYLINE_SSE_HEARTBEAT"] = 1
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def phone(chromium: Any) -> Iterator[Any]:
+    """A phone-size browser context (360 x 740, touch)."""
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
+                                   device_scale_factor=2)
+    context.set_default_timeout(WAIT_MS)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def desktop(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(WAIT_MS)
+    yield context
+    context.close()
+
+
+def log_in(page: Any, base: str, email: str, password: str = "correct-horse-42") -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:has-text('production board')")
