@@ -7,7 +7,7 @@ PLUGINS := $(sort $(dir $(wildcard plugins/*/setup.cfg plugins/*/pyproject.toml)
 FLASK   := $(BIN)/flask --app wsgi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test lint bench soak install clean
+.PHONY: run test lint bench soak install clean browser
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt $(wildcard plugins/*/setup.cfg plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,7 +25,20 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) lint
+# The browser tests drive Debian's Chromium; install it once when missing (as root, with apt-get).
+# Without apt-get or root the browser tests are skipped, with the reason, and everything else runs.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: no apt-get here; the browser tests (tests/browser) will be skipped"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	  echo "make: not root, cannot apt-get install chromium; the browser tests will be skipped"; \
+	else \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) \
+	    || echo "make: apt-get install chromium failed; the browser tests will be skipped"; \
+	fi
+
+test: $(STAMP) lint browser
 	env $$($(BIN)/python -m bayline.testing.services) $(BIN)/pytest -n 2 -p xdist
 
 bench: $(STAMP)

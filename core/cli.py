@@ -67,8 +67,11 @@ def seed_demo_cmd(if_empty: bool) -> None:
 
 @bayline_cli.command("demo-info")
 def demo_info_cmd() -> None:
-    """Print the demo staff login (after ``seed-demo``)."""
-    from bayline.demo import DEMO_OWNER, DEMO_PASSWORD, demo_exists
+    """Print the demo staff login and a working customer portal link (after ``seed-demo``).
+
+    The portal link is new each time: only link hashes are stored, so demo claim RO-24100 at
+    harbor-downtown gets a fresh one (its previous link stops)."""
+    from bayline.demo import DEMO_OWNER, DEMO_PASSWORD, demo_exists, demo_portal_link
 
     if not demo_exists():
         raise click.ClickException("no demo data; run `flask bayline seed-demo`")
@@ -78,6 +81,14 @@ def demo_info_cmd() -> None:
     click.echo(f"  Staff console: {base}/login")
     click.echo(f"  Log in as:     {DEMO_OWNER} / {DEMO_PASSWORD}  (group admin of both demo shops)")
     click.echo(f"  API docs:      {base}/api/v1/docs")
+    portal = demo_portal_link()
+    if portal is not None:
+        click.echo(f"  Customer page: {portal['url']}")
+        if portal["verification"] == "off":
+            click.echo(f"                 (claim {portal['claim_number']} at {portal['shop']}; no questions asked)")
+        else:
+            click.echo(f"                 (type last name {portal['last_name']!r} and claim number "
+                       f"{portal['claim_number']})")
     click.echo("")
 
 

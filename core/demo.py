@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from bayline import settings_registry
 from bayline.auth.api_keys import create_api_key
 from bayline.claims import service
 from bayline.claims.models import Claim, StageHistory
@@ -19,6 +20,8 @@ from bayline.tenants.models import Group, Shop
 
 DEMO_PASSWORD = "bayline-demo-2026"
 DEMO_OWNER = "owner@harbor.example"
+DEMO_PORTAL_SHOP = "harbor-downtown"
+DEMO_PORTAL_CLAIM = "RO-24100"
 
 CUSTOMERS = [
     ("Maria", "Lopez"), ("James", "Carter"), ("Aisha", "Khan"), ("Tom", "Nguyen"), ("Grace", "O'Neill"),
@@ -100,9 +103,32 @@ def seed_demo(seed: int = 7) -> dict[str, str]:
                 claim.stage_entered_at = entry.at
         if index == 0:
             _, api_secret = create_api_key(shop.id, "Demo integration", ["write"], owner.id)
+            # the demo portal link opens without questions (Quincy keeps the default verification)
+            settings_registry.set_values(shop.id, {"portal.verification": "off"}, role=None)
         commit()
     set_tenant(shops[0].id)
     return {"email": DEMO_OWNER, "password": DEMO_PASSWORD, "api_key": api_secret}
+
+
+def demo_portal_link() -> dict[str, str] | None:
+    """Issue a new customer link for the demo claim (its previous link stops) and return it with what a
+    customer would type when the shop asks for verification. Only hashes are stored, so the link of an
+    existing claim can't be printed: a fresh one is the only way to show a working URL."""
+    from bayline.portal import tokens
+    from bayline.portal.verify import mode
+
+    session = get_session()
+    shop = session.scalar(select(Shop).where(Shop.slug == DEMO_PORTAL_SHOP))
+    if shop is None:
+        return None
+    set_tenant(shop.id)
+    claim = session.scalar(select(Claim).where(Claim.number == DEMO_PORTAL_CLAIM))
+    if claim is None:
+        return None
+    link = tokens.issue(claim)
+    commit()
+    return {"url": link.url, "verification": mode(shop.id), "last_name": claim.customer_last_name,
+            "claim_number": claim.number, "shop": shop.name}
 
 
 def demo_summary() -> dict[str, int]:
