@@ -7,7 +7,7 @@ PLUGINS := $(sort $(dir $(wildcard plugins/*/setup.cfg plugins/*/pyproject.toml)
 FLASK   := $(BIN)/flask --app wsgi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test lint bench soak install clean browser
+.PHONY: run test lint bench bench-tools soak install clean browser
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt $(wildcard plugins/*/setup.cfg plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,8 +41,23 @@ browser:
 test: $(STAMP) lint browser
 	env $$($(BIN)/python -m bayline.testing.services) $(BIN)/pytest -n 2 -p xdist
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+# Load benchmarks and the soak need the bench extra (gunicorn, psutil, matplotlib), wrk, redis-server,
+# and PostgreSQL on 127.0.0.1:5432 (or BAYLINE_BENCH_POSTGRES_URL); each run uses a throwaway database.
+BENCH_STAMP  := $(VENV)/.installed-bench
+SOAK_SECONDS ?= 1800
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench-tools:
+	@command -v wrk >/dev/null || apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)
+
+bench: $(BENCH_STAMP) bench-tools
+	env $$($(BIN)/python -m bayline.testing.services) $(BIN)/python -m benchmarks
+
+soak: $(BENCH_STAMP)
+	env $$($(BIN)/python -m bayline.testing.services) SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m benchmarks.soak
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
