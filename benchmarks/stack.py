@@ -296,11 +296,12 @@ def clone_shops(db: Database, source_shop_id: int, count: int) -> int:
 def bulk_claims(db: Database, per_shop: int) -> int:
     """Add ``per_shop`` claims to every shop with plain SQL (fast), each with a stage history row and an
     active portal link, then ANALYZE. Returns the number of claims now in the database."""
+    batch = secrets.token_hex(3)  # claim numbers are unique per shop: a second call gets new ones
     db.execute(f"""
         INSERT INTO claims (tenant_id, number, claim_type, customer_first_name, customer_last_name, customer_mobile,
                             vehicle_year, vehicle_make, vehicle_model, insurer, stage_id, stage_entered_at,
                             created_at, updated_at)
-        SELECT s.id, 'BULK-' || g, 'insurance', 'Pat', 'Lee' || g, '+16175550111', 2018, 'Mazda', 'CX-5',
+        SELECT s.id, 'BULK-{batch}-' || g, 'insurance', 'Pat', 'Lee' || g, '+16175550111', 2018, 'Mazda', 'CX-5',
                'Bay State Mutual',
                (SELECT st.id FROM stages st WHERE st.tenant_id = s.id ORDER BY st.position
                 OFFSET (g % 4) LIMIT 1),

@@ -93,10 +93,15 @@ def deliver(ev: Event, session: Session) -> None:
     if shop is None:
         return
     hooks = registry.hooks_for(active_features(shop))
+    failed: Exception | None = None
     with tenant_scope([ev.tenant_id], session):
-        try:
-            hooks.on_event(event=ev)
-        except Exception:
-            log.exception("on_event handler failed for %s %s", ev.type, ev.id)
-            if current_app.config.get("BAYLINE_RAISE_HOOK_ERRORS"):
-                raise
+        # Each plugin's handler on its own (in pluggy's order, last registered first): one failing
+        # plugin must not stop the others (the portal's live updates, another plugin's texts).
+        for impl in reversed(hooks.on_event.get_hookimpls()):
+            try:
+                impl.function(*[{"event": ev}[name] for name in impl.argnames])
+            except Exception as exc:
+                log.exception("on_event handler of %s failed for %s %s", impl.plugin_name, ev.type, ev.id)
+                failed = failed or exc
+    if failed is not None and current_app.config.get("BAYLINE_RAISE_HOOK_ERRORS"):
+        raise failed
