@@ -266,6 +266,23 @@ def update_photo(photo: Photo, changes: dict[str, Any], user_id: int | None) -> 
     return photo
 
 
+def move_photo(photo: Photo, direction: int, user_id: int | None) -> None:
+    """Swap places with the previous (-1) or next (+1) photo of the claim's gallery order."""
+    siblings = [p for p in get_session().scalars(
+        select(Photo).where(Photo.claim_id == photo.claim_id, Photo.deleted_at.is_(None))
+        .order_by(Photo.position, Photo.id))]
+    index = siblings.index(photo)
+    other = index + (1 if direction > 0 else -1)
+    if not 0 <= other < len(siblings):
+        return
+    for position, item in enumerate(siblings, start=1):  # normalise (ties, gaps) before swapping
+        item.position = position
+    neighbour = siblings[other]
+    photo.position, neighbour.position = neighbour.position, photo.position
+    audit(photo.claim_id, "position", photo=photo, user_id=user_id,
+          detail=f"{neighbour.position} -> {photo.position}")
+
+
 def delete_photo(photo: Photo, user_id: int | None) -> None:
     """Soft delete: the row and files stay (for the audit), nobody is shown the photo again."""
     if photo.deleted_at is None:

@@ -159,6 +159,11 @@ def edit(photo_id: int) -> Any:
         commit()
         flash("Photo deleted.")
         return redirect(back, 303)
+    if action in ("up", "down"):
+        _need("photos.upload")
+        service.move_photo(photo, -1 if action == "up" else 1, g.principal.user_id)
+        commit()
+        return redirect(back, 303)
     changes: dict[str, Any] = {}
     if form.get("tag"):
         changes["tag"] = form["tag"]

@@ -168,3 +168,17 @@ def test_html_form_without_javascript_redirects_back(app, bay):
     r = bay.upload([(images.png_bomb(), "big.png")], json=False)
     assert r.status_code == 303
     assert "too many pixels" in bay.staff.get(f"/console/claims/{bay.claim.id}").get_data(as_text=True)
+
+
+def test_reorder_from_the_claim_page(app, bay, portal_client):
+    bay.upload([(images.jpeg(), "1.jpg"), (images.jpeg(), "2.jpg"), (images.jpeg(), "3.jpg")], tag="before")
+    first, second, third = (p.id for p in _photos(app, bay.shop.id))
+    r = bay.staff.post(f"/console/photos/{third}", data={"csrf_token": bay.staff_csrf, "action": "up"})
+    assert r.status_code == 303
+    assert [p.id for p in sorted(_photos(app, bay.shop.id), key=lambda p: p.position)] == [first, third, second]
+    bay.staff.post(f"/console/photos/{first}", data={"csrf_token": bay.staff_csrf, "action": "up"})  # already first
+    bay.staff.post(f"/console/photos/{first}", data={"csrf_token": bay.staff_csrf, "action": "down"})
+    assert [p.id for p in sorted(_photos(app, bay.shop.id), key=lambda p: p.position)] == [third, first, second]
+    page = portal_client(bay.claim).get("/c/s/").get_data(as_text=True)
+    assert page.index(f"/c/s/photos/{third}/thumb") < page.index(f"/c/s/photos/{first}/thumb") < page.index(
+        f"/c/s/photos/{second}/thumb")

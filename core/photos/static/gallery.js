@@ -76,40 +76,62 @@
     else if (e.key === "ArrowLeft") { show(index - 1); }
   });
 
+  // The live refresh replaces whole sections; keep a customer's chosen files and note across it.
+  var picked = null, note = "";
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("form[data-upload] input[type=file]")) { picked = e.target.files; }
+  });
+  document.addEventListener("input", function (e) {
+    if (e.target.matches && e.target.matches("form[data-upload] input[name=note]")) { note = e.target.value; }
+  });
+  if (window.MutationObserver) {
+    new MutationObserver(function () {
+      var form = document.querySelector("form[data-upload]");
+      if (!form) { return; }
+      var input = form.querySelector("input[type=file]"), text = form.querySelector("input[name=note]");
+      if (picked && picked.length && input && !input.files.length) {
+        try { input.files = picked; } catch (err) { picked = null; }
+      }
+      if (text && note && !text.value) { text.value = note; }
+    }).observe(document.body, { childList: true, subtree: true });
+  }
+  function part(sel) { return document.querySelector("form[data-upload] " + sel); }
+
   document.addEventListener("submit", function (e) {
     var form = e.target;
     if (!form.matches || !form.matches("form[data-upload]") || !window.FormData) { return; }
     e.preventDefault();
-    var bar = form.querySelector("[data-progress]"), status = form.querySelector("[data-status]");
-    var button = form.querySelector("button[type=submit]");
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
     xhr.setRequestHeader("Accept", "application/json");
+    function done(ok, text) {
+      var status = part("[data-status]"), bar = part("[data-progress]"), button = part("button[type=submit]");
+      if (button) { button.disabled = false; }
+      if (bar) { bar.hidden = true; }
+      if (status) { status.className = "status " + (ok ? "ok" : "error"); status.textContent = text; }
+    }
     xhr.upload.onprogress = function (ev) {
-      if (ev.lengthComputable) { bar.hidden = false; bar.value = Math.round(ev.loaded * 100 / ev.total); }
+      var bar = part("[data-progress]");
+      if (bar && ev.lengthComputable) { bar.hidden = false; bar.value = Math.round(ev.loaded * 100 / ev.total); }
     };
     xhr.onload = function () {
       var body = {};
       try { body = JSON.parse(xhr.responseText); } catch (err) { body = {}; }
-      button.disabled = false;
-      bar.hidden = true;
       if (xhr.status === 201) {
         var n = (body.received || []).length;
-        status.className = "status ok";
-        status.textContent = "Thank you, we received " + n + " file" + (n === 1 ? "" : "s") + ".";
-        form.reset();
+        picked = null; note = "";
+        var f = document.querySelector("form[data-upload]");
+        if (f) { f.reset(); }
+        done(true, "Thank you, we received " + n + " file" + (n === 1 ? "" : "s") + ".");
       } else {
-        status.className = "status error";
-        status.textContent = body.message || "The upload did not work. Please try again.";
+        done(false, body.message || "The upload did not work. Please try again.");
       }
     };
     xhr.onerror = function () {
-      button.disabled = false;
-      status.className = "status error";
-      status.textContent = "The upload did not work. Please check your connection and try again.";
+      done(false, "The upload did not work. Please check your connection and try again.");
     };
-    button.disabled = true;
-    status.textContent = "Sending\u2026";
+    form.querySelector("button[type=submit]").disabled = true;
+    form.querySelector("[data-status]").textContent = "Sending\u2026";
     xhr.send(new FormData(form));
   });
 })();
