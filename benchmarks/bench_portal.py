@@ -331,4 +331,5 @@ def run() -> list[Result]:
         for db in dbs:
             db.drop()
         redis.stop()
+    shutil.rmtree(tmp, ignore_errors=True)  # kept (with the gunicorn logs) when a benchmark raised
     return results

@@ -19,6 +19,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import statistics
 import sys
 import threading
@@ -239,7 +240,11 @@ class Soak:
         finally:
             self.teardown()
         self.report(started, wall, rss_start, rss_end, samples)
-        return 1 if self.rec.error_count else 0
+        if self.rec.error_count:
+            print(f"soak: errors; gunicorn log kept in {self.tmp / 'gunicorn.log'}", file=sys.stderr)
+            return 1
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return 0
 
     def report(self, started: dt.datetime, wall: float, rss_start: dict[int, int], rss_end: dict[int, int],
                samples: list[tuple[float, int]]) -> None:
