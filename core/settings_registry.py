@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -54,18 +54,28 @@ def coerce(defn: SettingDef, value: Any) -> Any:
     return value
 
 
+def _memo() -> dict[int, dict[str, Any]]:
+    """Values already read in this app context (a request or a task), per shop."""
+    if "_bayline_settings" not in g:
+        g._bayline_settings = {}
+    return g._bayline_settings
+
+
 def get_all(shop_id: int) -> dict[str, Any]:
-    """Every registered setting's value for the shop (defaults filled in)."""
+    """Every registered setting's value for the shop (defaults filled in); read once per request."""
     from bayline.tenants.models import ShopSetting
 
     from .tenancy import tenant_scope
 
-    values = {k: d.default for k, d in definitions().items()}
-    with tenant_scope([shop_id]):
-        for row in get_session().scalars(select(ShopSetting)):
-            if row.key in values:
-                values[row.key] = row.value
-    return values
+    memo = _memo()
+    if shop_id not in memo:
+        values = {k: d.default for k, d in definitions().items()}
+        with tenant_scope([shop_id]):
+            for row in get_session().scalars(select(ShopSetting)):
+                if row.key in values:
+                    values[row.key] = row.value
+        memo[shop_id] = values
+    return dict(memo[shop_id])
 
 
 def get(shop_id: int, key: str) -> Any:
@@ -96,6 +106,7 @@ def set_values(shop_id: int, changes: dict[str, Any], role: str | None) -> dict[
     if errors:
         raise ValidationError(errors)
     session = get_session()
+    _memo().pop(shop_id, None)
     with tenant_scope([shop_id]):
         existing = {r.key: r for r in session.scalars(select(ShopSetting).where(ShopSetting.key.in_(clean)))}
         for key, value in clean.items():

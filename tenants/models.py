@@ -34,7 +34,7 @@ class Plan(Base):
     name: Mapped[str] = mapped_column(String(80))
     price_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
-    features: Mapped[list[PlanFeature]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    features: Mapped[list[PlanFeature]] = relationship(cascade="all, delete-orphan")
 
     @property
     def feature_keys(self) -> set[str]:
