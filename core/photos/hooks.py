@@ -47,9 +47,10 @@ def register_tenant_settings() -> list[SettingDef]:
 
 @hookimpl
 def register_blueprints(app: Flask) -> list[Blueprint]:
+    from .public import public
     from .views import assets, console, portal
 
-    return [assets, console, portal]
+    return [assets, console, portal, public]
 
 
 @hookimpl

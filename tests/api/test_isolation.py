@@ -106,6 +106,15 @@ def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[s
         session.add(inbound)
         session.flush()
         ids["inbound_id"] = inbound.id
+        from bayline_sms.models import SmsWebhookEvent
+
+        # a failed delivery event (unknown message id): replaying it fails again, visibly, changes nothing
+        event = SmsWebhookEvent(tenant_id=shop_id, event_id=f"sweep-{label}", event_type="message.finalized",
+                                payload={"data": {"payload": {"id": f"sweep-{label}", "to": [{}]}}},
+                                attempts=1, last_error="sweep", failed_at=inbound.received_at)
+        session.add(event)
+        session.flush()
+        ids["event_id"] = event.id
     return ids
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Flask, url_for
+from flask import Flask, g, url_for
 from markupsafe import escape
 
 from bayline import ClaimPanel, Event, Feature, MenuItem, SettingDef, hookimpl
@@ -34,6 +34,13 @@ def _template(value: Any) -> str:
     return str(value)
 
 
+def _milestone_stages(value: Any) -> str:
+    from .templates import parse_milestone_stages
+
+    parse_milestone_stages(str(value))
+    return str(value)
+
+
 def _stage_templates(value: Any) -> str:
     from .templates import parse_stage_templates
 
@@ -53,7 +60,7 @@ def register_permissions() -> dict[str, list[str]]:
 
 @hookimpl
 def register_tenant_settings() -> list[SettingDef]:
-    from .templates import DEFAULT_STAGE_TEMPLATE, VARIABLES
+    from .templates import DEFAULT_MILESTONE_STAGES, DEFAULT_STAGE_TEMPLATE, MILESTONES, VARIABLES
 
     names = ", ".join("{" + v + "}" for v in VARIABLES)
     return [
@@ -73,6 +80,16 @@ def register_tenant_settings() -> list[SettingDef]:
                    validate=_stage_templates, feature=NAME),
         SettingDef("sms.cooldown_minutes", "Minimum minutes between two texts for the same claim and stage",
                    "int", 240, feature=NAME),
+        *[SettingDef(f"sms.template_{key}", f"Milestone text: {label}", "text", default, validate=_template,
+                     help=f"Variables: {names}. {{portal_link}} sends a NEW portal link: the customer's previous "
+                          "link stops working.", feature=NAME)
+          for key, (label, default) in MILESTONES.items()],
+        SettingDef("sms.milestone_stages", "Stages that are milestones (one per line: milestone: Stage, Stage)",
+                   "text", DEFAULT_MILESTONE_STAGES, validate=_milestone_stages,
+                   help=f"Milestones: {', '.join(MILESTONES)}. A stage listed here sends the milestone text "
+                        "(unless it has its own per-stage text).", feature=NAME),
+        SettingDef("sms.mms_photo_visibility", "Pictures customers text in become claim photos visible to",
+                   "choice", "internal", ("internal", "customer"), feature=NAME),
     ]
 
 
@@ -127,6 +144,14 @@ def on_event(event: Event) -> None:
         stage_changed(event)
 
 
+def _media_state(item: dict[str, Any]) -> str:
+    status = str(item.get("status") or "")
+    text = {"pending": "downloading", "held": "waiting in the inbox until the text is filed",
+            "stored": "on the claim" + (" (photos)" if item.get("photo_id") else " (files)"),
+            "failed": "download failed, retrying", "refused": "not stored"}.get(status, status)
+    return f"{text}: {item['error']}" if item.get("error") else text
+
+
 @hookimpl
 def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
     from flask_wtf.csrf import generate_csrf
@@ -151,18 +176,48 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
                                       f'<small class="sms-status sms-{escape(out.status)}">{status}</small></li>'))
     for inn in session.scalars(select(SmsInbound).where(SmsInbound.claim_id == claim.id)):
         flag = ' <small class="sms-flag">matched by guess: re-file if wrong</small>' if inn.needs_refile else ""
-        items.append((inn.received_at, f'<li class="sms-in"><b>Customer</b>: {escape(inn.body)}{flag}</li>'))
+        files = "".join(f' <small class="sms-media sms-media-{escape(m.get("status"))}">picture {n}: '
+                        f'{escape(_media_state(m))}</small>' for n, m in enumerate(inn.media_files or [], 1))
+        items.append((inn.received_at, f'<li class="sms-in"><b>Customer</b>: {escape(inn.body)}{flag}{files}</li>'))
     items.sort(key=lambda i: i[0])
     to = claim.customer_mobile or ""
     opted_out = bool(to) and consent.is_opted_out(number.phone_number, to)
     notice = (f'<p class="sms-optout">{escape(pretty(to))} has opted out (STOP): texts are not sent.</p>'
               if opted_out else "")
     action = url_for("plugin_sms.send_message", claim_id=claim.id)
+    from bayline import settings_registry
+
+    from .templates import MILESTONES, PORTAL_LINK
+
+    options, with_link = "", []
+    for key, (label, _) in MILESTONES.items():
+        text = str(settings_registry.get(claim.tenant_id, f"sms.template_{key}") or "")
+        if PORTAL_LINK in text:
+            with_link.append(label)
+        marker = " (new portal link)" if PORTAL_LINK in text else ""
+        options += f'<option value="{key}">{escape(label)}{marker}</option>'
+    pictures = ""
+    if "photos" in g.get("features", frozenset()):
+        from bayline.photos import service as photos
+
+        shareable = photos.customer_photos(claim)
+        if shareable:
+            boxes = "".join(
+                f'<label class="sms-photo"><input type="checkbox" name="photo_ids" value="{p.id}">'
+                f'<img src="{escape(url_for("photos_console.staff_thumb", photo_id=p.id))}" alt="" width="80"> '
+                f'{escape(p.caption or p.tag)}</label>' for p in shareable[:30])
+            pictures = (f'<fieldset class="sms-photos"><legend>Attach photos (customer-visible only; sent as '
+                        f'links valid for minutes)</legend>{boxes}</fieldset>')
     form = (f'<form method="post" action="{escape(action)}" class="sms-send">'
             f'<input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">'
             f'<input type="hidden" name="idempotency_key" value="{uuid.uuid4().hex}">'
             f'<label>Text {escape(pretty(to) or "(no mobile)")} from {escape(pretty(number.phone_number))}'
-            f'<textarea name="body" maxlength="1600" required></textarea></label>'
+            f'<textarea name="body" maxlength="1600"></textarea></label>'
+            f'<label>…or send a milestone text <select name="template"><option value="">(write my own)</option>'
+            f'{options}</select></label>'
+            f'<p class="sms-link-note"><small>A text containing {{portal_link}} (typed, or in the chosen template: '
+            f'{escape(", ".join(with_link) or "none")}) issues a NEW portal link: the customer\'s current link '
+            f'stops working at once.</small></p>{pictures}'
             f'<label><input type="checkbox" name="confirm_quiet_hours" value="1"> Send even during quiet hours'
             f'</label><button type="submit">Send text</button></form>')
     html = f'<ul class="sms-thread">{"".join(h for _, h in items)}</ul>{notice}{form}'

@@ -37,6 +37,10 @@ class SmsOutbound(TenantScoped, Base):
     to_number: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     media_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # MMS from claim photos: ids of customer-visible photos; their short-lived signed URLs are made
+    # when the send task runs (so a retried or held send never carries an expired link).
+    photo_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    portal_link_token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     purpose: Mapped[str] = mapped_column(String(20), default="transactional")  # transactional | marketing
     kind: Mapped[str] = mapped_column(String(20), default="manual")  # manual | automatic | help | requested
     status: Mapped[str] = mapped_column(String(20), default="queued")
@@ -74,6 +78,10 @@ class SmsWebhookEvent(TenantScoped, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
 
 class SmsInbound(TenantScoped, Base):
@@ -92,6 +100,11 @@ class SmsInbound(TenantScoped, Base):
     needs_refile: Mapped[bool] = mapped_column(Boolean, default=False)
     keyword: Mapped[str | None] = mapped_column(String(20), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Inbound MMS media: ``media`` keeps Telnyx's list; ``media_files`` what became of each item
+    # ({url, content_type, status: pending|held|stored|failed|refused, error, key, photo_id, attachment_id}).
+    media_files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    media_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    media_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
 
 class SmsStageNotice(TenantScoped, Base):

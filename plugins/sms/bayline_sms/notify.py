@@ -1,4 +1,5 @@
-"""Automatic stage notifications: per-stage on/off, template, cool-down, quiet hours."""
+"""Automatic stage notifications: per-stage on/off, template (per stage, milestone, default), cool-down,
+quiet hours."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,7 +15,21 @@ from bayline.tenants.models import Shop
 
 from .models import SmsStageNotice
 from .service import Refused, queue_text, shop_number
-from .templates import parse_stage_templates, render, variables
+from .templates import MILESTONES, fill, parse_milestone_stages, parse_stage_templates
+
+
+def stage_template(shop_id: int, stage: Stage) -> str:
+    """The stage's own text, else its milestone's text, else the shop's stage notification text."""
+    names = (stage.name.lower(), stage.customer_label.lower())
+    per_stage = parse_stage_templates(str(settings_registry.get(shop_id, "sms.stage_templates") or ""))
+    milestones = parse_milestone_stages(str(settings_registry.get(shop_id, "sms.milestone_stages") or ""))
+    for name in names:
+        if per_stage.get(name):
+            return per_stage[name]
+    for name in names:
+        if milestones.get(name) in MILESTONES:
+            return str(settings_registry.get(shop_id, f"sms.template_{milestones[name]}"))
+    return str(settings_registry.get(shop_id, "sms.stage_template"))
 
 
 def stage_changed(event: Event) -> None:
@@ -37,10 +52,7 @@ def stage_changed(event: Event) -> None:
     if notice is not None and now - notice.sent_at < cooldown:
         return
     shop = session.get(Shop, shop_id)
-    per_stage = parse_stage_templates(str(settings_registry.get(shop_id, "sms.stage_templates") or ""))
-    template = (per_stage.get(stage.name.lower()) or per_stage.get(stage.customer_label.lower())
-                or str(settings_registry.get(shop_id, "sms.stage_template")))
-    body = render(template, variables(claim, shop))
+    body = fill(stage_template(shop_id, stage), claim, shop)
     if notice is None:
         notice = SmsStageNotice(claim_id=claim.id, stage_id=stage.id, sent_at=now)
         session.add(notice)

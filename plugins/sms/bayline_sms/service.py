@@ -21,6 +21,7 @@ from bayline.tenants.models import Shop
 
 from . import consent
 from .models import SmsInbound, SmsNumber, SmsOutbound
+from .templates import PORTAL_LINK
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ class Refused(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class UnknownMessage(LookupError):
+    """A delivery event for a Telnyx message id we do not (yet) know."""
 
 
 def shop_number(session: Any = None) -> SmsNumber | None:
@@ -78,10 +83,15 @@ def find_outbound(key: str) -> SmsOutbound | None:
 
 def queue_text(shop: Shop, to: str, body: str, key: str, *, claim: Claim | None = None,
                user_id: int | None = None, kind: str = "manual", purpose: str = "transactional",
-               media_urls: list[str] | None = None, confirm_quiet_hours: bool = False,
-               skip_consent: bool = False) -> tuple[SmsOutbound, bool]:
+               media_urls: list[str] | None = None, photo_ids: list[int] | None = None,
+               confirm_quiet_hours: bool = False, skip_consent: bool = False) -> tuple[SmsOutbound, bool]:
     """Store an outbound text and start its send task. Returns (row, created); a known
-    ``key`` returns the existing row and sends nothing. Raises :class:`Refused` before any API call."""
+    ``key`` returns the existing row and sends nothing. Raises :class:`Refused` before any API call.
+
+    ``{portal_link}`` in a claim's text is replaced by a freshly issued portal link (core
+    ``bayline.portal.tokens.issue``, which rotates the claim's previous link), in the same
+    transaction as the text, only after every refusal check passed. ``photo_ids`` (customer-visible
+    photos of the claim) are sent as MMS through short-lived signed URLs made by the send task."""
     existing = find_outbound(key)
     if existing is not None:
         return existing, False
@@ -102,13 +112,20 @@ def queue_text(shop: Shop, to: str, body: str, key: str, *, claim: Claim | None 
         not_before = None
     session = get_session()
     message = None
+    link = None
+    if claim is not None and PORTAL_LINK in body:
+        from bayline.portal import tokens
+
+        link = tokens.issue(claim, user_id)
+        body = body.replace(PORTAL_LINK, link.url)
     if claim is not None:
         message = messages.send(claim, body, user_id, channel="sms")
     row = SmsOutbound(idempotency_key=key, claim_id=claim.id if claim else None,
                       message_id=message.id if message else None, from_number=number.phone_number, to_number=to,
                       body=message.body if message else body.strip(), media_urls=list(media_urls or []),
-                      purpose=purpose, kind=kind, status="held" if not_before else "queued",
-                      not_before=not_before)
+                      photo_ids=[int(p) for p in photo_ids or []],
+                      portal_link_token_id=link.token.id if link else None, purpose=purpose, kind=kind,
+                      status="held" if not_before else "queued", not_before=not_before)
     session.add(row)
     try:
         session.flush()
@@ -147,11 +164,14 @@ def _set_state(row: SmsOutbound, status: str, error: str | None = None) -> None:
                 message.external_id = row.telnyx_id
 
 
-def delivery_update(payload: dict[str, Any]) -> SmsOutbound | None:
-    """Apply a message.sent / message.finalized webhook to the outbound row and its thread message."""
+def delivery_update(payload: dict[str, Any], event_key: str = "") -> SmsOutbound | None:
+    """Apply a message.sent / message.finalized webhook to the outbound row and its thread message,
+    and tell open portal pages of the claim (core live channel) that the thread changed."""
     row = get_session().scalars(select(SmsOutbound).where(SmsOutbound.telnyx_id == str(payload.get("id")))).first()
     if row is None:
-        return None
+        # Telnyx can call before our send task committed the id it answered with: fail, so the
+        # event is retried with backoff (and can be replayed by staff) instead of being lost.
+        raise UnknownMessage(f"no outbound text with Telnyx id {payload.get('id')} (yet)")
     recipients = payload.get("to") or [{}]
     status = TELNYX_STATUS.get(str(recipients[0].get("status")), None)
     if status is None:
@@ -163,8 +183,25 @@ def delivery_update(payload: dict[str, Any]) -> SmsOutbound | None:
                           for e in errs if isinstance(e, dict)) or "The carrier reported a failure."
         if any(str(e.get("code")) == "40300" for e in errs if isinstance(e, dict)):
             consent.set_status(row.from_number, row.to_number, "opted_out", "carrier", "Telnyx 40300")
+    before = row.status
     _set_state(row, status, error)
+    if row.claim_id is not None and row.status != before:
+        session = get_session()
+        claim_id, tenant_id = row.claim_id, row.tenant_id
+        commit(session)
+        publish_status(tenant_id, claim_id, event_key or f"{row.id}:{row.status}")
     return row
+
+
+def publish_status(tenant_id: int, claim_id: int, event_key: str) -> None:
+    """Best effort, after the commit: open portal pages of the claim refresh their thread.
+    ``message.sent`` is the core live type for "the shop's side of the thread changed"."""
+    from bayline import live
+
+    try:
+        live.publish_event(tenant_id, claim_id, "message.sent", f"sms-status:{event_key}")
+    except Exception:  # a broker outage never fails the webhook's work; pages poll too
+        log.exception("sms delivery status for claim %s not published live", claim_id)
 
 
 def open_claims_for(number: str) -> list[Claim]:
@@ -177,6 +214,11 @@ def open_claims_for(number: str) -> list[Claim]:
 def receive(shop: Shop, payload: dict[str, Any]) -> SmsInbound:
     """Thread an inbound text: single open claim; several → most recent, flagged; none → inbox.
     Handles STOP/START/HELP on the consent ledger."""
+    from . import media as media_files
+
+    existing = get_session().scalars(select(SmsInbound).where(SmsInbound.telnyx_id == str(payload.get("id")))).first()
+    if existing is not None:  # a replayed or retried event: threaded already
+        return existing
     sender = str((payload.get("from") or {}).get("phone_number") or "")
     to = str(((payload.get("to") or [{}])[0]).get("phone_number") or "")
     text = str(payload.get("text") or "")
@@ -190,7 +232,8 @@ def receive(shop: Shop, payload: dict[str, Any]) -> SmsInbound:
         message = messages.receive(claim, body[:messages.MAX_BODY], channel="sms", external_id=str(payload.get("id")))
     inbound = SmsInbound(telnyx_id=str(payload.get("id")), from_number=sender, to_number=to, body=body,
                          media=media, claim_id=claim.id if claim else None,
-                         message_id=message.id if message else None, needs_refile=len(claims) > 1, keyword=word)
+                         message_id=message.id if message else None, needs_refile=len(claims) > 1, keyword=word,
+                         media_files=media_files.initial_items(media))
     session = get_session()
     session.add(inbound)
     if word == "STOP":
@@ -199,6 +242,11 @@ def receive(shop: Shop, payload: dict[str, Any]) -> SmsInbound:
         consent.set_status(to, sender, "opted_in", "keyword", text)
     session.flush()
     commit(session)
+    if inbound.media_files:
+        from .tasks import fetch_media
+
+        fetch_media.apply_async(args=[inbound.id])
+        inbound = session.get(SmsInbound, inbound.id)
     if word == "HELP":
         help_text = (f"{shop.name}: questions about your repair? Call {pretty(shop.phone) or 'the shop'}. "
                      "Reply STOP to opt out.")
@@ -221,4 +269,8 @@ def attach(inbound: SmsInbound, claim: Claim) -> SmsInbound:
     inbound.claim_id = claim.id
     inbound.needs_refile = False
     commit(session)
+    if inbound.media_files:
+        from .media import file_held
+
+        file_held(inbound, claim)
     return inbound

@@ -4,8 +4,24 @@ from __future__ import annotations
 import string
 from typing import Any
 
-VARIABLES = ("first_name", "vehicle", "stage", "eta", "shop_name", "shop_phone")
+VARIABLES = ("first_name", "vehicle", "stage", "eta", "shop_name", "shop_phone", "portal_link")
 DEFAULT_STAGE_TEMPLATE = "Hi {first_name}, an update from {shop_name}: your {vehicle} is now at \"{stage}\"."
+PORTAL_LINK = "{portal_link}"
+# Milestone texts (settings ``sms.template_<key>``) and the stages that are each milestone
+# (``sms.milestone_stages``). ``{portal_link}`` issues a fresh customer link when the text is queued,
+# which rotates the claim's previous link (it stops working at once).
+MILESTONES = {
+    "received": ("Claim received", "Hi {first_name}, {shop_name} has received your {vehicle}. Follow the repair "
+                 "and message us here: {portal_link}"),
+    "supplement_approved": ("Supplement approved", "Good news {first_name}: your insurer approved the supplement "
+                            "for your {vehicle}. Repairs continue; ETA {eta}."),
+    "ready_for_pickup": ("Ready for pickup", "Hi {first_name}, your {vehicle} is ready for pickup at {shop_name}. "
+                         "Questions? {shop_phone}"),
+    "paid": ("Paid", "Thank you {first_name}, {shop_name} received your payment for the {vehicle} repair. "
+             "Photos and documents: {portal_link}"),
+}
+DEFAULT_MILESTONE_STAGES = ("received: Pictures, Intake\nsupplement_approved: Supp Appr\n"
+                            "ready_for_pickup: Completed, Ready for pickup\npaid:")
 
 _GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
             "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
@@ -30,6 +46,8 @@ class _Safe(dict):  # type: ignore[type-arg]
 
 
 def variables(claim: Any, shop: Any) -> dict[str, str]:
+    """Values of a claim's placeholders. ``{portal_link}`` is left in place: the send fills it with
+    a freshly issued link (see ``service.queue_text``), only when the text asks for it."""
     from bayline.phones import pretty
 
     vehicle = " ".join(str(v) for v in (claim.vehicle_year, claim.vehicle_make, claim.vehicle_model) if v)
@@ -64,3 +82,25 @@ def parse_stage_templates(text: str) -> dict[str, str]:
         render(template, {})
         result[name.strip().lower()] = template.strip()
     return result
+
+
+def parse_milestone_stages(text: str) -> dict[str, str]:
+    """``milestone: Stage, Stage`` per line → {lower-cased stage name: milestone key}."""
+    result: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        key, sep, stages = line.partition(":")
+        key = key.strip().lower().replace(" ", "_")
+        if not sep or key not in MILESTONES:
+            raise ValueError(f"line {n}: write 'milestone: Stage name, Stage name' with a milestone among "
+                             f"{', '.join(MILESTONES)}")
+        for stage in stages.split(","):
+            if stage.strip():
+                result[stage.strip().lower()] = key
+    return result
+
+
+def fill(template: str, claim: Any, shop: Any) -> str:
+    """Render ``template`` for ``claim``; ``{portal_link}`` stays for the send to fill."""
+    return render(template, {**variables(claim, shop), "portal_link": PORTAL_LINK})

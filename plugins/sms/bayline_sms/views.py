@@ -17,6 +17,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bayline import settings_registry
 from bayline.api import api_abort
 from bayline.claims.models import Claim
 from bayline.db import get_session
@@ -26,7 +27,7 @@ from bayline.tenancy import set_tenant, unscoped
 
 from . import provider, service
 from .models import SmsInbound, SmsNumber, SmsOutbound, SmsWebhookEvent
-from .templates import render, segments, variables
+from .templates import MILESTONES, fill, render, segments, variables
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +72,15 @@ def outbound_dict(row: SmsOutbound) -> dict[str, Any]:
     return {"id": row.id, "claim_id": row.claim_id, "message_id": row.message_id, "to": row.to_number,
             "from": row.from_number, "body": row.body, "status": row.status, "error": row.error,
             "telnyx_id": row.telnyx_id, "kind": row.kind, "idempotency_key": row.idempotency_key,
+            "photo_ids": list(row.photo_ids or []), "portal_link_issued": row.portal_link_token_id is not None,
             "not_before": row.not_before.isoformat() if row.not_before else None}
 
 
 def inbound_dict(row: SmsInbound) -> dict[str, Any]:
     return {"id": row.id, "from": row.from_number, "to": row.to_number, "body": row.body, "claim_id": row.claim_id,
             "message_id": row.message_id, "needs_refile": row.needs_refile, "keyword": row.keyword,
-            "received_at": row.received_at.isoformat(), "media": row.media}
+            "received_at": row.received_at.isoformat(), "media": row.media,
+            "media_files": [{k: v for k, v in m.items() if k != "key"} for m in row.media_files or []]}
 
 
 @bp.get("/")
@@ -96,6 +99,7 @@ def console() -> Any:
         else:
             error = "The area code is 3 digits."
     return render_template("bayline_sms/console.html", number=service.shop_number(), inbox=_inbox_rows(),
+                           failed_events=_failed_events(),
                            can_manage=principal.can("sms.manage"), available=available, area_code=area,
                            search_error=error)
 
@@ -117,6 +121,11 @@ def send_message(claim_id: int) -> Any:
     data = _data()
     key = str(data.get("idempotency_key") or "").strip()[:100] or f"auto:{uuid.uuid4().hex}"
     body = str(data.get("body") or "").strip()
+    template = str(data.get("template") or "").strip()
+    if not body and template:
+        if template not in MILESTONES:
+            api_abort(422, "validation_error", f"template must be one of: {', '.join(MILESTONES)}.")
+        body = fill(str(settings_registry.get(g.shop.id, f"sms.template_{template}")), claim, g.shop)
     if not body:
         if _is_form():
             flash("Write a message first.", "error")
@@ -126,9 +135,11 @@ def send_message(claim_id: int) -> Any:
     if not isinstance(media, list) or len(media) > 10 or not all(
             isinstance(u, str) and u.startswith("https://") and len(u) <= 1000 for u in media):
         api_abort(422, "validation_error", "media_urls must be up to 10 https:// URLs.")
+    photo_ids = _photo_ids(claim)
     try:
         row, created = service.queue_text(g.shop, claim.customer_mobile or "", body, f"claim:{claim.id}:{key}",
                                           claim=claim, user_id=principal.user_id, media_urls=media,
+                                          photo_ids=photo_ids,
                                           confirm_quiet_hours=_truthy(data.get("confirm_quiet_hours")))
     except service.Refused as refused:
         get_session().rollback()
@@ -140,6 +151,31 @@ def send_message(claim_id: int) -> Any:
         flash("Text queued." if created else "Already sent (duplicate submit ignored).", "info")
         return redirect(url_for("console.claim", claim_id=claim.id))
     return outbound_dict(row), 202 if created else 200
+
+
+def _photo_ids(claim: Claim) -> list[int]:
+    """``photo_ids`` (JSON list, or checkboxes of the panel's form): customer-visible photos of this
+    claim only; anything else is refused (422) before a text is stored."""
+    from bayline.photos import service as photos
+
+    raw = (request.get_json(silent=True) or {}).get("photo_ids", []) if request.is_json \
+        else request.form.getlist("photo_ids")
+    if not isinstance(raw, list) or len(raw) > 10:
+        api_abort(422, "validation_error", "photo_ids must be a list of up to 10 photo ids.")
+    ids: list[int] = []
+    for value in raw:
+        try:
+            photo_id = int(value)
+        except (TypeError, ValueError):
+            api_abort(422, "validation_error", "photo_ids must be photo ids (integers).")
+            raise
+        photo = photos.get_photo(photo_id, claim.id)
+        if photo is None or not photo.customer_visible:
+            api_abort(422, "sms_photo_not_shareable",
+                      f"Photo {photo_id} is not a customer-visible photo of this claim; only those can be texted.")
+        if photo_id not in ids:
+            ids.append(photo_id)
+    return ids
 
 
 @bp.post("/preview")
@@ -277,6 +313,52 @@ def attach(inbound_id: int) -> Any:
         claim = _claim(int(data.get("claim_id") or 0))
     filed = service.attach(inbound, claim)
     return _back(f"Filed on {claim.number}.") if _is_form() else inbound_dict(filed)
+
+
+def _failed_events() -> list[SmsWebhookEvent]:
+    return list(get_session().scalars(select(SmsWebhookEvent).where(
+        SmsWebhookEvent.processed_at.is_(None), SmsWebhookEvent.failed_at.is_not(None))
+        .order_by(SmsWebhookEvent.id.desc()).limit(100)))
+
+
+def event_dict(row: SmsWebhookEvent) -> dict[str, Any]:
+    return {"id": row.id, "event_id": row.event_id, "event_type": row.event_type, "attempts": row.attempts,
+            "received_at": row.received_at.isoformat(), "last_error": row.last_error,
+            "processed_at": row.processed_at.isoformat() if row.processed_at else None,
+            "retry_at": row.retry_at.isoformat() if row.retry_at else None}
+
+
+@bp.get("/events")
+def events() -> Any:
+    """Webhook events whose processing failed (retried with backoff; staff can replay them)."""
+    _need("claims.read")
+    return {"failed": [event_dict(r) for r in _failed_events()]}
+
+
+@bp.post("/events/<int:event_id>/replay")
+def replay_event(event_id: int) -> Any:
+    """Run a stored event's work again now. Idempotent: a processed event is left alone, and an
+    inbound text already threaded is not threaded twice."""
+    from .tasks import process_event
+
+    _need("sms.send")
+    form = request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+    row = get_session().get(SmsWebhookEvent, event_id)
+    if row is None:
+        api_abort(404, "not_found", "No such webhook event.")
+    if row.processed_at is not None:
+        return _back("That event was processed already.") if form else {"status": "already", **event_dict(row)}
+    row.retry_at = None
+    commit(get_session())
+    process_event.apply_async(args=[row.id])
+    get_session().expire_all()
+    row = get_session().get(SmsWebhookEvent, event_id)
+    status = "processed" if row.processed_at else ("failed" if row.failed_at else "queued")
+    if form:
+        return _back("Event processed." if status == "processed" else
+                     f"The event failed again: {row.last_error}" if status == "failed" else "Event queued.",
+                     "info" if status != "failed" else "error")
+    return {"status": status, **event_dict(row)}, 200 if status == "processed" else 202
 
 
 # --------------------------------------------------------------------- webhook (public, signed)

@@ -65,6 +65,10 @@ class TelnyxStandIn:
     def public_key(self) -> str:
         return base64.b64encode(bytes(self.signing_key.verify_key)).decode()
 
+    def media_url(self, name: str) -> str:
+        """Where the stand-in serves ``media[name]`` (Telnyx's temporary MMS media URLs)."""
+        return f"http://127.0.0.1:{self.port}/media/{name}"
+
     def sent_to(self, number: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["to"][0]["phone_number"] == number]
 
@@ -168,13 +172,15 @@ class TelnyxStandIn:
                            "meta": {"attempt": 1, "delivered_to": "https://example.test/plugins/sms/webhook"}})
 
     def inbound(self, from_: str, to: str, text: str, media: list[str] | None = None,
-                event_id: str | None = None) -> str:
+                event_id: str | None = None, content_types: list[str] | None = None) -> str:
         payload = {"record_type": "message", "direction": "inbound", "id": str(uuid.uuid4()),
                    "type": "MMS" if media else "SMS", "messaging_profile_id": str(uuid.uuid4()),
                    "from": {"phone_number": from_, "carrier": "T-MOBILE USA, INC.", "line_type": "Wireless"},
                    "to": [{"phone_number": to, "status": "webhook_delivered", "carrier": "Telnyx",
                            "line_type": "Wireless"}],
-                   "text": text, "media": [{"url": u, "content_type": "image/jpeg"} for u in media or []],
+                   "text": text, "media": [{"url": u, "content_type": (content_types or [])[i]
+                                            if i < len(content_types or []) else "image/jpeg", "size": None,
+                                            "hash_sha256": None} for i, u in enumerate(media or [])],
                    "encoding": "GSM-7", "parts": 1, "received_at": _now(), "errors": []}
         return self.envelope("message.received", payload, event_id)
 

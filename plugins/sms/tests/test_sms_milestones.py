@@ -1,0 +1,123 @@
+"""Milestone texts per shop and ``{portal_link}``: a fresh link is issued (rotating the old one)
+only when the text asks for it and only when the text is actually queued."""
+from __future__ import annotations
+
+import re
+
+from bayline_sms.models import SmsOutbound
+from sqlalchemy import select
+
+from bayline.claims.models import Claim
+from bayline.portal import tokens
+from bayline.portal.models import PortalToken
+from bayline.testing.plugin import in_tenant
+
+
+def _settings(app, shop_id: int, **values) -> None:
+    from bayline import settings_registry
+    from bayline.events import commit
+
+    with in_tenant(app, shop_id):
+        settings_registry.set_values(shop_id, {f"sms.{k}": v for k, v in values.items()}, None)
+        commit()
+
+
+def _move(api, claim_id: int, name: str) -> None:
+    stage = next(s for s in api.get("/api/v1/stages").get_json() if s["name"] == name)
+    assert api.post(f"/api/v1/claims/{claim_id}/stage", json={"stage_id": stage["id"]}).status_code == 200
+
+
+def _old_link(app, shop_id: int, claim_id: int) -> str:
+    with in_tenant(app, shop_id) as session:
+        link = tokens.issue(session.get(Claim, claim_id))
+        session.commit()
+        return link.raw
+
+
+def _tokens(app, shop_id: int) -> list[tuple[int, str]]:
+    with in_tenant(app, shop_id) as session:
+        return [(t.id, t.state) for t in session.scalars(select(PortalToken).order_by(PortalToken.id))]
+
+
+def _raw_from(text: str) -> str:
+    return re.search(r"http://localhost/c/(\S+)", text).group(1)
+
+
+def test_milestone_stage_sends_its_template(app, sms_shop, make_claim, telnyx_api) -> None:
+    _settings(app, sms_shop.shop.id, stage_notifications=True,
+              template_supplement_approved="Approved, {first_name}! ETA {eta}.")
+    claim = make_claim(sms_shop.shop)
+    before = _tokens(app, sms_shop.shop.id)
+    _move(sms_shop.api, claim.id, "Supp Appr")  # a milestone stage by default
+    assert [m["text"] for m in telnyx_api.messages] == ["Approved, Dana! ETA to be confirmed."]
+    assert _tokens(app, sms_shop.shop.id) == before  # no {portal_link}: no link issued or rotated
+
+
+def test_portal_link_in_a_stage_text_issues_a_fresh_link_and_rotates_the_old(app, sms_shop, make_claim,
+                                                                              telnyx_api) -> None:
+    _settings(app, sms_shop.shop.id, stage_notifications=True,
+              template_ready_for_pickup="Ready, {first_name}: {portal_link}")
+    claim = make_claim(sms_shop.shop)
+    old = _old_link(app, sms_shop.shop.id, claim.id)
+    _move(sms_shop.api, claim.id, "Completed")  # ready_for_pickup by default
+    [sent] = telnyx_api.messages
+    raw = _raw_from(sent["text"])
+    assert sent["text"] == f"Ready, Dana: http://localhost/c/{raw}"
+    with in_tenant(app, sms_shop.shop.id):
+        assert tokens.lookup(raw) is not None and tokens.lookup(old) is None  # old link rotated
+    with in_tenant(app, sms_shop.shop.id) as session:
+        row = session.scalars(select(SmsOutbound)).one()
+        assert row.portal_link_token_id == tokens.lookup(raw)[0].id
+    # the customer's new link opens the portal
+    assert app.test_client().get(f"/c/{raw}").status_code in (200, 302)
+
+
+def test_manual_milestone_template_and_typed_placeholder(app, sms_shop, make_claim, client_for,
+                                                         telnyx_api) -> None:
+    claim = make_claim(sms_shop.shop)
+    resp = sms_shop.api.post(f"/plugins/sms/claims/{claim.id}/messages", json={"template": "received"})
+    assert resp.status_code == 202 and resp.get_json()["portal_link_issued"] is True
+    assert telnyx_api.messages[0]["text"].startswith("Hi Dana, Harbor Collision has received your vehicle.")
+    first = _raw_from(telnyx_api.messages[0]["text"])
+    # a free text without the placeholder leaves the link alone
+    sms_shop.api.post(f"/plugins/sms/claims/{claim.id}/messages", json={"body": "See you at 5 {first_name}"})
+    assert telnyx_api.messages[1]["text"] == "See you at 5 {first_name}"
+    with in_tenant(app, sms_shop.shop.id):
+        assert tokens.lookup(first) is not None
+    # typed {portal_link} in a manual text: a new link, the previous one stops
+    sms_shop.api.post(f"/plugins/sms/claims/{claim.id}/messages", json={"body": "Your link: {portal_link}"})
+    second = _raw_from(telnyx_api.messages[2]["text"])
+    with in_tenant(app, sms_shop.shop.id):
+        assert tokens.lookup(second) is not None and tokens.lookup(first) is None
+    # the staff panel says so before anyone sends
+    page = client_for(sms_shop.owner).get(f"/console/claims/{claim.id}").get_data(as_text=True)
+    assert "issues a NEW portal link" in page and "stops working" in page
+    assert '<option value="paid">Paid (new portal link)</option>' in page
+
+
+def test_refused_send_does_not_rotate_the_link(app, sms_shop, make_claim, telnyx_api) -> None:
+    from bayline_sms import consent
+    from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER
+
+    claim = make_claim(sms_shop.shop)
+    old = _old_link(app, sms_shop.shop.id, claim.id)
+    with in_tenant(app, sms_shop.shop.id) as session:
+        consent.set_status(SHOP_NUMBER, CUSTOMER, "opted_out", "keyword", "STOP")
+        session.commit()
+    resp = sms_shop.api.post(f"/plugins/sms/claims/{claim.id}/messages", json={"template": "paid"})
+    assert resp.status_code == 409
+    with in_tenant(app, sms_shop.shop.id):
+        assert tokens.lookup(old) is not None
+    assert telnyx_api.requests == [r for r in telnyx_api.requests if r["path"] != "/v2/messages"]
+
+
+def test_bad_template_input(app, sms_shop, make_claim) -> None:
+    claim = make_claim(sms_shop.shop)
+    resp = sms_shop.api.post(f"/plugins/sms/claims/{claim.id}/messages", json={"template": "birthday"})
+    assert resp.status_code == 422
+    bad = sms_shop.api.patch("/api/v1/shop/settings", json={"sms.milestone_stages": "birthday: Estimate"})
+    assert bad.status_code == 422
+    bad = sms_shop.api.patch("/api/v1/shop/settings", json={"sms.template_paid": "Thanks {0}"})
+    assert bad.status_code == 422
+    ok = sms_shop.api.patch("/api/v1/shop/settings", json={"sms.milestone_stages": "paid: Delivered"})
+    assert ok.status_code == 200
