@@ -1,12 +1,26 @@
 """Server-rendered pages: staff login and console (the customer portal joins here)."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, g, redirect, url_for
 from flask_wtf.csrf import generate_csrf
 
 from bayline.phones import pretty
+
+
+def shop_time(value: datetime | None, fmt: str = "%b %d %H:%M") -> str:
+    """Format an aware UTC datetime in the current shop's time zone (customers and staff read local time)."""
+    if value is None:
+        return ""
+    shop = g.get("shop")
+    try:
+        zone = ZoneInfo(shop.timezone) if shop is not None and shop.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    return (value.astimezone(zone) if zone else value).strftime(fmt)
 
 
 def init_web(app: Flask) -> None:
@@ -25,6 +39,7 @@ def init_web(app: Flask) -> None:
     init_portal(app)
     app.register_blueprint(settings_bp)
     app.jinja_env.filters["phone"] = pretty
+    app.jinja_env.filters["shoptime"] = shop_time
     app.jinja_env.globals["csrf_token"] = generate_csrf
 
     @app.context_processor
