@@ -2,14 +2,15 @@
 public verification. Feature key, plugin name and Alembic branch: ``esign``."""
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, url_for
+from flask import Flask, g, url_for
 from markupsafe import escape
 
-from bayline import ClaimPanel, Feature, PortalSection, hookimpl
+from bayline import ClaimPanel, Feature, PortalSection, SettingDef, hookimpl
 
 from . import models  # noqa: F401  (register the tables on the shared metadata)
 
@@ -27,6 +28,18 @@ def register_features() -> list[Feature]:
 @hookimpl
 def register_permissions() -> dict[str, list[str]]:
     return {"esign.send": _OFFICE, "esign.templates": ["owner", "admin"]}
+
+
+@hookimpl
+def register_event_types() -> list[str]:
+    return ["esign.declined"]
+
+
+@hookimpl
+def register_tenant_settings() -> list[SettingDef]:
+    return [SettingDef("esign.require_otp", "E-signature: require a one-time code texted to the signer's mobile",
+                       "bool", False, help="Needs texting (SMS) and a mobile number for every signer.",
+                       feature=NAME)]
 
 
 @hookimpl
@@ -107,6 +120,8 @@ def portal_sections(claim: Any, viewer: Any) -> list[PortalSection]:
         for doc in pkg.documents:
             href = url_for("plugin_esign.portal_document", public_id=doc.public_id)
             label = "Signed" if doc.status == "signed" else ("Sign now" if state == "sent" else state)
+            if doc.status == "partially_signed" and state == "sent":
+                label = "Signed by some, waiting for the others"
             rows.append(f'<li><a href="{escape(href)}">{escape(doc.title)}</a> &mdash; {escape(label)}</li>')
     html = f"<ul class=\"esign-docs\">{''.join(rows)}</ul>"
     return [PortalSection(key="esign", title="Documents to sign", html=html, order=40)]
@@ -116,14 +131,14 @@ def portal_sections(claim: Any, viewer: Any) -> list[PortalSection]:
 def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
     from flask_wtf.csrf import generate_csrf
 
-    from .service import latest_templates
+    from .service import latest_templates, signer_state
 
     rows = []
     for pkg, state in _status_list(claim.id, portal=False):
         docs = []
         for doc in pkg.documents:
             link = ""
-            if doc.signed_pdf is not None:
+            if doc.status == "signed":
                 href = url_for("plugin_esign.signed_pdf", public_id=doc.public_id)
                 link = f' (<a href="{escape(href)}">signed PDF</a>)'
             docs.append(f"<li>{escape(doc.title)}: <span class=\"esign-status\">{escape(doc.status)}</span>{link}</li>")
@@ -132,12 +147,27 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
             action = url_for("plugin_esign.cancel", public_id=pkg.public_id)
             cancel = (f'<form method="post" action="{escape(action)}"><input type="hidden" name="csrf_token" '
                       f'value="{escape(generate_csrf())}"><button type="submit">Cancel</button></form>')
+            if "sms" in g.get("features", ()):
+                action = url_for("plugin_esign.send", public_id=pkg.public_id)
+                label = "Re-send by text" if pkg.last_sent_at else "Send link by text"
+                cancel += (f'<form method="post" action="{escape(action)}"><input type="hidden" name="csrf_token" '
+                           f'value="{escape(generate_csrf())}"><input type="hidden" name="idempotency_key" '
+                           f'value="{uuid.uuid4().hex}"><button type="submit">{label}</button></form>')
+        who = ", ".join(f"{s.name} ({signer_state(pkg, s)})" for s in pkg.signers)
+        declined = ""
+        if state == "declined":
+            declined = (f'<p class="esign-declined">Declined by {escape(pkg.declined_by or "")}: '
+                        f'{escape(pkg.decline_reason or "")}</p>')
         rows.append(f"<div class=\"esign-package\"><strong>{escape(pkg.title)}</strong> &mdash; "
-                    f"<span class=\"esign-state\">{escape(state)}</span><ul>{''.join(docs)}</ul>{cancel}</div>")
+                    f"<span class=\"esign-state\">{escape(state)}</span><p>Signers: {escape(who)}</p>{declined}"
+                    f"<ul>{''.join(docs)}</ul>{cancel}</div>")
     options = "".join(f'<label><input type="checkbox" name="templates" value="{escape(t.key)}"> '
                       f"{escape(t.title)}</label><br>" for t in latest_templates())
     action = url_for("plugin_esign.create_package", claim_id=claim.id)
     form = (f'<form method="post" action="{escape(action)}"><input type="hidden" name="csrf_token" '
-            f'value="{escape(generate_csrf())}">{options}<button type="submit">Send for signature</button></form>')
+            f'value="{escape(generate_csrf())}">{options}'
+            '<label>Second signer (optional) <input name="second_signer_name" maxlength="200"></label> '
+            '<label>their mobile <input name="second_signer_mobile" type="tel" maxlength="32"></label><br>'
+            '<button type="submit">Prepare for signature</button></form>')
     html = "".join(rows) or "<p>No documents sent for signature yet.</p>"
     return [ClaimPanel(key="esign", title="E-signature", html=html + form, order=50)]

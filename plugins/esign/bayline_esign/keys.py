@@ -5,9 +5,12 @@ with the app's secret key. The loaded pyHanko signer is cached per key directory
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +26,7 @@ from flask import current_app
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
-from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko.sign.fields import FieldMDPAction, FieldMDPSpec, MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -32,6 +35,20 @@ FIELD_NAME = "BaylineSeal"
 BYTES_RESERVED = 8192  # ECDSA P-256 CMS with two certificates is ~1.5 kB; room for a timestamp token later
 _lock = threading.Lock()
 _cache: dict[str, PlatformKeys] = {}
+
+
+def off_loop(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a synchronous pyHanko function (they use ``asyncio.run`` inside).
+
+    In a thread whose event loop is running (an async server, or Playwright's sync API in the
+    same test process) ``asyncio.run`` refuses, so the call goes to a short-lived worker thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="esign-pyhanko") as pool:
+        return pool.submit(fn, *args, **kwargs).result()
 
 
 @dataclass
@@ -147,8 +164,50 @@ def seal(pdf: bytes, *, signer_name: str, reason: str, location: str | None = No
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     # A fixed reservation skips pyHanko's dry-run signature used to estimate the size (halves the time).
-    out = signers.sign_pdf(writer, meta, signer=keys.signer, bytes_reserved=BYTES_RESERVED)
+    out = off_loop(signers.sign_pdf, writer, meta, signer=keys.signer, bytes_reserved=BYTES_RESERVED)
     return out.getvalue()
+
+
+def seal_signers(pdf: bytes, signers_: list[tuple[str, str]], *, location: str | None = None) -> bytes:
+    """One PAdES signature field per human signer, applied as successive incremental updates.
+
+    ``signers_`` is ``[(signer name, reason), ...]`` in signing order. With one signer this is
+    :func:`seal` (certification, DocMDP no changes). With several, the first signature certifies the
+    document allowing only further signatures (DocMDP 2), the later ones are approval signatures, and
+    the last one locks the document (its field's /Lock: DocMDP no changes), so nothing can follow.
+    """
+    if len(signers_) == 1:
+        name, reason = signers_[0]
+        return seal(pdf, signer_name=name, reason=reason, location=location)
+    keys = load_keys()
+    data = pdf
+    for index, (name, reason) in enumerate(signers_):
+        last = index == len(signers_) - 1
+        field = f"{FIELD_NAME}{index + 1}"
+        meta = signers.PdfSignatureMetadata(
+            field_name=field, subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256",
+            certify=index == 0, docmdp_permissions=MDPPerm.NO_CHANGES if last else MDPPerm.FILL_FORMS,
+            reason=reason, name=name, location=location,
+        )
+        spec = SigFieldSpec(field, field_mdp_spec=FieldMDPSpec(FieldMDPAction.ALL) if last else None,
+                            doc_mdp_update_value=MDPPerm.NO_CHANGES if last else None)
+        writer = IncrementalPdfFileWriter(io.BytesIO(data))
+        data = off_loop(signers.sign_pdf, writer, meta, signer=keys.signer, bytes_reserved=BYTES_RESERVED,
+                        new_field_spec=spec).getvalue()
+    return data
+
+
+@dataclass
+class SignatureResult:
+    field: str
+    name: str | None
+    bottom_line: bool
+    coverage: str | None
+    modifications: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "name": self.name, "bottom_line": self.bottom_line,
+                "coverage": self.coverage, "modifications": self.modifications}
 
 
 @dataclass
@@ -164,6 +223,7 @@ class Verdict:
     coverage: str | None = None
     modifications: str | None = None
     error: str | None = None
+    signatures: list[SignatureResult] | None = None
 
     @property
     def ok(self) -> bool:
@@ -173,7 +233,8 @@ class Verdict:
         return {"signed": self.signed, "intact": self.intact, "valid": self.valid, "trusted": self.trusted,
                 "bottom_line": self.bottom_line, "docmdp": self.docmdp, "signer": self.signer,
                 "signing_time": self.signing_time, "coverage": self.coverage,
-                "modifications": self.modifications, "error": self.error, "ok": self.ok}
+                "modifications": self.modifications, "error": self.error, "ok": self.ok,
+                "signatures": [r.as_dict() for r in self.signatures or []]}
 
 
 def verify(pdf: bytes, app: Any = None) -> Verdict:
@@ -186,17 +247,28 @@ def verify(pdf: bytes, app: Any = None) -> Verdict:
         return Verdict(signed=False, error=f"unreadable PDF: {type(exc).__name__}")
     if not sigs:
         return Verdict(signed=False, error="no digital signature in this PDF")
-    verdict = Verdict(signed=True)
+    verdict = Verdict(signed=True, signatures=[])
+    vc = keys.validation_context()
+    statuses = []
     try:
-        # The platform seal must be the only signature and must cover the whole file.
-        status = validate_pdf_signature(sigs[-1], keys.validation_context())
+        for sig in sigs:
+            status = off_loop(validate_pdf_signature, sig, vc)
+            statuses.append(status)
+            name = sig.sig_object.get("/Name")
+            verdict.signatures.append(SignatureResult(
+                field=sig.field_name, name=str(name) if name is not None else None,
+                bottom_line=bool(status.bottom_line),
+                coverage=status.coverage.name if status.coverage is not None else None,
+                modifications=status.modification_level.name if status.modification_level is not None else None))
     except Exception as exc:
         verdict.error = f"signature could not be validated: {type(exc).__name__}: {exc}"
         return verdict
-    verdict.intact = bool(status.intact)
-    verdict.valid = bool(status.valid)
-    verdict.trusted = bool(status.trusted)
-    verdict.bottom_line = bool(status.bottom_line) and len(sigs) == 1
+    # Every signature must hold; the first certifies, the last covers the whole file and locks it.
+    first, status = sigs[0], statuses[-1]
+    verdict.intact = all(bool(s.intact) for s in statuses)
+    verdict.valid = all(bool(s.valid) for s in statuses)
+    verdict.trusted = all(bool(s.trusted) for s in statuses)
+    verdict.bottom_line = all(bool(s.bottom_line) for s in statuses)
     level = sigs[-1].docmdp_level
     verdict.docmdp = level.name if level is not None else None
     verdict.signer = status.signing_cert.subject.human_friendly if status.signing_cert is not None else None
@@ -204,7 +276,8 @@ def verify(pdf: bytes, app: Any = None) -> Verdict:
     verdict.coverage = status.coverage.name if status.coverage is not None else None
     verdict.modifications = status.modification_level.name if status.modification_level is not None else None
     if status.coverage is not None and status.coverage.name != "ENTIRE_FILE":
-        verdict.bottom_line = False  # something was appended after the seal
-    if len(sigs) != 1:
-        verdict.error = "more than one signature: the platform seals documents exactly once"
+        verdict.bottom_line = False  # something was appended after the last signature
+    if first.docmdp_level is None or level != MDPPerm.NO_CHANGES:
+        verdict.bottom_line = False
+        verdict.error = "the document is not certified and locked by the platform"
     return verdict

@@ -5,6 +5,9 @@ import base64
 import binascii
 import hashlib
 import io
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -16,6 +19,8 @@ from reportlab.lib.units import inch
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table
 
 MAX_SIGNATURE_BYTES = 512 * 1024
+# Dancing Script (SIL Open Font License 1.1, from Debian's fonts-dancingscript; licence beside it).
+SCRIPT_FONT = Path(__file__).parent / "fonts" / "DancingScript-Regular.otf"
 
 
 class SignatureImageError(ValueError):
@@ -62,20 +67,32 @@ def render_original(title: str, body: str, header: str, requires_initials: bool)
     return _build(flow, title)
 
 
-def render_signed(title: str, body: str, header: str, *, signature_png: bytes, signer_name: str,
-                  initials: str | None, signed_at: str, audit: list[tuple[str, str]]) -> bytes:
-    """The filled document with the signature image, followed by the audit page."""
+@dataclass
+class SignatureBlock:
+    """One signer's mark on the document: image, printed name, initials, time."""
+
+    signer_name: str
+    signature_png: bytes
+    initials: str | None
+    signed_at: str
+
+
+def render_signed(title: str, body: str, header: str, *, blocks: list[SignatureBlock],
+                  audit: list[tuple[str, str]]) -> bytes:
+    """The filled document with every signer's signature image, followed by the audit page."""
     st = _styles()
     flow = _body_flowables(title, body, header)
-    flow.append(Spacer(1, 0.4 * inch))
-    if initials:
-        flow.append(Paragraph(f"Initials: <b>{escape(initials)}</b>", st["Normal"]))
-    img = PILImage.open(io.BytesIO(signature_png))
-    width = 2.5 * inch
-    height = max(0.3 * inch, min(1.2 * inch, width * img.height / max(img.width, 1)))
-    flow.append(Paragraph("Signature:", st["Normal"]))
-    flow.append(Image(io.BytesIO(signature_png), width=width, height=height))
-    flow.append(Paragraph(f"{escape(signer_name)} &mdash; signed electronically {escape(signed_at)}", st["Normal"]))
+    for block in blocks:
+        flow.append(Spacer(1, 0.3 * inch))
+        if block.initials:
+            flow.append(Paragraph(f"Initials: <b>{escape(block.initials)}</b>", st["Normal"]))
+        img = PILImage.open(io.BytesIO(block.signature_png))
+        width = 2.5 * inch
+        height = max(0.3 * inch, min(1.2 * inch, width * img.height / max(img.width, 1)))
+        flow.append(Paragraph("Signature:", st["Normal"]))
+        flow.append(Image(io.BytesIO(block.signature_png), width=width, height=height))
+        flow.append(Paragraph(f"{escape(block.signer_name)} &mdash; signed electronically "
+                              f"{escape(block.signed_at)}", st["Normal"]))
     flow.append(PageBreak())
     flow.append(Paragraph("Audit trail", st["Title"]))
     mono = ParagraphStyle("audit", parent=st["Normal"], fontName="Courier", fontSize=7.5, leading=9.5)
@@ -83,8 +100,9 @@ def render_signed(title: str, body: str, header: str, *, signature_png: bytes, s
     flow.append(Table(rows, colWidths=[1.8 * inch, 4.9 * inch]))
     flow.append(Spacer(1, 0.2 * inch))
     flow.append(Paragraph(
-        "This document was signed electronically and sealed with the platform's digital signature "
-        "(PAdES). Any change to the file invalidates the seal; verify it at /plugins/esign/verify.", st["Italic"]))
+        "This document was signed electronically; each signer's signature is a digital signature "
+        "(PAdES) of the platform, and the last one locks the document. Any change to the file "
+        "invalidates them; verify it at /plugins/esign/verify.", st["Italic"]))
     return _build(flow, title)
 
 
@@ -122,17 +140,23 @@ def _blank(img: PILImage.Image) -> bool:
     return grey.getbbox() is None
 
 
+@lru_cache(maxsize=4)
+def _script_font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(SCRIPT_FONT), size=size)
+
+
 def render_typed(name: str) -> bytes:
-    """A typed signature rendered as a PNG (Pillow's scalable default font, slanted)."""
-    name = name.strip()
+    """A typed signature rendered as a PNG in a script font (Dancing Script)."""
+    name = " ".join(name.split())
     if not name:
         raise SignatureImageError("Type your name to sign.")
-    font = ImageFont.load_default(size=56)
+    if len(name) > 80:
+        raise SignatureImageError("The typed name is too long.")
+    font = _script_font(72)
     box = ImageDraw.Draw(PILImage.new("RGBA", (1, 1))).textbbox((0, 0), name, font=font)
     w, h = box[2] - box[0] + 40, box[3] - box[1] + 40
     img = PILImage.new("RGBA", (w, h), (255, 255, 255, 0))
     ImageDraw.Draw(img).text((20 - box[0], 20 - box[1]), name, font=font, fill=(20, 30, 90, 255))
-    img = img.transform((w + h // 4, h), PILImage.Transform.AFFINE, (1, 0.25, -h // 4, 0, 1, 0))
     out = io.BytesIO()
     img.save(out, format="PNG")
     return out.getvalue()

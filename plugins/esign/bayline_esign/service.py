@@ -1,22 +1,42 @@
 """E-signature operations: templates, packages, consent, signing. Run inside a tenant context."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
+from bayline import settings_registry
 from bayline.claims.models import Claim
 from bayline.db import get_session, utcnow
-from bayline.events import emit
+from bayline.events import commit, emit
+from bayline.phones import to_e164
 from bayline.tenancy import current_tenant_id
 
 from . import keys, pdf
-from .models import EsignConsent, EsignDocument, EsignPackage, EsignSignature, EsignTemplate
+from .models import (
+    EsignConsent,
+    EsignDocument,
+    EsignOtp,
+    EsignPackage,
+    EsignSend,
+    EsignSignature,
+    EsignSigner,
+    EsignTemplate,
+)
 from .templating import BUILTIN, TemplateProblem, check_body, claim_context, render_body
 
 DEFAULT_EXPIRY_DAYS = 14
+MAX_SIGNERS = 4
+OTP_TTL = timedelta(minutes=10)
+OTP_MAX_ATTEMPTS = 5
+OTP_MAX_PER_HOUR = 5
 CONSENT_TEXT = (
     "I agree to do business electronically with this shop: to receive, review and sign the documents of "
     "my repair electronically instead of on paper. I can ask the shop for a paper copy at any time, at no "
@@ -91,9 +111,39 @@ def package_state(pkg: EsignPackage, now: datetime | None = None) -> str:
     return pkg.status
 
 
+def _signer_specs(claim: Claim, signer_name: str | None, signers: Any) -> list[tuple[str, str | None]]:
+    """[(name, E.164 mobile or None)] from the request; default: the claim's customer and mobile."""
+    if not signers:
+        return [((signer_name or claim.customer_name or "").strip(), claim.customer_mobile or None)]
+    if not isinstance(signers, list) or len(signers) > MAX_SIGNERS:
+        raise EsignError(422, "validation_error", f"Signers: a list of 1 to {MAX_SIGNERS}.")
+    out: list[tuple[str, str | None]] = []
+    for index, item in enumerate(signers):
+        item = item if isinstance(item, dict) else {"name": item}
+        name = " ".join(str(item.get("name") or "").split())
+        if not name or len(name) > 200:
+            raise EsignError(422, "validation_error", f"Signer {index + 1} needs a name (up to 200 characters).")
+        raw = str(item.get("mobile") or "").strip()
+        mobile = None
+        if raw:
+            try:
+                mobile = to_e164(raw)
+            except ValueError as exc:
+                raise EsignError(422, "validation_error", f"Signer {index + 1}'s mobile {exc}.") from None
+        elif index == 0:
+            mobile = claim.customer_mobile or None
+        if name.casefold() in {n.casefold() for n, _ in out}:
+            raise EsignError(422, "validation_error", f"Two signers are called {name!r}.")
+        out.append((name, mobile))
+    return out
+
+
 def create_package(claim: Claim, template_keys: Sequence[str], *, shop_name: str, signer_name: str | None = None,
                    title: str | None = None, expires_in_days: int = DEFAULT_EXPIRY_DAYS,
-                   user_id: int | None = None) -> EsignPackage:
+                   user_id: int | None = None, signers: Any = None) -> EsignPackage:
+    specs = _signer_specs(claim, signer_name, signers)
+    if not specs[0][0]:
+        raise EsignError(422, "validation_error", "The signer needs a name.")
     if not template_keys:
         raise EsignError(422, "validation_error", "Pick at least one document.")
     if not 1 <= int(expires_in_days) <= 90:
@@ -105,12 +155,14 @@ def create_package(claim: Claim, template_keys: Sequence[str], *, shop_name: str
             raise EsignError(422, "validation_error", f"Unknown template {key!r}.")
         templates.append(template)
     context = claim_context(claim, shop_name)
-    signer = (signer_name or claim.customer_name).strip()
-    pkg = EsignPackage(claim_id=claim.id, title=title or ", ".join(t.title for t in templates), signer_name=signer,
-                       expires_at=utcnow() + timedelta(days=int(expires_in_days)), created_by_user_id=user_id)
+    pkg = EsignPackage(claim_id=claim.id, title=(title or ", ".join(t.title for t in templates))[:200],
+                       signer_name=specs[0][0], expires_at=utcnow() + timedelta(days=int(expires_in_days)),
+                       created_by_user_id=user_id)
     db = get_session()
     db.add(pkg)
     db.flush()
+    for position, (name, mobile) in enumerate(specs, start=1):
+        db.add(EsignSigner(package_id=pkg.id, position=position, name=name, mobile=mobile))
     header = f"{shop_name} - repair order {claim.number}"
     for position, template in enumerate(templates, start=1):
         try:
@@ -151,9 +203,25 @@ def get_document(public_id: str, claim_id: int | None = None) -> EsignDocument:
     return doc
 
 
+def get_signer(pkg: EsignPackage, public_id: str | None) -> EsignSigner:
+    """The signer ``public_id`` of ``pkg``; with a single signer the id may be omitted."""
+    if not public_id:
+        if len(pkg.signers) == 1:
+            return pkg.signers[0]
+        raise EsignError(422, "signer_required", "Choose who is signing ('I am ...').")
+    signer = next((s for s in pkg.signers if s.public_id == public_id), None)
+    if signer is None:
+        raise EsignError(404, "not_found", "No such signer on this request.")
+    return signer
+
+
+def signed_by(doc: EsignDocument, signer: EsignSigner) -> bool:
+    return any(s.signer_id == signer.id for s in doc.signatures)
+
+
 def cancel_package(pkg: EsignPackage, reason: str | None = None) -> EsignPackage:
     state = package_state(pkg)
-    if state in ("completed", "cancelled"):
+    if state in ("completed", "cancelled", "declined"):
         raise EsignError(409, "conflict", f"The package is already {state}.")
     pkg.status = "cancelled"
     pkg.cancelled_at = utcnow()
@@ -169,32 +237,179 @@ def _require_open(pkg: EsignPackage) -> None:
         raise EsignError(409, "package_cancelled", "The shop cancelled this signing request.")
     if state == "completed":
         raise EsignError(409, "already_signed", "Every document of this request is already signed.")
+    if state == "declined":
+        raise EsignError(409, "package_declined", "This signing request was declined.")
 
 
 # -- consent ---------------------------------------------------------------------
 
 
-def active_consent(pkg: EsignPackage) -> EsignConsent | None:
+def active_consent(pkg: EsignPackage, signer: EsignSigner | None = None) -> EsignConsent | None:
+    signer = signer or (pkg.signers[0] if len(pkg.signers) == 1 else None)
+    if signer is None:
+        return None
     return get_session().scalars(
-        select(EsignConsent).where(EsignConsent.package_id == pkg.id, EsignConsent.withdrawn_at.is_(None))
+        select(EsignConsent).where(EsignConsent.package_id == pkg.id, EsignConsent.signer_id == signer.id,
+                                   EsignConsent.withdrawn_at.is_(None))
         .order_by(EsignConsent.id.desc())).first()
 
 
-def give_consent(pkg: EsignPackage, *, ip: str | None, user_agent: str | None) -> EsignConsent:
+def give_consent(pkg: EsignPackage, signer: EsignSigner, *, ip: str | None,
+                 user_agent: str | None) -> EsignConsent:
     _require_open(pkg)
-    consent = active_consent(pkg)
+    consent = active_consent(pkg, signer)
     if consent is None:
-        consent = EsignConsent(package_id=pkg.id, signer_name=pkg.signer_name, consent_text=CONSENT_TEXT,
-                               ip=ip, user_agent=(user_agent or "")[:500] or None)
+        consent = EsignConsent(package_id=pkg.id, signer_id=signer.id, signer_name=signer.name,
+                               consent_text=CONSENT_TEXT, ip=ip, user_agent=(user_agent or "")[:500] or None)
         get_session().add(consent)
         get_session().flush()
     return consent
 
 
-def withdraw_consent(pkg: EsignPackage) -> None:
-    consent = active_consent(pkg)
+def withdraw_consent(pkg: EsignPackage, signer: EsignSigner) -> None:
+    consent = active_consent(pkg, signer)
     if consent is not None:
         consent.withdrawn_at = utcnow()
+
+
+def decline(pkg: EsignPackage, signer: EsignSigner | None, reason: str | None) -> EsignPackage:
+    """The customer refuses to sign, with a reason; staff are told through ``esign.declined``."""
+    _require_open(pkg)
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise EsignError(422, "reason_required", "Tell the shop why you decline (a few words are enough).")
+    if len(reason) > 500:
+        raise EsignError(422, "validation_error", "The reason is limited to 500 characters.")
+    pkg.status = "declined"
+    pkg.declined_at = utcnow()
+    pkg.decline_reason = reason
+    pkg.declined_by = signer.name if signer is not None else "the customer (signer not chosen)"
+    tenant_id = current_tenant_id()
+    assert tenant_id is not None
+    emit("esign.declined", tenant_id, {"claim_id": pkg.claim_id, "package_id": pkg.public_id,
+                                       "title": pkg.title, "signer": pkg.declined_by, "reason": reason})
+    return pkg
+
+
+# -- one-time codes ----------------------------------------------------------------
+
+
+def otp_required(tenant_id: int) -> bool:
+    return bool(settings_registry.get(tenant_id, "esign.require_otp"))
+
+
+def _otp_hash(signer: EsignSigner, code: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"esign-otp:{signer.public_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def masked(number: str | None) -> str:
+    return f"mobile ending {number[-4:]}" if number else "-"
+
+
+def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, hooks: Any, features: Any) -> EsignOtp:
+    """Text a fresh 6-digit code to the signer's mobile on file (10 minutes, 5 attempts)."""
+    _require_open(pkg)
+    if "sms" not in features:
+        raise EsignError(409, "otp_unavailable", "This shop cannot send texts; ask the shop to sign in person.")
+    if not signer.mobile:
+        raise EsignError(409, "otp_unavailable", "There is no mobile number on file for you; call the shop.")
+    since = utcnow() - timedelta(hours=1)
+    recent = get_session().scalar(select(func.count(EsignOtp.id)).where(
+        EsignOtp.signer_id == signer.id, EsignOtp.created_at >= since)) or 0
+    if recent >= OTP_MAX_PER_HOUR:
+        raise EsignError(429, "otp_rate_limited", "Too many codes requested; try again in an hour.")
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    now = utcnow()
+    row = EsignOtp(signer_id=signer.id, code_hash=_otp_hash(signer, code), to_number=signer.mobile,
+                   created_at=now, expires_at=now + OTP_TTL, attempts=0)
+    get_session().add(row)
+    get_session().flush()
+    commit()  # the code exists before the text leaves (the SMS hook commits its own rows)
+    body = f"{shop.name}: your signing code is {code}. It expires in 10 minutes. Never share it."
+    result = hooks.send_sms(shop=shop, to=signer.mobile, body=body, idempotency_key=f"esign-otp:{row.id}",
+                            media=[])
+    if result is None or result.get("status") in ("refused", "failed"):
+        detail = (result or {}).get("message") or "no texting provider answered"
+        raise EsignError(502, "otp_not_sent", f"The code could not be texted: {detail}")
+    return row
+
+
+def verify_otp(pkg: EsignPackage, signer: EsignSigner, code: str | None) -> EsignSigner:
+    _require_open(pkg)
+    row = get_session().scalars(select(EsignOtp).where(EsignOtp.signer_id == signer.id)
+                                .order_by(EsignOtp.id.desc())).first()
+    if row is None:
+        raise EsignError(409, "otp_required", "Ask for a code first.")
+    if row.verified_at is not None:
+        raise EsignError(409, "otp_used", "That code was already used; ask for a new one if needed.")
+    if row.attempts >= OTP_MAX_ATTEMPTS:
+        raise EsignError(429, "otp_locked", "Too many wrong codes. Ask for a new code.")
+    if utcnow() >= row.expires_at:
+        raise EsignError(422, "otp_expired", "The code expired. Ask for a new one.")
+    row.attempts += 1
+    given = "".join(ch for ch in (code or "") if ch.isdigit())
+    if len(given) != 6 or not hmac.compare_digest(row.code_hash, _otp_hash(signer, given)):
+        left = OTP_MAX_ATTEMPTS - row.attempts
+        commit()  # the failed attempt counts even though the request fails
+        if left <= 0:
+            raise EsignError(429, "otp_locked", "Too many wrong codes. Ask for a new code.")
+        raise EsignError(422, "otp_invalid", f"That code is not right ({left} tries left).")
+    row.verified_at = utcnow()
+    signer.otp_verified_at = row.verified_at
+    return signer
+
+
+# -- sending the link ----------------------------------------------------------------
+
+
+def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, features: Any, idempotency_key: str,
+              user_id: int | None = None) -> tuple[list[EsignSend], bool]:
+    """Text a fresh portal link to every signer with a mobile who has documents left to sign.
+
+    Returns (send rows, created). A known ``idempotency_key`` returns the earlier rows and sends
+    nothing (a double click); a new key is a re-send. The portal keeps only hashes of its links, so
+    each send issues a new link (rotating the previous one; a customer already in keeps going).
+    """
+    from bayline.portal import tokens
+
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 100:
+        raise EsignError(422, "validation_error", "idempotency_key: 1 to 100 characters.")
+    db = get_session()
+    keys_ = {f"{key}:{s.position}" for s in pkg.signers}
+    earlier = list(db.scalars(select(EsignSend).where(EsignSend.idempotency_key.in_(keys_))
+                              .order_by(EsignSend.id)).all())
+    if earlier:
+        if any(e.package_id != pkg.id for e in earlier):
+            raise EsignError(409, "conflict", "That idempotency key was used for another package.")
+        return earlier, False
+    _require_open(pkg)
+    if "sms" not in features:
+        raise EsignError(409, "sms_unavailable", "Texting is not active for this shop.")
+    targets = [s for s in pkg.signers if s.mobile and not all(signed_by(d, s) for d in pkg.documents)]
+    if not targets:
+        raise EsignError(422, "no_mobile", "No signer with documents left has a mobile number.")
+    link = tokens.issue(claim, user_id)
+    rows = [EsignSend(package_id=pkg.id, signer_id=s.id, idempotency_key=f"{key}:{s.position}",
+                      to_number=s.mobile or "", status="pending", user_id=user_id) for s in targets]
+    db.add_all(rows)
+    pkg.last_sent_at = utcnow()
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        return list(db.scalars(select(EsignSend).where(EsignSend.idempotency_key.in_(keys_)))), False
+    commit()  # link and send rows exist before any text leaves
+    for row, signer in zip(rows, targets, strict=True):
+        body = (f"{shop.name}: {signer.name}, please review and sign \"{pkg.title}\" for repair order "
+                f"{claim.number}: {link.url}")
+        result = hooks.send_sms(shop=shop, to=signer.mobile, body=body,
+                                idempotency_key=f"esign-send:{pkg.public_id}:{row.idempotency_key}", media=[])
+        row.status = str((result or {}).get("status") or "not_sent")[:40]
+        row.detail = str((result or {}).get("message") or "")[:300] or None
+    commit()
+    return rows, True
 
 
 def record_view(doc: EsignDocument) -> None:
@@ -211,22 +426,43 @@ def _fmt(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S UTC") if dt else "-"
 
 
+def _verification(signer: EsignSigner, tenant_id: int) -> str:
+    if signer.otp_verified_at is not None:
+        return (f"portal link of the claim + one-time code texted to the {masked(signer.mobile)}, "
+                f"verified {_fmt(signer.otp_verified_at)}")
+    return "portal link of the claim (no one-time code)"
+
+
 def sign_document(doc: EsignDocument, *, method: str, drawn: str | None = None, typed_name: str | None = None,
                   initials: str | None = None, intent: bool = False, ip: str | None = None,
                   user_agent: str | None = None, time_zone: str | None = None, shop_name: str,
-                  claim_number: str) -> EsignDocument:
-    """Sign ``doc``: validate, render with signature and audit page, seal with pyHanko, store, emit."""
+                  claim_number: str, signer: EsignSigner | None = None) -> EsignDocument:
+    """``signer`` signs ``doc``: validate and record. Once every signer has signed, render the
+    document with all signatures and the audit page, seal it with one pyHanko signature per signer,
+    store it and emit ``document.signed``."""
+    # Row lock: two signers finishing the same document at once must not both miss the seal.
+    db = get_session()
+    db.execute(select(EsignDocument.id).where(EsignDocument.id == doc.id).with_for_update())
+    db.expire(doc, ["signatures", "status"])
     pkg = doc.package
+    signer = signer or get_signer(pkg, None)
+    if signer.package_id != pkg.id:
+        raise EsignError(404, "not_found", "No such signer on this request.")
     _require_open(pkg)
-    if doc.status == "signed":
+    if doc.status == "signed" or signed_by(doc, signer):
         raise EsignError(409, "already_signed", "This document is already signed.")
-    earlier = [d for d in pkg.documents if d.position < doc.position and d.status != "signed"]
+    earlier = [d for d in pkg.documents if d.position < doc.position and not signed_by(d, signer)
+               and d.status != "signed"]
     if earlier:
         raise EsignError(409, "out_of_order", f"Sign {earlier[0].title!r} first.")
-    consent = active_consent(pkg)
+    consent = active_consent(pkg, signer)
     if consent is None:
         raise EsignError(422, "consent_required",
                          "Agree to do business electronically before signing (or ask the shop for paper).")
+    tenant_id = current_tenant_id()
+    assert tenant_id is not None
+    if otp_required(tenant_id) and signer.otp_verified_at is None:
+        raise EsignError(403, "otp_required", "Enter the code we text to your mobile first.")
     if not intent:
         raise EsignError(422, "intent_required", "Confirm that you mean to sign (the Sign button).")
     if doc.requires_initials and not (initials or "").strip():
@@ -244,50 +480,97 @@ def sign_document(doc: EsignDocument, *, method: str, drawn: str | None = None, 
     now = utcnow()
     if doc.viewed_at is None:
         doc.viewed_at = now
-    signer_name = pkg.signer_name if method == "drawn" else (typed_name or pkg.signer_name).strip()
+    db.add(EsignSignature(document_id=doc.id, signer_id=signer.id, consent_id=consent.id, signer_name=signer.name,
+                          method=method, image_png=image, initials=(initials or "").strip()[:10] or None, ip=ip,
+                          user_agent=(user_agent or "")[:500] or None, signed_at=now,
+                          verification=_verification(signer, tenant_id)[:300],
+                          time_zone=(time_zone or "")[:64] or None))
+    db.flush()
+    db.refresh(doc)
+    if len(doc.signatures) < len(pkg.signers):
+        doc.status = "partially_signed"
+        db.flush()
+        return doc
+    _seal_document(doc, pkg, shop_name=shop_name, claim_number=claim_number, now=now)
+    if all(d.status == "signed" for d in pkg.documents):
+        pkg.status = "completed"
+        pkg.completed_at = now
+    db.flush()
+    emit("document.signed", tenant_id, {
+        "claim_id": pkg.claim_id, "package_id": pkg.public_id, "document_id": doc.public_id,
+        "title": doc.title, "signer": ", ".join(s.name for s in pkg.signers), "sha256": doc.signed_sha256,
+        "signers": [s.name for s in pkg.signers], "package_completed": pkg.status == "completed",
+    })
+    return doc
+
+
+def _seal_document(doc: EsignDocument, pkg: EsignPackage, *, shop_name: str, claim_number: str,
+                   now: datetime) -> None:
+    by_signer = {s.signer_id: s for s in doc.signatures}
+    consents = {c.id: c for c in get_session().scalars(
+        select(EsignConsent).where(EsignConsent.package_id == pkg.id)).all()}
     audit = [
         ("Document", f"{doc.title} ({doc.public_id})"),
         ("Template", f"{doc.template.key} version {doc.template.version}"),
         ("Signing session", pkg.public_id),
         ("Repair order", claim_number),
         ("Shop", shop_name),
-        ("Signer", signer_name),
-        ("Signature method", "drawn on screen" if method == "drawn" else "typed name"),
-        ("Verification", "portal link of the claim (no one-time code)"),
-        ("IP address", ip or "-"),
-        ("Device / user agent", (user_agent or "-")[:300]),
-        ("Time zone", (time_zone or "-")[:64]),
+        ("Signers", str(len(pkg.signers))),
         ("Viewed", _fmt(doc.viewed_at)),
-        ("Consent to e-business", _fmt(consent.consented_at)),
-        ("Signed", _fmt(now)),
         ("SHA-256 original", doc.original_sha256),
-        ("SHA-256 signature image", pdf.sha256(image)),
     ]
+    blocks = []
+    for signer in pkg.signers:
+        sig = by_signer[signer.id]
+        consent = consents.get(sig.consent_id)
+        n = signer.position
+        audit += [
+            (f"Signer {n}", sig.signer_name),
+            (f"Signer {n} method", "drawn on screen" if sig.method == "drawn" else "typed name (script font)"),
+            (f"Signer {n} verification", sig.verification or "-"),
+            (f"Signer {n} IP address", sig.ip or "-"),
+            (f"Signer {n} device / user agent", (sig.user_agent or "-")[:300]),
+            (f"Signer {n} time zone", sig.time_zone or "-"),
+            (f"Signer {n} consent to e-business", _fmt(consent.consented_at if consent else None)),
+            (f"Signer {n} signed", _fmt(sig.signed_at)),
+            (f"Signer {n} SHA-256 signature image", pdf.sha256(sig.image_png)),
+        ]
+        blocks.append(pdf.SignatureBlock(sig.signer_name, sig.image_png, sig.initials, _fmt(sig.signed_at)))
     header = f"{shop_name} - repair order {claim_number}"
-    rendered = pdf.render_signed(doc.title, doc.body_text, header, signature_png=image, signer_name=signer_name,
-                                 initials=(initials or "").strip()[:10] or None, signed_at=_fmt(now), audit=audit)
-    sealed = keys.seal(rendered, signer_name=signer_name,
-                       reason=f"{doc.title} signed electronically by {signer_name}", location=shop_name[:100])
-    db = get_session()
-    db.add(EsignSignature(document_id=doc.id, consent_id=consent.id, signer_name=signer_name, method=method,
-                          image_png=image, initials=(initials or "").strip()[:10] or None, ip=ip,
-                          user_agent=(user_agent or "")[:500] or None, signed_at=now))
-    doc.signed_pdf = sealed
+    rendered = pdf.render_signed(doc.title, doc.body_text, header, blocks=blocks, audit=audit)
+    sealed = keys.seal_signers(
+        rendered, [(s.name, f"{doc.title} signed electronically by {s.name}") for s in pkg.signers],
+        location=shop_name[:100])
+    store_signed(doc, sealed)
     doc.signed_sha256 = pdf.sha256(sealed)
     doc.signed_at = now
     doc.status = "signed"
-    if all(d.status == "signed" for d in pkg.documents):
-        pkg.status = "completed"
-        pkg.completed_at = now
-    db.flush()
+
+
+def store_signed(doc: EsignDocument, data: bytes) -> None:
+    """Put the sealed PDF in the core storage backend; the row keeps its key."""
+    from bayline.storage import get_storage, new_key
+
     tenant_id = current_tenant_id()
     assert tenant_id is not None
-    emit("document.signed", tenant_id, {
-        "claim_id": pkg.claim_id, "package_id": pkg.public_id, "document_id": doc.public_id,
-        "title": doc.title, "signer": signer_name, "sha256": doc.signed_sha256,
-        "package_completed": pkg.status == "completed",
-    })
-    return doc
+    key = f"{new_key(tenant_id, 'esign')}/{doc.public_id}.pdf"
+    get_storage().put(key, data, "application/pdf")
+    doc.signed_pdf_key = key
+    doc.signed_pdf = None
+
+
+def signed_bytes(doc: EsignDocument) -> bytes | None:
+    """The sealed PDF: from storage, or from the row for documents signed before storage existed."""
+    if doc.signed_pdf_key:
+        from bayline.storage import get_storage
+
+        return get_storage().get(doc.signed_pdf_key)
+    return doc.signed_pdf
+
+
+def signer_state(pkg: EsignPackage, signer: EsignSigner) -> str:
+    done = sum(1 for d in pkg.documents if signed_by(d, signer))
+    return "signed" if done == len(pkg.documents) else ("signing" if done else "waiting")
 
 
 def package_json(pkg: EsignPackage, include_urls: Any = None) -> dict[str, Any]:
@@ -298,11 +581,18 @@ def package_json(pkg: EsignPackage, include_urls: Any = None) -> dict[str, Any]:
         "cancelled_at": pkg.cancelled_at.isoformat() if pkg.cancelled_at else None,
         "cancel_reason": pkg.cancel_reason,
         "completed_at": pkg.completed_at.isoformat() if pkg.completed_at else None,
+        "declined_at": pkg.declined_at.isoformat() if pkg.declined_at else None,
+        "decline_reason": pkg.decline_reason, "declined_by": pkg.declined_by,
+        "last_sent_at": pkg.last_sent_at.isoformat() if pkg.last_sent_at else None,
+        "signers": [{"id": s.public_id, "position": s.position, "name": s.name,
+                     "mobile": masked(s.mobile) if s.mobile else None, "state": signer_state(pkg, s),
+                     "otp_verified": s.otp_verified_at is not None} for s in pkg.signers],
         "documents": [{
             "id": d.public_id, "position": d.position, "title": d.title, "status": d.status,
             "template": d.template.key, "template_version": d.template.version,
             "original_sha256": d.original_sha256, "signed_sha256": d.signed_sha256,
             "viewed_at": d.viewed_at.isoformat() if d.viewed_at else None,
             "signed_at": d.signed_at.isoformat() if d.signed_at else None,
+            "signed_by": [sig.signer_name for sig in d.signatures],
         } for d in pkg.documents],
     }

@@ -139,9 +139,13 @@ def staff_blueprint() -> Blueprint:
             days = int(data.get("expires_in_days") or service.DEFAULT_EXPIRY_DAYS)
         except (TypeError, ValueError):
             raise EsignError(422, "validation_error", "expires_in_days must be a number.") from None
+        signers = data.get("signers") or None
+        if signers is None and data.get("second_signer_name"):  # the console form: one extra signer
+            signers = [{"name": data.get("signer_name") or claim.customer_name},
+                       {"name": data.get("second_signer_name"), "mobile": data.get("second_signer_mobile")}]
         pkg = service.create_package(claim, list(keys_), shop_name=g.shop.name,
                                      signer_name=data.get("signer_name") or None, title=data.get("title") or None,
-                                     expires_in_days=days, user_id=principal.user_id)
+                                     expires_in_days=days, user_id=principal.user_id, signers=signers)
         commit()
         if not _wants_json() and not request.is_json:
             return redirect(request.form.get("back") or url_for("console.claim", claim_id=claim.id))
@@ -176,9 +180,28 @@ def staff_blueprint() -> Blueprint:
     def signed_pdf(public_id: str) -> Any:
         _staff("claims.read")
         doc = service.get_document(public_id)
-        if doc.signed_pdf is None:
+        data = service.signed_bytes(doc) if doc.status == "signed" else None
+        if data is None:
             raise EsignError(404, "not_signed", "This document is not signed yet.")
-        return _pdf_response(doc.signed_pdf, f"{doc.public_id}-signed.pdf")
+        return _pdf_response(data, f"{doc.public_id}-signed.pdf")
+
+    @bp.post("/packages/<public_id>/send")
+    @_errors
+    def send(public_id: str) -> Any:
+        principal = _staff("esign.send")
+        pkg = service.get_package(public_id)
+        claim = _claim(pkg.claim_id)
+        data = _payload()
+        key = str(data.get("idempotency_key") or request.headers.get("Idempotency-Key") or "")
+        rows, created = service.send_link(pkg, claim, shop=g.shop, hooks=g.hooks, features=g.features,
+                                          idempotency_key=key, user_id=principal.user_id)
+        commit()
+        if not _wants_json() and not request.is_json:
+            return redirect(request.form.get("back") or url_for("console.claim", claim_id=pkg.claim_id))
+        body = service.package_json(pkg)
+        body["sends"] = [{"to": service.masked(r.to_number), "status": r.status, "detail": r.detail,
+                          "idempotency_key": r.idempotency_key} for r in rows]
+        return jsonify(body), 201 if created else 200
 
     return bp
 
@@ -203,32 +226,85 @@ PORTAL_DOCUMENT = PORTAL_PAGE.replace("{% block content %}{% endblock %}", """
 <h1>{{ doc.title }}</h1>
 <div class="doc">{{ doc.body_text }}</div>
 <p><a href="{{ url_for('plugin_esign.portal_original_pdf', public_id=doc.public_id) }}">View as PDF</a></p>
+{% if signer and pkg.signers|length > 1 and state == 'sent' %}<p class="esign-as">Signing as
+<strong>{{ signer.name }}</strong>.{% for s in pkg.signers if s.id != signer.id %} <a
+href="{{ url_for('plugin_esign.portal_document', public_id=doc.public_id, signer=s.public_id) }}">I am
+{{ s.name }}</a>{% endfor %}</p>{% endif %}
 {% if state != 'sent' %}<p><strong>This request is {{ state }}.</strong></p>
 {% elif doc.status == 'signed' %}<p>Signed. <a href="{{ url_for('plugin_esign.portal_signed_pdf',
  public_id=doc.public_id) }}">Download your copy</a>.</p>
+{% elif signer is none %}
+<h2>Who is signing?</h2><ul class="esign-who">{% for s in pkg.signers %}
+<li><a href="{{ url_for('plugin_esign.portal_document', public_id=doc.public_id, signer=s.public_id) }}">I am
+{{ s.name }}</a>{% if signed_by(doc, s) %} (signed){% endif %}</li>{% endfor %}</ul>
+{% elif signed_by(doc, signer) %}<p>{{ signer.name }}, you signed this document. It is sealed when
+{{ waiting|join(', ') }} {{ 'has' if waiting|length == 1 else 'have' }} signed too.</p>
 {% elif not consent %}
 <form method="post" action="{{ url_for('plugin_esign.portal_consent', public_id=pkg.public_id) }}">
 <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
-<input type="hidden" name="next" value="{{ request.path }}">
+<input type="hidden" name="signer" value="{{ signer.public_id }}">
+<input type="hidden" name="next" value="{{ request.full_path }}">
 <h2>Consent to do business electronically</h2><p>{{ consent_text }}</p>
 <label><input type="checkbox" name="agree" value="1" required> I agree</label>
 <p><button type="submit">Continue</button></p></form>
+{% elif otp_needed %}
+<h2>Confirm it is you</h2><p>We text a 6-digit code to your {{ masked(signer.mobile) }}.</p>
+<form method="post" action="{{ url_for('plugin_esign.portal_otp_send', public_id=pkg.public_id) }}">
+<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+<input type="hidden" name="signer" value="{{ signer.public_id }}">
+<input type="hidden" name="next" value="{{ request.full_path }}">
+<button type="submit">Text me a code</button></form>
+<form method="post" action="{{ url_for('plugin_esign.portal_otp_verify', public_id=pkg.public_id) }}">
+<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+<input type="hidden" name="signer" value="{{ signer.public_id }}">
+<input type="hidden" name="next" value="{{ request.full_path }}">
+<label>Code <input name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required></label>
+<button type="submit">Confirm</button></form>
 {% else %}
 <form method="post" id="sign" action="{{ url_for('plugin_esign.portal_sign', public_id=doc.public_id) }}">
 <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+<input type="hidden" name="signer" value="{{ signer.public_id }}">
 <input type="hidden" name="signature" id="sigdata"><input type="hidden" name="time_zone" id="tz">
 <p><label><input type="radio" name="method" value="drawn" checked> Draw</label>
 <label><input type="radio" name="method" value="typed"> Type</label></p>
 <canvas id="pad" width="600" height="160"></canvas>
-<p><label>Or type your name <input name="typed_name" autocomplete="name" value="{{ pkg.signer_name }}"></label></p>
+<p><label>Or type your name <input name="typed_name" autocomplete="name" value="{{ signer.name }}"></label></p>
 {% if doc.requires_initials %}<p><label>Initials <input name="initials" maxlength="10" required></label></p>{% endif %}
 <p><label><input type="checkbox" name="intent" value="1" required> I intend to sign this document
 electronically.</label></p>
 <p><button type="submit">Sign</button></p></form>
 <form method="post" action="{{ url_for('plugin_esign.portal_withdraw', public_id=pkg.public_id) }}">
 <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+<input type="hidden" name="signer" value="{{ signer.public_id }}">
 <button class="muted" type="submit">Withdraw consent (ask for paper)</button></form>
-{% endif %}""")
+{% endif %}
+{% if state == 'sent' and doc.status != 'signed' %}
+<details><summary>Decline to sign</summary>
+<form method="post" action="{{ url_for('plugin_esign.portal_decline', public_id=pkg.public_id) }}">
+<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+{% if signer %}<input type="hidden" name="signer" value="{{ signer.public_id }}">{% endif %}
+<label>Why? <textarea name="reason" maxlength="500" required></textarea></label>
+<button type="submit">Decline</button></form></details>{% endif %}""")
+
+SIGNER_KEY = "esign_signer"
+
+
+def _chosen_signer(pkg: EsignPackage, required: bool) -> Any:
+    """The signer named by the request (``signer``), else the one this browser chose for ``pkg``,
+    else the only signer. Remembers an explicit choice in the session."""
+    from flask import session
+
+    given = request.values.get("signer")
+    remembered = session.get(SIGNER_KEY) if isinstance(session.get(SIGNER_KEY), dict) else {}
+    public_id = given or remembered.get(pkg.public_id)
+    if not public_id and len(pkg.signers) > 1 and not required:
+        return None
+    signer = service.get_signer(pkg, public_id)
+    if given and len(pkg.signers) > 1:
+        remembered = dict(remembered)
+        remembered[pkg.public_id] = signer.public_id
+        session[SIGNER_KEY] = remembered
+    return signer
 
 
 def _portal_claim_id() -> int:
@@ -246,6 +322,14 @@ def _portal_claim_id() -> int:
 def _claim_number(claim_id: int) -> str:
     number = get_session().scalars(select(Claim.number).where(Claim.id == claim_id)).first()
     return number or str(claim_id)
+
+
+def _back(body: dict[str, Any]) -> Any:
+    """JSON for API callers; the page named by ``next`` (a portal path) for the phone form."""
+    nxt = request.form.get("next") or ""
+    if _wants_json() or not nxt.startswith("/c/s/esign/") or "//" in nxt:
+        return jsonify(body)
+    return redirect(nxt)
 
 
 def add_portal_routes(bp: Blueprint) -> None:
@@ -289,14 +373,20 @@ def add_portal_routes(bp: Blueprint) -> None:
         if state == "sent":
             service.record_view(doc)
             commit()
-        consent = service.active_consent(pkg)
+        signer = _chosen_signer(pkg, required=False)
+        consent = service.active_consent(pkg, signer) if signer is not None else None
+        otp_needed = (signer is not None and service.otp_required(g.shop.id) and signer.otp_verified_at is None)
         if _wants_json():
             data = service.package_json(pkg)
+            data["signer"] = signer.public_id if signer is not None else None
             data["consent"] = consent is not None
             data["consent_text"] = service.CONSENT_TEXT
+            data["otp_needed"] = otp_needed
             return jsonify(data)
+        waiting = [s.name for s in pkg.signers if not service.signed_by(doc, s)]
         return render_template_string(PORTAL_DOCUMENT, title=doc.title, static_endpoint="plugin_esign.portal_static",
-                                      doc=doc, pkg=pkg, state=state,
+                                      doc=doc, pkg=pkg, state=state, signer=signer, signed_by=service.signed_by,
+                                      waiting=waiting, otp_needed=otp_needed, masked=service.masked,
                                       consent=consent, consent_text=service.CONSENT_TEXT)
 
     @route("/documents/<public_id>/original.pdf")
@@ -309,9 +399,10 @@ def add_portal_routes(bp: Blueprint) -> None:
     @_errors
     def signed_pdf(public_id: str) -> Any:
         doc = service.get_document(public_id, _portal_claim_id())
-        if doc.signed_pdf is None:
+        data = service.signed_bytes(doc) if doc.status == "signed" else None
+        if data is None:
             raise EsignError(404, "not_signed", "This document is not signed yet.")
-        return _pdf_response(doc.signed_pdf, f"{doc.title} (signed).pdf")
+        return _pdf_response(data, f"{doc.title} (signed).pdf")
 
     @route("/packages/<public_id>/consent", methods=("POST",))
     @_errors
@@ -320,22 +411,48 @@ def add_portal_routes(bp: Blueprint) -> None:
         if request.form.get("agree") not in ("1", "true", "on", "yes"):
             raise EsignError(422, "consent_required", "Tick 'I agree' to sign electronically.")
         ip, ua = _client()
-        service.give_consent(pkg, ip=ip, user_agent=ua)
+        service.give_consent(pkg, _chosen_signer(pkg, required=True), ip=ip, user_agent=ua)
         commit()
-        nxt = request.form.get("next") or ""
-        if _wants_json() or not nxt.startswith("/c/"):
-            return jsonify({"consent": True})
-        return redirect(nxt)
+        return _back({"consent": True})
 
     @route("/packages/<public_id>/consent/withdraw", methods=("POST",))
     @_errors
     def withdraw(public_id: str) -> Any:
         pkg = service.get_package(public_id, _portal_claim_id())
-        service.withdraw_consent(pkg)
+        service.withdraw_consent(pkg, _chosen_signer(pkg, required=True))
         commit()
         if _wants_json():
             return jsonify({"consent": False})
         return redirect(url_for("plugin_esign.portal_index"))
+
+    @route("/packages/<public_id>/decline", methods=("POST",))
+    @_errors
+    def decline(public_id: str) -> Any:
+        pkg = service.get_package(public_id, _portal_claim_id())
+        service.decline(pkg, _chosen_signer(pkg, required=False), request.form.get("reason"))
+        commit()
+        if _wants_json():
+            return jsonify(service.package_json(pkg))
+        return redirect(url_for("plugin_esign.portal_index"))
+
+    @route("/packages/<public_id>/otp", methods=("POST",))
+    @_errors
+    def otp_send(public_id: str) -> Any:
+        pkg = service.get_package(public_id, _portal_claim_id())
+        signer = _chosen_signer(pkg, required=True)
+        row = service.send_otp(pkg, signer, shop=g.shop, hooks=g.hooks, features=g.features)
+        commit()
+        return _back({"sent": True, "to": service.masked(row.to_number),
+                      "expires_at": row.expires_at.isoformat()})
+
+    @route("/packages/<public_id>/otp/verify", methods=("POST",))
+    @_errors
+    def otp_verify(public_id: str) -> Any:
+        pkg = service.get_package(public_id, _portal_claim_id())
+        signer = _chosen_signer(pkg, required=True)
+        service.verify_otp(pkg, signer, request.form.get("code"))
+        commit()
+        return _back({"verified": True})
 
     @route("/documents/<public_id>/sign", methods=("POST",))
     @_errors
@@ -347,15 +464,16 @@ def add_portal_routes(bp: Blueprint) -> None:
         method = form.get("method", "drawn")
         if method == "drawn" and not form.get("signature") and form.get("typed_name") and not _wants_json():
             method = "typed"  # the phone form falls back to the typed name when nothing was drawn
+        signer = _chosen_signer(doc.package, required=True)
         service.sign_document(
-            doc, method=method, drawn=form.get("signature"), typed_name=form.get("typed_name"),
+            doc, signer=signer, method=method, drawn=form.get("signature"), typed_name=form.get("typed_name"),
             initials=form.get("initials"), intent=form.get("intent") in ("1", "true", "on", "yes"), ip=ip,
             user_agent=ua, time_zone=form.get("time_zone"), shop_name=g.shop.name,
             claim_number=_claim_number(claim_id))
         commit()
         if _wants_json():
             return jsonify(service.package_json(doc.package))
-        return redirect(url_for("plugin_esign.portal_document", public_id=doc.public_id))
+        return redirect(url_for("plugin_esign.portal_document", public_id=doc.public_id, signer=signer.public_id))
 
     def register(state: Any) -> None:
         for rule, view, methods in routes:
@@ -374,6 +492,9 @@ VERIFY_PAGE = PORTAL_PAGE.replace("{% block content %}{% endblock %}", """
 <li>Digitally signed: {{ 'yes' if result.signed else 'no' }}</li>
 <li>Intact (unaltered since signing): {{ 'yes' if result.intact else 'no' }}</li>
 <li>Signature valid and trusted: {{ 'yes' if result.valid and result.trusted else 'no' }}</li>
+{% if result.signatures %}<li>Signatures: {{ result.signatures|length }}
+({{ 'each one valid' if result.signatures|selectattr('bottom_line')|list|length == result.signatures|length
+ else 'not all valid' }}{% if result.docmdp == 'NO_CHANGES' %}, document locked{% endif %})</li>{% endif %}
 {% if result.signer %}<li>Sealed by: {{ result.signer }}</li>{% endif %}
 {% if result.signing_time %}<li>Sealed at: {{ result.signing_time }}</li>{% endif %}
 {% if result.document %}<li>Document: {{ result.document.title }}, repair order {{ result.document.claim_number }},
@@ -399,6 +520,8 @@ def verify_upload(data: bytes) -> dict[str, Any]:
                      "signed_at": doc.signed_at.isoformat() if doc.signed_at else None}
     verdict = keys.verify(data)
     result = verdict.as_dict()
+    for sig in result["signatures"]:
+        sig.pop("name", None)  # signers' names are private: the holder of the file can read them there
     result["sha256"] = digest
     result["known"] = known is not None
     result["document"] = known

@@ -124,3 +124,9 @@ def test_staff_claim_panel_and_portal_card(h, app, shop_with_package, phone, mak
     with app.test_request_context(), in_tenant(app, shop.id) as session:
         sections = portal_sections(session.get(Claim, claim.id), Viewer(claim_id=claim.id))
     assert sections and pkg["documents"][0]["id"] in sections[0].html
+
+
+def test_conforms(app) -> None:
+    from bayline.testing.conformance import check_plugin
+
+    assert check_plugin(app, "esign") == []
