@@ -13,6 +13,8 @@ from .models import User
 def init_auth(app: Flask, settings: Settings) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # explicit, because the Limiter instance is shared: it would otherwise keep the last app's choice
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "bayline-rl")
     # Redis down must not take pages down: count in memory until it answers again (per process).
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)

@@ -19,10 +19,13 @@ WINDOW = timedelta(minutes=15)
 
 
 def normalise(value: str | None) -> str:
-    """Case-, accent-, space- and punctuation-insensitive form ("O'Brien-Smith" == "obriensmith")."""
+    """Case-, accent-, space- and punctuation-insensitive form ("O'Brien-Smith" == "obriensmith").
+
+    Letters and digits of every script are kept ("Иванов", "李", "Đặng"): dropping non-Latin ones
+    would leave some customers' names empty, and they could never get in."""
     text = unicodedata.normalize("NFKD", value or "")
     text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^0-9a-z]", "", text.casefold())
+    return re.sub(r"[\W_]", "", text.casefold())
 
 
 def _same(a: str, b: str) -> bool:
