@@ -156,6 +156,10 @@ class PluginRegistry:
             self._subsets[active_features] = subset
         return subset
 
+    def hook_of(self, hook: str, name: str) -> Any:
+        """A caller of ``hook`` that reaches only plugin ``name`` (registration, conformance)."""
+        return self.pm.subset_hook_caller(hook, [p for n, p in self.pm.list_name_plugin() if n != name])
+
     def call_collect(self, hook_result: list[Any]) -> list[Any]:
         """Flatten list-of-lists results of a collecting hook."""
         out: list[Any] = []

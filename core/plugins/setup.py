@@ -21,10 +21,6 @@ CORE_FEATURES = [
 
 
 class _Registry(PluginRegistry):
-    def _own(self, hook: str, name: str) -> Any:
-        """A caller of ``hook`` that reaches only plugin ``name``."""
-        return self.pm.subset_hook_caller(hook, [p for n, p in self.pm.list_name_plugin() if n != name])
-
     def finish(self, app: Flask) -> None:
         """Mount blueprints and commands of every working plugin, then announce the app.
 
@@ -36,13 +32,13 @@ class _Registry(PluginRegistry):
             plugin = self.pm.get_plugin(info.name)
             try:
                 for hook, gated in (("register_blueprints", True), ("register_public_blueprints", False)):
-                    for blueprints in self._own(hook, info.name)(app=app):
+                    for blueprints in self.hook_of(hook, info.name)(app=app):
                         for bp in blueprints or []:
                             app.register_blueprint(bp)
                             plugin_blueprints.setdefault(info.name, []).append(bp)
                             if gated and not info.core:
                                 blueprint_features[bp.name] = info.name
-                self._own("register_commands", info.name)(cli=app.cli)
+                self.hook_of("register_commands", info.name)(cli=app.cli)
             except Exception:
                 log.exception("plugin %s failed to register its routes; marking it broken", info.name)
                 self.unregister(info.name)

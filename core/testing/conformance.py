@@ -32,8 +32,7 @@ def check_plugin(app: Flask, name: str) -> list[str]:
         problems.append(f"{name}: package is {module_name!r}, expected {package!r}")
     if info.distribution and info.distribution.lower().replace("_", "-") != f"bayline-{name}":
         problems.append(f"{name}: distribution is {info.distribution!r}, expected 'bayline-{name}'")
-    features = registry.call_collect(registry.pm.subset_hook_caller(
-        "register_features", [p for n, p in registry.pm.list_name_plugin() if n != name])())
+    features = registry.call_collect(registry.hook_of("register_features", name)())
     if name not in {f.key for f in features}:
         problems.append(f"{name}: registers no feature with key {name!r}")
     for bp in app.extensions["bayline.plugin_blueprints"].get(name, []):
@@ -45,8 +44,7 @@ def check_plugin(app: Flask, name: str) -> list[str]:
             problems.append(f"{name}: blueprint {bp.name!r} mounted at {prefix!r}, not under /plugins/{name}")
     problems += _check_tables(name, package)
     problems += _check_migrations(app, name, info)
-    own_settings = registry.call_collect(registry.pm.subset_hook_caller(
-        "register_tenant_settings", [p for n, p in registry.pm.list_name_plugin() if n != name])())
+    own_settings = registry.call_collect(registry.hook_of("register_tenant_settings", name)())
     for defn in own_settings:
         if not defn.key.startswith(f"{name}."):
             problems.append(f"{name}: setting {defn.key!r} is outside the '{name}.' namespace")
