@@ -89,6 +89,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         except ValueError:
             raise ConfigError("BAYLINE_MAX_CONTENT_LENGTH must be a whole number of bytes") from None
     for key, value in overrides.items():
+        if key == "instance_dir":
+            value = Path(value)  # a str works as well as a Path
         if hasattr(settings, key):
             setattr(settings, key, value)
         else:

@@ -44,3 +44,9 @@ def test_production_settings_accepted():
 def test_unknown_environment():
     with pytest.raises(ConfigError, match="BAYLINE_ENV"):
         load_settings({"BAYLINE_ENV": "staging"})
+
+
+def test_instance_dir_may_be_given_as_text(tmp_path):
+    settings = load_settings({}, instance_dir=str(tmp_path / "inst"))
+    assert settings.instance_dir == tmp_path / "inst"
+    assert (tmp_path / "inst" / "secret_key").exists()

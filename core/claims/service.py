@@ -52,6 +52,8 @@ def _clean(data: dict[str, Any], shop_id: int) -> dict[str, Any]:
     for field in ("customer_first_name", "customer_last_name"):
         if field in out:
             out[field] = (out[field] or "").strip()
+            if not out[field]:  # spaces only would be stored as an empty name
+                errors[field] = ["must not be blank"]
     if out.get("plate"):
         out["plate"] = out["plate"].strip().upper()
     if errors:

@@ -77,6 +77,7 @@ def test_malformed_json(app, client):
     ({**GOOD, "customer_mobile": "call me maybe"}, {"customer_mobile"}),
     ({**GOOD, "adjuster_phone": "+1 000 000 0000"}, {"adjuster_phone"}),
     ({**GOOD, "number": "   "}, {"number"}),
+    ({**GOOD, "customer_first_name": "  ", "customer_last_name": "\t"}, {"customer_first_name", "customer_last_name"}),
 ])
 def test_invalid_claim_fields_are_named_and_nothing_is_written(app, client, payload, fields):
     before = counts(app)

@@ -239,6 +239,7 @@ def test_sealing_and_verifying_inside_a_running_event_loop(app) -> None:
     """pyHanko's sync API calls asyncio.run; under a running loop (an async server, Playwright's
     sync API in the same test process) the plugin moves the call to a worker thread."""
     import asyncio
+    import threading
 
     from bayline_esign import keys, pdf
 
@@ -249,4 +250,10 @@ def test_sealing_and_verifying_inside_a_running_event_loop(app) -> None:
             two = keys.seal_signers(original, [("A", "r"), ("B", "r")])
             return keys.verify(one).ok and keys.verify(two).ok
 
-    assert asyncio.run(main())
+    # A thread of its own: the test process's main thread may already run a loop (Playwright's sync
+    # API, kept open by the browser tests on the same xdist worker), where asyncio.run itself refuses.
+    outcome: list[bool] = []
+    runner = threading.Thread(target=lambda: outcome.append(asyncio.run(main())))
+    runner.start()
+    runner.join(timeout=120)
+    assert outcome == [True]
