@@ -1,9 +1,10 @@
 """Customer portal under real serving (issue 5): gunicorn (2 gthread workers) on PostgreSQL + Redis.
 
-* portal page throughput vs a bare Flask app serving the same page bytes, same gunicorn config (wrk);
+* portal page throughput vs a bare Flask app serving the same response, same gunicorn config (wrk):
+  plain views (the page store answers) and views rendered every time (``Cache-Control: no-cache``);
 * stage change (API) → SSE client receive latency, every event through Redis pub/sub;
 * portal latency with 1k vs 100k claims across 1,000 shops (claims bulk-inserted with SQL), and
-  throughput at 1k / 10k / 100k claims (chart ``benchmarks/portal-throughput.png``);
+  throughput at 1k / 10k / 100k claims (chart ``benchmarks/portal-throughput.png``), rendered views;
 * work-order PDF with QR generation time vs a bare one-page reportlab PDF.
 
 Needs PostgreSQL (``BAYLINE_BENCH_POSTGRES_URL`` / ``BAYLINE_TEST_POSTGRES_URL`` / 127.0.0.1:5432),
@@ -36,11 +37,16 @@ ROUNDS = 3
 
 # -- helpers ----------------------------------------------------------------------------------------
 
-def wrk(url: str, cookie: str | None = None, seconds: int = WRK_SECONDS, connections: int = 8) -> float:
+# Asks past the page store: every view is built from the database (what a live-update refetch does).
+RENDER = {"Cache-Control": "no-cache"}
+
+
+def wrk(url: str, cookie: str | None = None, seconds: int = WRK_SECONDS, connections: int = 8,
+        headers: dict[str, str] | None = None) -> float:
     """Requests per second (wrk, 2 threads); non-2xx/3xx answers fail the benchmark."""
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url]
-    if cookie:
-        cmd[1:1] = ["-H", f"Cookie: {cookie}"]
+    for name, value in {**({"Cookie": cookie} if cookie else {}), **(headers or {})}.items():
+        cmd[1:1] = ["-H", f"{name}: {value}"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if bad:
@@ -57,14 +63,15 @@ def alternate(fns: dict[str, Any], rounds: int = ROUNDS) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
-def sequential_latency(port: int, path: str, cookie: str, calls: int = 40) -> float:
+def sequential_latency(port: int, path: str, cookie: str, calls: int = 40,
+                       headers: dict[str, str] | None = None) -> float:
     """Median seconds per request, one keep-alive connection, one request at a time."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     times = []
     try:
         for _ in range(calls):
             start = time.perf_counter()
-            conn.request("GET", path, headers={"Cookie": cookie})
+            conn.request("GET", path, headers={"Cookie": cookie, **(headers or {})})
             r = conn.getresponse()
             r.read()
             times.append(time.perf_counter() - start)
@@ -228,7 +235,7 @@ def chart(points: list[tuple[int, float]], bare: float, out: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
     xs, ys = zip(*points, strict=True)
-    ax.plot(xs, ys, marker="o", label="portal page (/c/s/), wrk -c8")
+    ax.plot(xs, ys, marker="o", label="portal page (/c/s/) rendered on every view, wrk -c8")
     for x, y in points:
         ax.annotate(f"{y:.0f}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
     ax.set_xscale("log")
@@ -277,40 +284,54 @@ def run() -> list[Result]:
         small_srv = serve(base, "portal-1k")
         claim = shops[0].claims[0]
         cookie = stack.portal_cookie(small_srv, claim.token)
-        status, page = small_srv.get("/c/s/", {"Cookie": cookie})
+        status, headers, page = small_srv.fetch("/c/s/", {"Cookie": cookie})
         assert status == 200, status
         (tmp / "page.html").write_bytes(page)
-        env = stack.app_env(base.url, None, tmp, secret, BENCH_BARE_PAGE=str(tmp / "page.html"))
+        same = {k: v for k, v in headers.items()
+                if k.lower() not in ("server", "date", "connection", "content-length", "content-type")}
+        env = stack.app_env(base.url, None, tmp, secret, BENCH_BARE_PAGE=str(tmp / "page.html"),
+                            BENCH_BARE_HEADERS=json.dumps(same))
         bare_srv = stack.Gunicorn("benchmarks.wsgi_bare:app", env, tmp / "bare.log", workers=2)
         servers.append(bare_srv)
 
-        # 1. throughput: portal vs bare Flask, same gunicorn config
+        # 1. throughput: portal page views (served from the page store while the claim is unchanged) and
+        # rendered views (every view built from PostgreSQL) vs bare Flask, same response, same gunicorn config
         rps = alternate({"bare": lambda: wrk(bare_srv.base + "/"),
-                         "portal": lambda: wrk(small_srv.base + "/c/s/", cookie)})
+                         "portal": lambda: wrk(small_srv.base + "/c/s/", cookie),
+                         "rendered": lambda: wrk(small_srv.base + "/c/s/", cookie, headers=RENDER)})
         ratio = rps["portal"] / rps["bare"]
-        results.append(Result("Portal page throughput vs bare Flask page (same bytes, gunicorn 2 gthread workers)",
+        results.append(Result("Portal page view vs bare Flask page (same response bytes and headers, gunicorn "
+                              "2 gthread workers; the page store answers while nothing on the page changed)",
                               f"{rps['portal']:.0f} vs {rps['bare']:.0f} req/s", ratio, ">= 0.7", ratio >= 0.7))
+        ratio = rps["rendered"] / rps["bare"]
+        results.append(Result("Portal page rendered on every view (Cache-Control: no-cache, as a live-update "
+                              "refetch asks) vs bare Flask page",
+                              f"{rps['rendered']:.0f} vs {rps['bare']:.0f} req/s", ratio,
+                              "for reading (the cost of a page after a change)", True))
         bare_srv.stop()
 
         # 3. size: 1k / 10k / 100k claims over 1,000 shops (same claim, same cookie: cloned databases);
         # the three servers run side by side and are measured in alternating rounds.
         big_srv, mid_srv = serve(big, "portal-100k"), serve(mid, "portal-10k")
+        # Rendered views: the size of the database shows in the queries, not in the page store.
         for server in (big_srv, mid_srv):
-            sequential_latency(server.port, "/c/s/", cookie, calls=20)  # warm the new workers
-        lat = alternate({"1k": lambda: sequential_latency(small_srv.port, "/c/s/", cookie),
-                         "100k": lambda: sequential_latency(big_srv.port, "/c/s/", cookie)}, rounds=5)
+            sequential_latency(server.port, "/c/s/", cookie, calls=20, headers=RENDER)  # warm the new workers
+        lat = alternate({"1k": lambda: sequential_latency(small_srv.port, "/c/s/", cookie, headers=RENDER),
+                         "100k": lambda: sequential_latency(big_srv.port, "/c/s/", cookie, headers=RENDER)},
+                        rounds=5)
         ratio = lat["100k"] / lat["1k"]
-        results.append(Result(f"Portal page latency, {n100k:,} vs {n1k:,} claims across 1,000 shops (p50)",
+        results.append(Result(f"Portal page latency (rendered), {n100k:,} vs {n1k:,} claims across 1,000 shops (p50)",
                               f"{lat['100k'] * 1000:.1f} ms vs {lat['1k'] * 1000:.1f} ms", ratio, "<= 1.2",
                               ratio <= 1.2))
-        sizes = alternate({"1k": lambda: wrk(small_srv.base + "/c/s/", cookie, seconds=4),
-                           "10k": lambda: wrk(mid_srv.base + "/c/s/", cookie, seconds=4),
-                           "100k": lambda: wrk(big_srv.base + "/c/s/", cookie, seconds=4)}, rounds=3)
+        sizes = alternate({"1k": lambda: wrk(small_srv.base + "/c/s/", cookie, seconds=4, headers=RENDER),
+                           "10k": lambda: wrk(mid_srv.base + "/c/s/", cookie, seconds=4, headers=RENDER),
+                           "100k": lambda: wrk(big_srv.base + "/c/s/", cookie, seconds=4, headers=RENDER)},
+                          rounds=3)
         out = stack.ROOT / "benchmarks" / "portal-throughput.png"
         chart([(n1k, sizes["1k"]), (n10k, sizes["10k"]), (n100k, sizes["100k"])], rps["bare"], out)
         CHARTS.append(("Portal throughput vs number of claims", "benchmarks/portal-throughput.png"))
         ratio = sizes["100k"] / sizes["1k"]
-        results.append(Result(f"Portal throughput, {n100k:,} vs {n1k:,} claims (chart)",
+        results.append(Result(f"Portal throughput (rendered), {n100k:,} vs {n1k:,} claims (chart)",
                               f"{sizes['100k']:.0f} vs {sizes['1k']:.0f} req/s ({n10k:,}: {sizes['10k']:.0f})",
                               ratio, ">= 0.83 (the latency goal, inverted)", ratio >= 1 / 1.2))
         big_srv.stop()

@@ -142,11 +142,16 @@ class Gunicorn:
             raise RuntimeError("gunicorn did not start:\n" + log.read_text(errors="replace")[-3000:]) from None
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        status, _, body = self.fetch(path, headers)
+        return status, body
+
+    def fetch(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        """Status, response headers and body of one GET."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             conn.request("GET", path, headers=headers or {})
             r = conn.getresponse()
-            return r.status, r.read()
+            return r.status, dict(r.getheaders()), r.read()
         finally:
             conn.close()
 
@@ -343,6 +348,13 @@ def portal_cookie(server: Gunicorn, token: str) -> str:
         r.read()
         if r.status != 303:
             raise RuntimeError(f"portal link answered {r.status}")
-        return r.getheader("Set-Cookie", "").split(";", 1)[0]
+        cookie = r.getheader("Set-Cookie", "").split(";", 1)[0]
+        # The first page view adds the form (CSRF) secret to the session, as a browser would keep it.
+        conn.request("GET", "/c/s/", headers={"Cookie": cookie})
+        r = conn.getresponse()
+        r.read()
+        if r.status != 200:
+            raise RuntimeError(f"portal page answered {r.status}")
+        return r.getheader("Set-Cookie", cookie).split(";", 1)[0]
     finally:
         conn.close()

@@ -37,7 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
     _configure(app, settings)
     app.config.update(flask_config)
 
-    Database(settings.database_url, TenantSession).init_app(app)
+    database = Database(settings.database_url, TenantSession)
+    database.init_app(app)
+    _track_generations(app, settings, database)
 
     from .plugins.setup import init_plugins
 
@@ -85,6 +87,15 @@ def _configure(app: Flask, settings: Settings) -> None:
         BAYLINE_RAISE_HOOK_ERRORS=settings.env == "test",
         PREFERRED_URL_SCHEME="https" if settings.production else "http",
     )
+
+
+def _track_generations(app: Flask, settings: Settings, database: Database) -> None:
+    from .generations import GenerationStore, LocalGenerations, RedisGenerations, track_writes
+
+    store: GenerationStore = (RedisGenerations(settings.redis_url, database.url) if settings.redis_url
+                              else LocalGenerations())
+    app.extensions["bayline.generations"] = store
+    track_writes(database.sessionmaker, store)
 
 
 def _has_nul(value: Any) -> bool:

@@ -8,15 +8,12 @@ strict Content-Security-Policy.
 """
 from __future__ import annotations
 
-import json
 import logging
-import time
 from typing import Any
 
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
     current_app,
     g,
@@ -36,13 +33,15 @@ from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
 from bayline.events import commit
 from bayline.extensions import limiter
-from bayline.live import LIVE_EVENT_TYPES, BrokerUnavailable, channel, get_broker, init_live
+from bayline.live import LIVE_EVENT_TYPES, channel, init_live
 from bayline.messages import service as messages
 from bayline.plugins.setup import bind_shop
 from bayline.plugins.types import Viewer
 from bayline.portal import redact, tokens, verify
 from bayline.tenancy import set_tenant
 from bayline.tenants.models import Shop
+from bayline.web import portal_cache
+from bayline.web.sse import event_stream
 
 bp = Blueprint("portal", __name__, url_prefix="/c")
 log = logging.getLogger(__name__)
@@ -50,8 +49,6 @@ log = logging.getLogger(__name__)
 SESSION_KEY = "portal"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-PORTAL_LIMIT = "120 per minute"
-UNAVAILABLE = "retry: 15000\n: live updates unavailable\n\n"
 
 
 # -- session binding -------------------------------------------------------------------------
@@ -252,13 +249,15 @@ def sections(claim: Claim) -> list[Any]:
 
 
 @bp.get("/s/")
-@limiter.limit(PORTAL_LIMIT)
 def home() -> Any:
+    """The page. Its rate limit and the stored copies are handled in front of Flask (portal_cache)."""
     claim = current_claim()
     values = settings_registry.get_all(claim.tenant_id)
-    return render_template("portal/page.html", claim=claim, shop=g.shop, steps=timeline(claim),
+    html = render_template("portal/page.html", claim=claim, shop=g.shop, steps=timeline(claim),
                            show_insurer=values["portal.show_insurer"], show_eta=values["portal.show_eta"],
                            sections=sections(claim))
+    portal_cache.offer(tokens.expires_at(claim))  # type: ignore[arg-type]
+    return html
 
 
 @bp.post("/s/messages")
@@ -279,37 +278,11 @@ def post_message() -> Any:
 @bp.get("/s/events")
 @limiter.limit("30 per minute")
 def events() -> Any:
-    """Server-Sent Events for the session's claim: one ``data:`` line per change, comment heartbeats.
-    The stream ends after ``BAYLINE_SSE_MAX_SECONDS`` so the browser reconnects and the session
-    (revocation, expiry) is checked again; a closed tab ends the generator and frees the subscription."""
+    """Server-Sent Events for the session's claim: the type of each change, nothing more (the page
+    fetches what changed through its own, session-checked route)."""
     claim = current_claim()
-    heartbeat = float(current_app.config.get("BAYLINE_SSE_HEARTBEAT", 15))
-    max_seconds = float(current_app.config.get("BAYLINE_SSE_MAX_SECONDS", 300))
-    try:
-        subscription = get_broker().subscribe(channel(claim.tenant_id, claim.id))
-    except BrokerUnavailable as exc:
-        # No live updates (Redis down): answer, and ask the browser to come back in 15 s. portal.js
-        # refreshes the page on every re-open, so the page polls until the broker answers again.
-        log.warning("portal live updates unavailable: %s", exc)
-        return Response(UNAVAILABLE, mimetype="text/event-stream", headers={"X-Accel-Buffering": "no"})
-
-    def stream() -> Any:
-        try:
-            yield "retry: 3000\n: connected\n\n"
-            ends = time.monotonic() + max_seconds
-            while time.monotonic() < ends:
-                message = subscription.get(timeout=min(heartbeat, max(ends - time.monotonic(), 0.01)))
-                if message is None:
-                    yield ": ping\n\n"
-                elif message.get("type") in LIVE_EVENT_TYPES:
-                    yield f"data: {json.dumps({'type': message['type']})}\n\n"
-        except BrokerUnavailable as exc:
-            log.warning("portal live stream ended: %s", exc)
-            yield UNAVAILABLE
-        finally:
-            subscription.close()
-
-    return Response(stream(), mimetype="text/event-stream", headers={"X-Accel-Buffering": "no"})
+    return event_stream(channel(claim.tenant_id, claim.id), LIVE_EVENT_TYPES,
+                        lambda message: {"type": message["type"]})
 
 
 @bp.post("/s/leave")
@@ -333,6 +306,7 @@ def init_portal(app: Flask) -> None:
     redact.install()
     init_live(app)
     app.register_blueprint(bp)
+    portal_cache.init_portal_cache(app)
     app.extensions["bayline.shop_resolvers"].append(resolve_portal_shop)
     app.after_request(private_headers)
 

@@ -8,9 +8,11 @@ from bayline.db import get_session
 from bayline.extensions import csrf, limiter, login_manager
 
 from .models import User
+from .sessions import CachedSerializerSessionInterface
 
 
 def init_auth(app: Flask, settings: Settings) -> None:
+    app.session_interface = CachedSerializerSessionInterface()
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # explicit, because the Limiter instance is shared: it would otherwise keep the last app's choice

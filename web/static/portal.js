@@ -20,7 +20,8 @@
   function refresh() {
     if (busy) { again = true; return; }
     busy = true;
-    fetch(location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    // no-cache: something changed, so ask past the server's page cache for a fresh copy.
+    fetch(location.pathname, { credentials: "same-origin", cache: "no-cache", headers: { "Accept": "text/html" } })
       .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.text(); })
       .then(function (html) { swap(new DOMParser().parseFromString(html, "text/html")); })
       .catch(function () {})
