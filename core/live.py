@@ -1,4 +1,4 @@
-"""Live updates for open portal pages: a publish/subscribe broker per app.
+"""Live updates for open portal and staff pages: a publish/subscribe broker per app.
 
 ``LocalBroker`` (in-process queues) when no Redis is configured; ``RedisBroker``
 (Redis pub/sub) when ``BAYLINE_REDIS_URL`` is set, so an event published by one
@@ -24,8 +24,20 @@ LIVE_EVENT_TYPES = frozenset({"claim.stage_changed", "claim.eta_changed", "claim
                               "message.received", "message.sent", "photo.published"})
 
 
+# What the shop's staff pages follow (board, claim pages): the portal's kinds and the rest of a
+# claim's life that staff see.
+STAFF_EVENT_TYPES = LIVE_EVENT_TYPES | frozenset({"claim.created", "claim.archived", "portal.link_issued",
+                                                  "upload.received", "document.signed", "esign.declined"})
+
+
 def channel(tenant_id: int, claim_id: int) -> str:
+    """The channel of one claim's open portal pages."""
     return f"{PREFIX}{int(tenant_id)}:{int(claim_id)}"
+
+
+def shop_channel(tenant_id: int) -> str:
+    """The channel of a shop's open staff pages: every claim of the shop."""
+    return f"{PREFIX}{int(tenant_id)}:shop"
 
 
 class BrokerUnavailable(RuntimeError):
@@ -167,4 +179,10 @@ def get_broker(app: Flask | None = None) -> Broker:
 
 
 def publish_event(tenant_id: int, claim_id: int, type_: str, event_id: str = "") -> None:
-    get_broker().publish(channel(tenant_id, claim_id), {"type": type_, "id": event_id})
+    """Tell the claim's open portal pages (for the portal's kinds) and the shop's open staff pages."""
+    broker = get_broker()
+    message = {"type": type_, "id": event_id, "claim_id": int(claim_id)}
+    if type_ in LIVE_EVENT_TYPES:
+        broker.publish(channel(tenant_id, claim_id), message)
+    if type_ in STAFF_EVENT_TYPES:
+        broker.publish(shop_channel(tenant_id), message)

@@ -14,10 +14,13 @@ from bayline.claims.models import CLAIM_TYPES, Claim
 from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
 from bayline.events import commit
+from bayline.extensions import limiter
+from bayline.live import STAFF_EVENT_TYPES, shop_channel
 from bayline.messages import service as messages
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
 from bayline.portal.models import PortalAttempt
+from bayline.web.sse import event_stream
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -139,6 +142,15 @@ def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) ->
     return render_template("staff/claim.html", claim=claim, stages=active_stages(),
                            history=service.history(claim), panels=panels, thread=messages.thread(claim),
                            portal=portal, printing_docs=printing.DOCUMENTS, attempts=attempts), status
+
+
+@bp.get("/events")
+@limiter.limit("30 per minute")
+def events() -> Any:
+    """Server-Sent Events for the staff pages of the current shop: the type and claim of each change
+    to any of its claims (the board and claim pages refetch themselves)."""
+    return event_stream(shop_channel(g.shop.id), STAFF_EVENT_TYPES,
+                        lambda message: {"type": message["type"], "claim_id": message.get("claim_id")})
 
 
 @bp.get("/claims/<int:claim_id>")

@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 
 @hookimpl
 def on_event(event: Event) -> None:
-    """Tell open portal pages of the claim that something they show changed."""
-    if event.type not in live.LIVE_EVENT_TYPES or "claim_id" not in event.payload:
+    """Tell the claim's open portal pages and the shop's open staff pages that something changed."""
+    if event.type not in live.STAFF_EVENT_TYPES or "claim_id" not in event.payload:
         return
     try:
         live.publish_event(event.tenant_id, int(event.payload["claim_id"]), event.type, event.id)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from bayline.claims import service
 from bayline.claims.models import Claim
 from bayline.claims.stages import active_stages
+from bayline.events import commit
 from bayline.testing.plugin import in_tenant
 
 from .conftest import log_in
@@ -65,6 +67,16 @@ def test_phone_portal_follows_a_card_dragged_on_the_board(app, live_server, phon
     board.wait_for_selector(f"section.column[data-stage-id='{stages[2][0]}'] "
                             f"article.ticket[data-claim-id='{claim.id}']")
     board.screenshot(path=str(artifacts / f"board-desktop-{db_backend}.png"), full_page=True)
+    # a move made elsewhere (the API, another advisor) shows on the open board without a reload
+    board.evaluate("window.__sameDocument = true")
+    other = make_claim(shop, number="RO-24199", customer_last_name="Lopez")
+    board.wait_for_selector(f"article.ticket[data-claim-id='{other.id}']")
+    with in_tenant(app, shop.id) as session:
+        service.change_stage(session.get(Claim, other.id), service.get_stage(stages[3][0]))
+        commit(session)
+    board.wait_for_selector(f"section.column[data-stage-id='{stages[3][0]}'] "
+                            f"article.ticket[data-claim-id='{other.id}']")
+    assert board.evaluate("window.__sameDocument === true")
 
     # the open phone page moved along, without a reload
     portal.wait_for_function(f"document.querySelector('.timeline .step.current .label').textContent === "
@@ -88,6 +100,12 @@ def test_portal_message_reaches_the_console_and_the_reply_comes_back_live(app, l
     owner = make_user(shop, email=f"thread-{db_backend}@example.com")
     claim = make_claim(shop, customer_last_name="Reyes")
 
+    console = desktop.new_page()  # the staff claim page is open before the customer writes
+    log_in(console, live_server, owner.email)
+    console.goto(f"{live_server}/console/claims/{claim.id}")
+    console.wait_for_selector("body[data-live=connected]")
+    console.evaluate("window.__sameDocument = true")
+
     portal = phone.new_page()
     _open_portal(portal, live_server, claim, "Reyes")
     portal.fill("#msg-body", "Is the bumper in yet?")
@@ -96,10 +114,8 @@ def test_portal_message_reaches_the_console_and_the_reply_comes_back_live(app, l
     portal.wait_for_selector("body[data-live=connected]")
     portal.evaluate("window.__sameDocument = true")
 
-    console = desktop.new_page()
-    log_in(console, live_server, owner.email)
-    console.goto(f"{live_server}/console/claims/{claim.id}")
-    console.wait_for_selector("#messages li.msg.in:has-text('Is the bumper in yet?')")
+    console.wait_for_selector("#messages li.msg.in:has-text('Is the bumper in yet?')")  # live, no reload
+    assert console.evaluate("window.__sameDocument === true")
     console.fill("#reply-body", "Yes, it arrived this morning.")
     console.click("#messages button:has-text('Send')")
     console.wait_for_selector("#messages li.msg.out:has-text('Yes, it arrived this morning.')")

@@ -6,22 +6,12 @@ import time
 import pytest
 
 from bayline.live import LocalBroker, channel, get_broker
+from bayline.testing.sse import read_until
 
 
 @pytest.fixture
 def app_config():
     return {"BAYLINE_SSE_HEARTBEAT": 0.2, "BAYLINE_SSE_MAX_SECONDS": 10}
-
-
-def read_until(response, needle, seconds=5.0):
-    chunks, ends = [], time.monotonic() + seconds
-    iterator = iter(response.response)
-    while time.monotonic() < ends:
-        chunk = next(iterator)
-        chunks.append(chunk.decode() if isinstance(chunk, bytes) else chunk)
-        if needle in chunks[-1]:
-            return "".join(chunks)
-    raise AssertionError(f"{needle!r} not received; got {chunks!r}")
 
 
 def test_sse_refuses_without_a_session(app, make_shop, make_claim):

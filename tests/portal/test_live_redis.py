@@ -7,8 +7,7 @@ import sys
 import pytest
 
 from bayline.live import RedisBroker, get_broker
-
-from .test_live import read_until
+from bayline.testing.sse import read_until
 
 
 @pytest.fixture
