@@ -45,10 +45,10 @@ def _claim_page_client(app, enable: list[str]):
 
         claim = create_claim({"number": "1", "customer_first_name": "A", "customer_last_name": "B"})
         commit(get_session())
-        claim_id, user_id = claim.id, user.id
+        claim_id, login_id = claim.id, user.get_id()
     client = app.test_client()
     with client.session_transaction() as s:
-        s["_user_id"] = str(user_id)
+        s["_user_id"] = login_id
     return client, f"/console/claims/{claim_id}"
 
 

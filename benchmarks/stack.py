@@ -330,10 +330,14 @@ def bulk_claims(db: Database, per_shop: int) -> int:
 
 def staff_cookie(secret_key: str, tmp: Path, db_url: str, user_id: int, shop_id: int) -> str:
     """A signed staff session cookie (what the login form sets), made with the app's own serializer."""
+    from bayline.auth.models import User
+    from bayline.db import get_db, get_session
+
     app = make_app(db_url, tmp, secret_key)
+    with app.app_context():
+        login_id = get_session().get(User, user_id).get_id()
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
-    value = serializer.dumps({"_user_id": str(user_id), "_fresh": True, "shop_id": shop_id})
-    from bayline.db import get_db
+    value = serializer.dumps({"_user_id": login_id, "_fresh": True, "shop_id": shop_id})
 
     get_db(app).dispose()
     return f"{app.config['SESSION_COOKIE_NAME']}={value}"

@@ -1,6 +1,7 @@
 """Staff users and per-shop API keys."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -34,8 +35,14 @@ class User(Base):
     def is_anonymous(self) -> bool:
         return False
 
+    def credential_fingerprint(self) -> str:
+        """Changes whenever the password does (part of login sessions and of reset links)."""
+        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
+
     def get_id(self) -> str:
-        return str(self.id)
+        """What Flask-Login keeps in the session and the remember cookie: with the fingerprint, a new
+        password ends every session made with the old one."""
+        return f"{self.id}:{self.credential_fingerprint()}"
 
 
 class ApiKey(TenantScoped, Base):

@@ -1,8 +1,6 @@
 """Password-reset links: signed, time-limited, single-use (bound to the current hash)."""
 from __future__ import annotations
 
-import hashlib
-
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -16,12 +14,8 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
 
 
-def _fingerprint(user: User) -> str:
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
-
-
 def make_reset_token(user: User) -> str:
-    return _serializer().dumps({"u": user.id, "f": _fingerprint(user)})
+    return _serializer().dumps({"u": user.id, "f": user.credential_fingerprint()})
 
 
 def read_reset_token(token: str, load_user) -> User | None:
@@ -31,6 +25,6 @@ def read_reset_token(token: str, load_user) -> User | None:
     except (BadSignature, SignatureExpired):
         return None
     user = load_user(data.get("u"))
-    if user is None or not user.is_active or data.get("f") != _fingerprint(user):
+    if user is None or not user.is_active or data.get("f") != user.credential_fingerprint():
         return None
     return user

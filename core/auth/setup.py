@@ -1,6 +1,8 @@
 """Flask-Login, CSRF (Flask-WTF) and rate limiting (Flask-Limiter) for the app."""
 from __future__ import annotations
 
+import hmac
+
 from flask import Flask
 
 from bayline.config import Settings
@@ -26,9 +28,13 @@ def init_auth(app: Flask, settings: Settings) -> None:
     login_manager.init_app(app)
 
     @login_manager.user_loader
-    def _load_user(user_id: str) -> User | None:
+    def _load_user(session_id: str) -> User | None:
+        """The user of a login session id (``User.get_id``), if active and the password is unchanged."""
+        user_id, _, fingerprint = str(session_id).partition(":")
         try:
             user = get_session().get(User, int(user_id))
         except (TypeError, ValueError):
             return None
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active:
+            return None
+        return user if hmac.compare_digest(fingerprint, user.credential_fingerprint()) else None

@@ -195,7 +195,7 @@ def client_for(app: Flask) -> Callable[..., FlaskClient]:
     def factory(user: Any, shop: Any = None) -> FlaskClient:
         client = app.test_client()
         with client.session_transaction() as sess:
-            sess["_user_id"] = str(user.id)
+            sess["_user_id"] = user.get_id()
             sess["_fresh"] = True
             if shop is not None:
                 sess["shop_id"] = shop.id

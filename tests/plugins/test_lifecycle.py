@@ -57,11 +57,11 @@ def test_installed_plugin_lifecycle(database_url, tmp_path, monkeypatch, plugin_
         provisioning.add_membership(owner, pro, "owner")
         provisioning.add_membership(owner, basic, "owner")
         commit()
-        pro_id, basic_id, owner_id = pro.id, basic.id, owner.id
+        pro_id, basic_id, owner_login = pro.id, basic.id, owner.get_id()
 
     client = app.test_client()
     with client.session_transaction() as s:
-        s["_user_id"] = str(owner_id)
+        s["_user_id"] = owner_login
 
     def as_shop(shop_id):
         return {"X-Bayline-Shop": str(shop_id)}
@@ -140,7 +140,7 @@ def test_installed_plugin_lifecycle(database_url, tmp_path, monkeypatch, plugin_
     assert pending_changes(app2) == []
     client2 = app2.test_client()
     with client2.session_transaction() as s:
-        s["_user_id"] = str(owner_id)
+        s["_user_id"] = owner_login
         s["shop_id"] = pro_id
     assert client2.get(f"/console/claims/{pro_claim}").status_code == 200
     assert client2.get(f"/plugins/{name}/claims/{pro_claim}/notes").status_code == 404

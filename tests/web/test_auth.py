@@ -191,6 +191,22 @@ def test_password_reset_flow(app, owner):
     assert login(app.test_client(), "owner@maple.example", "new-battery-staple-7").status_code == 302
 
 
+def test_new_password_ends_every_session_made_with_the_old_one(app, owner):
+    laptop, phone = app.test_client(), app.test_client()
+    assert login(laptop, "owner@maple.example").status_code == 302
+    assert login(phone, "owner@maple.example").status_code == 302
+    assert laptop.get("/console/").status_code == 200 and phone.get("/console/").status_code == 200
+    stranger = app.test_client()  # someone holding the old password's session (say, a stolen laptop)
+    ask_reset(stranger, "owner@maple.example")
+    assert choose_password(stranger, reset_link(app, "owner@maple.example"), "new-battery-staple-7").status_code == 302
+    for client in (laptop, phone):
+        gone = client.get("/console/")
+        assert gone.status_code == 302 and "/login" in gone.headers["Location"]
+    fresh = app.test_client()
+    assert login(fresh, "owner@maple.example", "new-battery-staple-7").status_code == 302
+    assert fresh.get("/console/").status_code == 200
+
+
 def test_reset_link_dies_when_the_password_changes_another_way(app, owner):
     client = app.test_client()
     ask_reset(client, "owner@maple.example")
