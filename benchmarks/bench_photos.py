@@ -75,9 +75,12 @@ def run() -> list[Result]:
     empty = _portal(make_app(tempdir()), 0)
     full = _portal(app, 100)
     assert full.get("/c/s/").get_data(as_text=True).count("data-viewer") == 100
-    base, gallery = compare(lambda: empty.get("/c/s/"), lambda: full.get("/c/s/"), rounds=7, calls=30)
+    # Rendered every time (no-cache asks past the page store): the gallery's cost is in the rendering.
+    fresh = {"Cache-Control": "no-cache"}
+    base, gallery = compare(lambda: empty.get("/c/s/", headers=fresh), lambda: full.get("/c/s/", headers=fresh),
+                            rounds=7, calls=30)
     ratio = gallery / base
-    results.append(Result("Portal page with a 100-photo gallery vs no photos",
+    results.append(Result("Portal page rendered with a 100-photo gallery vs no photos",
                           f"{gallery * 1000:.1f} ms vs {base * 1000:.1f} ms ({1 / gallery:.0f} pages/s)", ratio,
                           "< 2.0", ratio < 2.0))
     return results
