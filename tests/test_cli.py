@@ -12,6 +12,7 @@ from bayline.auth.models import ApiKey, User
 from bayline.claims.models import Claim, StageHistory
 from bayline.db import get_db
 from bayline.tenants.models import Group, Membership, Shop
+from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
 
@@ -72,7 +73,7 @@ def test_seed_demo_creates_two_shops_and_twenty_claims(app):
     # the printed login and API key work
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     r = client.post("/login", data={"email": info["email"], "password": info["password"], "csrf_token": token})
     assert r.status_code == 302
     r = app.test_client().get("/api/v1/claims", headers={"Authorization": f"Bearer {info['api_key']}"})
@@ -109,7 +110,7 @@ def test_create_shop_and_user(app):
     assert "estimator at" in out
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     r = client.post("/login", data={"email": "lee@eastside.example", "password": "long-enough-pass-9",
                                     "csrf_token": token})
     assert r.status_code == 302

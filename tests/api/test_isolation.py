@@ -24,6 +24,7 @@ from bayline.claims.models import Claim, Stage
 from bayline.events import commit
 from bayline.tenancy import set_tenant
 from bayline.tenants.models import Membership
+from bayline.testing.forms import csrf_token
 
 # Parameters that are not tenant object ids; each is covered by its own tests.
 NOT_OBJECT_IDS = {
@@ -151,11 +152,8 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
     return tenant
 
 
-def csrf_token(client: FlaskClient) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, "login page has no CSRF token"
-    return match.group(1)
+def login_page_token(client: FlaskClient) -> str:
+    return csrf_token(client, "/login")
 
 
 @dataclass
@@ -291,7 +289,7 @@ def make_probes(app: Flask, a: Tenant, api_client, client_for, portal_client=Non
     portal = [Probe("portal", portal_client(a.claim), {}, (404,))] if portal_client else []
     return [
         Probe("api key", api_client(a.shop, scopes=("admin",)), {}, (404,)),
-        Probe("staff owner", staff, {"X-CSRFToken": csrf_token(staff)}, (404,)),
+        Probe("staff owner", staff, {"X-CSRFToken": login_page_token(staff)}, (404,)),
         # anonymous: 401 from the API, 400 when an unsafe request has no CSRF token,
         # a redirect to the login page from the console; never the object
         Probe("anonymous", app.test_client(), {}, (302, 400, 401)),

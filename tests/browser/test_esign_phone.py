@@ -4,9 +4,10 @@ shows the document as signed (and the sealed PDF validates with pyHanko)."""
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
+
+from bayline.testing.forms import csrf_token
 
 from .conftest import log_in
 
@@ -73,8 +74,7 @@ def test_customer_signs_on_a_phone_and_staff_see_it_signed(app, live_server, pho
     signed = staff_api.get(f"/plugins/esign/documents/{doc_id}/signed.pdf")
     assert signed.status_code == 200 and signed.data.startswith(b"%PDF")
     anyone = app.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"',
-                      anyone.get("/plugins/esign/verify").get_data(as_text=True)).group(1)
+    token = csrf_token(anyone, "/plugins/esign/verify")
     verdict = anyone.post("/plugins/esign/verify", headers={"Accept": "application/json"},
                           data={"file": (io.BytesIO(signed.data), "signed.pdf"), "csrf_token": token})
     assert verdict.status_code == 200 and verdict.get_json()["ok"] is True, verdict.get_json()

@@ -17,6 +17,7 @@ from sqlalchemy import event, func, select
 
 from bayline.db import Base, get_db
 from bayline.testing.databases import _libpq
+from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
 
@@ -101,7 +102,7 @@ def test_portal_message_dropped_mid_transaction(app, database_url, make_shop, ma
     claim = make_claim(shop)
     customer = portal_client(claim)
     page = customer.get("/c/s/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     before = row_counts(database_url)
 
     with drop_connection_at_write(app, database_url, nth=1) as writes:

@@ -6,7 +6,6 @@ console and the API. A second case kills Redis while an SSE stream is open.
 """
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
@@ -15,6 +14,7 @@ from bayline import settings_registry
 from bayline.events import commit
 from bayline.live import RedisBroker, get_broker
 from bayline.portal import tokens
+from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
 
@@ -24,10 +24,7 @@ def app_config(own_redis):
             "PROPAGATE_EXCEPTIONS": False}  # an unhandled error must show as the 500 a browser would get
 
 
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
+csrf_from = csrf_token
 
 
 def drain(response, seconds: float = 8.0) -> str:

@@ -3,7 +3,6 @@ that records delivered events, and helpers to post files."""
 from __future__ import annotations
 
 import io
-import re
 import sys
 import types
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from bayline import settings_registry
 from bayline.events import commit
 from bayline.plugins.markers import hookimpl
 from bayline.plugins.types import Feature
+from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
 EVENTS: list[Any] = []
@@ -50,10 +50,7 @@ def events():
     EVENTS.clear()
 
 
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
+csrf_from = csrf_token
 
 
 @dataclass

@@ -15,6 +15,7 @@ from bayline.tenancy import set_tenant
 from bayline.tenants import provisioning
 from bayline.tenants.models import PlanFeature, Shop
 from bayline.testing.conformance import check_plugin
+from bayline.testing.forms import csrf_token
 from bayline.testing.packaging import forget_modules, install_plugin_copy, write_dist_info
 
 
@@ -150,10 +151,7 @@ def test_installed_plugin_lifecycle(database_url, tmp_path, monkeypatch, plugin_
 
 def csrf(client):
     """The CSRF token a logged-in browser would read from a form."""
-    page = client.get("/console/claims/new").get_data(as_text=True)
-    marker = 'name="csrf_token" value="'
-    start = page.index(marker) + len(marker)
-    return page[start:page.index('"', start)]
+    return csrf_token(client, "/console/claims/new")
 
 
 def test_plugin_that_fails_to_import_is_broken_and_app_serves(database_url, tmp_path, monkeypatch, plugin_name):

@@ -1,19 +1,14 @@
 """Helpers for portal tests."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from bayline import settings_registry
 from bayline.events import commit
+from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
+csrf_from = csrf_token
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from markupsafe import escape
 import bayline.models  # noqa: F401  (every mapper, so a bare Claim can be built)
 from bayline.claims.models import Claim
 from bayline.portal.verify import check, normalise
+from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
 FIXTURE_OK = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -59,8 +60,7 @@ def test_any_token_string_gets_the_friendly_not_found_page(app, make_shop, make_
 def test_unicode_messages_round_trip_escaped(app, make_shop, make_claim, portal_client, body):
     claim = make_claim(make_shop(), customer_last_name="Nguyễn-Ó'Brien 李")
     client = portal_client(claim)
-    page = client.get("/c/s/").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf_token(client, "/c/s/")
     r = client.post("/c/s/messages", data={"csrf_token": token, "body": body})
     assert r.status_code in (200, 302, 303), r.status_code
     page = client.get("/c/s/").get_data(as_text=True)

@@ -1,16 +1,13 @@
 """Helpers for console tests."""
 from __future__ import annotations
 
-import re
-
 import pytest
+
+from bayline.testing.forms import csrf_token
 
 
 def csrf(client, url="/console/"):
-    page = client.get(url).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, f"no CSRF token on {url}"
-    return match.group(1)
+    return csrf_token(client, url)
 
 
 @pytest.fixture

@@ -14,14 +14,12 @@ from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from bayline.auth.reset import MAX_AGE, SALT
+from bayline.testing.forms import csrf_token
 
 PASSWORD = "correct-horse-42"
 
 
-def token_from(page: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
+token_from = csrf_token
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD, **query: str):

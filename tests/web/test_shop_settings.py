@@ -1,16 +1,12 @@
 """Shop settings page: core and plugin settings are validated and saved; features switch on and off."""
 from __future__ import annotations
 
-import re
-
 from bayline import settings_registry
 from bayline.tenants.entitlements import is_feature_active
 from bayline.tenants.models import Shop
+from bayline.testing.forms import csrf_token
 
-
-def _csrf(client, url):
-    page = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+_csrf = csrf_token
 
 
 def test_admin_edits_settings(app, make_shop, make_user, client_for):

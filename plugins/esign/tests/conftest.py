@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -11,6 +10,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
+
+from bayline.testing.forms import csrf_token
 
 JSON = {"Accept": "application/json"}
 
@@ -30,10 +31,7 @@ def phone(portal_client: Callable[[Any], FlaskClient]) -> Callable[[Any], FlaskC
 
 def csrf_from(client: FlaskClient, url: str = "/plugins/esign/verify") -> str:
     """Load an HTML page with a form and return its CSRF token (the session keeps the secret)."""
-    html = client.get(url, headers={"Accept": "text/html"}).get_data(as_text=True)
-    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert m, html[:500]
-    return m.group(1)
+    return csrf_token(client.get(url, headers={"Accept": "text/html"}))
 
 
 def drawn_signature() -> str:

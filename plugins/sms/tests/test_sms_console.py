@@ -5,9 +5,9 @@ import re
 
 from bayline_sms.testing.helpers import SHOP_NUMBER, post_webhook
 
+from bayline.testing.forms import csrf_token
 
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+_csrf = csrf_token
 
 
 def test_owner_searches_and_orders_a_number_from_the_page(app, make_shop, make_user, client_for,

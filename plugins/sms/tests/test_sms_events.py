@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 
 from bayline_sms.models import SmsInbound, SmsOutbound, SmsWebhookEvent
 from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
 from sqlalchemy import func, select
 
 from bayline.messages.models import Message
+from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
 
@@ -52,7 +52,7 @@ def test_status_before_our_commit_fails_retries_and_replays_once(app, sms_shop, 
     html = staff.get("/plugins/sms/").get_data(as_text=True)
     assert "evt-early" in html and f"/plugins/sms/events/{event.id}/replay" in html
     # replaying too early fails again, visibly, and changes nothing
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    token = csrf_token(html)
     assert staff.post(f"/plugins/sms/events/{event.id}/replay", data={"csrf_token": token}).status_code == 302
     assert _event(app, sms_shop.shop.id).attempts == 2
     # the send task's commit lands (a rerun: same Idempotency-Key, no second text)

@@ -10,6 +10,7 @@ from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
 from sqlalchemy import select
 
 from bayline.photos.models import Attachment, Photo
+from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
 
@@ -290,7 +291,7 @@ def test_claim_panel_offers_customer_visible_photos(app, sms_shop, make_claim, c
     staff = client_for(sms_shop.owner)
     page = staff.get(f"/console/claims/{claim.id}").get_data(as_text=True)
     assert f'name="photo_ids" value="{visible}"' in page and f'name="photo_ids" value="{internal}"' not in page
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
     resp = staff.post(f"/plugins/sms/claims/{claim.id}/messages",
                       data={"csrf_token": token, "idempotency_key": key, "body": "Look", "photo_ids": [visible]})

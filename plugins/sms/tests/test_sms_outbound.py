@@ -6,6 +6,7 @@ from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
 from sqlalchemy import select
 
 from bayline.messages.models import Message
+from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
 
@@ -96,7 +97,7 @@ def test_staff_form_on_claim_page(app, sms_shop, make_claim, client_for, telnyx_
     staff = client_for(sms_shop.owner)
     page = staff.get(f"/console/claims/{claim.id}").get_data(as_text=True)
     assert "Text messages" in page and 'name="idempotency_key"' in page
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
     form = {"csrf_token": token, "idempotency_key": key, "body": "From the desk"}
     assert staff.post(f"/plugins/sms/claims/{claim.id}/messages", data=form).status_code == 302
