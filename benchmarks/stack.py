@@ -163,6 +163,19 @@ class Gunicorn:
         except psutil.NoSuchProcess:
             return []
 
+    def worker_cpu(self) -> list[float]:
+        """CPU seconds (user + system) each worker has used so far."""
+        import psutil
+
+        out = []
+        for pid in self.worker_pids():
+            try:
+                times = psutil.Process(pid).cpu_times()
+                out.append(times.user + times.system)
+            except psutil.NoSuchProcess:
+                out.append(0.0)
+        return out
+
     def worker_rss(self) -> dict[int, int]:
         import psutil
 
