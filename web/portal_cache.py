@@ -165,12 +165,13 @@ class PortalPageServer:
         self.cookie_name = app.config["SESSION_COOKIE_NAME"]
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != PAGE_PATH or environ.get("REQUEST_METHOD") != "GET":
+        method = environ.get("REQUEST_METHOD")
+        if environ.get("PATH_INFO") != PAGE_PATH or method not in ("GET", "HEAD"):
             return self.next_app(environ, start_response)
         if not self.limit.allows(environ.get("REMOTE_ADDR")):
             environ[LIMITED] = True
             return self.next_app(environ, start_response)
-        if environ.get("QUERY_STRING"):
+        if method != "GET" or environ.get("QUERY_STRING"):
             return self.next_app(environ, start_response)
         data = self._session(environ)
         key = _entry(data) if data is not None and "_flashes" not in data else None

@@ -211,6 +211,7 @@ def test_page_rate_limit_counts_stored_and_rendered_views(app, make_shop, make_c
     assert statuses[:120] == [200] * 120
     limited = client.get("/c/s/")
     assert statuses[120] == 429 and limited.status_code == 429
+    assert client.head("/c/s/").status_code == 429
     assert "Retry-After" in limited.headers and claim.number not in limited.get_data(as_text=True)
     assert limited.headers["Cache-Control"] == "no-store"
 
