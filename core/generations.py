@@ -171,7 +171,9 @@ class RedisGenerations:
         import redis
 
         keys = sorted(set(keys))
-        _mirror(self.url).apply(self.namespace, keys)
+        local = _MIRRORS.get((os.getpid(), self.url))  # none in a process that serves no pages (a worker)
+        if local is not None:
+            local.apply(self.namespace, keys)
         try:
             self.client.publish(CHANNEL_PREFIX + self.namespace, json.dumps(keys))
         except redis.RedisError as exc:
