@@ -212,6 +212,7 @@ PORTAL_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
 <link rel="stylesheet" href="{{ url_for(static_endpoint, filename='esign.css') }}">
 <script src="{{ url_for(static_endpoint, filename='esign.js') }}" defer></script></head><body>
+<p class="esign-back"><a href="/c/s/">&larr; Back to your repair</a></p>
 {% block content %}{% endblock %}</body></html>"""
 
 PORTAL_INDEX = PORTAL_PAGE.replace("{% block content %}{% endblock %}", """

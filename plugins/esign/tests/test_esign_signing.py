@@ -56,6 +56,7 @@ def test_sign_end_to_end_validates_with_pyhanko(h, app, shop_with_package, phone
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Dana Reyes" in html and "1HGCM82633A004352" in html and "do business electronically" in html
+    assert '<a href="/c/s/">&larr; Back to your repair</a>' in html  # the portal page (the one URL it keeps)
 
     original = staff.get(f"/plugins/esign/documents/{first['id']}/original.pdf").data
     assert original.startswith(b"%PDF")
