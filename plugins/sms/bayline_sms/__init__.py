@@ -68,7 +68,8 @@ def register_tenant_settings() -> list[SettingDef]:
                    validate=_hhmm, feature=NAME),
         SettingDef("sms.quiet_hours_end", "Quiet hours end (shop time, HH:MM)", "str", "08:00", validate=_hhmm,
                    feature=NAME),
-        SettingDef("sms.stage_notifications", "Text the customer automatically when the claim changes stage",
+        SettingDef("sms.stage_notifications",
+                   "Text the customer automatically when a claim is opened and when it changes stage",
                    "bool", False, feature=NAME),
         SettingDef("sms.notify_stages", "Stages that send a text (comma-separated names; empty = every visible "
                    "stage)", "str", "", feature=NAME),
@@ -142,6 +143,10 @@ def on_event(event: Event) -> None:
         from .notify import stage_changed
 
         stage_changed(event)
+    elif event.type == "claim.created":
+        from .notify import claim_created
+
+        claim_created(event)
 
 
 def _media_state(item: dict[str, Any]) -> str:

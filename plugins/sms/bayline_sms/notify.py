@@ -33,12 +33,23 @@ def stage_template(shop_id: int, stage: Stage) -> str:
 
 
 def stage_changed(event: Event) -> None:
+    """A claim moved: text the customer about the stage it reached."""
+    notify_stage(event, event.payload["to_stage_id"])
+
+
+def claim_created(event: Event) -> None:
+    """A claim was opened: text the customer about the stage it starts in (with the default
+    milestones, the "received" text and its portal link: the link texted at intake)."""
+    notify_stage(event, event.payload["stage_id"])
+
+
+def notify_stage(event: Event, stage_id: int) -> None:
     shop_id = event.tenant_id
     if not settings_registry.get(shop_id, "sms.stage_notifications"):
         return
     session = get_session()
     claim = session.get(Claim, event.payload["claim_id"])
-    stage = session.get(Stage, event.payload["to_stage_id"])
+    stage = session.get(Stage, stage_id)
     if claim is None or stage is None or stage.hidden or not claim.customer_mobile or shop_number() is None:
         return
     wanted = {s.strip().lower() for s in str(settings_registry.get(shop_id, "sms.notify_stages")).split(",")

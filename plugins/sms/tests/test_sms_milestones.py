@@ -44,9 +44,9 @@ def _raw_from(text: str) -> str:
 
 
 def test_milestone_stage_sends_its_template(app, sms_shop, make_claim, telnyx_api) -> None:
+    claim = make_claim(sms_shop.shop)  # opened before texts are switched on: no intake text
     _settings(app, sms_shop.shop.id, stage_notifications=True,
               template_supplement_approved="Approved, {first_name}! ETA {eta}.")
-    claim = make_claim(sms_shop.shop)
     before = _tokens(app, sms_shop.shop.id)
     _move(sms_shop.api, claim.id, "Supp Appr")  # a milestone stage by default
     assert [m["text"] for m in telnyx_api.messages] == ["Approved, Dana! ETA to be confirmed."]
@@ -55,9 +55,9 @@ def test_milestone_stage_sends_its_template(app, sms_shop, make_claim, telnyx_ap
 
 def test_portal_link_in_a_stage_text_issues_a_fresh_link_and_rotates_the_old(app, sms_shop, make_claim,
                                                                               telnyx_api) -> None:
+    claim = make_claim(sms_shop.shop)
     _settings(app, sms_shop.shop.id, stage_notifications=True,
               template_ready_for_pickup="Ready, {first_name}: {portal_link}")
-    claim = make_claim(sms_shop.shop)
     old = _old_link(app, sms_shop.shop.id, claim.id)
     _move(sms_shop.api, claim.id, "Completed")  # ready_for_pickup by default
     [sent] = telnyx_api.messages
@@ -121,3 +121,29 @@ def test_bad_template_input(app, sms_shop, make_claim) -> None:
     assert bad.status_code == 422
     ok = sms_shop.api.patch("/api/v1/shop/settings", json={"sms.milestone_stages": "paid: Delivered"})
     assert ok.status_code == 200
+
+
+def test_intake_text_carries_a_working_portal_link(app, sms_shop, telnyx_api) -> None:
+    """A claim opened with a mobile number gets the "received" text (its first stage, Pictures, is that
+    milestone by default) with a fresh link that opens the portal; without a number nothing is sent."""
+    _settings(app, sms_shop.shop.id, stage_notifications=True)
+    created = sms_shop.api.post("/api/v1/claims", json={
+        "number": "RO-INTAKE-1", "customer_first_name": "Rosa", "customer_last_name": "Diaz",
+        "customer_mobile": "+16175550188", "vehicle_year": 2020, "vehicle_make": "Honda",
+        "vehicle_model": "Civic"})
+    assert created.status_code == 201, created.get_json()
+    [sent] = telnyx_api.messages
+    assert [to["phone_number"] for to in sent["to"]] == ["+16175550188"]
+    assert sent["text"].startswith("Hi Rosa, Harbor Collision has received your 2020 Honda Civic.")
+    raw = _raw_from(sent["text"])
+    opened = app.test_client().get(f"/c/{raw}")
+    assert opened.status_code in (200, 303), opened.status_code
+    sms_shop.api.post("/api/v1/claims", json={"number": "RO-INTAKE-2", "customer_first_name": "No",
+                                              "customer_last_name": "Phone"})
+    assert len(telnyx_api.messages) == 1
+
+
+def test_no_intake_text_when_notifications_are_off(app, sms_shop, telnyx_api) -> None:
+    sms_shop.api.post("/api/v1/claims", json={"number": "RO-INTAKE-3", "customer_first_name": "Rosa",
+                                              "customer_last_name": "Diaz", "customer_mobile": "+16175550188"})
+    assert telnyx_api.messages == []

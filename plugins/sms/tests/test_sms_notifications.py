@@ -49,9 +49,9 @@ def test_quiet_hours_hold_automatic_and_ask_staff(app, sms_shop, make_claim, tel
     now_local = datetime.now(UTC).astimezone(ZoneInfo("America/New_York"))
     start = now_local.replace(minute=0).strftime("%H:%M")
     end = ((now_local.hour + 2) % 24)
+    claim = make_claim(sms_shop.shop)  # opened before texts are switched on: no intake text
     _settings(app, sms_shop.shop.id, stage_notifications=True, quiet_hours_start=start,
               quiet_hours_end=f"{end:02d}:00")
-    claim = make_claim(sms_shop.shop)
     _move(sms_shop.api, claim.id, "Estimate")
     [held] = sms_shop.api.get(f"/plugins/sms/claims/{claim.id}/messages").get_json()["outbound"]
     assert held["status"] == "held" and held["not_before"]
@@ -84,9 +84,9 @@ def test_preview_counts_segments(app, sms_shop, make_claim) -> None:
 
 
 def test_per_stage_template_overrides_the_default(app, sms_shop, make_claim, telnyx_api) -> None:
+    claim = make_claim(sms_shop.shop, vehicle_make="Mazda")  # before texts are on: no intake text
     _settings(app, sms_shop.shop.id, stage_notifications=True,
               stage_templates="Supp Appr: Good news {first_name}: the supplement for your {vehicle} is approved.")
-    claim = make_claim(sms_shop.shop, vehicle_make="Mazda")
     _move(sms_shop.api, claim.id, "Supp Appr")
     _move(sms_shop.api, claim.id, "Started")
     texts = [m["text"] for m in telnyx_api.messages]
