@@ -27,12 +27,14 @@ import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from cachetools import LRUCache
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "p"
+MAX_KEYS = 50_000  # per database and process: claims and shops whose pages this process may hold
 CHANNEL_PREFIX = "bayline:gen:"
 _PENDING = "bayline.generations.pending"
 
@@ -59,22 +61,37 @@ def _fresh() -> str:
     return secrets.token_hex(8)
 
 
+def _values() -> LRUCache[str, str]:
+    """Generation values of one database. Bounded: forgetting a key (a bump, or eviction) only means
+    the next read makes a new value, so pages stored under the old one are never served again."""
+    return LRUCache(maxsize=MAX_KEYS)
+
+
+def _read(values: LRUCache[str, str], keys: tuple[str, ...]) -> Generations:
+    out = []
+    for key in keys:
+        value = values.get(key)
+        if value is None:
+            value = values[key] = _fresh()
+        out.append(value)
+    return tuple(out)  # type: ignore[return-value]
+
+
 class LocalGenerations:
     """Generations in this process (the embedded single-process mode)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._values: dict[str, str] = {}
+        self._values = _values()
 
     def current(self, shop_id: int, claim_id: int) -> Generations:
-        keys = (PLATFORM, shop_key(shop_id), claim_key(claim_id))
         with self._lock:
-            return tuple(self._values.setdefault(k, _fresh()) for k in keys)  # type: ignore[return-value]
+            return _read(self._values, (PLATFORM, shop_key(shop_id), claim_key(claim_id)))
 
     def bump(self, keys: Iterable[str]) -> None:
         with self._lock:
             for key in keys:
-                self._values[key] = _fresh()
+                self._values.pop(key, None)
 
 
 class _RedisMirror:
@@ -88,7 +105,7 @@ class _RedisMirror:
 
         self.client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1, health_check_interval=30)
         self.lock = threading.Lock()
-        self.values: dict[str, dict[str, str]] = {}
+        self.values: dict[str, LRUCache[str, str]] = {}
         self.synced = False
         self.thread = threading.Thread(target=self._listen, name="bayline-generations", daemon=True)
         self.thread.start()
@@ -97,14 +114,16 @@ class _RedisMirror:
         with self.lock:
             if not self.synced:
                 return None
-            values = self.values.setdefault(namespace, {})
-            return tuple(values.setdefault(k, _fresh()) for k in keys)  # type: ignore[return-value]
+            values = self.values.get(namespace)
+            if values is None:
+                values = self.values[namespace] = _values()
+            return _read(values, keys)
 
     def apply(self, namespace: str, keys: Iterable[str]) -> None:
         with self.lock:
-            values = self.values.setdefault(namespace, {})
-            for key in keys:
-                values[key] = _fresh()
+            values = self.values.get(namespace)
+            for key in keys if values is not None else ():
+                values.pop(key, None)  # type: ignore[union-attr]
 
     def _listen(self) -> None:
         import redis

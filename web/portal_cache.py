@@ -89,7 +89,7 @@ class PortalPageCache:
         self.generations = generations
         self.max_age = max_age
         self._pages: LRUCache[Key, StoredPage] = LRUCache(maxsize=max_entries)
-        self._csrf_tokens: LRUCache[str, str] = LRUCache(maxsize=8 * max_entries)
+        self._csrf_tokens: LRUCache[str, str] = LRUCache(maxsize=max_entries)
         self._lock = threading.Lock()
 
     def find(self, key: Key, generations: Generations) -> StoredPage | None:
