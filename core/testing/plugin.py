@@ -246,6 +246,20 @@ def portal_client(app: Flask) -> Callable[..., FlaskClient]:
 
 
 @pytest.fixture
+def set_setting(app: Flask) -> Callable[[Any, str, Any], None]:
+    """``set_setting(shop, key, value)`` stores a shop setting as the platform (no role check)."""
+    from bayline import settings_registry
+    from bayline.events import commit
+
+    def factory(shop: Any, key: str, value: Any) -> None:
+        with in_tenant(app, shop.id) as session:
+            settings_registry.set_values(shop.id, {key: value}, role=None)
+            commit(session)
+
+    return factory
+
+
+@pytest.fixture
 def enable_plugin(app: Flask) -> Callable[[Any, str], None]:
     """``enable_plugin(shop, name)`` grants the feature as an add-on (active on the next request)."""
     from bayline.events import commit

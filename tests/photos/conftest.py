@@ -11,8 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bayline import settings_registry
-from bayline.events import commit
 from bayline.plugins.markers import hookimpl
 from bayline.plugins.types import Feature
 from bayline.testing.forms import csrf_token
@@ -109,15 +107,6 @@ def stored_keys(app) -> list[str]:
     with app.app_context():
         return list(get_storage().keys())
 
-
-@pytest.fixture
-def set_setting(app):
-    def factory(shop, key, value):
-        with in_tenant(app, shop.id) as session:
-            settings_registry.set_values(shop.id, {key: value}, role=None)
-            commit(session)
-
-    return factory
 
 
 from tests.storage.conftest import s3_endpoint, s3_url  # noqa: E402,F401  (the real S3 server fixtures)
