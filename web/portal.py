@@ -46,7 +46,7 @@ from bayline.web.sse import event_stream
 bp = Blueprint("portal", __name__, url_prefix="/c")
 log = logging.getLogger(__name__)
 
-SESSION_KEY = "portal"
+SESSION_KEY = portal_cache.SESSION_KEY
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
@@ -54,10 +54,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 # -- session binding -------------------------------------------------------------------------
 
 def _session_entry() -> dict[str, int] | None:
-    entry = session.get(SESSION_KEY)
-    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), int) for k in ("c", "s", "t")):
-        return None
-    return entry
+    return session[SESSION_KEY] if portal_cache.session_key(session) is not None else None
 
 
 def resolve_portal_shop() -> Shop | None:

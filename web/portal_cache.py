@@ -49,6 +49,7 @@ from bayline.generations import Generations, GenerationStore
 log = logging.getLogger(__name__)
 
 PAGE_PATH = "/c/s/"
+SESSION_KEY = "portal"  # the verified portal session's entry: {"s": shop, "c": claim, "t": link}
 PAGE_LIMIT = "120 per minute"
 CSRF_SLOT = b"\x00csrf\x00"  # never in a rendered page: NUL is refused at the door
 OWN_WRITE_KEY = "portal_w"
@@ -142,8 +143,9 @@ class PageLimit:
             return True
 
 
-def _entry(data: dict[str, Any]) -> Key | None:
-    entry = data.get("portal")
+def session_key(data: Any) -> Key | None:
+    """(shop, claim, link) of a verified portal session's data (its ``portal`` entry), or None."""
+    entry = data.get(SESSION_KEY)
     if not isinstance(entry, dict) or not all(isinstance(entry.get(k), int) for k in ("c", "s", "t")):
         return None
     return entry["s"], entry["c"], entry["t"]
@@ -174,7 +176,7 @@ class PortalPageServer:
         if method != "GET" or environ.get("QUERY_STRING"):
             return self.next_app(environ, start_response)
         data = self._session(environ)
-        key = _entry(data) if data is not None and "_flashes" not in data else None
+        key = session_key(data) if data is not None and "_flashes" not in data else None
         generations = self.cache.generations.current(key[0], key[1]) if key is not None else None
         if generations is None:
             return self.next_app(environ, start_response)
@@ -236,7 +238,7 @@ def offer(expires_at: datetime | None) -> None:
     """Called by the page view after rendering: let the page server keep this page, when the
     request was a plain view it read generations for."""
     generations = request.environ.get(GENERATIONS)
-    key = _entry(dict(session))
+    key = session_key(session)
     if generations is None or key is None or request.args or "_flashes" in session:
         return
     token = generate_csrf()  # made (and the secret put in the session) now if this is the first view
