@@ -1,7 +1,8 @@
 """Bayline: customer portal and customer-experience layer for collision-repair shops.
 
-The public API for plugins is what this module exports; everything else is
-internal and may change.
+The public API for plugins is :mod:`bayline.plugin_api`; everything else is internal and may
+change. The names exported here (hook markers and value types) stay for plugins written before
+``plugin_api`` existed; new code imports them from ``bayline.plugin_api``.
 """
 from __future__ import annotations
 

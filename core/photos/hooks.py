@@ -11,7 +11,7 @@ from bayline.claims.models import Claim
 from bayline.plugins.markers import hookimpl
 from bayline.plugins.types import ClaimPanel, Feature, PortalSection, SettingDef, Viewer
 
-from . import checks, service
+from . import checks, service, tasks  # noqa: F401  (tasks: registers the Celery tasks)
 
 _STAFF_MANAGERS = ["owner", "admin", "advisor", "estimator", "production_manager"]
 
