@@ -43,3 +43,10 @@ def require(*permissions: str) -> Callable[[F], F]:
         return cast(F, wrapped)
 
     return decorator
+
+
+def staff_only() -> None:
+    """``before_request`` of console blueprints (after ``login_required``): the logged-in user must
+    work at a shop (403 ``not_staff`` otherwise)."""
+    if g.get("principal") is None:
+        raise Refused(403, "not_staff", "Your account is not on the staff of any shop.")
