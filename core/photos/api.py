@@ -20,7 +20,7 @@ from bayline.events import commit
 from . import service
 from .checks import Rejected
 from .models import PHOTO_STATES, VISIBILITIES, Attachment, Photo
-from .views import send_file_bytes
+from .sending import send_file_bytes
 
 
 class MultipartParser(FlaskParser):
