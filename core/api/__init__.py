@@ -13,7 +13,7 @@ from bayline.errors import Refused
 from .errors import handle_http_exception, handle_refused
 from .schemas import ErrorSchema
 
-__all__ = ["BaylineApi", "api_abort", "init_api", "require", "validation_error"]
+__all__ = ["BaylineApi", "init_api", "require", "validation_error"]
 
 
 class BaylineApi(Api):
@@ -21,11 +21,6 @@ class BaylineApi(Api):
 
     def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
         return handle_http_exception(error)
-
-
-def api_abort(status: int, code: str, message: str, *, errors: dict[str, Any] | None = None) -> NoReturn:
-    """Shorthand for ``raise Refused(status, code, message)`` (the one error type)."""
-    raise Refused(status, code, message, errors=errors)
 
 
 def validation_error(errors: dict[str, Any], status: int = 422) -> NoReturn:

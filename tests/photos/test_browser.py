@@ -3,7 +3,6 @@ open in a phone-size browser, shows it without a reload, and the full-screen vie
 Debian's Chromium driven by Playwright against a real threaded server (SSE included)."""
 from __future__ import annotations
 
-import shutil
 import threading
 
 import pytest
@@ -12,9 +11,6 @@ from werkzeug.serving import make_server
 from . import images
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
 
 @pytest.fixture
 def server(app):
@@ -27,14 +23,9 @@ def server(app):
 
 
 @pytest.fixture
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("no chromium on PATH")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+def browser(chromium):
+    """The session's one Chromium (tests/conftest.py)."""
+    return chromium
 
 
 def test_staff_photo_appears_live_on_the_phone_portal(app, db_backend, server, browser, make_shop, make_user,

@@ -164,6 +164,21 @@ def test_issue_portal_link(app, shop, make_claim):
     assert app.test_client().get(first.url.removeprefix("http://localhost")).status_code == 404  # rotated
 
 
+def test_enqueue_starts_a_task_by_name(app, shop, make_claim, enable_plugin):
+    enable_plugin(shop, "photos")
+    claim = make_claim(shop)
+    with app.app_context(), plugin_api.for_shop(shop):
+        current = plugin_api.get_session().get(plugin_api.Claim, claim.id)
+        photos, _ = plugin_api.files.add_photos(current, [plugin_api.files.Incoming("a.jpg", jpeg())])
+        plugin_api.commit()
+        assert photos[0].status == "processing"
+        plugin_api.enqueue("bayline.photos.process_photo", photos[0].id)  # eager in tests: runs now
+        plugin_api.get_session().expire_all()
+        assert plugin_api.files.get_photo(photos[0].id).status == "ready"
+        with pytest.raises(LookupError, match=r"no Celery task named 'bayline_nope\.task'"):
+            plugin_api.enqueue("bayline_nope.task")
+
+
 def test_messages_set_delivery_publishes_after_commit(app, shop, make_claim):
     claim = make_claim(shop)
     with app.app_context():
