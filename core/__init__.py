@@ -8,12 +8,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .plugins.markers import hookimpl, hookspec
-from .plugins.types import ClaimPanel, Event, Feature, MenuItem, PortalSection, SettingDef, Viewer
+from .plugins.types import (
+    ClaimPanel,
+    Event,
+    EventType,
+    Feature,
+    MenuItem,
+    Permission,
+    PortalSection,
+    SettingDef,
+    Viewer,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ClaimPanel", "Event", "Feature", "MenuItem", "PortalSection", "SettingDef", "Viewer",
+    "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection", "SettingDef", "Viewer",
     "create_app", "hookimpl", "hookspec",
 ]
 

@@ -15,8 +15,9 @@ from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
 from bayline.events import commit
 from bayline.extensions import limiter
-from bayline.live import STAFF_EVENT_TYPES, shop_channel
+from bayline.live import shop_channel, staff_event_types
 from bayline.messages import service as messages
+from bayline.plugins.calling import collect
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
 from bayline.portal.models import PortalAttempt
@@ -130,10 +131,7 @@ def new_claim() -> Any:
 
 
 def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) -> Any:
-    panels = []
-    for group in g.hooks.claim_panels(claim=claim, user=g.principal.user):
-        panels.extend(group or [])
-    panels.sort(key=lambda p: p.order)
+    panels = sorted(collect(g.hooks.claim_panels, claim=claim, user=g.principal.user), key=lambda p: p.order)
     token = portal_tokens.active_token(claim)
     portal = {"active": portal_tokens.is_usable(token, claim), "token": token,
               "expires_at": portal_tokens.expires_at(claim), "new_link": new_link}
@@ -149,7 +147,7 @@ def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) ->
 def events() -> Any:
     """Server-Sent Events for the staff pages of the current shop: the type and claim of each change
     to any of its claims (the board and claim pages refetch themselves)."""
-    return event_stream(shop_channel(g.shop.id), STAFF_EVENT_TYPES,
+    return event_stream(shop_channel(g.shop.id), staff_event_types(),
                         lambda message: {"type": message["type"], "claim_id": message.get("claim_id")})
 
 
