@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from .db import get_session, utcnow
 from .plugins.calling import call_each
+from .plugins.payloads import payload_problems
 from .plugins.types import Event, EventType
 from .tenancy import TenantSession
 
@@ -25,8 +26,13 @@ _COMMITTED = "bayline.events.committed"
 
 def emit(type_: str, tenant_id: int, payload: dict[str, Any], session: Session | None = None) -> Event:
     """Queue an event; it is delivered once the session's transaction commits."""
-    if type_ not in current_app.extensions["bayline.event_types"]:
+    registered = current_app.extensions["bayline.event_types"].get(type_)
+    if registered is None:
         raise ValueError(f"unknown event type {type_!r}; declare it with register_event_types")
+    if current_app.config.get("BAYLINE_CHECK_EVENT_PAYLOADS"):
+        problems = payload_problems(registered.payload, payload)
+        if problems:
+            raise ValueError(f"{type_} payload does not match its declared shape: {'; '.join(problems)}")
     ev = Event(type=type_, tenant_id=tenant_id, payload=payload, occurred_at=utcnow(), id=uuid.uuid4().hex)
     (session or get_session()).info.setdefault(_QUEUED, []).append(ev)
     return ev
