@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 from marshmallow import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from bayline.claims import service
 from bayline.claims.models import CLAIM_TYPES, Claim
@@ -66,7 +66,7 @@ def board() -> Any:
                            today=date.today())
 
 
-PAGE_SIZE = 25
+PAGE_SIZE = service.SEARCH_PAGE_SIZE
 
 
 @bp.get("/claims")
@@ -75,30 +75,17 @@ def claims() -> Any:
     args = request.args
     q = (args.get("q") or "").strip()[:100]
     stages = active_stages()
-    stmt = select(Claim)
-    if args.get("archived") != "1":
-        stmt = stmt.where(Claim.archived_at.is_(None))
-    if q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(*(col.ilike(like, escape="\\") for col in (
-            Claim.number, Claim.customer_first_name, Claim.customer_last_name, Claim.vin, Claim.plate,
-            Claim.customer_first_name + " " + Claim.customer_last_name))))
     stage_id = args.get("stage_id", "")
-    if stage_id:
-        if not stage_id.isdigit() or int(stage_id) not in {s.id for s in stages}:
-            abort(400, "Pick a stage of this shop.")
-        stmt = stmt.where(Claim.stage_id == int(stage_id))
+    if stage_id and (not stage_id.isdigit() or int(stage_id) not in {s.id for s in stages}):
+        abort(400, "Pick a stage of this shop.")
     try:
         page = int(args.get("page", "1"))
     except ValueError:
         abort(400, "Page must be a number.")
-    session = get_session()
-    total = session.scalar(stmt.with_only_columns(func.count(Claim.id)).order_by(None)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    if page < 1 or page > pages:
+    found = service.search(q, int(stage_id) if stage_id else None, args.get("archived") == "1", page, PAGE_SIZE)
+    if page < 1 or page > found.pages:
         abort(404)
-    rows = session.scalars(stmt.order_by(Claim.updated_at.desc(), Claim.id.desc())
-                           .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    rows, total, pages = found.claims, found.total, found.pages
     base = {k: v for k, v in {"q": q, "stage_id": stage_id, "archived": args.get("archived")}.items() if v}
     return render_template("staff/claims.html", claims=rows, stages=stages, q=q, stage_id=stage_id, page=page,
                            pages=pages, total=total, base=base, archived=args.get("archived") == "1")
