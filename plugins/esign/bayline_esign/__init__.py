@@ -10,14 +10,14 @@ import click
 from flask import Flask, g, url_for
 from markupsafe import escape
 
-from bayline import ClaimPanel, EventType, Feature, PortalSection, SettingDef, hookimpl
+from bayline import ClaimPanel, EventType, Feature, Permission, PortalSection, SettingDef, hookimpl
 
 from . import models  # noqa: F401  (register the tables on the shared metadata)
 
 __version__ = "0.1.0"
 NAME = "esign"
 
-_OFFICE = ["owner", "admin", "advisor", "estimator", "production_manager"]
+_OFFICE = ("owner", "admin", "advisor", "estimator", "production_manager")
 
 
 @hookimpl
@@ -26,8 +26,11 @@ def register_features() -> list[Feature]:
 
 
 @hookimpl
-def register_permissions() -> dict[str, list[str]]:
-    return {"esign.send": _OFFICE, "esign.templates": ["owner", "admin"]}
+def register_permissions() -> list[Permission]:
+    # Sending and cancelling packages is everyday office work an integration (write key) may do;
+    # editing the legal templates is for the shop's admins and admin keys only.
+    return [Permission("esign.send", _OFFICE, ("write",), "Send, resend and cancel signing packages"),
+            Permission("esign.templates", ("owner", "admin"), (), "Edit the signing templates")]
 
 
 class DocumentSigned(TypedDict):

@@ -12,13 +12,13 @@ from typing import Any
 from flask import Flask, g, url_for
 from markupsafe import escape
 
-from bayline import ClaimPanel, Event, Feature, MenuItem, SettingDef, hookimpl
+from bayline import ClaimPanel, Event, Feature, MenuItem, Permission, SettingDef, hookimpl
 
 from . import models  # noqa: F401  (tables join the metadata when the plugin loads)
 
 __version__ = "0.1.0"
 NAME = "sms"
-_OFFICE = ["owner", "admin", "advisor", "estimator", "production_manager"]
+_OFFICE = ("owner", "admin", "advisor", "estimator", "production_manager")
 
 
 def _hhmm(value: Any) -> str:
@@ -54,8 +54,9 @@ def register_features() -> list[Feature]:
 
 
 @hookimpl
-def register_permissions() -> dict[str, list[str]]:
-    return {"sms.send": _OFFICE, "sms.manage": ["owner", "admin"]}
+def register_permissions() -> list[Permission]:
+    return [Permission("sms.send", _OFFICE, ("write",), "Text the customer from the shop's number"),
+            Permission("sms.manage", ("owner", "admin"), (), "Order numbers and change texting setup")]
 
 
 @hookimpl
