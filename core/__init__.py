@@ -14,12 +14,22 @@ if __name__ != "bayline":  # the source folder imported by its folder name: a se
 from typing import TYPE_CHECKING, Any
 
 from .plugins.markers import hookimpl, hookspec
-from .plugins.types import ClaimPanel, Event, Feature, MenuItem, PortalSection, SettingDef, Viewer
+from .plugins.types import (
+    ClaimPanel,
+    Event,
+    EventType,
+    Feature,
+    MenuItem,
+    Permission,
+    PortalSection,
+    SettingDef,
+    Viewer,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ClaimPanel", "Event", "Feature", "MenuItem", "PortalSection", "SettingDef", "Viewer",
+    "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection", "SettingDef", "Viewer",
     "create_app", "hookimpl", "hookspec",
 ]
 

@@ -89,6 +89,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         TESTING=settings.env == "test",
         BAYLINE_RAISE_HOOK_ERRORS=settings.env == "test",
+        BAYLINE_CHECK_EVENT_PAYLOADS=settings.env == "test",
         PREFERRED_URL_SCHEME="https" if settings.production else "http",
     )
 

@@ -20,14 +20,16 @@ from flask import Flask, current_app
 log = logging.getLogger(__name__)
 
 PREFIX = "bayline:live:"
-LIVE_EVENT_TYPES = frozenset({"claim.stage_changed", "claim.eta_changed", "claim.updated", "claim.delivered",
-                              "message.received", "message.sent", "photo.published"})
 
 
-# What the shop's staff pages follow (board, claim pages): the portal's kinds and the rest of a
-# claim's life that staff see.
-STAFF_EVENT_TYPES = LIVE_EVENT_TYPES | frozenset({"claim.created", "claim.archived", "portal.link_issued",
-                                                  "upload.received", "document.signed", "esign.declined"})
+def portal_event_types() -> frozenset[str]:
+    """Event types announced to a claim's open portal pages (registered with ``portal_live``)."""
+    return frozenset(n for n, t in current_app.extensions["bayline.event_types"].items() if t.portal_live)
+
+
+def staff_event_types() -> frozenset[str]:
+    """Event types announced to a shop's open staff pages (registered with ``staff_live``)."""
+    return frozenset(n for n, t in current_app.extensions["bayline.event_types"].items() if t.staff_live)
 
 
 def channel(tenant_id: int, claim_id: int) -> str:
@@ -182,9 +184,12 @@ def publish_event(tenant_id: int, claim_id: int, type_: str, event_id: str = "")
     """Tell the claim's open portal pages (for the portal's kinds) and the shop's open staff pages."""
     broker = get_broker()
     message = {"type": type_, "id": event_id, "claim_id": int(claim_id)}
-    if type_ in LIVE_EVENT_TYPES:
+    registered = current_app.extensions["bayline.event_types"].get(type_)
+    if registered is None:
+        return
+    if registered.portal_live:
         broker.publish(channel(tenant_id, claim_id), message)
-    if type_ in STAFF_EVENT_TYPES:
+    if registered.staff_live:
         broker.publish(shop_channel(tenant_id), message)
 
 

@@ -35,7 +35,17 @@ from .plugins.blueprints import (
 from .plugins.config import MissingConfig, PluginConfig, plugin_config
 from .plugins.markers import hookimpl
 from .plugins.scope import for_shop
-from .plugins.types import ClaimPanel, Event, Feature, MenuItem, PortalSection, SettingDef, Viewer
+from .plugins.types import (
+    ClaimPanel,
+    Event,
+    EventType,
+    Feature,
+    MenuItem,
+    Permission,
+    PortalSection,
+    SettingDef,
+    Viewer,
+)
 from .portal.current import current_portal_claim
 from .shop_settings import ShopSettings, shop_settings
 from .tasks import enqueue
@@ -45,7 +55,8 @@ from .tenants.models import Shop
 
 __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
-    "ClaimPanel", "Event", "Feature", "MenuItem", "PortalSection", "SettingDef", "Viewer", "hookimpl",
+    "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection", "SettingDef", "Viewer",
+    "hookimpl",
     # models a hook receives or a plugin reads
     "Attachment", "Claim", "Message", "Photo", "Shop", "Stage", "User",
     # database and tenancy

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 from marshmallow import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from bayline.auth.permissions import need, staff_only
 from bayline.claims import service
@@ -17,8 +17,9 @@ from bayline.db import get_session, utcnow
 from bayline.errors import wants_json
 from bayline.events import commit
 from bayline.extensions import limiter
-from bayline.live import STAFF_EVENT_TYPES, shop_channel
+from bayline.live import shop_channel, staff_event_types
 from bayline.messages import service as messages
+from bayline.plugins.calling import collect
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
 from bayline.portal.models import PortalAttempt
@@ -62,7 +63,7 @@ def board() -> Any:
                            today=date.today())
 
 
-PAGE_SIZE = 25
+PAGE_SIZE = service.SEARCH_PAGE_SIZE
 
 
 @bp.get("/claims")
@@ -71,30 +72,17 @@ def claims() -> Any:
     args = request.args
     q = (args.get("q") or "").strip()[:100]
     stages = active_stages()
-    stmt = select(Claim)
-    if args.get("archived") != "1":
-        stmt = stmt.where(Claim.archived_at.is_(None))
-    if q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(*(col.ilike(like, escape="\\") for col in (
-            Claim.number, Claim.customer_first_name, Claim.customer_last_name, Claim.vin, Claim.plate,
-            Claim.customer_first_name + " " + Claim.customer_last_name))))
     stage_id = args.get("stage_id", "")
-    if stage_id:
-        if not stage_id.isdigit() or int(stage_id) not in {s.id for s in stages}:
-            abort(400, "Pick a stage of this shop.")
-        stmt = stmt.where(Claim.stage_id == int(stage_id))
+    if stage_id and (not stage_id.isdigit() or int(stage_id) not in {s.id for s in stages}):
+        abort(400, "Pick a stage of this shop.")
     try:
         page = int(args.get("page", "1"))
     except ValueError:
         abort(400, "Page must be a number.")
-    session = get_session()
-    total = session.scalar(stmt.with_only_columns(func.count(Claim.id)).order_by(None)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    if page < 1 or page > pages:
+    found = service.search(q, int(stage_id) if stage_id else None, args.get("archived") == "1", page, PAGE_SIZE)
+    if page < 1 or page > found.pages:
         abort(404)
-    rows = session.scalars(stmt.order_by(Claim.updated_at.desc(), Claim.id.desc())
-                           .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    rows, total, pages = found.claims, found.total, found.pages
     base = {k: v for k, v in {"q": q, "stage_id": stage_id, "archived": args.get("archived")}.items() if v}
     return render_template("staff/claims.html", claims=rows, stages=stages, q=q, stage_id=stage_id, page=page,
                            pages=pages, total=total, base=base, archived=args.get("archived") == "1")
@@ -127,10 +115,7 @@ def new_claim() -> Any:
 
 
 def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) -> Any:
-    panels = []
-    for group in g.hooks.claim_panels(claim=claim, user=g.principal.user):
-        panels.extend(group or [])
-    panels.sort(key=lambda p: p.order)
+    panels = sorted(collect(g.hooks.claim_panels, claim=claim, user=g.principal.user), key=lambda p: p.order)
     token = portal_tokens.active_token(claim)
     portal = {"active": portal_tokens.is_usable(token, claim), "token": token,
               "expires_at": portal_tokens.expires_at(claim), "new_link": new_link}
@@ -146,7 +131,7 @@ def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) ->
 def events() -> Any:
     """Server-Sent Events for the staff pages of the current shop: the type and claim of each change
     to any of its claims (the board and claim pages refetch themselves)."""
-    return event_stream(shop_channel(g.shop.id), STAFF_EVENT_TYPES,
+    return event_stream(shop_channel(g.shop.id), staff_event_types(),
                         lambda message: {"type": message["type"], "claim_id": message.get("claim_id")})
 
 

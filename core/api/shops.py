@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from bayline import settings_registry
 from bayline.auth.context import staff_shops
 from bayline.auth.permissions import require
+from bayline.claims import service as claims_service
 from bayline.claims.models import Claim
 from bayline.db import get_session
 from bayline.errors import Refused
@@ -21,7 +22,6 @@ from bayline.tenants import provisioning
 from bayline.tenants.entitlements import active_features, entitled_features
 from bayline.tenants.models import Group, Shop
 
-from .claims import claim_filter, claim_page
 from .schemas import (
     ClaimQuerySchema,
     ClaimSchema,
@@ -139,4 +139,8 @@ class GroupClaims(MethodView):
         """Claims across every location of the group: the explicit cross-shop path."""
         _, shop_ids = require_group_admin()
         with tenant_scope(shop_ids):
-            return claim_page(claim_filter(args), pagination_parameters)
+            found = claims_service.search(args.get("q"), args.get("stage_id"), args["include_archived"],
+                                          pagination_parameters.page, pagination_parameters.page_size,
+                                          args.get("updated_since"))
+        pagination_parameters.item_count = found.total
+        return found.claims

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import click
 from flask import Flask, g, url_for
 from markupsafe import escape
 
-from bayline.plugin_api import ClaimPanel, Feature, PortalSection, SettingDef, hookimpl
+from bayline.plugin_api import ClaimPanel, EventType, Feature, Permission, PortalSection, SettingDef, hookimpl
 
 from . import models  # noqa: F401  (register the tables on the shared metadata)
 
 __version__ = "0.1.0"
 NAME = "esign"
 
-_OFFICE = ["owner", "admin", "advisor", "estimator", "production_manager"]
+_OFFICE = ("owner", "admin", "advisor", "estimator", "production_manager")
 
 
 @hookimpl
@@ -26,13 +26,44 @@ def register_features() -> list[Feature]:
 
 
 @hookimpl
-def register_permissions() -> dict[str, list[str]]:
-    return {"esign.send": _OFFICE, "esign.templates": ["owner", "admin"]}
+def register_permissions() -> list[Permission]:
+    # Sending and cancelling packages is everyday office work an integration (write key) may do;
+    # editing the legal templates is for the shop's admins and admin keys only.
+    return [Permission("esign.send", _OFFICE, ("write",), "Send, resend and cancel signing packages"),
+            Permission("esign.templates", ("owner", "admin"), (), "Edit the signing templates")]
+
+
+class DocumentSigned(TypedDict):
+    claim_id: int
+    package_id: str
+    """Public id of the signing package."""
+    document_id: str
+    title: str
+    signer: str
+    """The signers' names, comma-separated."""
+    signers: list[str]
+    sha256: str
+    """SHA-256 of the sealed PDF."""
+    package_completed: bool
+    """Every document of the package is signed now."""
+
+
+class EsignDeclined(TypedDict):
+    claim_id: int
+    package_id: str
+    title: str
+    signer: str
+    reason: str
 
 
 @hookimpl
-def register_event_types() -> list[str]:
-    return ["esign.declined"]
+def register_event_types() -> list[EventType]:
+    return [
+        EventType("document.signed", DocumentSigned,
+                  "Every signer signed a document of a package and the sealed PDF is stored.", staff_live=True),
+        EventType("esign.declined", EsignDeclined, "The customer declined to sign a package, with a reason.",
+                  staff_live=True),
+    ]
 
 
 @hookimpl
@@ -87,13 +118,6 @@ def register_commands(cli: click.Group) -> None:
         raise SystemExit(0 if verdict.ok else 1)
 
     cli.add_command(group)
-
-
-@hookimpl
-def sign_pdf(pdf: bytes, signer_name: str, reason: str) -> bytes | None:
-    from .keys import seal
-
-    return seal(pdf, signer_name=signer_name, reason=reason)
 
 
 def _status_list(claim_id: int, portal: bool) -> list[tuple[Any, str]]:

@@ -17,6 +17,7 @@ from bayline.plugin_api import (
     Event,
     Feature,
     MenuItem,
+    Permission,
     Refused,
     SettingDef,
     files,
@@ -30,7 +31,7 @@ from . import models, tasks  # noqa: F401  (tables join the metadata; tasks regi
 
 __version__ = "0.1.0"
 NAME = "sms"
-_OFFICE = ["owner", "admin", "advisor", "estimator", "production_manager"]
+_OFFICE = ("owner", "admin", "advisor", "estimator", "production_manager")
 
 
 def _hhmm(value: Any) -> str:
@@ -66,8 +67,9 @@ def register_features() -> list[Feature]:
 
 
 @hookimpl
-def register_permissions() -> dict[str, list[str]]:
-    return {"sms.send": _OFFICE, "sms.manage": ["owner", "admin"]}
+def register_permissions() -> list[Permission]:
+    return [Permission("sms.send", _OFFICE, ("write",), "Text the customer from the shop's number"),
+            Permission("sms.manage", ("owner", "admin"), (), "Order numbers and change texting setup")]
 
 
 @hookimpl
