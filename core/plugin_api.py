@@ -84,11 +84,13 @@ class PortalLink:
     token_id: int
 
 
-def issue_portal_link(claim: Claim, user_id: int | None = None) -> PortalLink:
+def issue_portal_link(claim: Claim, user_id: int | None = None, *, purpose: str | None = None) -> PortalLink:
     """Issue a portal link for ``claim`` in the caller's transaction (commit to make it usable);
     the absolute URL is built from ``BAYLINE_PUBLIC_URL``. Issuing rotates the claim's previous
-    link: it stops working once this transaction commits."""
+    link (of the same ``purpose``, where the core keeps one link per purpose): it stops working
+    once this transaction commits. ``purpose`` None is the core's default."""
     from .portal import tokens
 
-    issued = tokens.issue(claim, user_id)
+    options = {"purpose": purpose} if purpose is not None else {}
+    issued = tokens.issue(claim, user_id, **options)
     return PortalLink(url=issued.url, token_id=issued.token.id)
