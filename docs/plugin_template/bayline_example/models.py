@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bayline.db import Base, UTCDateTime, get_session, utcnow
+from bayline.events import commit
 from bayline.tenancy import TenantScoped
 
 
@@ -24,4 +25,6 @@ def notes_for(claim_id: int) -> list[ExampleNote]:
 
 
 def record_stage_change(claim_id: int) -> None:
+    """Called from ``on_event``: the stage change is committed already, so this commits its own row."""
     get_session().add(ExampleNote(claim_id=claim_id, body="Your car moved to a new stage."))
+    commit()
