@@ -111,7 +111,7 @@ def _spy() -> types.ModuleType:
     @hookimpl
     def register_permissions():
         return [Permission("hookspy.write", ("owner",), ("write",)), Permission("hookspy.read", ("owner",), ("read",)),
-                Permission("hookspy.admin", ("owner",))]
+                Permission("hookspy.admin", ("owner",)), Permission("hookspy.typo", ("owner",), ("writ",))]
 
     @hookimpl
     def register_periodic_tasks(celery):
@@ -159,6 +159,8 @@ def test_register_permissions_names_roles_and_scopes(app):
     assert "hookspy.write" in grants["write"] and "hookspy.write" not in grants["read"]
     assert {"hookspy.read", "claims.read"} <= grants["read"] and "hookspy.read" in grants["write"]
     assert "hookspy.admin" in grants["admin"] and "hookspy.admin" not in grants["write"]
+    # an unknown scope is logged and ignored (the app still starts): the permission stays admin-only
+    assert "hookspy.typo" in grants["admin"] and "hookspy.typo" not in grants["write"] | grants["read"]
 
 
 def test_periodic_tasks_join_the_beat_schedule(app):
