@@ -191,3 +191,39 @@ def publish_event(tenant_id: int, claim_id: int, type_: str, event_id: str = "")
         broker.publish(channel(tenant_id, claim_id), message)
     if registered.staff_live:
         broker.publish(shop_channel(tenant_id), message)
+
+
+# -- publishing after a commit ------------------------------------------------------------------
+# Changes that are not events (a text's delivery status) still refresh open pages, but only once
+# their transaction committed: a rolled-back change publishes nothing.
+
+_PENDING = "bayline.live.pending"
+
+
+def publish_after_commit(session: Any, tenant_id: int, claim_id: int, type_: str, event_id: str = "") -> None:
+    """Queue :func:`publish_event` for when ``session`` commits (dropped on rollback)."""
+    session.info.setdefault(_PENDING, []).append((int(tenant_id), int(claim_id), type_, event_id))
+
+
+def _publish_pending(session: Any) -> None:
+    for tenant_id, claim_id, type_, event_id in session.info.pop(_PENDING, None) or []:
+        try:
+            publish_event(tenant_id, claim_id, type_, event_id)
+        except Exception:  # a broker outage never fails the committed change; pages poll too
+            log.exception("live update %s for claim %s not published", type_, claim_id)
+
+
+def _drop_pending(session: Any, _previous: Any = None) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _listen() -> None:
+    from sqlalchemy import event
+
+    from .tenancy import TenantSession
+
+    event.listen(TenantSession, "after_commit", _publish_pending)
+    event.listen(TenantSession, "after_soft_rollback", _drop_pending)
+
+
+_listen()

@@ -1,5 +1,10 @@
 """Server-rendered pages: staff login and console (the customer portal joins here)."""
+
 from __future__ import annotations
+
+if __name__ != "bayline.web":  # the source folder imported by its folder name: a second copy of the models
+    raise ImportError(f"{__name__!r} is the source folder web/ of the package 'bayline.web' (setup.cfg maps "
+                      "it): import bayline.web, never the folder by its own name")
 
 from datetime import datetime
 from typing import Any

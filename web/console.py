@@ -9,10 +9,12 @@ from flask_login import login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from bayline.auth.permissions import need, staff_only
 from bayline.claims import service
 from bayline.claims.models import CLAIM_TYPES, Claim
 from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
+from bayline.errors import wants_json
 from bayline.events import commit
 from bayline.extensions import limiter
 from bayline.live import shop_channel, staff_event_types
@@ -36,14 +38,9 @@ CLAIM_FORM_FIELDS = [
 
 @bp.before_request
 @login_required
-def _need_shop() -> Any:
-    if g.get("principal") is None:
-        abort(403, "Your account is not on the staff of any shop.")
+def _need_shop() -> None:
+    staff_only()
 
-
-def _need(permission: str) -> None:
-    if not g.principal.can(permission):
-        abort(403, f"Your role may not do this ({permission}).")
 
 
 def _claim(claim_id: int) -> Claim:
@@ -93,7 +90,7 @@ def claims() -> Any:
 
 @bp.route("/claims/new", methods=["GET", "POST"])
 def new_claim() -> Any:
-    _need("claims.write")
+    need("claims.write")
     errors: dict[str, Any] = {}
     form = request.form
     if request.method == "POST":
@@ -145,7 +142,7 @@ def claim(claim_id: int) -> Any:
 
 @bp.post("/claims/<int:claim_id>/messages")
 def reply(claim_id: int) -> Any:
-    _need("messages.send")
+    need("messages.send")
     claim = _claim(claim_id)
     try:
         messages.send(claim, request.form.get("body"), g.principal.user_id)
@@ -160,7 +157,7 @@ def reply(claim_id: int) -> Any:
 @bp.post("/claims/<int:claim_id>/portal-link")
 def portal_link(claim_id: int) -> Any:
     """Issue a new customer link (the old one stops). The URL is shown once, in this response."""
-    _need("portal.manage")
+    need("portal.manage")
     claim = _claim(claim_id)
     link = portal_tokens.issue(claim, g.principal.user_id)
     commit()
@@ -169,7 +166,7 @@ def portal_link(claim_id: int) -> Any:
 
 @bp.post("/claims/<int:claim_id>/portal-link/revoke")
 def revoke_portal_link(claim_id: int) -> Any:
-    _need("portal.manage")
+    need("portal.manage")
     claim = _claim(claim_id)
     portal_tokens.revoke(claim, g.principal.user_id)
     commit()
@@ -177,25 +174,21 @@ def revoke_portal_link(claim_id: int) -> Any:
     return redirect(url_for("console.claim", claim_id=claim.id))
 
 
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
-
-
 @bp.post("/claims/<int:claim_id>/stage")
 def move(claim_id: int) -> Any:
     """Move a claim (the board's arrow buttons and drag and drop, the claim page's select). A fetch
     asking for JSON gets ``{claim_id, stage_id, stage}`` instead of a redirect."""
-    _need("claims.stage")
+    need("claims.stage")
     claim = _claim(claim_id)
     try:
         service.change_stage(claim, service.get_stage(int(request.form.get("stage_id", "0"))), g.principal.user_id)
         commit()
     except (ValueError, ValidationError):
         get_session().rollback()
-        if _wants_json():
+        if wants_json():
             return jsonify(code="invalid_stage", status=400, message="Pick a stage of this shop."), 400
         abort(400, "Pick a stage of this shop.")
-    if _wants_json():
+    if wants_json():
         return jsonify(claim_id=claim.id, stage_id=claim.stage_id, stage=claim.stage.name)
     back = request.form.get("back") or ""
     if not back.startswith("/console/") or back.startswith("//"):
@@ -205,7 +198,7 @@ def move(claim_id: int) -> Any:
 
 @bp.post("/claims/<int:claim_id>/eta")
 def eta(claim_id: int) -> Any:
-    _need("claims.eta")
+    need("claims.eta")
     claim = _claim(claim_id)
     raw = request.form.get("eta", "")
     try:
@@ -226,7 +219,7 @@ def _pdf(data: bytes, name: str) -> Response:
 def print_document(claim_id: int) -> Any:
     """Work order / hang tag / receipt PDF. A new link is issued (the old one stops) unless the form
     hands back the claim's current link as ``same_link``."""
-    _need("portal.manage")
+    need("portal.manage")
     claim = _claim(claim_id)
     kind = request.form.get("document", "work-order")
     if kind not in printing.DOCUMENTS:
@@ -243,7 +236,7 @@ def print_document(claim_id: int) -> Any:
 @bp.post("/claims/<int:claim_id>/qr")
 def qr_code(claim_id: int) -> Any:
     """The portal QR as SVG or PNG (new link unless ``same_link`` is handed back)."""
-    _need("portal.manage")
+    need("portal.manage")
     claim = _claim(claim_id)
     fmt = request.form.get("format", "svg")
     if fmt not in ("svg", "png"):
@@ -261,7 +254,7 @@ def qr_code(claim_id: int) -> Any:
 @bp.post("/print")
 def batch_print() -> Any:
     """One PDF for many claims (each gets a new link)."""
-    _need("portal.manage")
+    need("portal.manage")
     kind = request.form.get("document", "work-order")
     if kind not in printing.DOCUMENTS:
         abort(400, "Unknown document.")

@@ -7,12 +7,13 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from bayline.auth.permissions import require
 from bayline.claims import service
 from bayline.claims.models import Claim
 from bayline.db import get_session
+from bayline.errors import Refused
 from bayline.events import commit
 
-from . import api_abort, require
 from .schemas import (
     ClaimCreateSchema,
     ClaimPatchSchema,
@@ -30,7 +31,7 @@ def load_claim(claim_id: int) -> Claim:
     """A claim of the current shop; another shop's id answers 404 like a missing one."""
     claim = get_session().get(Claim, claim_id)
     if claim is None:
-        api_abort(404, "not_found", "No such claim.")
+        raise Refused(404, "not_found", "No such claim.")
     return claim
 
 

@@ -10,9 +10,11 @@ from marshmallow import ValidationError
 
 from bayline import settings_registry
 from bayline.auth.context import staff_shops
+from bayline.auth.permissions import require
 from bayline.claims import service as claims_service
 from bayline.claims.models import Claim
 from bayline.db import get_session
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.phones import to_e164
 from bayline.tenancy import tenant_scope
@@ -20,7 +22,6 @@ from bayline.tenants import provisioning
 from bayline.tenants.entitlements import active_features, entitled_features
 from bayline.tenants.models import Group, Shop
 
-from . import api_abort, require
 from .schemas import (
     ClaimQuerySchema,
     ClaimSchema,
@@ -104,7 +105,7 @@ class MyShops(MethodView):
         """Shops the logged-in staff user may switch to (an API key sees its own shop)."""
         principal = g.get("principal")
         if principal is None:
-            api_abort(401, "unauthorized", "Log in or send an API key.")
+            raise Refused(401, "unauthorized", "Log in or send an API key.")
         if principal.user is None:
             return [principal.shop]
         return [shop for shop, _ in staff_shops(principal.user)]
@@ -113,9 +114,9 @@ class MyShops(MethodView):
 def require_group_admin() -> tuple[Group, list[int]]:
     principal = g.get("principal")
     if principal is None:
-        api_abort(401, "unauthorized", "Log in or send an API key.")
+        raise Refused(401, "unauthorized", "Log in or send an API key.")
     if principal.role != "group_admin" and not (principal.user and principal.user.is_platform_admin):
-        api_abort(403, "permission_denied", "Only group admins see across locations.")
+        raise Refused(403, "permission_denied", "Only group admins see across locations.")
     group = get_session().get(Group, principal.shop.group_id)
     return group, [s.id for s in group.shops]
 

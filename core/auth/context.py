@@ -107,4 +107,5 @@ def resolve_principal() -> Principal | None:
 
 
 def current_principal() -> Principal | None:
+    """The staff user or API key making this request (None when anonymous or on the portal)."""
     return g.get("principal")

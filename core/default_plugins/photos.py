@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, g, render_template, request, session
 
 from bayline.auth.roles import ROLES
 from bayline.claims.models import Claim
-from bayline.photos import checks, service
+from bayline.photos import checks, service, tasks  # noqa: F401  (tasks: registers the Celery tasks)
 from bayline.plugins.markers import hookimpl
 from bayline.plugins.types import ClaimPanel, EventType, Feature, Permission, PortalSection, SettingDef, Viewer
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import flask_smorest
 from flask import Flask, abort, g, request
 
 from bayline.auth.roles import API_KEY_SCOPES, GRANTABLE_SCOPES
@@ -18,6 +19,9 @@ class _Registry(PluginRegistry):
     def finish(self, app: Flask) -> None:
         """Mount blueprints and commands of every working plugin, then announce the app.
 
+        flask-smorest blueprints (``plugin_api.api_blueprint``) are registered with the core's
+        ``Api``, so their resources appear in ``/api/v1/openapi.json``.
+
         Blueprints from ``register_blueprints`` are gated by the plugin's feature; those from
         ``register_public_blueprints`` are not (their views authenticate the caller themselves)."""
         blueprint_features: dict[str, str] = app.extensions["bayline.blueprint_features"]
@@ -28,7 +32,10 @@ class _Registry(PluginRegistry):
                 for hook, gated in (("register_blueprints", True), ("register_public_blueprints", False)):
                     for blueprints in self.hook_of(hook, info.name)(app=app):
                         for bp in blueprints or []:
-                            app.register_blueprint(bp)
+                            if isinstance(bp, flask_smorest.Blueprint):  # joins /api/v1 and its OpenAPI
+                                app.extensions["bayline.api"].register_blueprint(bp)
+                            else:
+                                app.register_blueprint(bp)
                             plugin_blueprints.setdefault(info.name, []).append(bp)
                             if gated and not info.core:
                                 blueprint_features[bp.name] = info.name
@@ -117,7 +124,7 @@ def gate_plugin_blueprint() -> None:
     """404 on the portal, 403 ``feature_not_in_plan`` elsewhere, for an inactive plugin's routes."""
     from flask import current_app
 
-    from bayline.api import api_abort
+    from bayline.errors import Refused
 
     feature = current_app.extensions["bayline.blueprint_features"].get(request.blueprint or "")
     if feature is None:
@@ -127,5 +134,5 @@ def gate_plugin_blueprint() -> None:
     if request.path.startswith("/c/"):
         abort(404)
     if g.get("shop") is None:
-        api_abort(401, "unauthorized", "Log in or send an API key.")
-    api_abort(403, "feature_not_in_plan", f"The {feature!r} feature is not on this shop's plan.")
+        raise Refused(401, "unauthorized", "Log in or send an API key.")
+    raise Refused(403, "feature_not_in_plan", f"The {feature!r} feature is not on this shop's plan.")

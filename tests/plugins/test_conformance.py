@@ -79,4 +79,6 @@ def test_rule_breaking_plugin_is_reported(database_url, tmp_path, monkeypatch, n
     assert "setting 'global.colour' is outside" in problems
     assert f"event type '{name}.untyped' should be an EventType with a TypedDict payload" in problems
     assert f"event type '{name}.loose' payload should be a TypedDict" in problems
+    assert f"bayline_{name}/__init__.py:5 imports bayline.Feature" in problems  # only bayline.plugin_api
+    assert f"bayline_{name}/__init__.py:6 imports bayline.db" in problems
     get_db(app).dispose()

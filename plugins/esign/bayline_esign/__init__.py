@@ -10,7 +10,7 @@ import click
 from flask import Flask, g, url_for
 from markupsafe import escape
 
-from bayline import ClaimPanel, EventType, Feature, Permission, PortalSection, SettingDef, hookimpl
+from bayline.plugin_api import ClaimPanel, EventType, Feature, Permission, PortalSection, SettingDef, hookimpl
 
 from . import models  # noqa: F401  (register the tables on the shared metadata)
 
@@ -75,19 +75,17 @@ def register_tenant_settings() -> list[SettingDef]:
 
 @hookimpl
 def register_blueprints(app: Flask) -> list[Any]:
-    from .views import staff_blueprint
+    from .views import portal_routes, staff_routes
 
-    return [staff_blueprint()]
+    return [staff_routes(), portal_routes()]
 
 
 @hookimpl
 def register_public_blueprints(app: Flask) -> list[Any]:
     # The verification page is public and belongs to no shop, so it is not plan-gated.
-    from bayline.extensions import limiter
+    from .views import public_routes
 
-    from .views import public_blueprint
-
-    return [public_blueprint(limiter)]
+    return [public_routes()]
 
 
 @hookimpl
@@ -142,7 +140,7 @@ def portal_sections(claim: Any, viewer: Any) -> list[PortalSection]:
     rows = []
     for pkg, state in items:
         for doc in pkg.documents:
-            href = url_for("plugin_esign.portal_document", public_id=doc.public_id)
+            href = url_for("plugin_esign_portal.document", public_id=doc.public_id)
             label = "Signed" if doc.status == "signed" else ("Sign now" if state == "sent" else state)
             if doc.status == "partially_signed" and state == "sent":
                 label = "Signed by some, waiting for the others"
