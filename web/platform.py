@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
+from bayline.auth.permissions import need, staff_only
 from bayline.db import get_session
 from bayline.events import commit
 from bayline.tenants import features
@@ -20,8 +21,8 @@ LIST_LIMIT = 50
 @bp.before_request
 @login_required
 def _need_platform_admin() -> Any:
-    if g.get("principal") is None or not g.principal.can("platform.manage"):
-        abort(403, "Only platform admins manage plans and add-ons.")
+    staff_only()
+    need("platform.manage")
 
 
 @bp.get("/")
