@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
@@ -15,9 +16,14 @@ from bayline.db import get_session
 from bayline.events import commit
 from bayline.tenancy import set_tenant
 
+if TYPE_CHECKING:
+    from bayline.tenants.models import Shop
+
 db_cli = AppGroup("db", help="Database migrations (core and every installed plugin).")
 bayline_cli = AppGroup("bayline", help="Bayline administration.")
 plugins_cli = AppGroup("plugins", help="Installed plugins.")
+features_cli = AppGroup("features", help="Features of shops: add-ons, plans (platform administration).")
+bayline_cli.add_command(features_cli)
 
 
 @db_cli.command("upgrade")
@@ -25,6 +31,15 @@ def db_upgrade() -> None:
     """Upgrade the core and every installed plugin to their heads."""
     for component in migrate.upgrade_all(current_app):
         click.echo(f"upgraded {component}")
+    _apply_default_tiers()
+
+
+def _apply_default_tiers() -> None:
+    from bayline.tenants import features
+
+    for plan, key in features.apply_default_tiers():
+        click.echo(f"plan {plan}: added feature {key} (suggested by its plugin)")
+    commit()
 
 
 @db_cli.command("current")
@@ -140,11 +155,18 @@ def create_user_cmd(email: str, name: str, shop_slug: str, role: str, password: 
 @click.option("--name", required=True, help="Key name; an active key of that name is revoked.")
 @click.option("--scope", "scopes", multiple=True, default=["write"])
 def rotate_api_key_cmd(shop_slug: str, name: str, scopes: tuple[str, ...]) -> None:
-    """Revoke the shop's key called NAME (if any) and print a new secret."""
+    """Revoke the shop's key called NAME (if any) and print a new secret.
+
+    ``--scope platform`` makes a platform operator's key (plans and add-ons of every shop through
+    ``/api/v1/platform``); only this command issues it."""
     from bayline.auth.api_keys import create_api_key, revoke
     from bayline.auth.models import ApiKey
+    from bayline.auth.roles import API_KEY_SCOPES, PLATFORM_SCOPE
     from bayline.tenants.models import Shop
 
+    unknown = set(scopes) - {*API_KEY_SCOPES, PLATFORM_SCOPE}
+    if unknown:
+        raise click.ClickException(f"unknown scope(s): {', '.join(sorted(unknown))}")
     session = get_session()
     shop = session.scalar(select(Shop).where(Shop.slug == shop_slug))
     if shop is None:
@@ -155,6 +177,83 @@ def rotate_api_key_cmd(shop_slug: str, name: str, scopes: tuple[str, ...]) -> No
     _, secret = create_api_key(shop.id, name, list(scopes))
     commit()
     click.echo(secret)
+
+
+def _flat(exc: ValidationError) -> str:
+    messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
+    return "; ".join(str(m) for msgs in messages.values() for m in (msgs if isinstance(msgs, list) else [msgs]))
+
+
+def _shop_or_fail(slug: str) -> Shop:
+    from bayline.tenants import features
+
+    try:
+        return features.find_shop(slug)
+    except ValidationError as exc:
+        raise click.ClickException(_flat(exc)) from None
+
+
+def _feature_change(change: str, shop_slug: str, arg: str) -> None:
+    from bayline.tenants import features
+
+    shop = _shop_or_fail(shop_slug)
+    try:
+        getattr(features, change)(shop, arg)
+    except ValidationError as exc:
+        raise click.ClickException(_flat(exc)) from None
+    commit()
+
+
+@features_cli.command("list")
+@click.option("--shop", "shop_slug", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def features_list(shop_slug: str, as_json: bool) -> None:
+    """Every feature of the shop: from its plan, an add-on, switched off, installed, active."""
+    from bayline.tenants import features
+
+    shop = _shop_or_fail(shop_slug)
+    rows = [state.as_dict() for state in features.states(shop)]
+    if as_json:
+        click.echo(json.dumps({"shop": shop_slug, "plan": shop.plan_key, "features": rows}))
+        return
+    click.echo(f"{shop_slug} (plan {shop.plan_key})")
+    for row in rows:
+        source = "plan" if row["in_plan"] else "add-on" if row["addon"] else "-"
+        state = "on" if row["active"] else "not installed" if not row["installed"] else "off"
+        click.echo(f"  {row['key']:<20} {source:<7} {state}")
+
+
+@features_cli.command("grant")
+@click.option("--shop", "shop_slug", required=True)
+@click.argument("key")
+def features_grant(shop_slug: str, key: str) -> None:
+    """Grant feature KEY to the shop as an add-on."""
+    _feature_change("grant", shop_slug, key)
+    click.echo(f"granted {key} to {shop_slug}")
+
+
+@features_cli.command("revoke")
+@click.option("--shop", "shop_slug", required=True)
+@click.argument("key")
+def features_revoke(shop_slug: str, key: str) -> None:
+    """Take the add-on KEY away from the shop (a plan feature stays: change the plan)."""
+    _feature_change("revoke", shop_slug, key)
+    click.echo(f"revoked {key} from {shop_slug}")
+
+
+@features_cli.command("set-plan")
+@click.option("--shop", "shop_slug", required=True)
+@click.argument("plan")
+def features_set_plan(shop_slug: str, plan: str) -> None:
+    """Move the shop to plan tier PLAN."""
+    _feature_change("change_plan", shop_slug, plan)
+    click.echo(f"{shop_slug} is on plan {plan}")
+
+
+@features_cli.command("apply-defaults")
+def features_apply_defaults() -> None:
+    """Add the plan rows plugins suggest (Feature.default_tiers), once each; `flask db upgrade` runs it."""
+    _apply_default_tiers()
 
 
 @plugins_cli.command("list")

@@ -143,3 +143,14 @@ class StageTemplate(Base):
     name: Mapped[str] = mapped_column(String(80))
     stages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PlanDefaultApplied(Base):
+    """A plugin's suggested plan tier (``Feature.default_tiers``) that the data step applied once.
+
+    Remembered so that an operator who later removes the plan row keeps it removed."""
+
+    __tablename__ = "plan_defaults_applied"
+    plan_key: Mapped[str] = mapped_column(ForeignKey("plans.key", ondelete="CASCADE"), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(60), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

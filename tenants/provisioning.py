@@ -108,7 +108,9 @@ def make_group_admin(user: User, group: Group) -> GroupMembership:
     return gm
 
 
-def _announce(shop: Shop, before: frozenset[str]) -> None:
+def announce(shop: Shop, before: frozenset[str]) -> None:
+    """After a change to what ``shop`` is granted: every process re-reads its features, and when the
+    active set changed, ``entitlements_changed`` tells every installed plugin."""
     bump(shop)
     get_session().flush()
     after = active_features(shop)
@@ -123,7 +125,7 @@ def change_plan(shop: Shop, plan_key: str) -> None:
         raise ValidationError({"plan": [f"unknown plan {plan_key!r}"]})
     before = active_features(shop)
     shop.plan_key = plan_key
-    _announce(shop, before)
+    announce(shop, before)
 
 
 def set_addon(shop: Shop, feature: str, granted: bool) -> None:
@@ -136,7 +138,7 @@ def set_addon(shop: Shop, feature: str, granted: bool) -> None:
         elif not granted and row is not None:
             session.delete(row)
         session.flush()
-    _announce(shop, before)
+    announce(shop, before)
 
 
 def set_feature_enabled(shop: Shop, feature: str, enabled: bool) -> None:
@@ -150,4 +152,4 @@ def set_feature_enabled(shop: Shop, feature: str, enabled: bool) -> None:
         else:
             row.enabled = enabled
         session.flush()
-    _announce(shop, before)
+    announce(shop, before)

@@ -55,6 +55,7 @@ def init_web(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .console import bp as console_bp
     from .introspection import bp as introspection_bp
+    from .platform import bp as platform_bp
     from .shop_settings import bp as settings_bp
     from .staff_auth import bp as auth_bp
 
@@ -62,6 +63,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(introspection_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(platform_bp)
     from .portal import init_portal
 
     init_portal(app)

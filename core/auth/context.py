@@ -18,7 +18,7 @@ from bayline.tenants.models import GroupMembership, Membership, Shop
 
 from .api_keys import lookup_api_key
 from .models import ApiKey, User
-from .roles import permissions_for_role, permissions_for_scopes
+from .roles import PLATFORM_PERMISSIONS, permissions_for_role, permissions_for_scopes
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Principal:
     api_key: ApiKey | None = None
 
     def can(self, permission: str) -> bool:
+        if permission in PLATFORM_PERMISSIONS:  # "*" (shop and group admins) does not reach the platform
+            return permission in self.permissions
         return "*" in self.permissions or permission in self.permissions
 
     @property

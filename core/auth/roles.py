@@ -19,21 +19,31 @@ ROLES: dict[str, str] = {
 GROUP_ROLES = {"group_admin": "Group admin"}
 
 API_KEY_SCOPES: tuple[str, ...] = ("read", "write", "admin")
+"""Scopes a shop's admins may give the keys they create."""
 GRANTABLE_SCOPES: tuple[str, ...] = ("read", "write")
 """Scopes a permission may name (``admin`` holds every permission anyway)."""
+PLATFORM_SCOPE = "platform"
+"""A key scope for the platform operator's automation (plans, add-ons of any shop). Only the CLI issues
+it (``flask bayline rotate-api-key --scope platform``); it grants the platform permissions and nothing
+in the key's own shop."""
+PLATFORM_PERMISSIONS = frozenset({"platform.manage"})
+"""Held by platform admins (users with ``is_platform_admin``) and platform-scope keys only: never by a
+shop role, a group admin or ``*``."""
 
 
 def permissions_for_role(role: str, table: dict[str, list[str]]) -> frozenset[str]:
-    if role in ("group_admin", "platform_admin"):
+    if role == "platform_admin":
+        return frozenset(table) | {"*"} | PLATFORM_PERMISSIONS
+    if role == "group_admin":
         return frozenset(table) | {"*"}
     return frozenset(p for p, roles in table.items() if role in roles)
 
 
 def permissions_for_scopes(scopes: Iterable[str], grants: dict[str, set[str]]) -> frozenset[str]:
     """What an API key with ``scopes`` may do; ``grants`` maps a scope to the permissions it grants."""
-    perms: set[str] = set()
+    perms: set[str] = set(PLATFORM_PERMISSIONS) if PLATFORM_SCOPE in scopes else set()
     for scope in scopes:
         if scope == "admin":
-            return frozenset(grants.get("admin", set())) | {"*"}
+            return frozenset(perms | grants.get("admin", set())) | {"*"}
         perms |= grants.get(scope, set())
     return frozenset(perms)

@@ -16,6 +16,7 @@ _ITEMS = [
     ("Stages", "console_admin.stages", "stages.manage", 40),
     ("Staff", "console_admin.staff", "staff.manage", 50),
     ("Settings", "shop_settings.edit", "settings.manage", 60),
+    ("Platform", "console_platform.shops", "platform.manage", 900),
 ]
 
 

@@ -101,9 +101,10 @@ def _permissions(results: list[Any]) -> tuple[dict[str, list[str]], dict[str, se
             roles.setdefault(perm.name, set()).update(perm.roles)
             grants["admin"].add(perm.name)
             for scope in perm.scopes:
-                if scope not in GRANTABLE_SCOPES:
-                    raise ValueError(f"permission {perm.name!r} names unknown API-key scope {scope!r}")
-                grants[scope].add(perm.name)
+                if scope in GRANTABLE_SCOPES:
+                    grants[scope].add(perm.name)
+                else:  # a plugin's typo must not take the app down; the permission stays admin-only
+                    log.error("permission %s names unknown API-key scope %r; ignored", perm.name, scope)
     grants["write"] |= grants["read"]
     return {k: sorted(v) for k, v in roles.items()}, grants
 

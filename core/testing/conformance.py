@@ -4,7 +4,8 @@ A plugin called ``x`` is distribution ``bayline-x``, package ``bayline_x``, entr
 point ``x``, feature key ``x``, blueprints ``plugin_x`` / ``plugin_x_public`` under ``/plugins/x``,
 ``plugin_x_portal`` under ``/c/s/x`` and ``plugin_x_api`` under ``/api/v1/plugins/x`` (the
 ``plugin_api`` blueprint factories make them so), Alembic branch label ``x``, tables ``x_*``
-carrying ``tenant_id``, settings ``x.*``, Celery tasks ``bayline_x.*``, and its modules import
+carrying ``tenant_id``, settings ``x.*``, Celery tasks ``bayline_x.*``; event types are
+``EventType`` values with a ``TypedDict`` payload and a "fires" description; and its modules import
 nothing of ``bayline`` but ``bayline.plugin_api`` and ``bayline.testing`` (see :mod:`.imports`).
 """
 from __future__ import annotations
@@ -57,12 +58,28 @@ def check_plugin(app: Flask, name: str) -> list[str]:
     for defn in own_settings:
         if not defn.key.startswith(f"{name}."):
             problems.append(f"{name}: setting {defn.key!r} is outside the '{name}.' namespace")
+    for item in registry.call_collect(registry.hook_of("register_event_types", name)()):
+        problems += _check_event_type(name, item)
     celery = app.extensions.get("celery")
     if celery is not None:
         for task_name, task in celery.tasks.items():
             if getattr(task, "__module__", "").startswith(package) and not task_name.startswith(f"{package}."):
                 problems.append(f"{name}: Celery task {task_name!r} should be named '{package}.*'")
     return problems
+
+
+def _check_event_type(name: str, item: Any) -> list[str]:
+    import typing
+
+    from bayline.plugins.types import EventType
+
+    if not isinstance(item, EventType):
+        return [f"{name}: event type {item!r} should be an EventType with a TypedDict payload"]
+    if not typing.is_typeddict(item.payload):
+        return [f"{name}: event type {item.name!r} payload should be a TypedDict (documents its keys)"]
+    if not item.fires:
+        return [f"{name}: event type {item.name!r} should say when it fires"]
+    return []
 
 
 def _check_tables(name: str, package: str) -> list[str]:

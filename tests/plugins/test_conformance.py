@@ -40,7 +40,7 @@ def test_rule_breaking_plugin_is_reported(database_url, tmp_path, monkeypatch, n
         from flask import Blueprint
         from sqlalchemy import String
         from sqlalchemy.orm import Mapped, mapped_column
-        from bayline import Feature, SettingDef, hookimpl
+        from bayline import EventType, Feature, SettingDef, hookimpl
         from bayline.db import Base
 
         class Loose(Base):
@@ -61,6 +61,10 @@ def test_rule_breaking_plugin_is_reported(database_url, tmp_path, monkeypatch, n
         @hookimpl
         def register_tenant_settings():
             return [SettingDef("global.colour", "Colour")]
+
+        @hookimpl
+        def register_event_types():
+            return ["{name}.untyped", EventType("{name}.loose", dict, "")]
     """))
     write_dist_info(root, name, f"bayline_{name}")
     monkeypatch.syspath_prepend(str(root))
@@ -75,4 +79,6 @@ def test_rule_breaking_plugin_is_reported(database_url, tmp_path, monkeypatch, n
     assert "setting 'global.colour' is outside" in problems
     assert f"bayline_{name}/__init__.py:5 imports bayline.Feature" in problems  # only bayline.plugin_api
     assert f"bayline_{name}/__init__.py:6 imports bayline.db" in problems
+    assert f"event type '{name}.untyped' should be an EventType with a TypedDict payload" in problems
+    assert f"event type '{name}.loose' payload should be a TypedDict" in problems
     get_db(app).dispose()
