@@ -131,11 +131,14 @@ def revision(app: Flask, component: str, message: str, autogenerate: bool = True
         command.revision(cfg, **kwargs)
 
 
-def first_plugin_revision(project: Path, name: str) -> Path:
+def first_plugin_revision(project: Path, name: str, *, keep_loaded: bool = False) -> Path:
     """Autogenerate the first revision of plugin ``name`` whose project folder is ``project`` (its
     package ``bayline_<name>`` with an empty ``migrations/versions``), from its models, against a
     throwaway SQLite database migrated to the heads of the core and the installed plugins. Returns
-    the revision file (branch label ``name``, its own version table like every plugin's)."""
+    the revision file (branch label ``name``, its own version table like every plugin's).
+
+    The package's tables join the process's metadata when it is imported; ``keep_loaded`` leaves
+    the package imported (a test that goes on to use it), otherwise it is forgotten again."""
     from bayline import create_app
 
     package = f"bayline_{name}"
@@ -153,7 +156,7 @@ def first_plugin_revision(project: Path, name: str) -> Path:
                 get_db(app).dispose()
     finally:
         sys.path.remove(str(project))
-        for loaded in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        for loaded in [m for m in sys.modules if not keep_loaded and (m == package or m.startswith(package + "."))]:
             del sys.modules[loaded]
     (path,) = versions.glob("*.py")
     return path
