@@ -8,8 +8,8 @@ import pytest
 
 from bayline import create_app
 from bayline.db import get_db
-from bayline.testing.conformance import check_plugin
 from bayline.testing._core.packaging import forget_modules, install_plugin_copy, write_dist_info
+from bayline.testing.conformance import check_plugin
 
 
 def test_every_installed_plugin_conforms(app):

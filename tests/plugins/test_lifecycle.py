@@ -14,9 +14,9 @@ from bayline.migrate import pending_changes, upgrade_all
 from bayline.tenancy import set_tenant
 from bayline.tenants import provisioning
 from bayline.tenants.models import PlanFeature, Shop
+from bayline.testing._core.packaging import forget_modules, install_plugin_copy, write_dist_info
 from bayline.testing.conformance import check_plugin
 from bayline.testing.forms import csrf_token
-from bayline.testing._core.packaging import forget_modules, install_plugin_copy, write_dist_info
 
 
 @pytest.fixture
