@@ -68,7 +68,8 @@ def test_scaffolded_plugin_installs_grants_and_passes_its_own_tests(tmp_path_fac
                      "BAYLINE_INSTANCE_DIR": str(outside / "instance")}
     project = outside / f"bayline-{name}"
 
-    made = _run([sys.executable, "-m", "flask", "bayline", "new-plugin", name, "--path", str(project)], app_env, outside)
+    made = _run([sys.executable, "-m", "flask", "bayline", "new-plugin", name, "--path", str(project)], app_env,
+                outside)
     assert made.returncode == 0, _out(made)
     package = project / f"bayline_{name}"
     [first] = (package / "migrations" / "versions").glob("*.py")
