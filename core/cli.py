@@ -119,9 +119,10 @@ def new_plugin_cmd(name: str, path: Path | None, no_revision: bool) -> None:
     from bayline import scaffold
 
     taken = set(current_app.extensions["bayline.plugins"].plugins) | set(current_app.extensions["bayline.features"])
-    if importlib.util.find_spec(f"bayline_{name}") is not None:
-        taken.add(name)
     try:
+        scaffold.check_name(name, taken)
+        if importlib.util.find_spec(f"bayline_{name}") is not None:
+            taken.add(name)  # importable already (installed but broken, or on the path)
         target = scaffold.new_plugin(name, path or Path(f"bayline-{name}"), taken, first_revision=not no_revision)
     except scaffold.ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None

@@ -27,6 +27,7 @@ OWNER = "owner@harbor.example"
     ("1st", "is not a valid plugin name"),
     ("x", "is not a valid plugin name"),
     ("class", "is not a valid plugin name"),
+    ("my.plugin", "is not a valid plugin name"),
     ("sms", "already the name of an installed plugin or feature"),
     ("portal", "already the name of an installed plugin or feature"),
     ("photos", "already the name of an installed plugin or feature"),
