@@ -39,7 +39,7 @@ browser:
 	fi
 
 test: $(STAMP) lint browser
-	env $$($(BIN)/python -m bayline.testing.services) $(BIN)/pytest -n 2 -p xdist
+	env $$($(BIN)/python -m bayline.testing._core.services) $(BIN)/pytest -n 2 -p xdist
 
 # Load benchmarks and the soak need the bench extra (gunicorn, psutil, matplotlib), wrk, redis-server,
 # and PostgreSQL on 127.0.0.1:5432 (or BAYLINE_BENCH_POSTGRES_URL); each run uses a throwaway database.
@@ -54,10 +54,10 @@ bench-tools:
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)
 
 bench: $(BENCH_STAMP) bench-tools
-	env $$($(BIN)/python -m bayline.testing.services) $(BIN)/python -m benchmarks
+	env $$($(BIN)/python -m bayline.testing._core.services) $(BIN)/python -m benchmarks
 
 soak: $(BENCH_STAMP)
-	env $$($(BIN)/python -m bayline.testing.services) SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m benchmarks.soak
+	env $$($(BIN)/python -m bayline.testing._core.services) SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m benchmarks.soak
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -1,8 +1,10 @@
 """``flask db ...``, ``flask bayline ...`` and ``flask plugins ...`` commands."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -105,6 +107,28 @@ def demo_info_cmd() -> None:
             click.echo(f"                 (type last name {portal['last_name']!r} and claim number "
                        f"{portal['claim_number']})")
     click.echo("")
+
+
+@bayline_cli.command("new-plugin")
+@click.argument("name")
+@click.option("--path", "path", type=click.Path(path_type=Path), default=None,
+              help="The plugin's project folder to create (default: ./bayline-NAME).")
+@click.option("--no-revision", is_flag=True, help="Leave migrations/versions empty (no first revision).")
+def new_plugin_cmd(name: str, path: Path | None, no_revision: bool) -> None:
+    """Scaffold plugin NAME as its own project (pyproject, package, templates, migrations, tests)."""
+    from bayline import scaffold
+
+    taken = set(current_app.extensions["bayline.plugins"].plugins) | set(current_app.extensions["bayline.features"])
+    try:
+        scaffold.check_name(name, taken)
+        if importlib.util.find_spec(f"bayline_{name}") is not None:
+            taken.add(name)  # importable already (installed but broken, or on the path)
+        target = scaffold.new_plugin(name, path or Path(f"bayline-{name}"), taken, first_revision=not no_revision)
+    except scaffold.ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created plugin {name} in {target}")
+    click.echo(f"next: pip install -e {target} && flask db upgrade && "
+               f"flask bayline features grant --shop SLUG {name} && pytest {target}")
 
 
 @bayline_cli.command("create-shop")

@@ -5,6 +5,9 @@ its own version table (``alembic_version`` / ``alembic_version_<plugin>``).
 """
 from __future__ import annotations
 
+import importlib
+import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,6 +72,9 @@ def alembic_config(app: Flask, component: str, connection: Any) -> Config:
     cfg.attributes["connection"] = connection
     cfg.attributes["version_table"] = version_table(component)
     cfg.attributes["include_object"] = table_filter(app, component)
+    # autogenerate renders custom column types through the module a component may import
+    cfg.attributes["types_module"] = "bayline.db" if component == CORE else "bayline.plugin_api"
+    cfg.attributes["user_module_prefix"] = None if component == CORE else "bayline.plugin_api."
     return cfg
 
 
@@ -123,3 +129,34 @@ def revision(app: Flask, component: str, message: str, autogenerate: bool = True
             kwargs["head"] = "base"
             kwargs["branch_label"] = component if component != CORE else None
         command.revision(cfg, **kwargs)
+
+
+def first_plugin_revision(project: Path, name: str, *, keep_loaded: bool = False) -> Path:
+    """Autogenerate the first revision of plugin ``name`` whose project folder is ``project`` (its
+    package ``bayline_<name>`` with an empty ``migrations/versions``), from its models, against a
+    throwaway SQLite database migrated to the heads of the core and the installed plugins. Returns
+    the revision file (branch label ``name``, its own version table like every plugin's).
+
+    The package's tables join the process's metadata when it is imported; ``keep_loaded`` leaves
+    the package imported (a test that goes on to use it), otherwise it is forgotten again."""
+    from bayline import create_app
+
+    package = f"bayline_{name}"
+    versions = project / package / "migrations" / "versions"
+    sys.path.insert(0, str(project))
+    try:
+        module = importlib.import_module(package)
+        with tempfile.TemporaryDirectory() as tmp:
+            app = create_app({"database_url": f"sqlite:///{tmp}/first_revision.db", "env": "test",
+                              "instance_dir": Path(tmp) / "instance"}, plugins=[(name, module)])
+            try:
+                upgrade_all(app)
+                revision(app, name, f"{name} tables")
+            finally:
+                get_db(app).dispose()
+    finally:
+        sys.path.remove(str(project))
+        for loaded in [m for m in sys.modules if not keep_loaded and (m == package or m.startswith(package + "."))]:
+            del sys.modules[loaded]
+    (path,) = versions.glob("*.py")
+    return path

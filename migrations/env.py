@@ -22,6 +22,7 @@ context.configure(
     include_object=include_object,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    user_module_prefix=config.attributes.get("user_module_prefix"),
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -4,10 +4,10 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-import bayline.db  # noqa: F401  (custom column types)
+import ${config.attributes.get("types_module", "bayline.db")}  # noqa: F401  (custom column types)
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

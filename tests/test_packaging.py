@@ -94,7 +94,8 @@ def test_wheel_installs_in_a_fresh_venv_and_imports_every_module(tmp_path):
     (site / "_deps_from_test_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     expected = [f"{'/'.join(name.split('.')[1:])}/__init__.py" for name in package_dirs() if name != "bayline"]
     expected += ["web/templates/base.html", "web/templates/portal/base.html", "migrations/script.py.mako",
-                 "migrations/versions/0001_core_schema.py"]
+                 "migrations/versions/0001_core_schema.py", "scaffold/plugin/pyproject.toml.jinja",
+                 "scaffold/plugin/bayline_[[name]]/templates/bayline_[[name]]/panel.html.jinja"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "BAYLINE_"))}
     result = subprocess.run([str(python), "-c", CHECK, str(site), *expected], cwd=tmp_path, capture_output=True,
                             text=True, env=env, timeout=600)

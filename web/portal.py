@@ -159,10 +159,9 @@ def _relink_offer(shop: Shop | None, raw: str) -> str | None:
 
 
 def _texts(features: frozenset[str]) -> bool:
-    """The shop's portal and SMS features are active and an installed plugin provides SMS."""
-    registry = current_app.extensions["bayline.plugins"]
-    installed = {p.name for p in registry.feature_plugins}
-    return {"portal", "sms"} <= features and "sms" in installed
+    """The shop's portal is active and a plugin active for the shop implements the sending hook."""
+    hooks = current_app.extensions["bayline.plugins"].hooks_for(features)
+    return "portal" in features and bool(hooks.send_sms.get_hookimpls())
 
 
 def _relink_key() -> str:

@@ -4,9 +4,9 @@ A plugin called ``x`` is distribution ``bayline-x``, package ``bayline_x``, entr
 point ``x``, feature key ``x``, blueprints ``plugin_x`` / ``plugin_x_public`` under ``/plugins/x``,
 ``plugin_x_portal`` under ``/c/s/x`` and ``plugin_x_api`` under ``/api/v1/plugins/x`` (the
 ``plugin_api`` blueprint factories make them so), Alembic branch label ``x``, tables ``x_*``
-carrying ``tenant_id``, settings ``x.*``, Celery tasks ``bayline_x.*``, and its modules import
-nothing of ``bayline`` but ``bayline.plugin_api`` and ``bayline.testing`` (see :mod:`.imports`);
-event types are ``EventType`` values with a ``TypedDict`` payload and a "fires" description.
+carrying ``tenant_id``, settings ``x.*``, Celery tasks ``bayline_x.*``; event types are
+``EventType`` values with a ``TypedDict`` payload and a "fires" description; and its modules import
+nothing of ``bayline`` but ``bayline.plugin_api`` and ``bayline.testing`` (see :mod:`.imports`).
 """
 from __future__ import annotations
 

@@ -5,21 +5,26 @@ Every test that uses ``app`` runs once per database backend: ``sqlite`` always,
 otherwise). Each test gets its own database cloned from a migrated template.
 
 Fixtures: ``app``, ``db``, ``make_shop``, ``make_user``, ``make_claim``,
-``client_for``, ``api_client``, ``portal_client``, ``enable_plugin``, ``extra_plugins``,
-``redis_url``.
+``client_for``, ``api_client``, ``portal_client``, ``enable_plugin``, ``set_setting``,
+``extra_plugins``, ``app_config``, ``sms_outbox``, ``storage``, ``redis_url``.
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from .databases import PostgresDatabases, SqliteDatabases, postgres_reachable, redis_reachable
+
+if TYPE_CHECKING:
+    from bayline.storage import Storage
+
+    from .sms import SmsOutbox
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -281,3 +286,27 @@ def redis_url() -> str:
     if not ok:
         pytest.skip(reason)
     return os.environ["BAYLINE_TEST_REDIS_URL"]
+
+
+@pytest.fixture
+def sms_outbox(app: Flask) -> Iterator[SmsOutbox]:
+    """The texts handed to the SMS channel during the test (``len(sms_outbox)``, ``sms_outbox[0].body``,
+    ``sms_outbox.to("+1617...")``), captured instead of sent: no SMS plugin needed, none reached."""
+    from .sms import CAPTURE_PLUGIN, SendSmsCapture, SmsOutbox
+
+    outbox = SmsOutbox()
+    registry = app.extensions["bayline.plugins"]
+    registry.register(SendSmsCapture(outbox), CAPTURE_PLUGIN, core=True)
+    yield outbox
+    registry.unregister(CAPTURE_PLUGIN)
+
+
+@pytest.fixture
+def storage(app: Flask, tmp_path: Any) -> Storage:
+    """The app's file storage for this test: local files under ``tmp_path / "storage"`` whatever
+    ``BAYLINE_STORAGE_URL`` says (``storage.keys()``, ``storage.get(key)`` to check what was stored)."""
+    from bayline.storage import LocalStorage
+
+    backend = LocalStorage(tmp_path / "storage")
+    app.extensions["bayline.storage"] = backend
+    return backend

@@ -8,8 +8,8 @@ import pytest
 
 from bayline import create_app
 from bayline.db import get_db
+from bayline.testing._core.packaging import forget_modules, install_plugin_copy, write_dist_info
 from bayline.testing.conformance import check_plugin
-from bayline.testing.packaging import forget_modules, install_plugin_copy, write_dist_info
 
 
 def test_every_installed_plugin_conforms(app):
@@ -77,8 +77,8 @@ def test_rule_breaking_plugin_is_reported(database_url, tmp_path, monkeypatch, n
     assert "has no tenant_id" in problems
     assert "has tables but no migrations/versions directory" in problems
     assert "setting 'global.colour' is outside" in problems
-    assert f"event type '{name}.untyped' should be an EventType with a TypedDict payload" in problems
-    assert f"event type '{name}.loose' payload should be a TypedDict" in problems
     assert f"bayline_{name}/__init__.py:5 imports bayline.Feature" in problems  # only bayline.plugin_api
     assert f"bayline_{name}/__init__.py:6 imports bayline.db" in problems
+    assert f"event type '{name}.untyped' should be an EventType with a TypedDict payload" in problems
+    assert f"event type '{name}.loose' payload should be a TypedDict" in problems
     get_db(app).dispose()

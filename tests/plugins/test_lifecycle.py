@@ -14,9 +14,9 @@ from bayline.migrate import pending_changes, upgrade_all
 from bayline.tenancy import set_tenant
 from bayline.tenants import provisioning
 from bayline.tenants.models import PlanFeature, Shop
+from bayline.testing._core.packaging import forget_modules, install_plugin_copy, write_dist_info
 from bayline.testing.conformance import check_plugin
 from bayline.testing.forms import csrf_token
-from bayline.testing.packaging import forget_modules, install_plugin_copy, write_dist_info
 
 
 @pytest.fixture
@@ -75,10 +75,11 @@ def test_installed_plugin_lifecycle(database_url, tmp_path, monkeypatch, plugin_
 
     pro_claim, basic_claim = new_claim(pro_id, "P-1"), new_claim(basic_id, "B-1")
     token = csrf(client)
-    r = client.post(f"/plugins/{name}/claims/{pro_claim}/notes", json={"body": "Paint matched"},
+    notes = f"/api/v1/plugins/{name}/claims/{{}}/notes"
+    r = client.post(notes.format(pro_claim), json={"body": "Paint matched"},
                     headers={**as_shop(pro_id), "X-CSRFToken": token})
     assert r.status_code == 201
-    r = client.post(f"/plugins/{name}/claims/{basic_claim}/notes", json={"body": "nope"},
+    r = client.post(notes.format(basic_claim), json={"body": "nope"},
                     headers={**as_shop(basic_id), "X-CSRFToken": token})
     assert r.status_code == 403 and r.get_json()["code"] == "feature_not_in_plan"
 
@@ -119,7 +120,7 @@ def test_installed_plugin_lifecycle(database_url, tmp_path, monkeypatch, plugin_
         commit()
     assert panel_shown(basic_id, basic_claim)
     assert "Waiting on the bumper" in portal_page(basic_id, basic_claim)
-    r = client.post(f"/plugins/{name}/claims/{basic_claim}/notes", json={"body": "now yes"},
+    r = client.post(notes.format(basic_claim), json={"body": "now yes"},
                     headers={**as_shop(basic_id), "X-CSRFToken": token})
     assert r.status_code == 201
     # and a shop admin's switch turns it off again

@@ -13,16 +13,23 @@ from bayline.testing.imports import forbidden_imports, imported_modules
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = sorted(p for p in (REPO / "plugins").glob("*/bayline_*") if p.is_dir())
-TEMPLATE = REPO / "docs" / "plugin_template" / "bayline_example"
 
 
 def test_bundled_plugins_are_found():
     assert {p.name for p in PACKAGES} >= {"bayline_sms", "bayline_esign"}
 
 
-@pytest.mark.parametrize("package", [*PACKAGES, TEMPLATE], ids=lambda p: p.name)
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
 def test_plugin_imports_only_the_public_api(package: Path):
     assert forbidden_imports(package) == []
+
+
+def test_the_new_plugin_scaffold_imports_only_the_public_api(tmp_path: Path):
+    from bayline import scaffold
+
+    scaffold.render(tmp_path, "widget")
+    assert forbidden_imports(tmp_path / "bayline_widget") == []
+    assert forbidden_imports(tmp_path / "tests") == []
 
 
 def test_the_walk_sees_every_kind_of_import(tmp_path: Path):

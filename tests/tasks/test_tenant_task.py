@@ -12,7 +12,7 @@ import redis
 from bayline import create_app
 from bayline.db import get_db
 from bayline.tenancy import set_tenant
-from bayline.testing.tasks import visible_claims
+from bayline.testing._core.tasks import visible_claims
 
 
 def test_tenant_context_travels_to_a_real_worker(database_url, redis_url, tmp_path, make_shop, make_claim):
@@ -23,7 +23,7 @@ def test_tenant_context_travels_to_a_real_worker(database_url, redis_url, tmp_pa
     env = {**os.environ, "BAYLINE_ENV": "test", "BAYLINE_DATABASE_URL": database_url,
            "BAYLINE_CELERY_BROKER_URL": redis_url, "BAYLINE_INSTANCE_DIR": str(tmp_path / "worker")}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "bayline.testing.worker:celery", "worker", "--pool=solo",
+        [sys.executable, "-m", "celery", "-A", "bayline.testing._core.worker:celery", "worker", "--pool=solo",
          "--concurrency=1", "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
          "--loglevel=WARNING"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     sender = create_app({"database_url": database_url, "env": "test", "celery_broker_url": redis_url,
@@ -54,7 +54,7 @@ def test_tenant_context_travels_to_a_real_worker(database_url, redis_url, tmp_pa
 
 
 def test_eager_task_runs_in_the_callers_tenant(app, make_shop):
-    from bayline.testing.tasks import tenant_of_task
+    from bayline.testing._core.tasks import tenant_of_task
 
     shop = make_shop()
     with app.app_context():
