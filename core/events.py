@@ -35,6 +35,7 @@ CORE_EVENT_TYPES = frozenset(
         "document.signed",
         "upload.received",
         "portal.link_issued",
+        "portal.link_revoked",
     }
 )
 

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "bayline:live:"
 LIVE_EVENT_TYPES = frozenset({"claim.stage_changed", "claim.eta_changed", "claim.updated", "claim.delivered",
-                              "message.received", "message.sent", "photo.published"})
+                              "message.received", "message.sent", "photo.published",
+                              "portal.link_revoked"})
 
 
 # What the shop's staff pages follow (board, claim pages): the portal's kinds and the rest of a

@@ -19,6 +19,11 @@ CORE_SETTINGS: list[SettingDef] = [
     SettingDef("portal.show_insurer", "Show the insurer on the portal", "bool", True),
     SettingDef("portal.show_eta", "Show the ETA on the portal", "bool", True),
     SettingDef("portal.show_hidden_stages", "Show stages marked hidden on the portal timeline", "bool", False),
+    SettingDef("documents.paper", "Paper size of printed work orders", "choice", "letter", ("letter", "a4")),
+    SettingDef("documents.authorization_terms", "Authorization text above the signature line on work orders",
+               "text", "I authorize the repairs described above and the use of the parts needed. I agree to "
+               "the shop's terms and understand it is not responsible for items left in the vehicle."),
+    SettingDef("documents.print_notes", "Print the claim's damage / notes on the work order", "bool", False),
     SettingDef("claims.phone_region", "Default country for phone numbers without +code", "str", "US"),
 ]
 

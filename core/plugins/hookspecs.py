@@ -154,6 +154,14 @@ def send_sms(shop: Shop, to: str, body: str, idempotency_key: str, media: list[s
     """
 
 
+@hookspec
+def channel_ready(shop: Shop, channel: str) -> bool | None:
+    """Whether this plugin can send on ``channel`` ("sms", "email") for ``shop`` now: active for
+    the shop and configured (a sending number, credentials). Return None for channels it does not
+    provide. The core asks through ``bayline.messages.channels.channel_ready`` before it offers
+    a send (e.g. the portal's "text me a new link")."""
+
+
 @hookspec(firstresult=True)
 def send_email(shop: Shop, to: str, subject: str, body: str, idempotency_key: str) -> dict[str, Any] | None:
     """Send an email for ``shop``; first plugin that handles it returns a record."""

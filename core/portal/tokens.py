@@ -1,9 +1,12 @@
-"""Portal links: issue, rotate, revoke, look up.
+"""Portal links: issue, replace, revoke, look up.
 
-The secret is ``secrets.token_urlsafe(32)`` (256 bits); only its SHA-256 is
-stored, so the full link is shown once, when it is issued. Issuing a new link
-for a claim rotates the previous one (it stops working at once). Links stop
-working ``portal.link_expiry_days`` after the claim reached a terminal stage.
+A claim has several live links at once, one per purpose (a printed document or a sending
+channel, :data:`~bayline.portal.models.PURPOSES`). Issuing a link for a purpose replaces only
+that purpose's current link (state ``rotated``); the others keep working. The secret is
+``secrets.token_urlsafe(32)`` (256 bits); only its SHA-256 is stored, plus, for purposes that
+print or send the same link again, the secret sealed under a key derived from the app secret
+(:mod:`bayline.portal.sealing`). Links stop working ``portal.link_expiry_days`` after the claim
+reached a terminal stage. Revoking ends links and the portal sessions they opened.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from marshmallow import ValidationError
 from sqlalchemy import select, update
 
 from bayline import settings_registry
@@ -22,9 +26,13 @@ from bayline.db import get_session, utcnow
 from bayline.events import emit
 from bayline.tenancy import unscoped
 
-from .models import PortalToken
+from . import sealing
+from .models import PURPOSES, PortalToken
 
 PATH_PREFIX = "/c/"
+# Purposes whose secret is kept sealed (reprint the same QR, send the channel's link again). The
+# staff copy is shown once, when it is issued.
+RECOVERABLE = frozenset(PURPOSES) - {"staff_copy"}
 
 
 def hash_token(raw: str) -> str:
@@ -46,40 +54,92 @@ class IssuedLink:
         return portal_url(self.raw)
 
 
-def _end_active(claim: Claim, state: str) -> int:
-    result = get_session().execute(
-        update(PortalToken)
-        .where(PortalToken.claim_id == claim.id, PortalToken.state == "active")
-        .values(state=state, ended_at=utcnow())
-        .execution_options(synchronize_session="fetch"))
-    return result.rowcount or 0
+def _check_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise ValidationError({"purpose": [f"must be one of: {', '.join(PURPOSES)}"]})
 
 
-def issue(claim: Claim, user_id: int | None = None) -> IssuedLink:
-    """A new link for ``claim``; any active link of the claim is rotated (stops at once)."""
+def _end(claim: Claim, state: str, *conditions: object) -> list[int]:
+    ids = list(get_session().scalars(select(PortalToken.id).where(
+        PortalToken.claim_id == claim.id, *conditions)).all())  # type: ignore[arg-type]
+    if ids:
+        get_session().execute(
+            update(PortalToken).where(PortalToken.id.in_(ids))
+            .values(state=state, ended_at=utcnow(), sealed=None)
+            .execution_options(synchronize_session="fetch"))
+    return ids
+
+
+def issue(claim: Claim, user_id: int | None = None, *, purpose: str = "staff_copy") -> IssuedLink:
+    """A new link for ``claim`` and ``purpose``; that purpose's active link is replaced (stops at
+    once); links of other purposes are untouched."""
+    _check_purpose(purpose)
     session = get_session()
-    rotated = _end_active(claim, "rotated")
+    rotated = _end(claim, "rotated", PortalToken.purpose == purpose, PortalToken.state == "active")
     raw = secrets.token_urlsafe(32)
     token = PortalToken(tenant_id=claim.tenant_id, claim_id=claim.id, token_hash=hash_token(raw),
-                        state="active", created_by_user_id=user_id)
+                        state="active", purpose=purpose, created_by_user_id=user_id,
+                        sealed=sealing.seal(raw) if purpose in RECOVERABLE else None)
     session.add(token)
     session.flush()
     emit("portal.link_issued", claim.tenant_id,
-         {"claim_id": claim.id, "token_id": token.id, "rotated": rotated, "user_id": user_id})
+         {"claim_id": claim.id, "token_id": token.id, "purpose": purpose, "rotated": len(rotated),
+          "user_id": user_id})
     return IssuedLink(token, raw)
 
 
-rotate = issue
+def current(claim: Claim, purpose: str) -> IssuedLink | None:
+    """The purpose's active link with its secret, when it can be recovered and still opens."""
+    token = get_session().scalar(select(PortalToken).where(
+        PortalToken.claim_id == claim.id, PortalToken.purpose == purpose, PortalToken.state == "active")
+        .order_by(PortalToken.id.desc()))
+    raw = sealing.unseal(token.sealed) if token is not None else None
+    if token is None or raw is None or not hmac.compare_digest(hash_token(raw), token.token_hash):
+        return None
+    return IssuedLink(token, raw) if is_usable(token, claim) else None
+
+
+def current_or_issue(claim: Claim, purpose: str, user_id: int | None = None) -> IssuedLink:
+    """The purpose's live link, issuing one when there is none (or it cannot be recovered)."""
+    _check_purpose(purpose)
+    return current(claim, purpose) or issue(claim, user_id, purpose=purpose)
+
+
+def _revoked(claim: Claim, ids: list[int], user_id: int | None) -> None:
+    if ids:
+        emit("portal.link_revoked", claim.tenant_id, {"claim_id": claim.id, "token_ids": ids, "user_id": user_id})
 
 
 def revoke(claim: Claim, user_id: int | None = None) -> int:
-    """Revoke every active link of ``claim``; returns how many were active."""
-    return _end_active(claim, "revoked")
+    """Revoke every link of ``claim`` whatever its state (active or replaced): every portal session
+    of the claim ends. Returns how many links were active."""
+    active = len(active_tokens(claim))
+    _revoked(claim, _end(claim, "revoked", PortalToken.state != "revoked"), user_id)
+    return active
 
 
-def active_token(claim: Claim) -> PortalToken | None:
-    return get_session().scalar(select(PortalToken).where(
-        PortalToken.claim_id == claim.id, PortalToken.state == "active").order_by(PortalToken.id.desc()))
+revoke_all = revoke
+
+
+def revoke_link(claim: Claim, token_id: int, user_id: int | None = None) -> bool:
+    """Revoke one link of ``claim`` (active or replaced); the sessions it opened end. False when
+    the claim has no such link or it was already revoked."""
+    ids = _end(claim, "revoked", PortalToken.id == token_id, PortalToken.state != "revoked")
+    _revoked(claim, ids, user_id)
+    return bool(ids)
+
+
+def active_tokens(claim: Claim) -> list[PortalToken]:
+    return list(get_session().scalars(select(PortalToken).where(
+        PortalToken.claim_id == claim.id, PortalToken.state == "active").order_by(PortalToken.id)).all())
+
+
+def active_token(claim: Claim, purpose: str | None = None) -> PortalToken | None:
+    """The newest active link of ``claim`` (of ``purpose`` when given)."""
+    query = select(PortalToken).where(PortalToken.claim_id == claim.id, PortalToken.state == "active")
+    if purpose is not None:
+        query = query.where(PortalToken.purpose == purpose)
+    return get_session().scalar(query.order_by(PortalToken.id.desc()))
 
 
 def expires_at(claim: Claim) -> object:
@@ -90,13 +150,17 @@ def expires_at(claim: Claim) -> object:
     return claim.delivered_at + timedelta(days=int(days))
 
 
+def expired(claim: Claim) -> bool:
+    ends = expires_at(claim)
+    return ends is not None and utcnow() >= ends  # type: ignore[operator]
+
+
 def is_usable(token: PortalToken | None, claim: Claim | None) -> bool:
     if token is None or claim is None or token.state != "active" or claim.archived_at is not None:
         return False
     if token.claim_id != claim.id or token.tenant_id != claim.tenant_id:
         return False
-    ends = expires_at(claim)
-    return ends is None or utcnow() < ends  # type: ignore[operator]
+    return not expired(claim)
 
 
 def find_any(raw: str) -> PortalToken | None:
@@ -112,14 +176,11 @@ def find_any(raw: str) -> PortalToken | None:
 
 def lookup(raw: str) -> tuple[PortalToken, Claim] | None:
     """The usable (token, claim) for a raw token from a URL, across tenants; None otherwise."""
-    if not raw or len(raw) > 100:
+    token = find_any(raw)
+    if token is None:
         return None
-    digest = hash_token(raw)
     session = get_session()
     with unscoped(session):
-        token = session.scalar(select(PortalToken).where(PortalToken.token_hash == digest))
-        if token is None or not hmac.compare_digest(token.token_hash, digest):
-            return None
         claim = session.get(Claim, token.claim_id)
     if not is_usable(token, claim):
         return None
@@ -127,16 +188,13 @@ def lookup(raw: str) -> tuple[PortalToken, Claim] | None:
 
 
 def load_session_token(token_id: int, claim_id: int) -> tuple[PortalToken, Claim] | None:
-    """Re-check a portal session's token (revoked or expired links end their sessions)."""
+    """Re-check a portal session's link: a revoked link ends its sessions, as do expiry and
+    archiving; a replaced (rotated) link no longer opens, but a customer already in keeps going."""
     session = get_session()
     token = session.get(PortalToken, token_id)
     claim = session.get(Claim, claim_id)
-    if token is not None and token.state == "rotated":
-        # A rotated link no longer opens, but a customer already verified through it keeps going.
-        if claim is None or claim.archived_at is not None or token.claim_id != claim.id:
-            return None
-        ends = expires_at(claim)
-        return (token, claim) if ends is None or utcnow() < ends else None  # type: ignore[operator]
-    if not is_usable(token, claim):
+    if token is None or claim is None or token.state == "revoked" or claim.archived_at is not None:
         return None
-    return token, claim  # type: ignore[return-value]
+    if token.claim_id != claim.id or token.tenant_id != claim.tenant_id or expired(claim):
+        return None
+    return token, claim

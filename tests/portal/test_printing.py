@@ -25,24 +25,21 @@ def test_work_order_qr_opens_the_portal(app, make_shop, make_claim, api_client):
     api = api_client(shop)
     r = api.post(f"/api/v1/claims/{claim.id}/documents", json={})
     assert r.status_code == 200 and r.content_type == "application/pdf"
-    assert r.data.startswith(b"%PDF")
+    assert r.data.startswith(b"%PDF") and "X-Portal-Url" not in r.headers
     [url] = decode_pdf_qrs(r.data)
-    assert url == r.headers["X-Portal-Url"] and url.startswith("http://localhost/c/")
+    assert url.startswith("http://localhost/c/")
     raw = url.rsplit("/", 1)[1]
     page = app.test_client().get(f"/c/{raw}")
     assert page.status_code == 200 and "last name" in page.get_data(as_text=True)
-    assert app.test_client().get(f"/c/{claim.portal_link.raw}").status_code == 404  # printing reissued
-    # reprint with the same link keeps it working; a stale link is refused
-    again = api.post(f"/api/v1/claims/{claim.id}/documents",
-                     json={"document": "hang-tag", "same_link": url})
+    assert app.test_client().get(f"/c/{claim.portal_link.raw}").status_code == 200  # the staff copy too
+    # printing again prints the same link; other documents get their own
+    again = api.post(f"/api/v1/claims/{claim.id}/documents", json={"document": "work-order", "paper": "a4"})
     assert again.status_code == 200 and decode_pdf_qrs(again.data) == [url]
-    stale = api.post(f"/api/v1/claims/{claim.id}/documents",
-                     json={"document": "receipt", "same_link": f"http://localhost/c/{claim.portal_link.raw}"})
-    assert stale.status_code == 422
     receipt = api.post(f"/api/v1/claims/{claim.id}/documents", json={"document": "receipt"})
-    [new_url] = decode_pdf_qrs(receipt.data)
-    assert new_url != url and app.test_client().get(f"/c/{raw}").status_code == 404
+    [receipt_url] = decode_pdf_qrs(receipt.data)
+    assert receipt_url != url and app.test_client().get(f"/c/{raw}").status_code == 200
     assert api.post(f"/api/v1/claims/{claim.id}/documents", json={"document": "menu"}).status_code == 422
+    assert api.post(f"/api/v1/claims/{claim.id}/documents", json={"paper": "legal"}).status_code == 422
 
 
 def test_qr_svg_and_png(app, make_shop, make_claim, api_client):
@@ -51,10 +48,13 @@ def test_qr_svg_and_png(app, make_shop, make_claim, api_client):
     api = api_client(shop)
     svg = api.post(f"/api/v1/claims/{claim.id}/qr", json={})
     assert svg.status_code == 200 and svg.content_type.startswith("image/svg+xml") and b"<svg" in svg.data
-    png = api.post(f"/api/v1/claims/{claim.id}/qr", json={"format": "png", "same_link": svg.headers["X-Portal-Url"]})
+    png = api.post(f"/api/v1/claims/{claim.id}/qr", json={"format": "png"})
     assert png.status_code == 200 and png.content_type == "image/png"
     [decoded] = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)))]
-    assert decoded == svg.headers["X-Portal-Url"]
+    assert app.test_client().get(decoded.replace("http://localhost", "")).status_code == 200
+    fresh = api.post(f"/api/v1/claims/{claim.id}/qr", json={"format": "png", "reissue": True})
+    [replaced] = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(fresh.data)))]
+    assert replaced != decoded and app.test_client().get(decoded.replace("http://localhost", "")).status_code == 404
 
 
 def test_console_print_and_batch(app, make_shop, make_claim, make_user, client_for):

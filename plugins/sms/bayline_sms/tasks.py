@@ -40,6 +40,20 @@ def photo_urls(row: SmsOutbound) -> tuple[list[str], str | None]:
     return urls, (f"{dropped} picture(s) left out: no longer visible to the customer." if dropped else None)
 
 
+def _text(row: SmsOutbound) -> str:
+    """The stored (masked) body with the live portal link put back: only the request to Telnyx
+    carries it (core ``unmask``; a revoked link or an expired repair stays masked)."""
+    from bayline.claims.models import Claim
+    from bayline.portal.links import unmask
+    from bayline.portal.models import PortalToken
+
+    if row.portal_link_token_id is None:
+        return row.body
+    token = get_session().get(PortalToken, row.portal_link_token_id)
+    claim = get_session().get(Claim, token.claim_id) if token is not None else None
+    return unmask(row.body, claim, row.portal_link_token_id)
+
+
 @shared_task(bind=True, name="bayline_sms.send_outbound", max_retries=6, acks_late=True)
 def send_outbound(self: Any, outbound_id: int) -> str:
     """Send one stored outbound text through Telnyx. Safe to run twice: a row that already has a
@@ -62,7 +76,7 @@ def send_outbound(self: Any, outbound_id: int) -> str:
     number = session.scalars(select(SmsNumber).where(SmsNumber.phone_number == row.from_number)).first()
     row.attempts += 1
     commit(session)
-    kwargs: dict[str, Any] = {"from_": row.from_number, "to": row.to_number, "text": row.body,
+    kwargs: dict[str, Any] = {"from_": row.from_number, "to": row.to_number, "text": _text(row),
                               "idempotency_key": row.idempotency_key}
     pictures, note = photo_urls(row)
     media_urls = list(row.media_urls or []) + pictures

@@ -23,6 +23,7 @@ from bayline.claims.models import Claim
 from bayline.db import get_session
 from bayline.events import commit
 from bayline.phones import to_e164
+from bayline.portal.links import mask_json
 from bayline.tenancy import set_tenant, unscoped
 
 from . import provider, service
@@ -402,7 +403,7 @@ def webhook() -> Any:
         log.warning("sms webhook %s for shop %s without the sms feature: ignored", event_id, shop.id)
         return {"status": "ignored", "reason": "feature inactive"}, 200
     set_tenant(shop.id, session)
-    row = SmsWebhookEvent(event_id=event_id[:64], event_type=event_type[:60], payload=data)
+    row = SmsWebhookEvent(event_id=event_id[:64], event_type=event_type[:60], payload=mask_json(data))
     session.add(row)
     try:
         commit(session)

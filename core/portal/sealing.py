@@ -1,0 +1,44 @@
+"""Authenticated encryption of portal link secrets that must be recoverable.
+
+A printed document's QR is reprinted with the same link and a text is sent with its channel's
+current link, so for those purposes the raw secret is kept, sealed with Fernet (AES-128-CBC +
+HMAC-SHA256, so a changed or swapped value fails to open). The key is derived with HKDF-SHA256
+from the app's ``SECRET_KEY`` under a purpose-specific ``info``: no new secret to manage, and the
+key is useless for anything else the secret key signs. Opened values are checked against the
+row's SHA-256 as well. A changed secret key means sealed links cannot be reopened: printing or
+sending then issues a new link for that purpose (the old paper keeps working until it expires).
+"""
+from __future__ import annotations
+
+import base64
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+
+INFO = b"bayline portal link seal v1"
+_fernets: dict[str, Fernet] = {}
+
+
+def _fernet() -> Fernet:
+    secret = str(current_app.config["SECRET_KEY"])
+    found = _fernets.get(secret)
+    if found is None:
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret.encode("utf-8"))
+        found = _fernets[secret] = Fernet(base64.urlsafe_b64encode(key))
+    return found
+
+
+def seal(raw: str) -> str:
+    return _fernet().encrypt(raw.encode("utf-8")).decode("ascii")
+
+
+def unseal(sealed: str | None) -> str | None:
+    """The raw secret, or None when there is none or it does not open under the current key."""
+    if not sealed:
+        return None
+    try:
+        return _fernet().decrypt(sealed.encode("ascii")).decode("utf-8")
+    except (InvalidToken, ValueError):
+        return None
