@@ -2,7 +2,6 @@
 ends access, links never stored in clear, "text me a new link" that never promises or breaks."""
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Iterator
