@@ -178,14 +178,14 @@ def hang_tag(c: Canvas, sheet: Sheet, page: tuple[float, float]) -> None:
     c.circle(width / 2, height - 1.0 * inch, 0.7 * inch)  # die-cut guide for the mirror
     y = header(c, sheet, "Hang tag", 0.25 * inch, height - 2.0 * inch, width - 0.5 * inch, compact=True)
     c.setFont("Helvetica-Bold", 26)
-    c.drawCentredString(width / 2, y - 12, claim.number)
+    c.drawCentredString(width / 2, y - 20, claim.number)
     c.setFont("Helvetica", 10)
-    c.drawCentredString(width / 2, y - 28, vehicle_line(claim)[:40])
-    c.drawCentredString(width / 2, y - 42, f"ETA {claim.eta.strftime('%b %d')}" if claim.eta else "")
-    qr_block(c, sheet, width / 2, y - 52, 2.4 * inch, small=True)
+    c.drawCentredString(width / 2, y - 36, vehicle_line(claim)[:40])
+    c.drawCentredString(width / 2, y - 50, f"ETA {claim.eta.strftime('%b %d')}" if claim.eta else "")
+    qr_block(c, sheet, width / 2, y - 60, 2.4 * inch, small=True)
 
 
-RECEIPT = (80 * mm, 165 * mm)
+RECEIPT = (80 * mm, 140 * mm)
 
 
 def receipt(c: Canvas, sheet: Sheet, page: tuple[float, float]) -> None:

@@ -88,3 +88,37 @@ def test_printing_is_tenant_isolated(app, make_shop, make_claim, make_user, clie
     assert staff_b.post("/console/print", data={"csrf_token": token, "document": "receipt",
                                                 "claim_id": str(claim.id)}).status_code == 404
     assert app.test_client().get(f"/c/{claim.portal_link.raw}").status_code == 200  # untouched
+
+
+def _page_text(data: bytes) -> list[str]:
+    pdf = pypdfium2.PdfDocument(data)
+    return [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+
+
+def test_work_order_fields_paper_and_pin(app, make_shop, make_claim, api_client, set_setting):
+    from datetime import date
+
+    shop = make_shop(name="Harbor Collision")
+    claim = make_claim(shop, number="RO-24204", insurer="Acme Mutual", insurer_claim_number="AC-99812",
+                       adjuster_name="Pat Lee", vehicle_make="Subaru", vehicle_color="Blue", eta=date(2031, 5, 6),
+                       internal_notes="Rear bumper scuff")
+    api = api_client(shop)
+    letter = api.post(f"/api/v1/claims/{claim.id}/documents", json={})
+    [text] = _page_text(letter.data)
+    for expected in ("Work order", "RO-24204", "Date in", "May 06, 2031", "AC-99812", "Pat Lee", "(Blue)",
+                     "Authorization", "Point your phone camera here", "localhost/c/"):
+        assert expected in text, expected
+    assert "Rear bumper scuff" not in text and "Shop PIN" not in text  # notes only when the shop prints them
+    assert [round(v) for v in pypdfium2.PdfDocument(letter.data)[0].get_size()] == [612, 792]
+    set_setting(shop, "documents.print_notes", True)
+    set_setting(shop, "documents.paper", "a4")
+    set_setting(shop, "portal.pin", "4821")
+    set_setting(shop, "portal.verification", "name_claim_pin")
+    a4 = api.post(f"/api/v1/claims/{claim.id}/documents", json={})
+    [text] = _page_text(a4.data)
+    assert "Rear bumper scuff" in text and "Shop PIN: 4821" in text
+    assert [round(v) for v in pypdfium2.PdfDocument(a4.data)[0].get_size()] == [595, 842]
+    both = api.post(f"/api/v1/claims/{claim.id}/documents", json={"document": "check-in-set"})
+    pages = _page_text(both.data)
+    assert len(pages) == 3 and all("Shop PIN: 4821" in p for p in pages)
+    assert len(set(decode_pdf_qrs(both.data))) == 3
