@@ -2,8 +2,8 @@
 
 Documents: the work order (Letter or A4, shop setting ``documents.paper``), the rear-view-mirror
 hang tag (3.5 x 8.5 in die-cut) and the check-in receipt (80 mm thermal roll). Every document
-carries its own portal link as a QR with the URL printed under it, "Point your phone camera
-here", and the shop PIN when the shop's verification asks for one.
+carries its own portal link as a QR with the link's short URL printed under it (to type by hand),
+"Point your phone camera here", and the shop PIN when the shop's verification asks for one.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class Sheet:
     claim: Claim
     shop: Shop
     url: str
+    short_url: str | None = None  # the typable form printed under the QR (the QR holds ``url``)
     pin: str | None = None  # printed when the shop's verification asks for its PIN
     terms: str = ""
     notes: str | None = None  # damage / notes, when the shop prints them
@@ -87,11 +88,12 @@ def qr_block(c: Canvas, sheet: Sheet, cx: float, top: float, size: float, small:
     c.drawCentredString(cx, top - 10, CAMERA)
     y = top - 14 - size
     c.drawImage(ImageReader(io.BytesIO(qr_png(sheet.url, scale=10))), cx - size / 2, y, size, size)
-    c.setFont("Courier", 5.5 if small else 7)
-    shown = display_url(sheet.url)
+    c.setFont("Courier-Bold" if sheet.short_url else "Courier", (11 if small else 12) if sheet.short_url
+              else (5.5 if small else 7))
+    shown = display_url(sheet.short_url or sheet.url)
     per_line = int((size + (0 if small else 60)) / (3.3 if small else 4.2))
     for line in textwrap.wrap(shown, max(per_line, 20), break_on_hyphens=False) or [shown]:
-        y -= 7 if small else 9
+        y -= 13 if sheet.short_url else (7 if small else 9)
         c.drawCentredString(cx, y, line)
     if sheet.pin:
         y -= 11 if small else 14

@@ -18,7 +18,7 @@ from .models import PortalToken
 
 MASK = "…/c/•••• (link sent)"
 # A portal URL (absolute, or just its path) with its token. ``/c/s/`` pages carry no token.
-LINK_RE = re.compile(r"(?:https?://[^\s<>\"']*?)?/c/(?!s/)([A-Za-z0-9_\-]{16,100})")
+LINK_RE = re.compile(r"(?:https?://[^\s<>\"']*?)?/c/(?!s/)([A-Za-z0-9_\-]{10,100})")
 
 DOCUMENT_PURPOSES = {"work-order": "work_order", "hang-tag": "hang_tag", "receipt": "receipt"}
 

@@ -28,6 +28,8 @@ class PortalToken(TenantScoped, Base):
     state: Mapped[str] = mapped_column(String(10), default="active")
     purpose: Mapped[str] = mapped_column(String(20), default="staff_copy", server_default="staff_copy")
     sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # SHA-256 of the short code printed under a document's QR (typed by hand: ``/c/K7QXM-2PD9F``).
+    short_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True)

@@ -55,10 +55,17 @@ def document_link(claim: Claim, kind: str, reissue: bool = False, user_id: int |
     return tokens.current_or_issue(claim, purpose, user_id)
 
 
+def short_url(url: str) -> str | None:
+    """The typable short URL of a printed link's ``url`` (None when the link has no short code)."""
+    raw = url.rsplit(tokens.PATH_PREFIX, 1)[-1]
+    token = tokens.find_any(raw)
+    return tokens.portal_url(tokens.short_code(raw)) if token is not None and token.short_hash else None
+
+
 def sheet(claim: Claim, shop: Shop, url: str) -> layout.Sheet:
     values = settings_registry.get_all(shop.id)
     pin = str(values["portal.pin"]).strip() if verify.mode(shop.id) == "name_claim_pin" else None
-    return layout.Sheet(claim=claim, shop=shop, url=url, pin=pin or None,
+    return layout.Sheet(claim=claim, shop=shop, url=url, short_url=short_url(url), pin=pin or None,
                         terms=str(values["documents.authorization_terms"] or ""),
                         notes=claim.internal_notes if values["documents.print_notes"] else None)
 

@@ -11,6 +11,8 @@ sending then issues a new link for that purpose (the old paper keeps working unt
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -18,7 +20,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
 INFO = b"bayline portal link seal v1"
+SHORT_INFO = b"bayline portal short code v1"
 _fernets: dict[str, Fernet] = {}
+_short_keys: dict[str, bytes] = {}
 
 
 def _fernet() -> Fernet:
@@ -28,6 +32,17 @@ def _fernet() -> Fernet:
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret.encode("utf-8"))
         found = _fernets[secret] = Fernet(base64.urlsafe_b64encode(key))
     return found
+
+
+def short_digest(raw: str) -> bytes:
+    """A keyed digest of a link secret (HMAC-SHA256 under its own HKDF-derived key): the source of
+    the link's short code, so the code can be printed again whenever the secret can be unsealed."""
+    secret = str(current_app.config["SECRET_KEY"])
+    key = _short_keys.get(secret)
+    if key is None:
+        key = _short_keys[secret] = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                                         info=SHORT_INFO).derive(secret.encode("utf-8"))
+    return hmac.new(key, raw.encode("utf-8"), hashlib.sha256).digest()
 
 
 def seal(raw: str) -> str:

@@ -30,6 +30,10 @@ from . import sealing
 from .models import PURPOSES, PortalToken
 
 PATH_PREFIX = "/c/"
+# Printed purposes also get a short code, typed by hand from the paper (10 characters of an
+# alphabet without look-alikes: about 49 bits; the portal's rate limits and verification still apply).
+PRINTED = frozenset({"work_order", "hang_tag", "receipt", "qr_sticker"})
+SHORT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Purposes whose secret is kept sealed (reprint the same QR, send the channel's link again). The
 # staff copy is shown once, when it is issued.
 RECOVERABLE = frozenset(PURPOSES) - {"staff_copy"}
@@ -44,6 +48,24 @@ def portal_url(raw: str) -> str:
     return current_app.extensions["bayline.settings"].public_url.rstrip("/") + PATH_PREFIX + raw
 
 
+def short_code(raw: str) -> str:
+    """The link's short code, "K7QXM-2PD9F" (derived from the secret with a keyed digest)."""
+    number = int.from_bytes(sealing.short_digest(raw)[:8], "big")
+    chars = []
+    for _ in range(10):
+        number, index = divmod(number, len(SHORT_ALPHABET))
+        chars.append(SHORT_ALPHABET[index])
+    return "".join(chars[:5]) + "-" + "".join(chars[5:])
+
+
+def normalise_short(text: str) -> str | None:
+    """A typed short code in its stored form ("k7qxm 2pd9f" -> "K7QXM-2PD9F"), or None."""
+    plain = "".join(c for c in text.upper() if c not in "- ")
+    if len(plain) != 10 or any(c not in SHORT_ALPHABET for c in plain):
+        return None
+    return plain[:5] + "-" + plain[5:]
+
+
 @dataclass(frozen=True)
 class IssuedLink:
     token: PortalToken
@@ -52,6 +74,11 @@ class IssuedLink:
     @property
     def url(self) -> str:
         return portal_url(self.raw)
+
+    @property
+    def short_url(self) -> str | None:
+        """The typable URL of a printed link (None for channels and the staff copy)."""
+        return portal_url(short_code(self.raw)) if self.token.short_hash else None
 
 
 def _check_purpose(purpose: str) -> None:
@@ -65,7 +92,7 @@ def _end(claim: Claim, state: str, *conditions: object) -> list[int]:
     if ids:
         get_session().execute(
             update(PortalToken).where(PortalToken.id.in_(ids))
-            .values(state=state, ended_at=utcnow(), sealed=None)
+            .values(state=state, ended_at=utcnow(), sealed=None, short_hash=None)
             .execution_options(synchronize_session="fetch"))
     return ids
 
@@ -79,7 +106,8 @@ def issue(claim: Claim, user_id: int | None = None, *, purpose: str = "staff_cop
     raw = secrets.token_urlsafe(32)
     token = PortalToken(tenant_id=claim.tenant_id, claim_id=claim.id, token_hash=hash_token(raw),
                         state="active", purpose=purpose, created_by_user_id=user_id,
-                        sealed=sealing.seal(raw) if purpose in RECOVERABLE else None)
+                        sealed=sealing.seal(raw) if purpose in RECOVERABLE else None,
+                        short_hash=hash_token(short_code(raw)) if purpose in PRINTED else None)
     session.add(token)
     session.flush()
     emit("portal.link_issued", claim.tenant_id,
@@ -164,14 +192,18 @@ def is_usable(token: PortalToken | None, claim: Claim | None) -> bool:
 
 
 def find_any(raw: str) -> PortalToken | None:
-    """The token row for a raw token whatever its state (to name the shop on the "link not working" page)."""
+    """The token row for a raw token or a printed short code, whatever its state (to name the shop on
+    the "link not working" page). An ended link's short code is forgotten (codes are short)."""
     if not raw or len(raw) > 100:
         return None
-    digest = hash_token(raw)
+    short = normalise_short(raw) if len(raw) <= 12 else None
+    column = PortalToken.short_hash if short else PortalToken.token_hash
+    digest = hash_token(short or raw)
     session = get_session()
     with unscoped(session):
-        token = session.scalar(select(PortalToken).where(PortalToken.token_hash == digest))
-    return token if token is not None and hmac.compare_digest(token.token_hash, digest) else None
+        token = session.scalar(select(PortalToken).where(column == digest))
+    stored = (token.short_hash if short else token.token_hash) if token is not None else None
+    return token if stored is not None and hmac.compare_digest(stored, digest) else None
 
 
 def lookup(raw: str) -> tuple[PortalToken, Claim] | None:

@@ -1,4 +1,4 @@
-"""customer links v2: a purpose per portal link, sealed secrets; links masked in stored text
+"""customer links v2: a purpose per portal link, sealed secrets, short codes; links masked in text
 
 Revision ID: 5c1e7a2b9d40
 Revises: 9b7f55e037a4
@@ -28,6 +28,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("purpose", sa.String(length=20), server_default="staff_copy",
                                       nullable=False))
         batch_op.add_column(sa.Column("sealed", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("short_hash", sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint("uq_portal_tokens_short_hash", ["short_hash"])
         batch_op.create_index("ix_portal_tokens_claim_purpose_state", ["claim_id", "purpose", "state"],
                               unique=False)
     mask_stored_links()
@@ -58,5 +60,7 @@ def mask_stored_links() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("portal_tokens", schema=None) as batch_op:
         batch_op.drop_index("ix_portal_tokens_claim_purpose_state")
+        batch_op.drop_constraint("uq_portal_tokens_short_hash", type_="unique")
+        batch_op.drop_column("short_hash")
         batch_op.drop_column("sealed")
         batch_op.drop_column("purpose")

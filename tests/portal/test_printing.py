@@ -122,3 +122,29 @@ def test_work_order_fields_paper_and_pin(app, make_shop, make_claim, api_client,
     pages = _page_text(both.data)
     assert len(pages) == 3 and all("Shop PIN: 4821" in p for p in pages)
     assert len(set(decode_pdf_qrs(both.data))) == 3
+
+
+def test_the_short_code_under_the_qr_opens_the_same_link(app, make_shop, make_claim, api_client, set_setting):
+    import re
+
+    shop = make_shop()
+    set_setting(shop, "portal.verification", "off")
+    claim = make_claim(shop)
+    api = api_client(shop)
+    data = api.post(f"/api/v1/claims/{claim.id}/documents", json={"document": "receipt"}).data
+    [text] = _page_text(data)
+    code = re.search(r"localhost/c/([2-9A-Z]{5}-[2-9A-Z]{5})", text).group(1)
+    client = app.test_client()
+    for typed in (code, code.lower(), code.replace("-", "")):
+        assert client.get(f"/c/{typed}").status_code == 303, typed
+    [qr] = decode_pdf_qrs(data)
+    with app.app_context():
+        from bayline.portal import tokens
+        from bayline.testing.plugin import in_tenant
+
+        with in_tenant(app, shop.id):
+            assert tokens.find_any(code).id == tokens.find_any(qr.rsplit("/", 1)[1]).id
+    # reissuing the receipt's link forgets its code; a made-up code finds nothing
+    api.post(f"/api/v1/claims/{claim.id}/documents", json={"document": "receipt", "reissue": True})
+    assert client.get(f"/c/{code}").status_code == 404
+    assert client.get("/c/22222-22222").status_code == 404
