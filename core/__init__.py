@@ -1,19 +1,35 @@
 """Bayline: customer portal and customer-experience layer for collision-repair shops.
 
-The public API for plugins is what this module exports; everything else is
-internal and may change.
+The public API for plugins is :mod:`bayline.plugin_api`; everything else is internal and may
+change. The names exported here (hook markers and value types) stay for plugins written before
+``plugin_api`` existed; new code imports them from ``bayline.plugin_api``.
 """
+
 from __future__ import annotations
+
+if __name__ != "bayline":  # the source folder imported by its folder name: a second copy of the models
+    raise ImportError(f"{__name__!r} is the source folder core/ of the package 'bayline' (setup.cfg maps "
+                      "it): import bayline, never the folder by its own name")
 
 from typing import TYPE_CHECKING, Any
 
 from .plugins.markers import hookimpl, hookspec
-from .plugins.types import ClaimPanel, Event, Feature, MenuItem, PortalSection, SettingDef, Viewer
+from .plugins.types import (
+    ClaimPanel,
+    Event,
+    EventType,
+    Feature,
+    MenuItem,
+    Permission,
+    PortalSection,
+    SettingDef,
+    Viewer,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ClaimPanel", "Event", "Feature", "MenuItem", "PortalSection", "SettingDef", "Viewer",
+    "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection", "SettingDef", "Viewer",
     "create_app", "hookimpl", "hookspec",
 ]
 

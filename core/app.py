@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
     app.url_map.converters["int"] = IdConverter  # before any route is added
     _configure(app, settings)
     app.config.update(flask_config)
+    from .plugins.config import ENV_EXTENSION, plugin_environ
+
+    app.extensions[ENV_EXTENSION] = plugin_environ(os.environ if environ is None else environ)
 
     database = Database(settings.database_url, TenantSession)
     database.init_app(app)
@@ -85,6 +89,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         TESTING=settings.env == "test",
         BAYLINE_RAISE_HOOK_ERRORS=settings.env == "test",
+        BAYLINE_CHECK_EVENT_PAYLOADS=settings.env == "test",
         PREFERRED_URL_SCHEME="https" if settings.production else "http",
     )
 

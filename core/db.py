@@ -58,6 +58,7 @@ class UTCDateTime(TypeDecorator):
 
 
 def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (what UTCDateTime columns store)."""
     return datetime.now(UTC)
 
 

@@ -7,7 +7,6 @@ and as a safety net after each request and task.
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
@@ -16,28 +15,10 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from .db import get_session, utcnow
-from .plugins.types import Event
+from .plugins.calling import call_each
+from .plugins.payloads import payload_problems
+from .plugins.types import Event, EventType
 from .tenancy import TenantSession
-
-log = logging.getLogger(__name__)
-
-CORE_EVENT_TYPES = frozenset(
-    {
-        "claim.created",
-        "claim.updated",
-        "claim.stage_changed",
-        "claim.eta_changed",
-        "claim.delivered",
-        "claim.archived",
-        "photo.published",
-        "message.received",
-        "message.sent",
-        "document.signed",
-        "upload.received",
-        "portal.link_issued",
-        "portal.link_revoked",
-    }
-)
 
 _QUEUED = "bayline.events.queued"
 _COMMITTED = "bayline.events.committed"
@@ -45,9 +26,13 @@ _COMMITTED = "bayline.events.committed"
 
 def emit(type_: str, tenant_id: int, payload: dict[str, Any], session: Session | None = None) -> Event:
     """Queue an event; it is delivered once the session's transaction commits."""
-    known = current_app.extensions.get("bayline.event_types", CORE_EVENT_TYPES)
-    if type_ not in known:
+    registered = current_app.extensions["bayline.event_types"].get(type_)
+    if registered is None:
         raise ValueError(f"unknown event type {type_!r}; declare it with register_event_types")
+    if current_app.config.get("BAYLINE_CHECK_EVENT_PAYLOADS"):
+        problems = payload_problems(registered.payload, payload)
+        if problems:
+            raise ValueError(f"{type_} payload does not match its declared shape: {'; '.join(problems)}")
     ev = Event(type=type_, tenant_id=tenant_id, payload=payload, occurred_at=utcnow(), id=uuid.uuid4().hex)
     (session or get_session()).info.setdefault(_QUEUED, []).append(ev)
     return ev
@@ -94,15 +79,11 @@ def deliver(ev: Event, session: Session) -> None:
     if shop is None:
         return
     hooks = registry.hooks_for(active_features(shop))
-    failed: Exception | None = None
     with tenant_scope([ev.tenant_id], session):
-        # Each plugin's handler on its own (in pluggy's order, last registered first): one failing
-        # plugin must not stop the others (the portal's live updates, another plugin's texts).
-        for impl in reversed(hooks.on_event.get_hookimpls()):
-            try:
-                impl.function(*[{"event": ev}[name] for name in impl.argnames])
-            except Exception as exc:
-                log.exception("on_event handler of %s failed for %s %s", impl.plugin_name, ev.type, ev.id)
-                failed = failed or exc
-    if failed is not None and current_app.config.get("BAYLINE_RAISE_HOOK_ERRORS"):
-        raise failed
+        # One failing plugin must not stop the others (the portal's live updates, another plugin's texts).
+        call_each(hooks.on_event, event=ev)
+
+
+def event_types() -> dict[str, EventType]:
+    """Every registered event type (core default plugins and installed plugins), by name."""
+    return current_app.extensions["bayline.event_types"]

@@ -20,15 +20,16 @@ from flask import Flask, current_app
 log = logging.getLogger(__name__)
 
 PREFIX = "bayline:live:"
-LIVE_EVENT_TYPES = frozenset({"claim.stage_changed", "claim.eta_changed", "claim.updated", "claim.delivered",
-                              "message.received", "message.sent", "photo.published",
-                              "portal.link_revoked"})
 
 
-# What the shop's staff pages follow (board, claim pages): the portal's kinds and the rest of a
-# claim's life that staff see.
-STAFF_EVENT_TYPES = LIVE_EVENT_TYPES | frozenset({"claim.created", "claim.archived", "portal.link_issued",
-                                                  "upload.received", "document.signed", "esign.declined"})
+def portal_event_types() -> frozenset[str]:
+    """Event types announced to a claim's open portal pages (registered with ``portal_live``)."""
+    return frozenset(n for n, t in current_app.extensions["bayline.event_types"].items() if t.portal_live)
+
+
+def staff_event_types() -> frozenset[str]:
+    """Event types announced to a shop's open staff pages (registered with ``staff_live``)."""
+    return frozenset(n for n, t in current_app.extensions["bayline.event_types"].items() if t.staff_live)
 
 
 def channel(tenant_id: int, claim_id: int) -> str:
@@ -183,7 +184,46 @@ def publish_event(tenant_id: int, claim_id: int, type_: str, event_id: str = "")
     """Tell the claim's open portal pages (for the portal's kinds) and the shop's open staff pages."""
     broker = get_broker()
     message = {"type": type_, "id": event_id, "claim_id": int(claim_id)}
-    if type_ in LIVE_EVENT_TYPES:
+    registered = current_app.extensions["bayline.event_types"].get(type_)
+    if registered is None:
+        return
+    if registered.portal_live:
         broker.publish(channel(tenant_id, claim_id), message)
-    if type_ in STAFF_EVENT_TYPES:
+    if registered.staff_live:
         broker.publish(shop_channel(tenant_id), message)
+
+
+# -- publishing after a commit ------------------------------------------------------------------
+# Changes that are not events (a text's delivery status) still refresh open pages, but only once
+# their transaction committed: a rolled-back change publishes nothing.
+
+_PENDING = "bayline.live.pending"
+
+
+def publish_after_commit(session: Any, tenant_id: int, claim_id: int, type_: str, event_id: str = "") -> None:
+    """Queue :func:`publish_event` for when ``session`` commits (dropped on rollback)."""
+    session.info.setdefault(_PENDING, []).append((int(tenant_id), int(claim_id), type_, event_id))
+
+
+def _publish_pending(session: Any) -> None:
+    for tenant_id, claim_id, type_, event_id in session.info.pop(_PENDING, None) or []:
+        try:
+            publish_event(tenant_id, claim_id, type_, event_id)
+        except Exception:  # a broker outage never fails the committed change; pages poll too
+            log.exception("live update %s for claim %s not published", type_, claim_id)
+
+
+def _drop_pending(session: Any, _previous: Any = None) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _listen() -> None:
+    from sqlalchemy import event
+
+    from .tenancy import TenantSession
+
+    event.listen(TenantSession, "after_commit", _publish_pending)
+    event.listen(TenantSession, "after_soft_rollback", _drop_pending)
+
+
+_listen()

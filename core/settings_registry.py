@@ -10,23 +10,6 @@ from sqlalchemy import select
 from .db import get_session
 from .plugins.types import SettingDef
 
-CORE_SETTINGS: list[SettingDef] = [
-    SettingDef("portal.verification", "Customer verification before the portal shows status", "choice",
-               "name_claim", ("off", "name_claim", "name_claim_pin")),
-    SettingDef("portal.pin", "Shop PIN customers enter (when verification asks for it)", "str", "",
-               secret=True),
-    SettingDef("portal.link_expiry_days", "Days a portal link keeps working after the final stage", "int", 14),
-    SettingDef("portal.show_insurer", "Show the insurer on the portal", "bool", True),
-    SettingDef("portal.show_eta", "Show the ETA on the portal", "bool", True),
-    SettingDef("portal.show_hidden_stages", "Show stages marked hidden on the portal timeline", "bool", False),
-    SettingDef("documents.paper", "Paper size of printed work orders", "choice", "letter", ("letter", "a4")),
-    SettingDef("documents.authorization_terms", "Authorization text above the signature line on work orders",
-               "text", "I authorize the repairs described above and the use of the parts needed. I agree to "
-               "the shop's terms and understand it is not responsible for items left in the vehicle."),
-    SettingDef("documents.print_notes", "Print the claim's damage / notes on the work order", "bool", False),
-    SettingDef("claims.phone_region", "Default country for phone numbers without +code", "str", "US"),
-]
-
 
 def definitions() -> dict[str, SettingDef]:
     return current_app.extensions["bayline.settings_defs"]

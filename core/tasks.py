@@ -68,3 +68,17 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
         schedule.update(entries or {})
     celery.conf.beat_schedule = schedule
     return celery
+
+
+def enqueue(name: str, *args: Any, countdown: float | None = None, **kwargs: Any) -> Any:
+    """Start the task called ``name`` on this app's Celery (run inline when Celery is eager),
+    carrying the current tenant. Services start tasks by name, so a service never imports the
+    task module that imports it (tasks import services, not the other way round)."""
+    from flask import current_app
+
+    celery: Celery = current_app.extensions["celery"]
+    try:
+        task = celery.tasks[name]
+    except KeyError:
+        raise LookupError(f"no Celery task named {name!r} (is the module defining it imported?)") from None
+    return task.apply_async(args=list(args), kwargs=kwargs or None, countdown=countdown)

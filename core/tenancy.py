@@ -65,6 +65,7 @@ def current_context(session: Session | None = None) -> TenantContext | None:
 
 
 def current_tenant_id(session: Session | None = None) -> int | None:
+    """The shop id the session is scoped to (None outside a single-shop context)."""
     ctx = current_context(session)
     return ctx.single if ctx else None
 

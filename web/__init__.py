@@ -1,14 +1,22 @@
 """Server-rendered pages: staff login and console (the customer portal joins here)."""
+
 from __future__ import annotations
+
+if __name__ != "bayline.web":  # the source folder imported by its folder name: a second copy of the models
+    raise ImportError(f"{__name__!r} is the source folder web/ of the package 'bayline.web' (setup.cfg maps "
+                      "it): import bayline.web, never the folder by its own name")
 
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, g, redirect, url_for
+from flask import Flask, before_render_template, g, redirect, url_for
 from flask_wtf.csrf import generate_csrf
+from jinja2 import Template
 
 from bayline.phones import pretty
+from bayline.plugins.calling import call_each, collect
+from bayline.plugins.types import MenuItem
 
 
 def shop_time(value: datetime | None, fmt: str = "%b %d %H:%M") -> str:
@@ -21,6 +29,26 @@ def shop_time(value: datetime | None, fmt: str = "%b %d %H:%M") -> str:
     except (ZoneInfoNotFoundError, ValueError):
         zone = None
     return (value.astimezone(zone) if zone else value).strftime(fmt)
+
+
+def nav_items() -> list[MenuItem]:
+    """The staff console's navigation: ``menu_items`` of the core's console plugin and the active plugins."""
+    hooks, principal = g.get("hooks"), g.get("principal")
+    if hooks is None or principal is None or principal.user is None:
+        return []
+    items = collect(hooks.menu_items, user=principal.user, shop=g.shop)
+    return sorted(items, key=lambda item: (item.order, item.label))
+
+
+def _extra_template_vars(sender: Flask, template: Template, context: dict[str, Any], **_: Any) -> None:
+    """``extra_template_vars`` of the active plugins, called with the name of the template being rendered.
+    The view's own variables win over a plugin's of the same name."""
+    hooks = g.get("hooks")
+    if hooks is None:
+        return
+    for part in call_each(hooks.extra_template_vars, template_name=template.name or ""):
+        for key, value in dict(part).items():
+            context.setdefault(key, value)
 
 
 def init_web(app: Flask) -> None:
@@ -42,13 +70,10 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["shoptime"] = shop_time
     app.jinja_env.globals["csrf_token"] = generate_csrf
 
+    before_render_template.connect(_extra_template_vars, app)
+
     @app.context_processor
     def _template_vars() -> dict[str, Any]:
-        hooks = g.get("hooks")
-        extra: dict[str, Any] = {}
-        if hooks is not None:
-            for part in hooks.extra_template_vars(template_name=""):
-                extra.update(part or {})
         principal = g.get("principal")
 
         def principal_shops() -> list[Any]:
@@ -56,7 +81,8 @@ def init_web(app: Flask) -> None:
 
             return staff_shops(principal.user) if principal is not None and principal.user else []
 
-        return {"principal": principal, "shop": g.get("shop"), "principal_shops": principal_shops, **extra}
+        return {"principal": principal, "shop": g.get("shop"), "principal_shops": principal_shops,
+                "nav_items": nav_items}
 
     @app.get("/")
     def index() -> Any:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bayline.api.schemas import StaffCreateSchema, StagePatchSchema, StageSchema
 from bayline.api.staff import owners_left
 from bayline.auth.models import User
+from bayline.auth.permissions import need, staff_only
 from bayline.auth.roles import ROLES
 from bayline.claims import stages as stage_service
 from bayline.claims.models import Stage
@@ -32,14 +33,9 @@ bp = Blueprint("console_admin", __name__, url_prefix="/console")
 
 @bp.before_request
 @login_required
-def _need_shop() -> Any:
-    if g.get("principal") is None:
-        abort(403, "Your account is not on the staff of any shop.")
+def _need_shop() -> None:
+    staff_only()
 
-
-def _need(permission: str) -> None:
-    if not g.principal.can(permission):
-        abort(403, f"Your role may not do this ({permission}).")
 
 
 def _flat(messages: Any) -> dict[str, list[str]]:
@@ -72,14 +68,14 @@ def _stages_page(errors: dict[str, Any] | None = None, editing: int | None = Non
 
 @bp.get("/stages")
 def stages() -> Any:
-    _need("stages.manage")
+    need("stages.manage")
     return _stages_page()
 
 
 @bp.post("/stages/<int:stage_id>")
 def stage_action(stage_id: int) -> Any:
     """``action``: save (name, label, description, hidden, terminal), archive, up, down."""
-    _need("stages.manage")
+    need("stages.manage")
     stage = _stage(stage_id)
     action = request.form.get("action")
     if action == "save":
@@ -115,7 +111,7 @@ def stage_action(stage_id: int) -> Any:
 
 @bp.post("/stages/new")
 def stage_add() -> Any:
-    _need("stages.manage")
+    need("stages.manage")
     draft = _stage_form(request.form)
     try:
         data = StageSchema().load({k: v for k, v in draft.items() if v not in ("", None)})
@@ -130,7 +126,7 @@ def stage_add() -> Any:
 @bp.post("/stages/order")
 def stage_order() -> Any:
     """The whole order at once (``order`` repeated, one per live stage), e.g. from the editor's script."""
-    _need("stages.manage")
+    need("stages.manage")
     try:
         order = [int(v) for v in request.form.getlist("order")]
         stage_service.reorder(order)
@@ -145,7 +141,7 @@ def stage_order() -> Any:
 
 @bp.post("/stages/template")
 def stage_template() -> Any:
-    _need("stages.manage")
+    need("stages.manage")
     key = request.form.get("template") or ""
     try:
         stage_service.apply_template(current_tenant_id(), key)
@@ -184,7 +180,7 @@ def _staff_page(errors: dict[str, Any] | None = None, draft: dict[str, Any] | No
 
 @bp.get("/staff")
 def staff() -> Any:
-    _need("staff.manage")
+    need("staff.manage")
     return _staff_page()
 
 
@@ -192,7 +188,7 @@ def staff() -> Any:
 def staff_add() -> Any:
     """Add a person by email with a role: an existing user joins; a new user gets an account
     without a password and sets one through "Forgot your password?"."""
-    _need("staff.manage")
+    need("staff.manage")
     draft = {k: (request.form.get(k) or "").strip() for k in ("email", "name", "role")}
     try:
         data = StaffCreateSchema().load(draft)
@@ -218,7 +214,7 @@ def staff_add() -> Any:
 @bp.post("/staff/<int:membership_id>")
 def staff_action(membership_id: int) -> Any:
     """``action``: role (with ``role``) or remove. A shop keeps at least one owner."""
-    _need("staff.manage")
+    need("staff.manage")
     m = _membership(membership_id)
     action = request.form.get("action")
     if action == "role":

@@ -8,17 +8,20 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 from marshmallow import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
+from bayline.auth.permissions import need, staff_only
 from bayline.claims import service
 from bayline.claims.models import CLAIM_TYPES, Claim
 from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
+from bayline.errors import wants_json
 from bayline.events import commit
 from bayline.extensions import limiter
-from bayline.live import STAFF_EVENT_TYPES, shop_channel
+from bayline.live import shop_channel, staff_event_types
 from bayline.messages import service as messages
 from bayline.messages.channels import channel_ready
+from bayline.plugins.calling import collect
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
 from bayline.portal.links import channel_link
@@ -38,14 +41,9 @@ CLAIM_FORM_FIELDS = [
 
 @bp.before_request
 @login_required
-def _need_shop() -> Any:
-    if g.get("principal") is None:
-        abort(403, "Your account is not on the staff of any shop.")
+def _need_shop() -> None:
+    staff_only()
 
-
-def _need(permission: str) -> None:
-    if not g.principal.can(permission):
-        abort(403, f"Your role may not do this ({permission}).")
 
 
 def _claim(claim_id: int) -> Claim:
@@ -68,7 +66,7 @@ def board() -> Any:
                            today=date.today())
 
 
-PAGE_SIZE = 25
+PAGE_SIZE = service.SEARCH_PAGE_SIZE
 
 
 @bp.get("/claims")
@@ -77,30 +75,17 @@ def claims() -> Any:
     args = request.args
     q = (args.get("q") or "").strip()[:100]
     stages = active_stages()
-    stmt = select(Claim)
-    if args.get("archived") != "1":
-        stmt = stmt.where(Claim.archived_at.is_(None))
-    if q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(*(col.ilike(like, escape="\\") for col in (
-            Claim.number, Claim.customer_first_name, Claim.customer_last_name, Claim.vin, Claim.plate,
-            Claim.customer_first_name + " " + Claim.customer_last_name))))
     stage_id = args.get("stage_id", "")
-    if stage_id:
-        if not stage_id.isdigit() or int(stage_id) not in {s.id for s in stages}:
-            abort(400, "Pick a stage of this shop.")
-        stmt = stmt.where(Claim.stage_id == int(stage_id))
+    if stage_id and (not stage_id.isdigit() or int(stage_id) not in {s.id for s in stages}):
+        abort(400, "Pick a stage of this shop.")
     try:
         page = int(args.get("page", "1"))
     except ValueError:
         abort(400, "Page must be a number.")
-    session = get_session()
-    total = session.scalar(stmt.with_only_columns(func.count(Claim.id)).order_by(None)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    if page < 1 or page > pages:
+    found = service.search(q, int(stage_id) if stage_id else None, args.get("archived") == "1", page, PAGE_SIZE)
+    if page < 1 or page > found.pages:
         abort(404)
-    rows = session.scalars(stmt.order_by(Claim.updated_at.desc(), Claim.id.desc())
-                           .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    rows, total, pages = found.claims, found.total, found.pages
     base = {k: v for k, v in {"q": q, "stage_id": stage_id, "archived": args.get("archived")}.items() if v}
     return render_template("staff/claims.html", claims=rows, stages=stages, q=q, stage_id=stage_id, page=page,
                            pages=pages, total=total, base=base, archived=args.get("archived") == "1")
@@ -108,7 +93,7 @@ def claims() -> Any:
 
 @bp.route("/claims/new", methods=["GET", "POST"])
 def new_claim() -> Any:
-    _need("claims.write")
+    need("claims.write")
     errors: dict[str, Any] = {}
     form = request.form
     if request.method == "POST":
@@ -140,14 +125,11 @@ PURPOSE_LABELS = {"work_order": "Work order", "hang_tag": "Hang tag", "receipt":
 
 
 def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) -> Any:
-    panels = []
-    for group in g.hooks.claim_panels(claim=claim, user=g.principal.user):
-        panels.extend(group or [])
-    panels.sort(key=lambda p: p.order)
+    panels = sorted(collect(g.hooks.claim_panels, claim=claim, user=g.principal.user), key=lambda p: p.order)
     live = [t for t in portal_tokens.active_tokens(claim) if portal_tokens.is_usable(t, claim)]
     portal = {"active": bool(live), "links": live, "labels": PURPOSE_LABELS,
               "expires_at": portal_tokens.expires_at(claim), "new_link": new_link,
-              "channels": [c for c in ("sms", "email") if channel_ready(g.shop, c)]}
+              "channels": [c for c in ("sms",) if channel_ready(g.shop, c)]}
     attempts = get_session().scalars(select(PortalAttempt).where(PortalAttempt.claim_id == claim.id)
                                      .order_by(PortalAttempt.at.desc(), PortalAttempt.id.desc()).limit(20)).all()
     return render_template("staff/claim.html", claim=claim, stages=active_stages(),
@@ -160,7 +142,7 @@ def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) ->
 def events() -> Any:
     """Server-Sent Events for the staff pages of the current shop: the type and claim of each change
     to any of its claims (the board and claim pages refetch themselves)."""
-    return event_stream(shop_channel(g.shop.id), STAFF_EVENT_TYPES,
+    return event_stream(shop_channel(g.shop.id), staff_event_types(),
                         lambda message: {"type": message["type"], "claim_id": message.get("claim_id")})
 
 
@@ -171,7 +153,7 @@ def claim(claim_id: int) -> Any:
 
 @bp.post("/claims/<int:claim_id>/messages")
 def reply(claim_id: int) -> Any:
-    _need("messages.send")
+    need("messages.send")
     claim = _claim(claim_id)
     try:
         messages.send(claim, request.form.get("body"), g.principal.user_id)
@@ -186,7 +168,7 @@ def reply(claim_id: int) -> Any:
 @bp.post("/claims/<int:claim_id>/portal-link")
 def portal_link(claim_id: int) -> Any:
     """Issue a new staff-copy link (only the previous staff copy stops). Shown once, in this response."""
-    _need("portal.manage")
+    need("portal.manage")
     claim = _claim(claim_id)
     link = portal_tokens.issue(claim, g.principal.user_id, purpose="staff_copy")
     commit()
@@ -196,7 +178,7 @@ def portal_link(claim_id: int) -> Any:
 @bp.post("/claims/<int:claim_id>/portal-link/revoke")
 def revoke_portal_link(claim_id: int) -> Any:
     """Revoke all links of the claim: every link and every open portal session of it stops."""
-    _need("portal.manage")
+    need("portal.manage")
     claim = _claim(claim_id)
     portal_tokens.revoke_all(claim, g.principal.user_id)
     commit()
@@ -207,7 +189,7 @@ def revoke_portal_link(claim_id: int) -> Any:
 @bp.post("/claims/<int:claim_id>/portal-links/<int:link_id>/revoke")
 def revoke_one_link(claim_id: int, link_id: int) -> Any:
     """Revoke one link; the portal sessions opened with it stop, the claim's other links keep working."""
-    _need("portal.manage")
+    need("portal.manage")
     claim = _claim(claim_id)
     token = get_session().get(PortalToken, link_id)
     if token is None or token.claim_id != claim.id:
@@ -221,30 +203,23 @@ def revoke_one_link(claim_id: int, link_id: int) -> Any:
 
 @bp.post("/claims/<int:claim_id>/portal-link/send")
 def send_portal_link(claim_id: int) -> Any:
-    """Text or email the customer their channel's link (the channel's live link; nothing else changes)."""
-    _need("portal.manage")
+    """Text the customer the claim's SMS link (the channel's live link; no other link changes)."""
+    need("portal.manage")
     claim = _claim(claim_id)
-    channel = request.form.get("channel", "sms")
-    if channel not in ("sms", "email") or not channel_ready(g.shop, channel):
-        abort(409, "That channel is not set up for this shop.")
-    to = claim.customer_mobile if channel == "sms" else claim.customer_email
-    if not to:
-        flash("The claim has no " + ("mobile number" if channel == "sms" else "email address") + ": nothing was sent.")
+    if request.form.get("channel", "sms") != "sms" or not channel_ready(g.shop, "sms"):
+        abort(409, "Texting is not set up for this shop.")
+    if not claim.customer_mobile:
+        flash("The claim has no mobile number: nothing was sent.")
         return redirect(url_for("console.claim", claim_id=claim.id) + "#portal-link")
-    url = channel_link(claim, channel)
-    body = f"{g.shop.name}: follow your repair {claim.number} here: {url}"
+    body = f"{g.shop.name}: follow your repair {claim.number} here: {channel_link(claim, 'sms')}"
     key = f"portal-link:{claim.id}:{request.form.get('idempotency_key') or uuid.uuid4().hex}"
-    if channel == "sms":
-        result = g.hooks.send_sms(shop=g.shop, to=to, body=body, idempotency_key=key, media=[])
-    else:
-        result = g.hooks.send_email(shop=g.shop, to=to, subject=f"Your repair {claim.number}", body=body,
-                                    idempotency_key=key)
+    result = g.hooks.send_sms(shop=g.shop, to=claim.customer_mobile, body=body, idempotency_key=key, media=[])
     commit()
     status = str((result or {}).get("status") or "not_sent")
     if status in ("refused", "failed", "not_sent"):
-        flash(f"Not sent: {(result or {}).get('message') or 'the channel did not accept the message.'}")
+        flash(f"Not sent: {(result or {}).get('message') or 'the texting channel did not accept the text.'}")
     else:
-        flash(f"The link was {'texted' if channel == 'sms' else 'emailed'} to the customer ({status}).")
+        flash(f"The link was texted to the customer ({status}).")
     return redirect(url_for("console.claim", claim_id=claim.id) + "#portal-link")
 
 
@@ -256,17 +231,17 @@ def _wants_json() -> bool:
 def move(claim_id: int) -> Any:
     """Move a claim (the board's arrow buttons and drag and drop, the claim page's select). A fetch
     asking for JSON gets ``{claim_id, stage_id, stage}`` instead of a redirect."""
-    _need("claims.stage")
+    need("claims.stage")
     claim = _claim(claim_id)
     try:
         service.change_stage(claim, service.get_stage(int(request.form.get("stage_id", "0"))), g.principal.user_id)
         commit()
     except (ValueError, ValidationError):
         get_session().rollback()
-        if _wants_json():
+        if wants_json():
             return jsonify(code="invalid_stage", status=400, message="Pick a stage of this shop."), 400
         abort(400, "Pick a stage of this shop.")
-    if _wants_json():
+    if wants_json():
         return jsonify(claim_id=claim.id, stage_id=claim.stage_id, stage=claim.stage.name)
     back = request.form.get("back") or ""
     if not back.startswith("/console/") or back.startswith("//"):
@@ -276,7 +251,7 @@ def move(claim_id: int) -> Any:
 
 @bp.post("/claims/<int:claim_id>/eta")
 def eta(claim_id: int) -> Any:
-    _need("claims.eta")
+    need("claims.eta")
     claim = _claim(claim_id)
     raw = request.form.get("eta", "")
     try:
@@ -308,7 +283,7 @@ def _paper() -> str | None:
 def print_document(claim_id: int) -> Any:
     """Work order / hang tag / receipt PDF with that document's current link (the paper printed
     before keeps working); ``reissue`` replaces only that document's link."""
-    _need("portal.manage")
+    need("portal.manage")
     claim = _claim(claim_id)
     kind = request.form.get("document", "work-order")
     if kind not in printing.DOCUMENTS:
@@ -322,7 +297,7 @@ def print_document(claim_id: int) -> Any:
 @bp.post("/claims/<int:claim_id>/print-set")
 def print_check_in_set(claim_id: int) -> Any:
     """The check-in set: work order, hang tag and receipt in one PDF, each with its own link."""
-    _need("portal.manage")
+    need("portal.manage")
     claim = _claim(claim_id)
     data = printing.check_in_set(claim, g.shop, g.principal.user_id, _paper())
     commit()
@@ -332,7 +307,7 @@ def print_check_in_set(claim_id: int) -> Any:
 @bp.post("/claims/<int:claim_id>/qr")
 def qr_code(claim_id: int) -> Any:
     """The QR-sticker link as SVG or PNG (its current link; ``reissue`` replaces only it)."""
-    _need("portal.manage")
+    need("portal.manage")
     claim = _claim(claim_id)
     fmt = request.form.get("format", "svg")
     if fmt not in ("svg", "png"):
@@ -347,7 +322,7 @@ def qr_code(claim_id: int) -> Any:
 @bp.post("/print")
 def batch_print() -> Any:
     """One PDF for many claims, each page with that claim's current link for the document."""
-    _need("portal.manage")
+    need("portal.manage")
     kind = request.form.get("document", "work-order")
     if kind not in printing.DOCUMENTS:
         abort(400, "Unknown document.")

@@ -5,8 +5,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, g
 
-from bayline.api import api_abort
 from bayline.cli import plugin_rows
+from bayline.errors import Refused
 
 bp = Blueprint("introspection", __name__, url_prefix="/-")
 
@@ -15,7 +15,7 @@ bp = Blueprint("introspection", __name__, url_prefix="/-")
 def plugins_json() -> Any:
     principal = g.get("principal")
     if principal is None:
-        api_abort(401, "unauthorized", "Log in as a platform admin.")
+        raise Refused(401, "unauthorized", "Log in as a platform admin.")
     if principal.user is None or not principal.user.is_platform_admin:
-        api_abort(403, "permission_denied", "Platform admins only.")
+        raise Refused(403, "permission_denied", "Platform admins only.")
     return {"plugins": plugin_rows(current_app)}

@@ -32,9 +32,10 @@ from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
 from bayline.events import commit
 from bayline.extensions import limiter
-from bayline.live import LIVE_EVENT_TYPES, channel, init_live
+from bayline.live import channel, init_live, portal_event_types
 from bayline.messages import service as messages
 from bayline.messages.channels import channel_ready
+from bayline.plugins.calling import collect
 from bayline.plugins.setup import bind_shop
 from bayline.plugins.types import Viewer
 from bayline.portal import redact, tokens, verify
@@ -237,9 +238,7 @@ def timeline(claim: Claim) -> list[dict[str, Any]]:
 
 
 def sections(claim: Claim) -> list[Any]:
-    found: list[Any] = []
-    for group in g.hooks.portal_sections(claim=claim, viewer=Viewer(claim_id=claim.id)):
-        found.extend(group or [])
+    found = collect(g.hooks.portal_sections, claim=claim, viewer=Viewer(claim_id=claim.id))
     return sorted(found, key=lambda s: (s.order, s.key))
 
 
@@ -276,7 +275,7 @@ def events() -> Any:
     """Server-Sent Events for the session's claim: the type of each change, nothing more (the page
     fetches what changed through its own, session-checked route)."""
     claim = current_claim()
-    return event_stream(channel(claim.tenant_id, claim.id), LIVE_EVENT_TYPES,
+    return event_stream(channel(claim.tenant_id, claim.id), portal_event_types(),
                         lambda message: {"type": message["type"]})
 
 

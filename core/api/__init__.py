@@ -1,16 +1,19 @@
 """REST API under ``/api/v1`` (flask-smorest), OpenAPI at ``/api/v1/openapi.json``."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import Flask, g
-from flask_smorest import Api, abort
+from flask import Flask
+from flask_smorest import Api
 from marshmallow import ValidationError
 
-from .errors import handle_http_exception
+from bayline.auth.permissions import require
+from bayline.errors import Refused
+
+from .errors import handle_http_exception, handle_refused
 from .schemas import ErrorSchema
+
+__all__ = ["BaylineApi", "api_abort", "init_api", "require", "validation_error"]
 
 
 class BaylineApi(Api):
@@ -20,32 +23,14 @@ class BaylineApi(Api):
         return handle_http_exception(error)
 
 
-def api_abort(status: int, code: str, message: str, **extra: Any) -> None:
-    """Abort with a stable error code (``feature_not_in_plan`` ...)."""
-    abort(status, error_code=code, message=message, **extra)
+def api_abort(status: int, code: str, message: str, *, errors: dict[str, Any] | None = None) -> NoReturn:
+    """Shorthand for ``raise Refused(status, code, message)`` (the one error type)."""
+    raise Refused(status, code, message, errors=errors)
 
 
-def require(permission: str) -> Callable:
-    """Decorator: the request needs a principal holding ``permission``."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            principal = g.get("principal")
-            if principal is None:
-                api_abort(401, "unauthorized", "Log in or send an API key (Authorization: Bearer ...).")
-            if not principal.can(permission):
-                api_abort(403, "permission_denied", f"Your role may not do this ({permission}).")
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-def validation_error(errors: dict[str, Any], status: int = 422) -> None:
+def validation_error(errors: dict[str, Any], status: int = 422) -> NoReturn:
     code = "validation_error" if status == 422 else "conflict"
-    abort(status, error_code=code, message="Some fields are not valid.", errors={"json": errors})
+    raise Refused(status, code, "Some fields are not valid.", errors={"json": errors})
 
 
 def _serve_swagger_ui(app: Flask) -> None:
@@ -79,8 +64,10 @@ def init_api(app: Flask) -> BaylineApi:
         status = 409 if isinstance(exc, DuplicateClaimNumber) else 422
         try:
             validation_error(exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}, status)
-        except Exception as http_exc:
-            return handle_http_exception(http_exc)  # type: ignore[arg-type]
+        except Refused as refused:
+            return handle_refused(refused)
+
+    app.register_error_handler(Refused, handle_refused)
 
     from . import api_keys, claims, portal, shops, staff, stages
 

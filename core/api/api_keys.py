@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from bayline.auth.api_keys import create_api_key, revoke
 from bayline.auth.models import ApiKey
+from bayline.auth.permissions import require
 from bayline.auth.roles import API_KEY_SCOPES
 from bayline.db import get_session
+from bayline.errors import Refused
 from bayline.events import commit
-
-from . import api_abort, require
 
 blp = Blueprint("api_keys", __name__, description="API keys of the current shop")
 
@@ -62,6 +62,6 @@ class ApiKeyById(MethodView):
         """Revoke a key; requests with it fail from now on."""
         key = get_session().get(ApiKey, key_id)
         if key is None:
-            api_abort(404, "not_found", "No such API key.")
+            raise Refused(404, "not_found", "No such API key.")
         revoke(key)
         commit()

@@ -6,14 +6,14 @@ from typing import Any
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, or_, select
 
+from bayline.auth.permissions import require
 from bayline.claims import service
 from bayline.claims.models import Claim
 from bayline.db import get_session
+from bayline.errors import Refused
 from bayline.events import commit
 
-from . import api_abort, require
 from .schemas import (
     ClaimCreateSchema,
     ClaimPatchSchema,
@@ -31,38 +31,8 @@ def load_claim(claim_id: int) -> Claim:
     """A claim of the current shop; another shop's id answers 404 like a missing one."""
     claim = get_session().get(Claim, claim_id)
     if claim is None:
-        api_abort(404, "not_found", "No such claim.")
+        raise Refused(404, "not_found", "No such claim.")
     return claim
-
-
-def claim_filter(args: dict[str, Any]) -> Any:
-    stmt = select(Claim)
-    if not args.get("include_archived"):
-        stmt = stmt.where(Claim.archived_at.is_(None))
-    if "stage_id" in args:
-        stmt = stmt.where(Claim.stage_id == args["stage_id"])
-    if "updated_since" in args:
-        stmt = stmt.where(Claim.updated_at >= args["updated_since"])
-    if args.get("q"):
-        like = f"%{args['q'].strip()}%"
-        stmt = stmt.where(or_(Claim.number.ilike(like), Claim.customer_last_name.ilike(like),
-                              Claim.customer_first_name.ilike(like), Claim.vin.ilike(like), Claim.plate.ilike(like)))
-    return stmt
-
-
-def claim_page(stmt: Any, pagination_parameters: Any) -> list[Claim]:
-    """One page of ``stmt``, newest activity first; sets the total for ``X-Pagination``.
-
-    A page past the end is empty without asking the database (whose OFFSET is a
-    64-bit integer: ``?page=10**20`` must not become a 500)."""
-    session = get_session()
-    total = session.scalar(stmt.with_only_columns(func.count(Claim.id)).order_by(None)) or 0
-    pagination_parameters.item_count = total
-    if pagination_parameters.first_item >= total:
-        return []
-    page = stmt.order_by(Claim.updated_at.desc(), Claim.id.desc()).offset(
-        pagination_parameters.first_item).limit(pagination_parameters.page_size)
-    return list(session.scalars(page))
 
 
 @blp.route("/claims")
@@ -72,8 +42,13 @@ class Claims(MethodView):
     @blp.response(200, ClaimSchema(many=True))
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Claim]:
-        """List claims, newest activity first; filter by stage or ``updated_since``."""
-        return claim_page(claim_filter(args), pagination_parameters)
+        """List claims, newest activity first; search ``q`` (number, customer first, last or full name,
+        VIN, plate; ``%`` and ``_`` match themselves), filter by stage or ``updated_since``."""
+        found = service.search(args.get("q"), args.get("stage_id"), args["include_archived"],
+                               pagination_parameters.page, pagination_parameters.page_size,
+                               args.get("updated_since"))
+        pagination_parameters.item_count = found.total
+        return found.claims
 
     @require("claims.write")
     @blp.arguments(ClaimCreateSchema)

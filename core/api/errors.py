@@ -6,8 +6,10 @@ import errno
 import logging
 from typing import Any
 
-from flask import render_template, request
+from flask import g, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from bayline.errors import Refused, wants_json
 
 log = logging.getLogger("bayline")
 
@@ -18,11 +20,7 @@ CODES = {
 }
 
 
-def wants_json() -> bool:
-    if request.path.startswith("/api/") or request.path.startswith("/-/") or request.is_json:
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+__all__ = ["CODES", "error_payload", "handle_http_exception", "handle_refused", "render_error", "wants_json"]
 
 
 def error_payload(error: HTTPException) -> tuple[dict[str, Any], dict[str, str]]:
@@ -42,12 +40,26 @@ def error_payload(error: HTTPException) -> tuple[dict[str, Any], dict[str, str]]
     return payload, headers
 
 
-def handle_http_exception(error: HTTPException) -> Any:
-    payload, headers = error_payload(error)
+def render_error(payload: dict[str, Any], headers: dict[str, str]) -> Any:
+    """The error shape as JSON for machine callers, as the portal's or the console's page otherwise."""
     if wants_json():
         return payload, payload["status"], headers
     template = "errors/portal.html" if request.path.startswith("/c/") else "errors/error.html"
     return render_template(template, error=payload), payload["status"], headers
+
+
+def handle_http_exception(error: HTTPException) -> Any:
+    payload, headers = error_payload(error)
+    return render_error(payload, headers)
+
+
+def handle_refused(exc: Refused) -> Any:
+    """The one handler of :class:`bayline.errors.Refused`: the request's uncommitted work is
+    rolled back, then the caller gets the error shape (JSON) or a friendly page."""
+    session = g.get("_bayline_session")
+    if session is not None:
+        session.rollback()
+    return render_error(exc.payload(), exc.headers)
 
 
 # -- infrastructure faults: a clear, retryable answer instead of an anonymous 500 -----------------

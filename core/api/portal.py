@@ -9,13 +9,14 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from bayline.auth.permissions import require
 from bayline.db import get_session
 from bayline.events import commit
 from bayline.messages import service as messages
 from bayline.portal import printing, tokens
 from bayline.portal.models import PURPOSES, PortalAttempt, PortalToken
 
-from . import api_abort, require
+from . import api_abort
 from .claims import load_claim
 
 blp = Blueprint("api_portal", __name__, description="Customer portal links and the claim message thread")

@@ -10,8 +10,11 @@ from marshmallow import ValidationError
 
 from bayline import settings_registry
 from bayline.auth.context import staff_shops
+from bayline.auth.permissions import require
+from bayline.claims import service as claims_service
 from bayline.claims.models import Claim
 from bayline.db import get_session
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.phones import to_e164
 from bayline.tenancy import tenant_scope
@@ -19,8 +22,6 @@ from bayline.tenants import provisioning
 from bayline.tenants.entitlements import active_features, entitled_features
 from bayline.tenants.models import Group, Shop
 
-from . import api_abort, require
-from .claims import claim_filter, claim_page
 from .schemas import (
     ClaimQuerySchema,
     ClaimSchema,
@@ -104,7 +105,7 @@ class MyShops(MethodView):
         """Shops the logged-in staff user may switch to (an API key sees its own shop)."""
         principal = g.get("principal")
         if principal is None:
-            api_abort(401, "unauthorized", "Log in or send an API key.")
+            raise Refused(401, "unauthorized", "Log in or send an API key.")
         if principal.user is None:
             return [principal.shop]
         return [shop for shop, _ in staff_shops(principal.user)]
@@ -113,9 +114,9 @@ class MyShops(MethodView):
 def require_group_admin() -> tuple[Group, list[int]]:
     principal = g.get("principal")
     if principal is None:
-        api_abort(401, "unauthorized", "Log in or send an API key.")
+        raise Refused(401, "unauthorized", "Log in or send an API key.")
     if principal.role != "group_admin" and not (principal.user and principal.user.is_platform_admin):
-        api_abort(403, "permission_denied", "Only group admins see across locations.")
+        raise Refused(403, "permission_denied", "Only group admins see across locations.")
     group = get_session().get(Group, principal.shop.group_id)
     return group, [s.id for s in group.shops]
 
@@ -138,4 +139,8 @@ class GroupClaims(MethodView):
         """Claims across every location of the group: the explicit cross-shop path."""
         _, shop_ids = require_group_admin()
         with tenant_scope(shop_ids):
-            return claim_page(claim_filter(args), pagination_parameters)
+            found = claims_service.search(args.get("q"), args.get("stage_id"), args["include_archived"],
+                                          pagination_parameters.page, pagination_parameters.page_size,
+                                          args.get("updated_since"))
+        pagination_parameters.item_count = found.total
+        return found.claims

@@ -10,13 +10,14 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from bayline.auth.models import User
+from bayline.auth.permissions import require
 from bayline.auth.roles import ROLES
 from bayline.db import get_session
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.tenants import provisioning
 from bayline.tenants.models import Membership
 
-from . import api_abort, require
 from .schemas import StaffCreateSchema, StaffPatchSchema, StaffSchema
 
 blp = Blueprint("api_staff", __name__, description="Staff of the current shop")
@@ -25,7 +26,7 @@ blp = Blueprint("api_staff", __name__, description="Staff of the current shop")
 def load_membership(membership_id: int) -> Membership:
     m = get_session().get(Membership, membership_id)
     if m is None:
-        api_abort(404, "not_found", "No such staff member at this shop.")
+        raise Refused(404, "not_found", "No such staff member at this shop.")
     return m
 
 
@@ -33,7 +34,7 @@ def check_role_change(role: str) -> None:
     if role not in ROLES:
         raise ValidationError({"role": [f"must be one of: {', '.join(ROLES)}"]})
     if role == "owner" and g.principal.role not in ("owner", "group_admin") and not g.principal.can("*"):
-        api_abort(403, "permission_denied", "Only an owner can make someone an owner.")
+        raise Refused(403, "permission_denied", "Only an owner can make someone an owner.")
 
 
 def owners_left(excluding: Membership) -> int:

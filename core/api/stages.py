@@ -7,14 +7,15 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from bayline.auth.permissions import require
 from bayline.claims import stages as stage_service
 from bayline.claims.models import Stage
 from bayline.db import get_session
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.tenancy import current_tenant_id
 from bayline.tenants.models import StageTemplate
 
-from . import api_abort, require
 from .schemas import StageOrderSchema, StagePatchSchema, StageSchema, StageTemplateSchema, TemplateApplySchema
 
 blp = Blueprint("api_stages", __name__, description="The shop's ordered stage set")
@@ -23,7 +24,7 @@ blp = Blueprint("api_stages", __name__, description="The shop's ordered stage se
 def load_stage(stage_id: int) -> Stage:
     stage = get_session().get(Stage, stage_id)
     if stage is None or stage.archived_at is not None:
-        api_abort(404, "not_found", "No such stage.")
+        raise Refused(404, "not_found", "No such stage.")
     return stage
 
 

@@ -90,7 +90,7 @@ def resolve_principal() -> Principal | None:
             key.last_used_at = now
             get_session().commit()
         return Principal(shop=shop, role="api_key", api_key=key,
-                         permissions=permissions_for_scopes(key.scopes, permission_table()))
+                         permissions=permissions_for_scopes(key.scopes, current_app.extensions["bayline.scope_grants"]))
     if not current_user.is_authenticated:
         return None
     shops = staff_shops(current_user)
@@ -105,4 +105,5 @@ def resolve_principal() -> Principal | None:
 
 
 def current_principal() -> Principal | None:
+    """The staff user or API key making this request (None when anonymous or on the portal)."""
     return g.get("principal")

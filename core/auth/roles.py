@@ -1,5 +1,12 @@
-"""Staff roles and the permissions they hold. Plugins add permissions via ``register_permissions``."""
+"""Staff roles, API-key scopes and the permissions they hold.
+
+Permissions are registered through ``register_permissions`` (the core's own by
+``bayline.default_plugins.permissions``): each names the roles that hold it and the API-key scopes
+that grant it. The ``admin`` scope grants every permission; ``write`` grants what ``read`` grants.
+"""
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 ROLES: dict[str, str] = {
     "owner": "Owner",
@@ -11,26 +18,9 @@ ROLES: dict[str, str] = {
 }
 GROUP_ROLES = {"group_admin": "Group admin"}
 
-_OFFICE = ["owner", "admin", "advisor", "estimator", "production_manager"]
-CORE_PERMISSIONS: dict[str, list[str]] = {
-    "claims.read": list(ROLES),
-    "claims.write": _OFFICE,
-    "claims.stage": list(ROLES),
-    "claims.eta": _OFFICE,
-    "messages.send": _OFFICE,
-    "portal.manage": _OFFICE,
-    "stages.manage": ["owner", "admin"],
-    "staff.manage": ["owner", "admin"],
-    "settings.manage": ["owner", "admin"],
-    "api_keys.manage": ["owner", "admin"],
-    "plan.manage": ["owner"],
-}
-
-API_KEY_SCOPES: dict[str, list[str]] = {
-    "read": ["claims.read"],
-    "write": ["claims.read", "claims.write", "claims.stage", "claims.eta", "messages.send", "portal.manage"],
-    "admin": ["*"],
-}
+API_KEY_SCOPES: tuple[str, ...] = ("read", "write", "admin")
+GRANTABLE_SCOPES: tuple[str, ...] = ("read", "write")
+"""Scopes a permission may name (``admin`` holds every permission anyway)."""
 
 
 def permissions_for_role(role: str, table: dict[str, list[str]]) -> frozenset[str]:
@@ -39,9 +29,11 @@ def permissions_for_role(role: str, table: dict[str, list[str]]) -> frozenset[st
     return frozenset(p for p, roles in table.items() if role in roles)
 
 
-def permissions_for_scopes(scopes: list[str], table: dict[str, list[str]]) -> frozenset[str]:
+def permissions_for_scopes(scopes: Iterable[str], grants: dict[str, set[str]]) -> frozenset[str]:
+    """What an API key with ``scopes`` may do; ``grants`` maps a scope to the permissions it grants."""
     perms: set[str] = set()
     for scope in scopes:
-        granted = API_KEY_SCOPES.get(scope, [])
-        perms |= set(table) | {"*"} if "*" in granted else set(granted)
+        if scope == "admin":
+            return frozenset(grants.get("admin", set())) | {"*"}
+        perms |= grants.get(scope, set())
     return frozenset(perms)

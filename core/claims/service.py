@@ -6,11 +6,12 @@ and queues events; the caller commits with :func:`bayline.events.commit`.
 """
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 
 from bayline import settings_registry
 from bayline.db import MAX_ID, get_session, utcnow
@@ -180,3 +181,61 @@ def history(claim: Claim) -> dict[str, list[Any]]:
     etas = session.scalars(select(EtaHistory).where(EtaHistory.claim_id == claim.id)
                            .order_by(EtaHistory.at, EtaHistory.id)).all()
     return {"stages": list(stages), "etas": list(etas)}
+
+
+SEARCH_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class ClaimPage:
+    """One page of a claim search: the claims, how many matched in all, and the page asked for."""
+
+    claims: list[Claim]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, with ``%``, ``_`` and the escape character taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_statement(q: str | None = None, stage_id: int | None = None, archived: bool = False,
+                     updated_since: datetime | None = None) -> Select[tuple[Claim]]:
+    """The claims of the current shop matching ``q`` (in the number, customer first, last or full
+    name, VIN or plate; case-insensitive, runs of spaces count as one), in ``stage_id``, changed since
+    ``updated_since``; archived ones only when ``archived``. Newest activity first."""
+    stmt = select(Claim)
+    if not archived:
+        stmt = stmt.where(Claim.archived_at.is_(None))
+    if stage_id is not None:
+        stmt = stmt.where(Claim.stage_id == stage_id)
+    if updated_since is not None:
+        stmt = stmt.where(Claim.updated_at >= updated_since)
+    text = " ".join((q or "").split())
+    if text:
+        like = _like(text)
+        full_name = Claim.customer_first_name + " " + Claim.customer_last_name
+        stmt = stmt.where(or_(*(col.ilike(like, escape="\\") for col in (
+            Claim.number, Claim.customer_first_name, Claim.customer_last_name, full_name, Claim.vin, Claim.plate))))
+    return stmt.order_by(Claim.updated_at.desc(), Claim.id.desc())
+
+
+def search(q: str | None = None, stage_id: int | None = None, archived: bool = False, page: int = 1,
+           page_size: int = SEARCH_PAGE_SIZE, updated_since: datetime | None = None) -> ClaimPage:
+    """One page of :func:`search_statement` (the console's claim list and ``GET /api/v1/claims``).
+
+    A page past the end is empty without asking the database for it (its OFFSET is a 64-bit integer:
+    ``page=10**20`` must not become an error)."""
+    stmt = search_statement(q, stage_id, archived, updated_since)
+    session = get_session()
+    total = session.scalar(stmt.with_only_columns(func.count(Claim.id)).order_by(None)) or 0
+    first = (page - 1) * page_size
+    if page < 1 or first >= total:
+        return ClaimPage([], total, page, page_size)
+    return ClaimPage(list(session.scalars(stmt.offset(first).limit(page_size))), total, page, page_size)

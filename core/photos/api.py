@@ -1,8 +1,6 @@
 """/api/v1/claims/<id>/photos and /attachments: list, upload (multipart), change, soft delete, content."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from flask import g
@@ -13,15 +11,16 @@ from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
-from bayline.api import api_abort
 from bayline.api.claims import load_claim
+from bayline.auth.permissions import require
 from bayline.db import get_session
+from bayline.errors import Refused
 from bayline.events import commit
 
 from . import service
 from .checks import Rejected
 from .models import PHOTO_STATES, VISIBILITIES, Attachment, Photo
-from .views import send_file_bytes
+from .sending import send_file_bytes
 
 
 class MultipartParser(FlaskParser):
@@ -45,33 +44,14 @@ blp = UploadBlueprint("api_photos", __name__,
                       description="Photos and attachments (customer uploads, documents) of a claim")
 
 
-def require_any(*permissions: str) -> Callable:
-    """The principal needs one of ``permissions`` (``claims.write`` covers photo work for API keys)."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            principal = g.get("principal")
-            if principal is None:
-                api_abort(401, "unauthorized", "Log in or send an API key (Authorization: Bearer ...).")
-            if not any(principal.can(p) for p in permissions):
-                api_abort(403, "permission_denied", f"Your role may not do this ({' or '.join(permissions)}).")
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 def _feature(key: str) -> None:
     if key not in g.get("features", frozenset()):
-        api_abort(403, "feature_not_in_plan", f"The {key!r} feature is not on this shop's plan.")
+        raise Refused(403, "feature_not_in_plan", f"The {key!r} feature is not on this shop's plan.")
 
 
 def _abort_rejected(exc: Rejected) -> None:
     get_session().rollback()
-    extra = {"errors": {"files": {exc.filename: [exc.message]}}} if exc.filename else {}
-    api_abort(exc.status, exc.code, exc.message, **extra)
+    raise exc
 
 
 def _files(form: dict[str, Any]) -> list[service.Incoming]:
@@ -156,7 +136,7 @@ def _photo(claim_id: int, photo_id: int) -> Photo:
     claim = load_claim(claim_id)
     photo = service.get_photo(photo_id, claim.id)
     if photo is None:
-        api_abort(404, "not_found", "No such photo.")
+        raise Refused(404, "not_found", "No such photo.")
     return photo
 
 
@@ -164,20 +144,20 @@ def _attachment(claim_id: int, attachment_id: int) -> Attachment:
     claim = load_claim(claim_id)
     row = service.get_attachment(attachment_id, claim.id)
     if row is None:
-        api_abort(404, "not_found", "No such attachment.")
+        raise Refused(404, "not_found", "No such attachment.")
     return row
 
 
 @blp.route("/claims/<int:claim_id>/photos")
 class Photos(MethodView):
-    @require_any("claims.read")
+    @require("claims.read")
     @blp.arguments(PhotoQuerySchema, location="query")
     @blp.response(200, PhotoSchema(many=True))
     def get(self, args: dict[str, Any], claim_id: int) -> list[Photo]:
         """Photos of the claim in gallery order (soft-deleted ones with ``include_deleted``)."""
         return service.photos_of(load_claim(claim_id), include_deleted=args["include_deleted"])
 
-    @require_any("photos.upload", "claims.write")
+    @require("photos.upload", "claims.write")
     @blp.arguments(PhotoUploadSchema, location="multipart")
     @blp.response(201, PhotoSchema(many=True))
     @blp.alt_response(413, description="A file (or the request) is over the size limit, or too many files")
@@ -208,13 +188,13 @@ class Photos(MethodView):
 
 @blp.route("/claims/<int:claim_id>/photos/<int:photo_id>")
 class PhotoById(MethodView):
-    @require_any("claims.read")
+    @require("claims.read")
     @blp.response(200, PhotoSchema)
     def get(self, claim_id: int, photo_id: int) -> Photo:
         """One photo (also a soft-deleted one, with ``deleted_at`` set)."""
         return _photo(claim_id, photo_id)
 
-    @require_any("photos.manage", "claims.write")
+    @require("photos.manage", "claims.write")
     @blp.arguments(PhotoPatchSchema)
     @blp.response(200, PhotoSchema)
     def patch(self, data: dict[str, Any], claim_id: int, photo_id: int) -> Photo:
@@ -228,7 +208,7 @@ class PhotoById(MethodView):
         commit()
         return photo
 
-    @require_any("photos.manage", "claims.write")
+    @require("photos.manage", "claims.write")
     @blp.response(204)
     def delete(self, claim_id: int, photo_id: int) -> None:
         """Soft delete (audited): hidden everywhere, kept for the record."""
@@ -238,7 +218,7 @@ class PhotoById(MethodView):
 
 @blp.route("/claims/<int:claim_id>/photos/<int:photo_id>/content")
 class PhotoContent(MethodView):
-    @require_any("claims.read")
+    @require("claims.read")
     @blp.arguments(ContentQuerySchema, location="query")
     @blp.response(200, description="The image bytes, or a 302 to a presigned URL (S3) valid for a minute")
     @blp.alt_response(404, description="No such photo, deleted, or that size is not ready yet")
@@ -246,27 +226,27 @@ class PhotoContent(MethodView):
         """``thumb`` (WebP) or ``display`` (JPEG): re-encoded, no EXIF/GPS. ``original``: as uploaded."""
         photo = _photo(claim_id, photo_id)
         if photo.deleted_at is not None:
-            api_abort(404, "not_found", "This photo was deleted.")
+            raise Refused(404, "not_found", "This photo was deleted.")
         variant = args["variant"]
         if variant == "original":
             return send_file_bytes(f"{photo.key}/{service.ORIGINAL}", photo.original_content_type,
                                    filename=photo.original_filename or f"photo-{photo.id}", download=True)
         if photo.status != "ready":
-            api_abort(404, "not_ready", f"The photo is {photo.status}.")
+            raise Refused(404, "not_ready", f"The photo is {photo.status}.")
         name = service.THUMB if variant == "thumb" else service.DISPLAY
         return send_file_bytes(f"{photo.key}/{name}", "image/webp" if variant == "thumb" else "image/jpeg")
 
 
 @blp.route("/claims/<int:claim_id>/attachments")
 class Attachments(MethodView):
-    @require_any("claims.read")
+    @require("claims.read")
     @blp.arguments(PhotoQuerySchema, location="query")
     @blp.response(200, AttachmentSchema(many=True))
     def get(self, args: dict[str, Any], claim_id: int) -> list[Attachment]:
         """Files on the claim: customer uploads from the portal and staff documents."""
         return service.attachments_of(load_claim(claim_id), include_deleted=args["include_deleted"])
 
-    @require_any("photos.upload", "claims.write")
+    @require("photos.upload", "claims.write")
     @blp.arguments(AttachmentUploadSchema, location="multipart")
     @blp.response(201, AttachmentSchema(many=True))
     @blp.alt_response(413, description="Over the size limit, or too many files")
@@ -290,13 +270,13 @@ class Attachments(MethodView):
 
 @blp.route("/claims/<int:claim_id>/attachments/<int:attachment_id>")
 class AttachmentById(MethodView):
-    @require_any("claims.read")
+    @require("claims.read")
     @blp.response(200, AttachmentSchema)
     def get(self, claim_id: int, attachment_id: int) -> Attachment:
         """One attachment."""
         return _attachment(claim_id, attachment_id)
 
-    @require_any("photos.manage", "claims.write")
+    @require("photos.manage", "claims.write")
     @blp.arguments(AttachmentPatchSchema)
     @blp.response(200, AttachmentSchema)
     def patch(self, data: dict[str, Any], claim_id: int, attachment_id: int) -> Attachment:
@@ -308,7 +288,7 @@ class AttachmentById(MethodView):
         commit()
         return row
 
-    @require_any("photos.manage", "claims.write")
+    @require("photos.manage", "claims.write")
     @blp.response(204)
     def delete(self, claim_id: int, attachment_id: int) -> None:
         """Soft delete (audited)."""
@@ -318,12 +298,12 @@ class AttachmentById(MethodView):
 
 @blp.route("/claims/<int:claim_id>/attachments/<int:attachment_id>/content")
 class AttachmentContent(MethodView):
-    @require_any("claims.read")
+    @require("claims.read")
     @blp.response(200, description="The file as uploaded (PDFs as a download), or a 302 to a presigned URL")
     def get(self, claim_id: int, attachment_id: int) -> Any:
         """The file's bytes."""
         row = _attachment(claim_id, attachment_id)
         if row.deleted_at is not None:
-            api_abort(404, "not_found", "This attachment was deleted.")
+            raise Refused(404, "not_found", "This attachment was deleted.")
         return send_file_bytes(f"{row.key}/{service.ORIGINAL}", row.content_type, filename=row.filename,
                                download=row.content_type == "application/pdf")

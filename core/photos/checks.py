@@ -9,9 +9,12 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import filetype
 from PIL import Image, ImageFile, UnidentifiedImageError
+
+from bayline.errors import Refused
 
 IMAGE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/heic": "heic", "image/heif": "heic",
                "image/webp": "webp"}
@@ -35,12 +38,21 @@ def register_heif() -> None:
         _heif_registered = True
 
 
-class Rejected(ValueError):
-    """A file that is refused; ``status``/``code``/``message`` become the 4xx answer."""
+class Rejected(Refused, ValueError):
+    """A file that is refused: a :class:`~bayline.errors.Refused` (422 unless said otherwise) whose
+    field errors name the file (``{"files": {filename: [message]}}``)."""
 
     def __init__(self, code: str, message: str, status: int = 422, filename: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status, self.filename = code, message, status, filename
+        self.filename = filename
+        super().__init__(status, code, message)
+
+    @property  # type: ignore[override]
+    def errors(self) -> dict[str, Any] | None:
+        return {"files": {self.filename: [self.message]}} if self.filename else None
+
+    @errors.setter
+    def errors(self, value: dict[str, Any] | None) -> None:
+        pass  # derived from ``filename``
 
 
 @dataclass(frozen=True)

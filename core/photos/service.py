@@ -151,13 +151,15 @@ def add_photos(claim: Claim, files: list[Incoming], *, tag: str = "during", visi
     return photos, batch
 
 
+PROCESS_TASK = "bayline.photos.process_photo"  # defined in .tasks (which imports this module)
+
+
 def enqueue(photos: Iterable[Photo]) -> None:
     """Hand committed photos to the processing task (inline when Celery is eager)."""
-    from .tasks import process_photo
+    from bayline.tasks import enqueue as start_task
 
-    task = current_app.extensions["celery"].tasks[process_photo.name]  # this app's Celery, not the last made
     for photo in photos:
-        task.delay(photo.id)
+        start_task(PROCESS_TASK, photo.id)
 
 
 def add_attachments(claim: Claim, files: list[Incoming], *, source: str, user_id: int | None = None,

@@ -6,14 +6,13 @@ from celery import shared_task
 from bayline.db import get_session
 from bayline.events import commit
 
+from . import service
 from .models import Photo
 
 
 @shared_task(name="bayline.photos.process_photo", ignore_result=True)
 def process_photo(photo_id: int) -> str | None:
     """Render display/thumbnail sizes of ``photo_id``; idempotent (a ready photo is left alone)."""
-    from . import service
-
     photo = get_session().get(Photo, photo_id)
     if photo is None:
         return None

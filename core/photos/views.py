@@ -20,15 +20,17 @@ from flask import (
 )
 from flask_login import login_required
 
-from bayline.api.errors import wants_json
+from bayline.auth.permissions import need, staff_only
 from bayline.db import get_session
+from bayline.errors import wants_json
 from bayline.events import commit
 from bayline.extensions import limiter
-from bayline.storage import FileMissing, content_disposition, get_storage
+from bayline.portal.current import current_portal_claim
 
 from . import service
 from .checks import Rejected
 from .models import Attachment, Photo
+from .sending import send_file_bytes
 
 HERE = Path(__file__).parent
 assets = Blueprint("photos_assets", __name__, static_folder=str(HERE / "static"),
@@ -36,36 +38,9 @@ assets = Blueprint("photos_assets", __name__, static_folder=str(HERE / "static")
 console = Blueprint("photos_console", __name__, url_prefix="/console", template_folder="templates")
 portal = Blueprint("photos_portal", __name__, url_prefix="/c/s", template_folder="templates")
 
-FILE_CSP = "default-src 'none'; sandbox"
-
-
 def incoming(field: str = "files") -> list[service.Incoming]:
     return [service.Incoming(f.filename or "", f.read()) for f in request.files.getlist(field)
             if f is not None and (f.filename or f.content_length)]
-
-
-def send_file_bytes(key: str, content_type: str, *, filename: str | None = None, download: bool = False,
-                    private_cache: bool = True) -> Response:
-    """Stream from storage, or (S3, outside the portal) redirect to a presigned URL valid for a minute.
-    The portal always streams: its Content-Security-Policy allows images from this origin only."""
-    storage = get_storage()
-    if not request.path.startswith("/c/"):
-        url = storage.url(key, content_type=content_type, filename=filename, download=download)
-        if url:
-            response = redirect(url, 302)
-            response.headers["Cache-Control"] = "no-store"
-            return response
-    try:
-        data = storage.get(key)
-    except FileMissing:
-        abort(404)
-    response = Response(data, mimetype=content_type)
-    response.headers["Cache-Control"] = "private, max-age=300" if private_cache else "no-store"
-    response.headers["Content-Security-Policy"] = FILE_CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if filename or download:
-        response.headers["Content-Disposition"] = content_disposition(filename or "file", download)
-    return response
 
 
 def rejected_json(exc: Rejected) -> tuple[dict[str, Any], int]:
@@ -79,14 +54,9 @@ def rejected_json(exc: Rejected) -> tuple[dict[str, Any], int]:
 
 @console.before_request
 @login_required
-def _staff_only() -> Any:
-    if g.get("principal") is None:
-        abort(403, "Your account is not on the staff of any shop.")
+def _staff_only() -> None:
+    staff_only()
 
-
-def _need(permission: str) -> None:
-    if not g.principal.can(permission):
-        abort(403, f"Your role may not do this ({permission}).")
 
 
 def _claim_or_404(claim_id: int) -> Any:
@@ -115,7 +85,7 @@ def upload(claim_id: int) -> Any:
     """Staff upload from the claim page (several files; camera on phones and tablets)."""
     claim = _claim_or_404(claim_id)
     _photos_feature()
-    _need("photos.upload")
+    need("photos.upload")
     back = url_for("console.claim", claim_id=claim.id) + "#photos"
     files = incoming()
     if not files and not wants_json():
@@ -154,13 +124,13 @@ def edit(photo_id: int) -> Any:
     back = url_for("console.claim", claim_id=photo.claim_id) + "#photos"
     action = form.get("action", "save")
     if action == "delete":
-        _need("photos.manage")
+        need("photos.manage")
         service.delete_photo(photo, g.principal.user_id)
         commit()
         flash("Photo deleted.")
         return redirect(back, 303)
     if action in ("up", "down"):
-        _need("photos.upload")
+        need("photos.upload")
         service.move_photo(photo, -1 if action == "up" else 1, g.principal.user_id)
         commit()
         return redirect(back, 303)
@@ -174,7 +144,7 @@ def edit(photo_id: int) -> Any:
     if "caption" in form:
         changes["caption"] = form["caption"].strip()[:300] or None
     if changes:
-        _need("photos.manage" if set(changes) - {"tag", "caption"} else "photos.upload")
+        need("photos.manage" if set(changes) - {"tag", "caption"} else "photos.upload")
     try:
         service.update_photo(photo, changes, g.principal.user_id)
     except Rejected as exc:
@@ -230,7 +200,7 @@ def attachment_edit(attachment_id: int) -> Any:
     row = _staff_attachment(attachment_id)
     back = url_for("console.claim", claim_id=row.claim_id) + "#attachments"
     if request.form.get("action") == "delete":
-        _need("photos.manage")
+        need("photos.manage")
         service.delete_attachment(row, g.principal.user_id)
         commit()
         flash("File deleted.")
@@ -240,9 +210,7 @@ def attachment_edit(attachment_id: int) -> Any:
 # -- customer portal --------------------------------------------------------------------------------
 
 def _portal_claim() -> Any:
-    from bayline.web.portal import current_claim
-
-    return current_claim()
+    return current_portal_claim()
 
 
 def _portal_photo(photo_id: int) -> Photo:

@@ -5,6 +5,10 @@ Every hook a plugin may implement is declared here, grouped like pytest's
 the same name in your plugin module. Hooks of plugins that are not active for
 the current shop are not called during that shop's requests and tasks (except
 the registration hooks, which run once at start for every installed plugin).
+
+Each docstring has the sections the reference (``docs/plugin_hooks.md``) is generated from:
+``Arguments:``, ``Commits:`` (whether an implementation may commit the session) and ``Example::``.
+A test fails when a section is missing, and when a hookspec has no caller in the core or no test.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ if TYPE_CHECKING:
     from bayline.claims.models import Claim
     from bayline.tenants.models import Shop
 
-    from .types import ClaimPanel, Event, Feature, MenuItem, PortalSection, SettingDef, Viewer
+    from .types import ClaimPanel, Event, EventType, Feature, MenuItem, Permission, PortalSection, SettingDef, Viewer
 
 # -------------------------------------------------------------------------
 # Registration: called once at app start for every installed plugin
@@ -32,8 +36,21 @@ if TYPE_CHECKING:
 def register_features() -> list[Feature]:
     """Declare the feature keys this plugin provides.
 
-    Called once at start. Return a list of :class:`bayline.Feature`. A plugin's
-    own feature key must equal its name; the plan catalogue grants it.
+    Called once at start. A plugin's own feature key must equal its name; the plan catalogue
+    grants it. ``default_tiers`` suggests the plan tiers that include it: ``flask bayline features
+    apply-defaults`` (run by ``flask db upgrade``) adds the missing plan rows, never removes any.
+
+    Arguments:
+        none.
+
+    Commits:
+        no; return the list only.
+
+    Example::
+
+        @hookimpl
+        def register_features():
+            return [Feature("quotes", "Quotes", "Send repair quotes", default_tiers=("professional",))]
     """
 
 
@@ -45,6 +62,19 @@ def register_blueprints(app: Flask) -> list[Blueprint]:
     live under ``/plugins/<name>/``, portal routes under ``/c/.../<name>``. The
     core answers 404 (portal) or 403 ``feature_not_in_plan`` (staff, API) for
     requests to a plugin's blueprint when the plugin is not active for the shop.
+
+    Arguments:
+        app: the Flask app being built.
+
+    Commits:
+        no (there is no request yet).
+
+    Example::
+
+        @hookimpl
+        def register_blueprints(app):
+            from .views import bp  # Blueprint("plugin_quotes", __name__, url_prefix="/plugins/quotes")
+            return [bp]
     """
 
 
@@ -59,22 +89,70 @@ def register_public_blueprints(app: Flask) -> list[Blueprint]:
     ``bayline.tenants.entitlements.is_feature_active`` before acting. Form posts
     still need a CSRF token unless the blueprint is exempted with
     ``bayline.extensions.csrf.exempt`` (only for signed machine callers).
+
+    Arguments:
+        app: the Flask app being built.
+
+    Commits:
+        no (the views commit their own work).
+
+    Example::
+
+        @hookimpl
+        def register_public_blueprints(app):
+            from .webhooks import bp  # Blueprint("plugin_quotes_public", ..., url_prefix="/plugins/quotes/hooks")
+            return [bp]
     """
 
 
 @hookspec
-def register_permissions() -> dict[str, list[str]]:
-    """Map new permission names to the roles that hold them.
+def register_permissions() -> list[Permission]:
+    """Declare permissions: the staff roles that hold each, and the API-key scopes that grant it.
 
-    Called once at start. Example: ``{"sms.send": ["owner", "admin", "advisor"]}``.
+    Called once at start. ``scopes`` lists ``"read"`` and/or ``"write"`` (``write`` also grants
+    what ``read`` grants; ``admin`` keys hold every permission). A permission without scopes is
+    only for staff and admin keys. The older ``{"name": [roles]}`` table is still accepted (no
+    scope but ``admin`` grants those).
+
+    Arguments:
+        none.
+
+    Commits:
+        no; return the list only.
+
+    Example::
+
+        @hookimpl
+        def register_permissions():
+            return [Permission("quotes.send", ("owner", "admin", "advisor"), ("write",), "Send a quote"),
+                    Permission("quotes.read", ("owner", "admin", "advisor"), ("read",))]
     """
 
 
 @hookspec
-def register_event_types() -> list[str]:
-    """Declare event types this plugin emits (``sms.delivered`` ...).
+def register_event_types() -> list[EventType]:
+    """Declare the event types this plugin emits, with their payload shapes.
 
-    Called once at start; emitting an undeclared type raises.
+    Called once at start; emitting an undeclared type raises. ``payload`` is a ``TypedDict``
+    class (the reference documents it; a test checks emitted payloads against it).
+    ``portal_live`` / ``staff_live``: the core announces the event (type and claim id only) to the
+    claim's open portal pages / the shop's open staff pages when the payload has ``claim_id``.
+
+    Arguments:
+        none.
+
+    Commits:
+        no; return the list only.
+
+    Example::
+
+        class QuoteSent(TypedDict):
+            claim_id: int
+            quote_id: int
+
+        @hookimpl
+        def register_event_types():
+            return [EventType("quotes.sent", QuoteSent, "A quote was sent to the customer.", staff_live=True)]
     """
 
 
@@ -84,6 +162,18 @@ def register_tenant_settings() -> list[SettingDef]:
 
     Called once at start. Values are stored by the core, validated on write and
     editable in the staff console and the API.
+
+    Arguments:
+        none.
+
+    Commits:
+        no; return the list only.
+
+    Example::
+
+        @hookimpl
+        def register_tenant_settings():
+            return [SettingDef("quotes.valid_days", "Days a quote stays valid", "int", 30, feature="quotes")]
     """
 
 
@@ -93,21 +183,62 @@ def register_periodic_tasks(celery: Celery) -> dict[str, dict[str, Any]]:
 
     Called once at start. Each entry is a Celery beat entry dict
     (``{"task": "bayline_<name>.task", "schedule": 300}``).
+
+    Arguments:
+        celery: the app's Celery instance (register tasks on it with ``shared_task`` as usual).
+
+    Commits:
+        no; the tasks commit their own work.
+
+    Example::
+
+        @hookimpl
+        def register_periodic_tasks(celery):
+            return {"quotes-expire": {"task": "bayline_quotes.expire", "schedule": 3600}}
     """
 
 
 @hookspec
 def register_commands(cli: click.Group) -> None:
-    """Add click commands to the ``flask`` CLI. Called once at start."""
+    """Add click commands to the ``flask`` CLI. Called once at start.
+
+    Arguments:
+        cli: the app's ``flask`` command group; add a group named after the plugin.
+
+    Commits:
+        no; the commands commit their own work.
+
+    Example::
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command("quotes-report")
+            def report():
+                click.echo("...")
+    """
 
 
 @hookspec(historic=True)
 def app_configured(app: Flask) -> None:
-    """The app is fully configured. Historic: plugins registered later still get it."""
+    """The app is fully configured. Historic: plugins registered later still get it.
+
+    Arguments:
+        app: the configured Flask app (extensions, blueprints and settings in place).
+
+    Commits:
+        no (no request, no tenant).
+
+    Example::
+
+        @hookimpl
+        def app_configured(app):
+            app.extensions["bayline_quotes.client"] = QuoteClient(app.config.get("QUOTES_URL"))
+    """
 
 
 # -------------------------------------------------------------------------
-# Portal and console: called per request, only for plugins active for the shop
+# Portal and console: called per request, only for plugins active for the shop.
+# A raising implementation is logged and skipped; the page renders without it.
 # -------------------------------------------------------------------------
 
 
@@ -117,27 +248,84 @@ def portal_sections(claim: Claim, viewer: Viewer) -> list[PortalSection]:
 
     Called per portal page view; return :class:`bayline.PortalSection` items
     (rendered HTML, escaped by you) ordered by ``order``.
+
+    Arguments:
+        claim: the claim of the customer's portal session (tenant context set).
+        viewer: who looks at the page (the claim's customer).
+
+    Commits:
+        no: a page view must not write.
+
+    Example::
+
+        @hookimpl
+        def portal_sections(claim, viewer):
+            html = render_template("bayline_quotes/_card.html", quotes=quotes_of(claim))
+            return [PortalSection("quotes", "Your quote", html, order=70)]
     """
 
 
 @hookspec
 def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
-    """Panels for the staff claim page, as :class:`bayline.ClaimPanel`."""
+    """Panels for the staff claim page, as :class:`bayline.ClaimPanel` (rendered HTML).
+
+    Arguments:
+        claim: the claim shown (tenant context set).
+        user: the staff user looking at it (``g.principal`` has the permissions).
+
+    Commits:
+        no: a page view must not write; forms in the panel post to your own routes.
+
+    Example::
+
+        @hookimpl
+        def claim_panels(claim, user):
+            html = render_template("bayline_quotes/_panel.html", claim=claim)
+            return [ClaimPanel("quotes", "Quotes", html, order=40)]
+    """
 
 
 @hookspec
 def menu_items(user: User, shop: Shop) -> list[MenuItem]:
-    """Links for the staff console's navigation."""
+    """Links for the staff console's navigation bar (the core's own come from the same hook).
+
+    Called for every console page of a logged-in staff user; items are sorted by ``order``
+    (the core's use 10-60).
+
+    Arguments:
+        user: the staff user.
+        shop: the shop they work in now.
+
+    Commits:
+        no.
+
+    Example::
+
+        @hookimpl
+        def menu_items(user, shop):
+            return [MenuItem("Quotes", url_for("plugin_quotes.index"), order=300)]
+    """
 
 
 @hookspec
 def extra_template_vars(template_name: str) -> dict[str, Any]:
-    """Extra variables for every rendered template (merged in plugin order)."""
+    """Extra variables for every rendered template (merged in plugin order).
 
+    Called for each template rendered by a request of a shop with the plugin active; the view's
+    own variables win over a plugin's of the same name.
 
-@hookspec(firstresult=True)
-def branding(shop: Shop) -> dict[str, Any] | None:
-    """Logo, colours and names for ``shop``'s pages. First non-None result wins."""
+    Arguments:
+        template_name: the template being rendered (``staff/claim.html``, ``portal/page.html`` ...).
+
+    Commits:
+        no.
+
+    Example::
+
+        @hookimpl
+        def extra_template_vars(template_name):
+            return {"quotes_help_url": "https://example.com/help"} if template_name.startswith("staff/") else {}
+    """
 
 
 # -------------------------------------------------------------------------
@@ -151,40 +339,32 @@ def send_sms(shop: Shop, to: str, body: str, idempotency_key: str, media: list[s
 
     The core wraps this for consent, quiet hours, idempotency and audit; a
     plugin only talks to its provider. Return ``None`` to decline.
+
+    Arguments:
+        shop: the sending shop.
+        to: the recipient's number in E.164.
+        body: the text (links already in it).
+        idempotency_key: the same key is never sent twice.
+        media: URLs of pictures to attach (MMS).
+
+    Commits:
+        yes: the implementation commits the session (its outbound row), and with it whatever the
+        caller left pending; callers commit or roll back their own work before calling it.
+
+    Example::
+
+        @hookimpl
+        def send_sms(shop, to, body, idempotency_key, media):
+            return {"id": provider.send(to, body, key=idempotency_key), "state": "queued"}
     """
 
 
 @hookspec
 def channel_ready(shop: Shop, channel: str) -> bool | None:
-    """Whether this plugin can send on ``channel`` ("sms", "email") for ``shop`` now: active for
-    the shop and configured (a sending number, credentials). Return None for channels it does not
-    provide. The core asks through ``bayline.messages.channels.channel_ready`` before it offers
-    a send (e.g. the portal's "text me a new link")."""
-
-
-@hookspec(firstresult=True)
-def send_email(shop: Shop, to: str, subject: str, body: str, idempotency_key: str) -> dict[str, Any] | None:
-    """Send an email for ``shop``; first plugin that handles it returns a record."""
-
-
-@hookspec
-def inbound_message(shop: Shop, channel: str, sender: str, body: str) -> None:
-    """A message arrived on ``channel`` from ``sender``; plugins may react."""
-
-
-# -------------------------------------------------------------------------
-# Documents
-# -------------------------------------------------------------------------
-
-
-@hookspec(firstresult=True)
-def sign_pdf(pdf: bytes, signer_name: str, reason: str) -> bytes | None:
-    """Digitally sign ``pdf``; the first plugin that can returns the signed bytes."""
-
-
-@hookspec(firstresult=True)
-def render_document(claim: Claim, kind: str) -> bytes | None:
-    """Render a printable document of ``kind`` for ``claim`` as PDF bytes."""
+    """Whether this plugin can send on ``channel`` (e.g. "sms") for ``shop`` now: active for the shop
+    and configured (a sending number, credentials). Return None for channels it does not provide.
+    The core asks through ``bayline.messages.channels.channel_ready`` before it offers a send (the
+    portal's "text me a new link", the claim page's "Text link to customer")."""
 
 
 # -------------------------------------------------------------------------
@@ -197,17 +377,67 @@ def on_event(event: Event) -> None:
     """React to a core or plugin event after its transaction committed.
 
     Called for plugins active for ``event.tenant_id`` with the tenant context
-    set. Types: claim.created, claim.updated, claim.stage_changed,
-    claim.eta_changed, claim.delivered, claim.archived, and the types plugins
-    register. Slow work belongs in a Celery task started from here.
+    set. The event types and their payloads are listed below; slow work belongs in a
+    Celery task started from here. A raising handler is logged; the other handlers still run.
+
+    Arguments:
+        event: ``type``, ``tenant_id``, ``payload`` (see the event types), ``occurred_at``, ``id``.
+
+    Commits:
+        yes: the change that caused the event is already committed, so a handler that writes
+        must commit itself (``bayline.events.commit()``, which also delivers the events it emits);
+        rows added without a commit are lost.
+
+    Example::
+
+        @hookimpl
+        def on_event(event):
+            if event.type == "claim.delivered":
+                get_session().add(QuoteReminder(claim_id=event.payload["claim_id"]))
+                commit()
     """
 
 
 @hookspec
 def tenant_provisioned(shop: Shop) -> None:
-    """A new shop was created (stages and settings are in place)."""
+    """A new shop was created (stages and settings are in place).
+
+    Called inside the creating transaction, with the tenant context of the new shop, for the
+    core plugins and the plugins active on the new shop's plan.
+
+    Arguments:
+        shop: the new shop (flushed, not committed yet).
+
+    Commits:
+        no: add your rows to the session; the creator commits them with the shop (or rolls all back).
+
+    Example::
+
+        @hookimpl
+        def tenant_provisioned(shop):
+            get_session().add(QuoteTemplate(tenant_id=shop.id, name="Standard"))
+    """
 
 
 @hookspec
 def entitlements_changed(shop: Shop, before: set[str], after: set[str]) -> None:
-    """The set of active features of ``shop`` changed (plan, add-on or toggle)."""
+    """The set of active features of ``shop`` changed (plan, add-on or toggle).
+
+    Called for every installed plugin (a plugin just switched off hears it too) inside the
+    changing transaction, with the shop's tenant context.
+
+    Arguments:
+        shop: the shop.
+        before: active feature keys before the change.
+        after: active feature keys after it.
+
+    Commits:
+        no: the change commits with the caller's transaction.
+
+    Example::
+
+        @hookimpl
+        def entitlements_changed(shop, before, after):
+            if "quotes" in after - before:
+                get_session().add(QuoteTemplate(tenant_id=shop.id, name="Standard"))
+    """

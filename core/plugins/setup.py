@@ -4,25 +4,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import flask_smorest
 from flask import Flask, abort, g, request
 
+from bayline.auth.roles import API_KEY_SCOPES, GRANTABLE_SCOPES
 from bayline.config import Settings
 
 from .manager import PluginRegistry
-from .types import Feature, SettingDef
+from .types import EventType, Feature, Permission, SettingDef
 
 log = logging.getLogger(__name__)
-
-# Features the core itself provides (no plugin behind them), so plans can list them.
-CORE_FEATURES = [
-    Feature("portal", "Customer portal", "Token QR portal with live timeline"),
-    Feature("messages", "Portal message thread", "Two-way messages on the portal"),
-]
-
 
 class _Registry(PluginRegistry):
     def finish(self, app: Flask) -> None:
         """Mount blueprints and commands of every working plugin, then announce the app.
+
+        flask-smorest blueprints (``plugin_api.api_blueprint``) are registered with the core's
+        ``Api``, so their resources appear in ``/api/v1/openapi.json``.
 
         Blueprints from ``register_blueprints`` are gated by the plugin's feature; those from
         ``register_public_blueprints`` are not (their views authenticate the caller themselves)."""
@@ -34,7 +32,10 @@ class _Registry(PluginRegistry):
                 for hook, gated in (("register_blueprints", True), ("register_public_blueprints", False)):
                     for blueprints in self.hook_of(hook, info.name)(app=app):
                         for bp in blueprints or []:
-                            app.register_blueprint(bp)
+                            if isinstance(bp, flask_smorest.Blueprint):  # joins /api/v1 and its OpenAPI
+                                app.extensions["bayline.api"].register_blueprint(bp)
+                            else:
+                                app.register_blueprint(bp)
                             plugin_blueprints.setdefault(info.name, []).append(bp)
                             if gated and not info.core:
                                 blueprint_features[bp.name] = info.name
@@ -68,26 +69,43 @@ def init_plugins(app: Flask, settings: Settings, extra: list[tuple[str, object]]
 
 
 def _collect_registrations(app: Flask, registry: PluginRegistry) -> None:
-    from bayline.auth.roles import CORE_PERMISSIONS
-    from bayline.events import CORE_EVENT_TYPES
-    from bayline.settings_registry import CORE_SETTINGS
-
-    features: dict[str, Feature] = {f.key: f for f in CORE_FEATURES}
+    """Features, permissions, event types and settings of the core's default plugins and every plugin."""
+    features: dict[str, Feature] = {}
     for feature in registry.call_collect(registry.hook.register_features()):
         features[feature.key] = feature
-    permissions: dict[str, list[str]] = {k: list(v) for k, v in CORE_PERMISSIONS.items()}
-    for table in registry.hook.register_permissions():
-        for perm, roles in (table or {}).items():
-            permissions.setdefault(perm, [])
-            permissions[perm] = sorted(set(permissions[perm]) | set(roles))
-    event_types = set(CORE_EVENT_TYPES) | set(registry.call_collect(registry.hook.register_event_types()))
-    settings: dict[str, SettingDef] = {d.key: d for d in CORE_SETTINGS}
+    roles, grants = _permissions(registry.hook.register_permissions())
+    event_types: dict[str, EventType] = {}
+    for item in registry.call_collect(registry.hook.register_event_types()):
+        if isinstance(item, str):  # a bare name: no payload shape, not live
+            item = EventType(item, dict, "")
+        event_types[item.name] = item
+    settings: dict[str, SettingDef] = {}
     for defn in registry.call_collect(registry.hook.register_tenant_settings()):
         settings[defn.key] = defn
     app.extensions["bayline.features"] = features
-    app.extensions["bayline.permissions"] = permissions
-    app.extensions["bayline.event_types"] = frozenset(event_types)
+    app.extensions["bayline.permissions"] = roles
+    app.extensions["bayline.scope_grants"] = grants
+    app.extensions["bayline.event_types"] = event_types
     app.extensions["bayline.settings_defs"] = settings
+
+
+def _permissions(results: list[Any]) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
+    """Roles per permission and permissions per API-key scope, from ``register_permissions`` results
+    (lists of :class:`Permission`, or the older ``{name: [roles]}`` tables, which no scope but admin grants)."""
+    roles: dict[str, set[str]] = {}
+    grants: dict[str, set[str]] = {scope: set() for scope in API_KEY_SCOPES}
+    for result in results:
+        items = ([Permission(k, tuple(v)) for k, v in result.items()] if isinstance(result, dict)
+                 else list(result or []))
+        for perm in items:
+            roles.setdefault(perm.name, set()).update(perm.roles)
+            grants["admin"].add(perm.name)
+            for scope in perm.scopes:
+                if scope not in GRANTABLE_SCOPES:
+                    raise ValueError(f"permission {perm.name!r} names unknown API-key scope {scope!r}")
+                grants[scope].add(perm.name)
+    grants["write"] |= grants["read"]
+    return {k: sorted(v) for k, v in roles.items()}, grants
 
 
 def bind_shop(shop: Any) -> None:
@@ -105,7 +123,7 @@ def gate_plugin_blueprint() -> None:
     """404 on the portal, 403 ``feature_not_in_plan`` elsewhere, for an inactive plugin's routes."""
     from flask import current_app
 
-    from bayline.api import api_abort
+    from bayline.errors import Refused
 
     feature = current_app.extensions["bayline.blueprint_features"].get(request.blueprint or "")
     if feature is None:
@@ -115,5 +133,5 @@ def gate_plugin_blueprint() -> None:
     if request.path.startswith("/c/"):
         abort(404)
     if g.get("shop") is None:
-        api_abort(401, "unauthorized", "Log in or send an API key.")
-    api_abort(403, "feature_not_in_plan", f"The {feature!r} feature is not on this shop's plan.")
+        raise Refused(401, "unauthorized", "Log in or send an API key.")
+    raise Refused(403, "feature_not_in_plan", f"The {feature!r} feature is not on this shop's plan.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,37 @@ class Feature:
     key: str
     name: str
     description: str = ""
+    default_tiers: tuple[str, ...] = ()
+    """Plan tiers that should include this feature; ``flask bayline features apply-defaults`` adds
+    the missing plan rows (it never removes one an operator chose)."""
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A permission: the staff roles that hold it and the API-key scopes that grant it.
+
+    ``scopes`` names the key scopes (``"read"``, ``"write"``) that grant it besides ``"admin"``, which
+    grants every permission. Return these from ``register_permissions``."""
+
+    name: str
+    roles: tuple[str, ...]
+    scopes: tuple[Literal["read", "write"], ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class EventType:
+    """A registered event type: what its payload holds, when it fires, which live pages hear it.
+
+    ``payload`` is a ``TypedDict`` class describing the payload dict (the hook reference is
+    generated from it). ``portal_live``: announced to the claim's open portal pages;
+    ``staff_live``: to the shop's open staff pages (both only when the payload has ``claim_id``)."""
+
+    name: str
+    payload: type
+    fires: str
+    portal_live: bool = False
+    staff_live: bool = False
 
 
 @dataclass(frozen=True)

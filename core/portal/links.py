@@ -70,3 +70,19 @@ def mask_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: mask_json(v) for k, v in value.items()}
     return value
+
+
+def link_ids_in(text: str, shop_id: int) -> list[int]:
+    """Ids of ``shop_id``'s links whose URLs appear in ``text`` (to record which link a message carries)."""
+    return [t.id for t in tokens_in(text) if t.tenant_id == shop_id]
+
+
+def unmask_for_delivery(masked: str, token_id: int | None) -> str:
+    """:func:`unmask` for a stored text that recorded the id of the link it carried."""
+    if token_id is None or MASK not in masked:
+        return masked
+    from bayline.db import get_session
+
+    token = get_session().get(PortalToken, token_id)
+    claim = get_session().get(Claim, token.claim_id) if token is not None else None
+    return unmask(masked, claim, token_id)

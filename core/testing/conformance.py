@@ -1,9 +1,11 @@
 """Conformance of a plugin to the one-name rules (run it on your plugin in your own tests).
 
 A plugin called ``x`` is distribution ``bayline-x``, package ``bayline_x``, entry
-point ``x``, feature key ``x``, blueprints ``plugin_x`` (and ``plugin_x_public``) under ``/plugins/x`` (staff)
-or ``/c/`` (portal), Alembic branch label ``x``, tables ``x_*`` carrying
-``tenant_id``, settings ``x.*``, Celery tasks ``bayline_x.*``.
+point ``x``, feature key ``x``, blueprints ``plugin_x`` / ``plugin_x_public`` under ``/plugins/x``,
+``plugin_x_portal`` under ``/c/s/x`` and ``plugin_x_api`` under ``/api/v1/plugins/x`` (the
+``plugin_api`` blueprint factories make them so), Alembic branch label ``x``, tables ``x_*``
+carrying ``tenant_id``, settings ``x.*``, Celery tasks ``bayline_x.*``, and its modules import
+nothing of ``bayline`` but ``bayline.plugin_api`` and ``bayline.testing`` (see :mod:`.imports`).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from flask import Flask
 
 from bayline.db import Base
 from bayline.migrate import alembic_config
+
+from .imports import forbidden_imports
 
 
 def check_plugin(app: Flask, name: str) -> list[str]:
@@ -35,13 +39,18 @@ def check_plugin(app: Flask, name: str) -> list[str]:
     features = registry.call_collect(registry.hook_of("register_features", name)())
     if name not in {f.key for f in features}:
         problems.append(f"{name}: registers no feature with key {name!r}")
+    mounts = {f"plugin_{name}": f"/plugins/{name}", f"plugin_{name}_public": f"/plugins/{name}",
+              f"plugin_{name}_portal": f"/c/s/{name}", f"plugin_{name}_api": f"/api/v1/plugins/{name}"}
     for bp in app.extensions["bayline.plugin_blueprints"].get(name, []):
-        if bp.name not in (f"plugin_{name}", f"plugin_{name}_public"):
-            problems.append(f"{name}: blueprint {bp.name!r} should be named 'plugin_{name}' "
-                            f"(or 'plugin_{name}_public' from register_public_blueprints)")
+        if bp.name not in mounts:
+            others = ", ".join(repr(m) for m in list(mounts)[1:])
+            problems.append(f"{name}: blueprint {bp.name!r} should be named 'plugin_{name}' (or {others}; "
+                            "plugin_api's staff_blueprint, public_blueprint, portal_blueprint, api_blueprint)")
         prefix = bp.url_prefix or ""
-        if not (prefix.startswith(f"/plugins/{name}") or prefix.startswith("/c/")):
-            problems.append(f"{name}: blueprint {bp.name!r} mounted at {prefix!r}, not under /plugins/{name}")
+        mount = mounts.get(bp.name, f"/plugins/{name}")
+        if not prefix.startswith(mount):
+            problems.append(f"{name}: blueprint {bp.name!r} mounted at {prefix!r}, not under {mount}")
+    problems += [f"{name}: {p}" for p in forbidden_imports(info.package_dir)] if info.package_dir else []
     problems += _check_tables(name, package)
     problems += _check_migrations(app, name, info)
     own_settings = registry.call_collect(registry.hook_of("register_tenant_settings", name)())

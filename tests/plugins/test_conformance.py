@@ -73,4 +73,6 @@ def test_rule_breaking_plugin_is_reported(database_url, tmp_path, monkeypatch, n
     assert "has no tenant_id" in problems
     assert "has tables but no migrations/versions directory" in problems
     assert "setting 'global.colour' is outside" in problems
+    assert f"bayline_{name}/__init__.py:5 imports bayline.Feature" in problems  # only bayline.plugin_api
+    assert f"bayline_{name}/__init__.py:6 imports bayline.db" in problems
     get_db(app).dispose()

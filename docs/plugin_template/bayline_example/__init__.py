@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from bayline import ClaimPanel, Event, Feature, PortalSection, SettingDef, Viewer, hookimpl
+from bayline.plugin_api import ClaimPanel, Event, Feature, PortalSection, SettingDef, Viewer, hookimpl, shop_settings
 
 from . import models  # noqa: F401  (tables join the metadata when the plugin loads)
 
@@ -62,6 +62,4 @@ def on_event(event: Event) -> None:
 
 
 def greeting(shop_id: int) -> str:
-    from bayline import settings_registry
-
-    return str(settings_registry.get(shop_id, "example.greeting"))
+    return shop_settings(NAME, shop_id).get_str("greeting")

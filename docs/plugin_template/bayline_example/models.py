@@ -6,8 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bayline.db import Base, UTCDateTime, get_session, utcnow
-from bayline.tenancy import TenantScoped
+from bayline.plugin_api import Base, TenantScoped, UTCDateTime, commit, get_session, utcnow
 
 
 class ExampleNote(TenantScoped, Base):
@@ -24,4 +23,6 @@ def notes_for(claim_id: int) -> list[ExampleNote]:
 
 
 def record_stage_change(claim_id: int) -> None:
+    """``on_event`` runs after the change committed, in its own unit of work: commit what it adds."""
     get_session().add(ExampleNote(claim_id=claim_id, body="Your car moved to a new stage."))
+    commit()

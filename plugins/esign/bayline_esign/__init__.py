@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import click
 from flask import Flask, g, url_for
 from markupsafe import escape
 
-from bayline import ClaimPanel, Feature, PortalSection, SettingDef, hookimpl
+from bayline.plugin_api import ClaimPanel, EventType, Feature, Permission, PortalSection, SettingDef, hookimpl
 
 from . import models  # noqa: F401  (register the tables on the shared metadata)
 
 __version__ = "0.1.0"
 NAME = "esign"
 
-_OFFICE = ["owner", "admin", "advisor", "estimator", "production_manager"]
+_OFFICE = ("owner", "admin", "advisor", "estimator", "production_manager")
 
 
 @hookimpl
@@ -26,13 +26,44 @@ def register_features() -> list[Feature]:
 
 
 @hookimpl
-def register_permissions() -> dict[str, list[str]]:
-    return {"esign.send": _OFFICE, "esign.templates": ["owner", "admin"]}
+def register_permissions() -> list[Permission]:
+    # Sending and cancelling packages is everyday office work an integration (write key) may do;
+    # editing the legal templates is for the shop's admins and admin keys only.
+    return [Permission("esign.send", _OFFICE, ("write",), "Send, resend and cancel signing packages"),
+            Permission("esign.templates", ("owner", "admin"), (), "Edit the signing templates")]
+
+
+class DocumentSigned(TypedDict):
+    claim_id: int
+    package_id: str
+    """Public id of the signing package."""
+    document_id: str
+    title: str
+    signer: str
+    """The signers' names, comma-separated."""
+    signers: list[str]
+    sha256: str
+    """SHA-256 of the sealed PDF."""
+    package_completed: bool
+    """Every document of the package is signed now."""
+
+
+class EsignDeclined(TypedDict):
+    claim_id: int
+    package_id: str
+    title: str
+    signer: str
+    reason: str
 
 
 @hookimpl
-def register_event_types() -> list[str]:
-    return ["esign.declined"]
+def register_event_types() -> list[EventType]:
+    return [
+        EventType("document.signed", DocumentSigned,
+                  "Every signer signed a document of a package and the sealed PDF is stored.", staff_live=True),
+        EventType("esign.declined", EsignDeclined, "The customer declined to sign a package, with a reason.",
+                  staff_live=True),
+    ]
 
 
 @hookimpl
@@ -44,19 +75,17 @@ def register_tenant_settings() -> list[SettingDef]:
 
 @hookimpl
 def register_blueprints(app: Flask) -> list[Any]:
-    from .views import staff_blueprint
+    from .views import portal_routes, staff_routes
 
-    return [staff_blueprint()]
+    return [staff_routes(), portal_routes()]
 
 
 @hookimpl
 def register_public_blueprints(app: Flask) -> list[Any]:
     # The verification page is public and belongs to no shop, so it is not plan-gated.
-    from bayline.extensions import limiter
+    from .views import public_routes
 
-    from .views import public_blueprint
-
-    return [public_blueprint(limiter)]
+    return [public_routes()]
 
 
 @hookimpl
@@ -91,13 +120,6 @@ def register_commands(cli: click.Group) -> None:
     cli.add_command(group)
 
 
-@hookimpl
-def sign_pdf(pdf: bytes, signer_name: str, reason: str) -> bytes | None:
-    from .keys import seal
-
-    return seal(pdf, signer_name=signer_name, reason=reason)
-
-
 def _status_list(claim_id: int, portal: bool) -> list[tuple[Any, str]]:
     from .service import package_state, packages_for_claim
 
@@ -118,7 +140,7 @@ def portal_sections(claim: Any, viewer: Any) -> list[PortalSection]:
     rows = []
     for pkg, state in items:
         for doc in pkg.documents:
-            href = url_for("plugin_esign.portal_document", public_id=doc.public_id)
+            href = url_for("plugin_esign_portal.document", public_id=doc.public_id)
             label = "Signed" if doc.status == "signed" else ("Sign now" if state == "sent" else state)
             if doc.status == "partially_signed" and state == "sent":
                 label = "Signed by some, waiting for the others"

@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bayline.db import Base, UTCDateTime, utcnow
-from bayline.tenancy import TenantScoped
+from bayline.plugin_api import Base, TenantScoped, UTCDateTime, utcnow
 
 
 def new_public_id() -> str:

@@ -12,12 +12,19 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bayline import settings_registry
-from bayline.claims.models import Claim
-from bayline.db import get_session, utcnow
-from bayline.events import commit, emit
-from bayline.phones import to_e164
-from bayline.tenancy import current_tenant_id
+from bayline.plugin_api import (
+    Claim,
+    Refused,
+    channel_link,
+    commit,
+    current_tenant_id,
+    emit,
+    get_session,
+    phones,
+    shop_settings,
+    storage,
+    utcnow,
+)
 
 from . import keys, pdf
 from .models import (
@@ -43,16 +50,6 @@ CONSENT_TEXT = (
     "charge, and I can withdraw this consent before I sign; withdrawing does not affect documents I already "
     "signed. I have a device that can open PDF files to keep my copies."
 )
-
-
-class EsignError(Exception):
-    """A refused operation, with the HTTP status and stable code to answer with."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 # -- templates -----------------------------------------------------------------
@@ -86,13 +83,13 @@ def save_template(key: str, title: str, body: str, requires_initials: bool = Fal
     """A new version of template ``key`` (custom keys create a custom template)."""
     key = (key or "").strip().lower()
     if not key or not key.replace("_", "").isalnum() or len(key) > 60:
-        raise EsignError(422, "validation_error", "Template key: letters, digits and underscores.")
+        raise Refused(422, "validation_error", "Template key: letters, digits and underscores.")
     if not title.strip():
-        raise EsignError(422, "validation_error", "A template needs a title.")
+        raise Refused(422, "validation_error", "A template needs a title.")
     try:
         check_body(body)
     except TemplateProblem as exc:
-        raise EsignError(422, "template_error", str(exc)) from exc
+        raise Refused(422, "template_error", str(exc)) from exc
     current = latest_template(key)
     template = EsignTemplate(key=key, kind=key if key in BUILTIN else "custom",
                              version=(current.version + 1) if current else 1, title=title.strip(), body=body,
@@ -116,24 +113,24 @@ def _signer_specs(claim: Claim, signer_name: str | None, signers: Any) -> list[t
     if not signers:
         return [((signer_name or claim.customer_name or "").strip(), claim.customer_mobile or None)]
     if not isinstance(signers, list) or len(signers) > MAX_SIGNERS:
-        raise EsignError(422, "validation_error", f"Signers: a list of 1 to {MAX_SIGNERS}.")
+        raise Refused(422, "validation_error", f"Signers: a list of 1 to {MAX_SIGNERS}.")
     out: list[tuple[str, str | None]] = []
     for index, item in enumerate(signers):
         item = item if isinstance(item, dict) else {"name": item}
         name = " ".join(str(item.get("name") or "").split())
         if not name or len(name) > 200:
-            raise EsignError(422, "validation_error", f"Signer {index + 1} needs a name (up to 200 characters).")
+            raise Refused(422, "validation_error", f"Signer {index + 1} needs a name (up to 200 characters).")
         raw = str(item.get("mobile") or "").strip()
         mobile = None
         if raw:
             try:
-                mobile = to_e164(raw)
+                mobile = phones.to_e164(raw)
             except ValueError as exc:
-                raise EsignError(422, "validation_error", f"Signer {index + 1}'s mobile {exc}.") from None
+                raise Refused(422, "validation_error", f"Signer {index + 1}'s mobile {exc}.") from None
         elif index == 0:
             mobile = claim.customer_mobile or None
         if name.casefold() in {n.casefold() for n, _ in out}:
-            raise EsignError(422, "validation_error", f"Two signers are called {name!r}.")
+            raise Refused(422, "validation_error", f"Two signers are called {name!r}.")
         out.append((name, mobile))
     return out
 
@@ -143,16 +140,16 @@ def create_package(claim: Claim, template_keys: Sequence[str], *, shop_name: str
                    user_id: int | None = None, signers: Any = None) -> EsignPackage:
     specs = _signer_specs(claim, signer_name, signers)
     if not specs[0][0]:
-        raise EsignError(422, "validation_error", "The signer needs a name.")
+        raise Refused(422, "validation_error", "The signer needs a name.")
     if not template_keys:
-        raise EsignError(422, "validation_error", "Pick at least one document.")
+        raise Refused(422, "validation_error", "Pick at least one document.")
     if not 1 <= int(expires_in_days) <= 90:
-        raise EsignError(422, "validation_error", "Expiry must be 1 to 90 days.")
+        raise Refused(422, "validation_error", "Expiry must be 1 to 90 days.")
     templates = []
     for key in template_keys:
         template = latest_template(str(key))
         if template is None:
-            raise EsignError(422, "validation_error", f"Unknown template {key!r}.")
+            raise Refused(422, "validation_error", f"Unknown template {key!r}.")
         templates.append(template)
     context = claim_context(claim, shop_name)
     pkg = EsignPackage(claim_id=claim.id, title=(title or ", ".join(t.title for t in templates))[:200],
@@ -168,7 +165,7 @@ def create_package(claim: Claim, template_keys: Sequence[str], *, shop_name: str
         try:
             body = render_body(template.body, context)
         except TemplateProblem as exc:
-            raise EsignError(422, "template_error", f"{template.key}: {exc}") from exc
+            raise Refused(422, "template_error", f"{template.key}: {exc}") from exc
         original = pdf.render_original(template.title, body, header, template.requires_initials)
         db.add(EsignDocument(package_id=pkg.id, template_id=template.id, position=position, title=template.title,
                              body_text=body, requires_initials=template.requires_initials, original_pdf=original,
@@ -189,7 +186,7 @@ def get_package(public_id: str, claim_id: int | None = None) -> EsignPackage:
         stmt = stmt.where(EsignPackage.claim_id == claim_id)
     pkg = get_session().scalars(stmt).first()
     if pkg is None:
-        raise EsignError(404, "not_found", "No such signing package.")
+        raise Refused(404, "not_found", "No such signing package.")
     return pkg
 
 
@@ -199,7 +196,7 @@ def get_document(public_id: str, claim_id: int | None = None) -> EsignDocument:
         stmt = stmt.join(EsignPackage).where(EsignPackage.claim_id == claim_id)
     doc = get_session().scalars(stmt).first()
     if doc is None:
-        raise EsignError(404, "not_found", "No such document.")
+        raise Refused(404, "not_found", "No such document.")
     return doc
 
 
@@ -208,10 +205,10 @@ def get_signer(pkg: EsignPackage, public_id: str | None) -> EsignSigner:
     if not public_id:
         if len(pkg.signers) == 1:
             return pkg.signers[0]
-        raise EsignError(422, "signer_required", "Choose who is signing ('I am ...').")
+        raise Refused(422, "signer_required", "Choose who is signing ('I am ...').")
     signer = next((s for s in pkg.signers if s.public_id == public_id), None)
     if signer is None:
-        raise EsignError(404, "not_found", "No such signer on this request.")
+        raise Refused(404, "not_found", "No such signer on this request.")
     return signer
 
 
@@ -222,7 +219,7 @@ def signed_by(doc: EsignDocument, signer: EsignSigner) -> bool:
 def cancel_package(pkg: EsignPackage, reason: str | None = None) -> EsignPackage:
     state = package_state(pkg)
     if state in ("completed", "cancelled", "declined"):
-        raise EsignError(409, "conflict", f"The package is already {state}.")
+        raise Refused(409, "conflict", f"The package is already {state}.")
     pkg.status = "cancelled"
     pkg.cancelled_at = utcnow()
     pkg.cancel_reason = (reason or "")[:300] or None
@@ -232,13 +229,13 @@ def cancel_package(pkg: EsignPackage, reason: str | None = None) -> EsignPackage
 def _require_open(pkg: EsignPackage) -> None:
     state = package_state(pkg)
     if state == "expired":
-        raise EsignError(409, "package_expired", "This signing request has expired; ask the shop for a new one.")
+        raise Refused(409, "package_expired", "This signing request has expired; ask the shop for a new one.")
     if state == "cancelled":
-        raise EsignError(409, "package_cancelled", "The shop cancelled this signing request.")
+        raise Refused(409, "package_cancelled", "The shop cancelled this signing request.")
     if state == "completed":
-        raise EsignError(409, "already_signed", "Every document of this request is already signed.")
+        raise Refused(409, "already_signed", "Every document of this request is already signed.")
     if state == "declined":
-        raise EsignError(409, "package_declined", "This signing request was declined.")
+        raise Refused(409, "package_declined", "This signing request was declined.")
 
 
 # -- consent ---------------------------------------------------------------------
@@ -277,9 +274,9 @@ def decline(pkg: EsignPackage, signer: EsignSigner | None, reason: str | None) -
     _require_open(pkg)
     reason = " ".join((reason or "").split())
     if not reason:
-        raise EsignError(422, "reason_required", "Tell the shop why you decline (a few words are enough).")
+        raise Refused(422, "reason_required", "Tell the shop why you decline (a few words are enough).")
     if len(reason) > 500:
-        raise EsignError(422, "validation_error", "The reason is limited to 500 characters.")
+        raise Refused(422, "validation_error", "The reason is limited to 500 characters.")
     pkg.status = "declined"
     pkg.declined_at = utcnow()
     pkg.decline_reason = reason
@@ -295,7 +292,7 @@ def decline(pkg: EsignPackage, signer: EsignSigner | None, reason: str | None) -
 
 
 def otp_required(tenant_id: int) -> bool:
-    return bool(settings_registry.get(tenant_id, "esign.require_otp"))
+    return shop_settings("esign", tenant_id).get_bool("require_otp")
 
 
 def _otp_hash(signer: EsignSigner, code: str) -> str:
@@ -311,14 +308,14 @@ def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, hooks: Any, f
     """Text a fresh 6-digit code to the signer's mobile on file (10 minutes, 5 attempts)."""
     _require_open(pkg)
     if "sms" not in features:
-        raise EsignError(409, "otp_unavailable", "This shop cannot send texts; ask the shop to sign in person.")
+        raise Refused(409, "otp_unavailable", "This shop cannot send texts; ask the shop to sign in person.")
     if not signer.mobile:
-        raise EsignError(409, "otp_unavailable", "There is no mobile number on file for you; call the shop.")
+        raise Refused(409, "otp_unavailable", "There is no mobile number on file for you; call the shop.")
     since = utcnow() - timedelta(hours=1)
     recent = get_session().scalar(select(func.count(EsignOtp.id)).where(
         EsignOtp.signer_id == signer.id, EsignOtp.created_at >= since)) or 0
     if recent >= OTP_MAX_PER_HOUR:
-        raise EsignError(429, "otp_rate_limited", "Too many codes requested; try again in an hour.")
+        raise Refused(429, "otp_rate_limited", "Too many codes requested; try again in an hour.")
     code = f"{secrets.randbelow(1_000_000):06d}"
     now = utcnow()
     row = EsignOtp(signer_id=signer.id, code_hash=_otp_hash(signer, code), to_number=signer.mobile,
@@ -331,7 +328,7 @@ def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, hooks: Any, f
                             media=[])
     if result is None or result.get("status") in ("refused", "failed"):
         detail = (result or {}).get("message") or "no texting provider answered"
-        raise EsignError(502, "otp_not_sent", f"The code could not be texted: {detail}")
+        raise Refused(502, "otp_not_sent", f"The code could not be texted: {detail}")
     return row
 
 
@@ -340,21 +337,21 @@ def verify_otp(pkg: EsignPackage, signer: EsignSigner, code: str | None) -> Esig
     row = get_session().scalars(select(EsignOtp).where(EsignOtp.signer_id == signer.id)
                                 .order_by(EsignOtp.id.desc())).first()
     if row is None:
-        raise EsignError(409, "otp_required", "Ask for a code first.")
+        raise Refused(409, "otp_required", "Ask for a code first.")
     if row.verified_at is not None:
-        raise EsignError(409, "otp_used", "That code was already used; ask for a new one if needed.")
+        raise Refused(409, "otp_used", "That code was already used; ask for a new one if needed.")
     if row.attempts >= OTP_MAX_ATTEMPTS:
-        raise EsignError(429, "otp_locked", "Too many wrong codes. Ask for a new code.")
+        raise Refused(429, "otp_locked", "Too many wrong codes. Ask for a new code.")
     if utcnow() >= row.expires_at:
-        raise EsignError(422, "otp_expired", "The code expired. Ask for a new one.")
+        raise Refused(422, "otp_expired", "The code expired. Ask for a new one.")
     row.attempts += 1
     given = "".join(ch for ch in (code or "") if ch.isdigit())
     if len(given) != 6 or not hmac.compare_digest(row.code_hash, _otp_hash(signer, given)):
         left = OTP_MAX_ATTEMPTS - row.attempts
         commit()  # the failed attempt counts even though the request fails
         if left <= 0:
-            raise EsignError(429, "otp_locked", "Too many wrong codes. Ask for a new code.")
-        raise EsignError(422, "otp_invalid", f"That code is not right ({left} tries left).")
+            raise Refused(429, "otp_locked", "Too many wrong codes. Ask for a new code.")
+        raise Refused(422, "otp_invalid", f"That code is not right ({left} tries left).")
     row.verified_at = utcnow()
     signer.otp_verified_at = row.verified_at
     return signer
@@ -372,25 +369,23 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
     link (core ``channel_link``: the same link while it works; printed and other links untouched);
     the texting plugin stores the text with the link masked.
     """
-    from bayline.portal.links import channel_link
-
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
-        raise EsignError(422, "validation_error", "idempotency_key: 1 to 100 characters.")
+        raise Refused(422, "validation_error", "idempotency_key: 1 to 100 characters.")
     db = get_session()
     keys_ = {f"{key}:{s.position}" for s in pkg.signers}
     earlier = list(db.scalars(select(EsignSend).where(EsignSend.idempotency_key.in_(keys_))
                               .order_by(EsignSend.id)).all())
     if earlier:
         if any(e.package_id != pkg.id for e in earlier):
-            raise EsignError(409, "conflict", "That idempotency key was used for another package.")
+            raise Refused(409, "conflict", "That idempotency key was used for another package.")
         return earlier, False
     _require_open(pkg)
     if "sms" not in features:
-        raise EsignError(409, "sms_unavailable", "Texting is not active for this shop.")
+        raise Refused(409, "sms_unavailable", "Texting is not active for this shop.")
     targets = [s for s in pkg.signers if s.mobile and not all(signed_by(d, s) for d in pkg.documents)]
     if not targets:
-        raise EsignError(422, "no_mobile", "No signer with documents left has a mobile number.")
+        raise Refused(422, "no_mobile", "No signer with documents left has a mobile number.")
     url = channel_link(claim, "esign_sms")
     rows = [EsignSend(package_id=pkg.id, signer_id=s.id, idempotency_key=f"{key}:{s.position}",
                       to_number=s.mobile or "", status="pending", user_id=user_id) for s in targets]
@@ -448,35 +443,35 @@ def sign_document(doc: EsignDocument, *, method: str, drawn: str | None = None, 
     pkg = doc.package
     signer = signer or get_signer(pkg, None)
     if signer.package_id != pkg.id:
-        raise EsignError(404, "not_found", "No such signer on this request.")
+        raise Refused(404, "not_found", "No such signer on this request.")
     _require_open(pkg)
     if doc.status == "signed" or signed_by(doc, signer):
-        raise EsignError(409, "already_signed", "This document is already signed.")
+        raise Refused(409, "already_signed", "This document is already signed.")
     earlier = [d for d in pkg.documents if d.position < doc.position and not signed_by(d, signer)
                and d.status != "signed"]
     if earlier:
-        raise EsignError(409, "out_of_order", f"Sign {earlier[0].title!r} first.")
+        raise Refused(409, "out_of_order", f"Sign {earlier[0].title!r} first.")
     consent = active_consent(pkg, signer)
     if consent is None:
-        raise EsignError(422, "consent_required",
+        raise Refused(422, "consent_required",
                          "Agree to do business electronically before signing (or ask the shop for paper).")
     tenant_id = current_tenant_id()
     assert tenant_id is not None
     if otp_required(tenant_id) and signer.otp_verified_at is None:
-        raise EsignError(403, "otp_required", "Enter the code we text to your mobile first.")
+        raise Refused(403, "otp_required", "Enter the code we text to your mobile first.")
     if not intent:
-        raise EsignError(422, "intent_required", "Confirm that you mean to sign (the Sign button).")
+        raise Refused(422, "intent_required", "Confirm that you mean to sign (the Sign button).")
     if doc.requires_initials and not (initials or "").strip():
-        raise EsignError(422, "initials_required", "Add your initials.")
+        raise Refused(422, "initials_required", "Add your initials.")
     try:
         if method == "drawn":
             image = pdf.decode_drawn(drawn or "")
         elif method == "typed":
             image = pdf.render_typed(typed_name or "")
         else:
-            raise EsignError(422, "validation_error", "Signature method must be 'drawn' or 'typed'.")
+            raise Refused(422, "validation_error", "Signature method must be 'drawn' or 'typed'.")
     except pdf.SignatureImageError as exc:
-        raise EsignError(422, "signature_invalid", str(exc)) from exc
+        raise Refused(422, "signature_invalid", str(exc)) from exc
 
     now = utcnow()
     if doc.viewed_at is None:
@@ -550,12 +545,10 @@ def _seal_document(doc: EsignDocument, pkg: EsignPackage, *, shop_name: str, cla
 
 def store_signed(doc: EsignDocument, data: bytes) -> None:
     """Put the sealed PDF in the core storage backend; the row keeps its key."""
-    from bayline.storage import get_storage, new_key
-
     tenant_id = current_tenant_id()
     assert tenant_id is not None
-    key = f"{new_key(tenant_id, 'esign')}/{doc.public_id}.pdf"
-    get_storage().put(key, data, "application/pdf")
+    key = f"{storage.new_key(tenant_id, 'esign')}/{doc.public_id}.pdf"
+    storage.get_storage().put(key, data, "application/pdf")
     doc.signed_pdf_key = key
     doc.signed_pdf = None
 
@@ -563,9 +556,7 @@ def store_signed(doc: EsignDocument, data: bytes) -> None:
 def signed_bytes(doc: EsignDocument) -> bytes | None:
     """The sealed PDF: from storage, or from the row for documents signed before storage existed."""
     if doc.signed_pdf_key:
-        from bayline.storage import get_storage
-
-        return get_storage().get(doc.signed_pdf_key)
+        return storage.get_storage().get(doc.signed_pdf_key)
     return doc.signed_pdf
 
 

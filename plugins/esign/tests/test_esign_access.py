@@ -71,6 +71,13 @@ def test_permissions_and_anonymous(h, app, shop_with_package, make_user, client_
     assert reader.get(f"/plugins/esign/packages/{pkg['id']}", headers=h.JSON).status_code == 200
     resp = reader.post(f"/plugins/esign/packages/{pkg['id']}/cancel", json={}, headers=h.JSON)
     assert resp.status_code == 403 and resp.get_json()["code"] == "permission_denied"
+    # esign.send is declared for write-scope keys (Permission(..., scopes=("write",))), templates are not
+    writer = api_client(shop, scopes=("write",))
+    resp = writer.post("/plugins/esign/templates", json={"key": "repair_authorization", "title": "T",
+                                                         "body": "x", "requires_initials": False}, headers=h.JSON)
+    assert resp.status_code == 403 and resp.get_json()["code"] == "permission_denied"
+    resp = writer.post(f"/plugins/esign/packages/{pkg['id']}/cancel", json={}, headers=h.JSON)
+    assert resp.status_code == 200, resp.get_json()
     # The customer portal path without a portal session is a plain 404.
     assert app.test_client().get("/c/s/esign/", headers=h.JSON).status_code == 404
 

@@ -12,13 +12,26 @@ from typing import Any
 from flask import Flask, g, url_for
 from markupsafe import escape
 
-from bayline import ClaimPanel, Event, Feature, MenuItem, SettingDef, hookimpl
+from bayline.plugin_api import (
+    ClaimPanel,
+    Event,
+    Feature,
+    MenuItem,
+    Permission,
+    Refused,
+    SettingDef,
+    files,
+    get_session,
+    hookimpl,
+    phones,
+    shop_settings,
+)
 
-from . import models  # noqa: F401  (tables join the metadata when the plugin loads)
+from . import models, tasks  # noqa: F401  (tables join the metadata; tasks register with Celery)
 
 __version__ = "0.1.0"
 NAME = "sms"
-_OFFICE = ["owner", "admin", "advisor", "estimator", "production_manager"]
+_OFFICE = ("owner", "admin", "advisor", "estimator", "production_manager")
 
 
 def _hhmm(value: Any) -> str:
@@ -54,8 +67,9 @@ def register_features() -> list[Feature]:
 
 
 @hookimpl
-def register_permissions() -> dict[str, list[str]]:
-    return {"sms.send": _OFFICE, "sms.manage": ["owner", "admin"]}
+def register_permissions() -> list[Permission]:
+    return [Permission("sms.send", _OFFICE, ("write",), "Text the customer from the shop's number"),
+            Permission("sms.manage", ("owner", "admin"), (), "Order numbers and change texting setup")]
 
 
 @hookimpl
@@ -105,11 +119,8 @@ def register_blueprints(app: Flask) -> list[Any]:
 def register_public_blueprints(app: Flask) -> list[Any]:
     # The Telnyx webhook serves every shop's number and is authenticated by its signature, so it is
     # not plan-gated and is exempted from CSRF (see views.py).
-    from bayline.extensions import csrf
-
     from .views import webhook_bp
 
-    csrf.exempt(webhook_bp)
     return [webhook_bp]
 
 
@@ -120,14 +131,12 @@ def register_periodic_tasks(celery: Any) -> dict[str, dict[str, Any]]:
 
 @hookimpl
 def send_sms(shop: Any, to: str, body: str, idempotency_key: str, media: list[str]) -> dict[str, Any] | None:
-    from .service import Refused, queue_text
+    from .service import queue_text
 
     try:
         row, _ = queue_text(shop, to, body, f"hook:{idempotency_key}", kind="requested", media_urls=media)
     except Refused as refused:
         return {"status": "refused", "code": refused.code, "message": refused.message}
-    from bayline.db import get_session
-
     get_session().refresh(row)  # the send task (eager or not) commits in its own session
     return {"status": row.status, "id": row.id, "telnyx_id": row.telnyx_id}
 
@@ -139,11 +148,11 @@ def channel_ready(shop: Any, channel: str) -> bool | None:
         return None
     import os
 
-    from flask import current_app
+    from bayline.plugin_api import plugin_config
 
     from .service import shop_number
 
-    key = current_app.config.get("SMS_TELNYX_API_KEY") or os.environ.get("TELNYX_API_KEY")
+    key = plugin_config("sms").get_str("telnyx_api_key") or os.environ.get("TELNYX_API_KEY")
     return bool(key) and shop_number() is not None
 
 
@@ -177,9 +186,6 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
     from flask_wtf.csrf import generate_csrf
     from sqlalchemy import select
 
-    from bayline.db import get_session
-    from bayline.phones import pretty
-
     from . import consent
     from .models import SmsInbound, SmsOutbound
     from .service import shop_number
@@ -196,31 +202,29 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
                                       f'<small class="sms-status sms-{escape(out.status)}">{status}</small></li>'))
     for inn in session.scalars(select(SmsInbound).where(SmsInbound.claim_id == claim.id)):
         flag = ' <small class="sms-flag">matched by guess: re-file if wrong</small>' if inn.needs_refile else ""
-        files = "".join(f' <small class="sms-media sms-media-{escape(m.get("status"))}">picture {n}: '
+        shown = "".join(f' <small class="sms-media sms-media-{escape(m.get("status"))}">picture {n}: '
                         f'{escape(_media_state(m))}</small>' for n, m in enumerate(inn.media_files or [], 1))
-        items.append((inn.received_at, f'<li class="sms-in"><b>Customer</b>: {escape(inn.body)}{flag}{files}</li>'))
+        items.append((inn.received_at, f'<li class="sms-in"><b>Customer</b>: {escape(inn.body)}{flag}{shown}</li>'))
     items.sort(key=lambda i: i[0])
     to = claim.customer_mobile or ""
     opted_out = bool(to) and consent.is_opted_out(number.phone_number, to)
-    notice = (f'<p class="sms-optout">{escape(pretty(to))} has opted out (STOP): texts are not sent.</p>'
+    notice = (f'<p class="sms-optout">{escape(phones.pretty(to))} has opted out (STOP): texts are not sent.</p>'
               if opted_out else "")
     action = url_for("plugin_sms.send_message", claim_id=claim.id)
-    from bayline import settings_registry
-
     from .templates import MILESTONES, PORTAL_LINK
+
+    settings = shop_settings("sms", claim.tenant_id)
 
     options, with_link = "", []
     for key, (label, _) in MILESTONES.items():
-        text = str(settings_registry.get(claim.tenant_id, f"sms.template_{key}") or "")
+        text = settings.get_str(f"template_{key}")
         if PORTAL_LINK in text:
             with_link.append(label)
         marker = " (with portal link)" if PORTAL_LINK in text else ""
         options += f'<option value="{key}">{escape(label)}{marker}</option>'
     pictures = ""
     if "photos" in g.get("features", frozenset()):
-        from bayline.photos import service as photos
-
-        shareable = photos.customer_photos(claim)
+        shareable = files.customer_photos(claim)
         if shareable:
             boxes = "".join(
                 f'<label class="sms-photo"><input type="checkbox" name="photo_ids" value="{p.id}">'
@@ -231,7 +235,8 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
     form = (f'<form method="post" action="{escape(action)}" class="sms-send">'
             f'<input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">'
             f'<input type="hidden" name="idempotency_key" value="{uuid.uuid4().hex}">'
-            f'<label>Text {escape(pretty(to) or "(no mobile)")} from {escape(pretty(number.phone_number))}'
+            f'<label>Text {escape(phones.pretty(to) or "(no mobile)")} from '
+            f'{escape(phones.pretty(number.phone_number))}'
             f'<textarea name="body" maxlength="1600"></textarea></label>'
             f'<label>…or send a milestone text <select name="template"><option value="">(write my own)</option>'
             f'{options}</select></label>'

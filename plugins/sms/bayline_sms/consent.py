@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bayline.db import get_session, utcnow
+from bayline.plugin_api import get_session, utcnow
 
 from .models import SmsConsent
 

@@ -2,11 +2,12 @@
 photos/attachments pipeline.
 
 Only this module fetches URLs, and only those of a verified Telnyx webhook: scheme limited
-(``SMS_MEDIA_SCHEMES``, https by default), a size cap (the shop's upload limit), a timeout and a
-bounded number of redirects. Images become claim photos (``sms.mms_photo_visibility``: internal by
-default, or customer-visible), PDFs become attachments; both go through the core's content checks
-(magic bytes, pixel limit, PDF parse). Without a claim the bytes wait in storage with the inbox
-item and move onto the claim when staff file it.
+(``BAYLINE_PLUGIN_SMS_MEDIA_SCHEMES``, comma-separated, https by default), a size cap (the shop's
+upload limit), a timeout and a bounded number of redirects. Images become claim photos
+(``sms.mms_photo_visibility``: internal by default, or customer-visible), PDFs become
+attachments; both go through the core's content checks (magic bytes, pixel limit, PDF parse).
+Without a claim the bytes wait in storage with the inbox item and move onto the claim when
+staff file it.
 
 ``media_files`` on the inbound row records what became of each item: ``pending``, ``held`` (stored,
 waiting for a claim), ``stored`` (photo_id / attachment_id), ``failed`` (will be retried, ``error``
@@ -19,17 +20,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from flask import current_app
 from sqlalchemy.orm.attributes import flag_modified
 
-from bayline import settings_registry
-from bayline.claims.models import Claim
-from bayline.db import get_session
-from bayline.events import commit
-from bayline.photos import service as photos
-from bayline.photos.checks import Rejected
-from bayline.photos.models import Attachment, Photo
-from bayline.storage import get_storage, new_key
+from bayline.plugin_api import (
+    Attachment,
+    Claim,
+    Photo,
+    Rejected,
+    commit,
+    files,
+    get_session,
+    plugin_config,
+    shop_settings,
+    storage,
+)
 
 from .models import SmsInbound
 
@@ -54,12 +58,12 @@ def backoff(attempt: int) -> int:
 
 
 def max_bytes(shop_id: int) -> int:
-    return photos.max_file_bytes(shop_id)
+    return files.max_file_bytes(shop_id)
 
 
 def fetch(url: str, limit: int) -> tuple[bytes, str]:
     """GET ``url`` with a timeout and a size cap; (bytes, content type)."""
-    schemes = tuple(current_app.config.get("SMS_MEDIA_SCHEMES", ("https",)))
+    schemes = tuple(plugin_config("sms").get_list("media_schemes", ["https"]))
     if urlsplit(url).scheme not in schemes or not urlsplit(url).hostname:
         raise TooLarge(f"not fetched: only {', '.join(schemes)} media URLs are accepted")
     try:
@@ -95,16 +99,16 @@ def _filename(inbound: SmsInbound, n: int, url: str, data: bytes) -> str:
 def _onto_claim(inbound: SmsInbound, item: dict[str, Any], data: bytes, name: str, claim: Claim) -> None:
     """Run the core pipeline for one file; updates ``item`` (stored or refused). Commits."""
     session = get_session()
-    incoming = [photos.Incoming(name, data)]
+    incoming = [files.Incoming(name, data)]
     try:
         if data[:5] == b"%PDF-":
-            rows, batch = photos.add_attachments(claim, incoming, source="customer",
+            rows, batch = files.add_attachments(claim, incoming, source="customer",
                                                  note=f"Picture message from {inbound.from_number}")
             made: list[Photo] = []
             item["attachment_id"] = rows[0].id
         else:
-            visibility = settings_registry.get(claim.tenant_id, "sms.mms_photo_visibility") or "internal"
-            made, batch = photos.add_photos(claim, incoming, tag="before", visibility=visibility,
+            visibility = shop_settings("sms", claim.tenant_id).get("mms_photo_visibility") or "internal"
+            made, batch = files.add_photos(claim, incoming, tag="before", visibility=visibility,
                                             caption=f"Sent by text from {inbound.from_number}")
             made[0].source = "customer"
             item["photo_id"] = made[0].id
@@ -120,7 +124,7 @@ def _onto_claim(inbound: SmsInbound, item: dict[str, Any], data: bytes, name: st
         batch.discard()
         raise
     if made:
-        photos.enqueue(made)
+        files.process(made)
 
 
 def _save(inbound: SmsInbound) -> None:
@@ -153,8 +157,8 @@ def download(inbound: SmsInbound) -> bool:
                 _onto_claim(inbound, item, data, name, claim)
                 inbound = session.get(SmsInbound, inbound.id)  # after a rollback, reload
             else:
-                key = f"{new_key(inbound.tenant_id, 'sms')}/original"
-                get_storage().put(key, data, "application/octet-stream")
+                key = f"{storage.new_key(inbound.tenant_id, 'sms')}/original"
+                storage.get_storage().put(key, data, "application/octet-stream")
                 item.update(status="held", key=key, error=None)
         inbound.media_files = items
         _save(inbound)
@@ -169,13 +173,13 @@ def file_held(inbound: SmsInbound, claim: Claim) -> None:
     items = [dict(i) for i in inbound.media_files or []]
     for item in items:
         if item.get("status") == "held":
-            storage = get_storage()
-            data = storage.get(item["key"])
+            store = storage.get_storage()
+            data = store.get(item["key"])
             inbound.media_files = items
             _onto_claim(inbound, item, data, item.get("filename") or "mms.jpg", claim)
             inbound = session.get(SmsInbound, inbound.id)
             if item["status"] == "stored":
-                storage.delete(item.pop("key"))
+                store.delete(item.pop("key"))
         elif item.get("status") == "stored" and item.get("claim_id") != claim.id:
             row: Photo | Attachment | None = (session.get(Photo, item["photo_id"]) if item.get("photo_id")
                                               else session.get(Attachment, item.get("attachment_id") or 0))
@@ -183,7 +187,7 @@ def file_held(inbound: SmsInbound, claim: Claim) -> None:
                 old = row.claim_id
                 row.claim_id = claim.id
                 kind = {"photo": row} if isinstance(row, Photo) else {"attachment": row}
-                photos.audit(claim.id, "refile", **kind, actor="staff", detail=f"from claim {old} (SMS re-filed)")
+                files.audit(claim.id, "refile", **kind, actor="staff", detail=f"from claim {old} (SMS re-filed)")
             item["claim_id"] = claim.id
         inbound.media_files = items
         _save(inbound)

@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bayline.db import Base, UTCDateTime, utcnow
-from bayline.tenancy import TenantScoped
+from bayline.plugin_api import Base, TenantScoped, UTCDateTime, utcnow
 
 
 class SmsNumber(TenantScoped, Base):

@@ -6,30 +6,26 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bayline import settings_registry
-from bayline.claims.models import Claim, Stage
-from bayline.db import get_session, utcnow
-from bayline.events import commit
-from bayline.plugins.types import Event
-from bayline.tenants.models import Shop
+from bayline.plugin_api import Claim, Event, Refused, Shop, Stage, commit, get_session, shop_settings, utcnow
 
 from .models import SmsStageNotice
-from .service import Refused, queue_text, shop_number
+from .service import queue_text, shop_number
 from .templates import MILESTONES, fill, parse_milestone_stages, parse_stage_templates
 
 
 def stage_template(shop_id: int, stage: Stage) -> str:
     """The stage's own text, else its milestone's text, else the shop's stage notification text."""
     names = (stage.name.lower(), stage.customer_label.lower())
-    per_stage = parse_stage_templates(str(settings_registry.get(shop_id, "sms.stage_templates") or ""))
-    milestones = parse_milestone_stages(str(settings_registry.get(shop_id, "sms.milestone_stages") or ""))
+    settings = shop_settings("sms", shop_id)
+    per_stage = parse_stage_templates(settings.get_str("stage_templates"))
+    milestones = parse_milestone_stages(settings.get_str("milestone_stages"))
     for name in names:
         if per_stage.get(name):
             return per_stage[name]
     for name in names:
         if milestones.get(name) in MILESTONES:
-            return str(settings_registry.get(shop_id, f"sms.template_{milestones[name]}"))
-    return str(settings_registry.get(shop_id, "sms.stage_template"))
+            return settings.get_str(f"template_{milestones[name]}")
+    return settings.get_str("stage_template")
 
 
 def stage_changed(event: Event) -> None:
@@ -45,18 +41,18 @@ def claim_created(event: Event) -> None:
 
 def notify_stage(event: Event, stage_id: int) -> None:
     shop_id = event.tenant_id
-    if not settings_registry.get(shop_id, "sms.stage_notifications"):
+    settings = shop_settings("sms", shop_id)
+    if not settings.get_bool("stage_notifications"):
         return
     session = get_session()
     claim = session.get(Claim, event.payload["claim_id"])
     stage = session.get(Stage, stage_id)
     if claim is None or stage is None or stage.hidden or not claim.customer_mobile or shop_number() is None:
         return
-    wanted = {s.strip().lower() for s in str(settings_registry.get(shop_id, "sms.notify_stages")).split(",")
-              if s.strip()}
+    wanted = {s.strip().lower() for s in settings.get_str("notify_stages").split(",") if s.strip()}
     if wanted and stage.name.lower() not in wanted and stage.customer_label.lower() not in wanted:
         return
-    cooldown = timedelta(minutes=int(settings_registry.get(shop_id, "sms.cooldown_minutes") or 0))
+    cooldown = timedelta(minutes=settings.get_int("cooldown_minutes"))
     notice = session.scalars(select(SmsStageNotice).where(SmsStageNotice.claim_id == claim.id,
                                                           SmsStageNotice.stage_id == stage.id)).first()
     now = utcnow()

@@ -1,9 +1,11 @@
 """The Telnyx client (official SDK), configured per platform.
 
-Flask config (or the SDK's own environment variables): ``SMS_TELNYX_API_KEY`` (``TELNYX_API_KEY``),
-``SMS_TELNYX_PUBLIC_KEY`` (``TELNYX_PUBLIC_KEY``, base64 ed25519 key from the Telnyx portal),
-``SMS_TELNYX_BASE_URL`` (``TELNYX_BASE_URL``; tests point it at the local stand-in),
-``SMS_TELNYX_MAX_RETRIES`` (HTTP retries inside the SDK, default 2; the Celery task retries too).
+Platform configuration (``plugin_config("sms")``: environment variables or Flask config; else the
+SDK's own environment variables): ``BAYLINE_PLUGIN_SMS_TELNYX_API_KEY`` (``TELNYX_API_KEY``),
+``BAYLINE_PLUGIN_SMS_TELNYX_PUBLIC_KEY`` (``TELNYX_PUBLIC_KEY``, base64 ed25519 key from the Telnyx
+portal), ``BAYLINE_PLUGIN_SMS_TELNYX_BASE_URL`` (``TELNYX_BASE_URL``; tests point it at the local
+stand-in), ``BAYLINE_PLUGIN_SMS_TELNYX_MAX_RETRIES`` (HTTP retries inside the SDK, default 2; the
+Celery task retries too).
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from typing import Any
 from flask import current_app
 from telnyx import Telnyx
 
+from bayline.plugin_api import plugin_config
+
 WEBHOOK_TOLERANCE_SECONDS = 300  # the SDK's unwrap() rejects timestamps further off than this
 
 
@@ -21,13 +25,13 @@ class NotConfigured(RuntimeError):
 
 
 def client() -> Telnyx:
-    cfg = current_app.config
+    cfg = plugin_config("sms")
     cache = current_app.extensions.setdefault("bayline_sms.clients", {})
-    key = (cfg.get("SMS_TELNYX_API_KEY"), cfg.get("SMS_TELNYX_PUBLIC_KEY"), cfg.get("SMS_TELNYX_BASE_URL"))
+    key = (cfg.get_str("telnyx_api_key"), cfg.get_str("telnyx_public_key"), cfg.get_str("telnyx_base_url"))
     if key not in cache:
         try:
             cache[key] = Telnyx(api_key=key[0], public_key=key[1], base_url=key[2],
-                                max_retries=int(cfg.get("SMS_TELNYX_MAX_RETRIES", 2)), timeout=15.0)
+                                max_retries=cfg.get_int("telnyx_max_retries", 2), timeout=15.0)
         except Exception as exc:  # the SDK raises when no API key is configured anywhere
             raise NotConfigured(f"Telnyx is not configured: {exc}") from exc
     return cache[key]
@@ -38,7 +42,7 @@ def verify_webhook(raw: str, headers: dict[str, str]) -> dict[str, Any]:
     ``webhooks.unwrap``; return the decoded JSON. Raises ValueError when forged, stale or malformed."""
     c = client()
     if not c.public_key:
-        raise ValueError("no Telnyx public key configured (SMS_TELNYX_PUBLIC_KEY)")
+        raise ValueError("no Telnyx public key configured (BAYLINE_PLUGIN_SMS_TELNYX_PUBLIC_KEY)")
     try:
         c.webhooks.unwrap(raw, headers=headers)
     except json.JSONDecodeError as exc:  # raised after the signature checked out

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,15 +9,22 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bayline import settings_registry
-from bayline.claims.models import Claim
-from bayline.db import get_session, utcnow
-from bayline.events import commit
-from bayline.messages import service as messages
-from bayline.messages.models import Message
-from bayline.phones import pretty
-from bayline.portal.links import channel_link, mask_links, tokens_in
-from bayline.tenants.models import Shop
+from bayline.plugin_api import (
+    Claim,
+    Message,
+    Refused,
+    Shop,
+    channel_link,
+    commit,
+    enqueue,
+    get_session,
+    link_ids_in,
+    mask_links,
+    messages,
+    phones,
+    shop_settings,
+    utcnow,
+)
 
 from . import consent
 from .models import SmsInbound, SmsNumber, SmsOutbound
@@ -29,18 +35,6 @@ log = logging.getLogger(__name__)
 STATUS_RANK = {"held": 0, "queued": 1, "sent": 2, "delivered": 3, "failed": 3}
 TELNYX_STATUS = {"queued": "queued", "sending": "queued", "sent": "sent", "delivered": "delivered",
                  "delivery_unconfirmed": "sent", "sending_failed": "failed", "delivery_failed": "failed"}
-
-
-@dataclass
-class Refused(Exception):
-    """A send refused before any API call (``code``: no_number, no_mobile, opted_out, quiet_hours)."""
-
-    code: str
-    message: str
-    status: int = 409
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class UnknownMessage(LookupError):
@@ -61,8 +55,8 @@ def parse_hhmm(value: str) -> str:
 
 def quiet_until(shop: Shop, now: datetime | None = None) -> datetime | None:
     """When the shop's quiet window is on at ``now``, the UTC time it opens again; else None."""
-    start = settings_registry.get(shop.id, "sms.quiet_hours_start")
-    end = settings_registry.get(shop.id, "sms.quiet_hours_end")
+    settings = shop_settings("sms", shop)
+    start, end = settings.get("quiet_hours_start"), settings.get("quiet_hours_end")
     if not start or not end or start == end:
         return None
     tz = ZoneInfo(shop.timezone or "UTC")
@@ -87,7 +81,8 @@ def queue_text(shop: Shop, to: str, body: str, key: str, *, claim: Claim | None 
                media_urls: list[str] | None = None, photo_ids: list[int] | None = None,
                confirm_quiet_hours: bool = False, skip_consent: bool = False) -> tuple[SmsOutbound, bool]:
     """Store an outbound text and start its send task. Returns (row, created); a known
-    ``key`` returns the existing row and sends nothing. Raises :class:`Refused` before any API call.
+    ``key`` returns the existing row and sends nothing. Raises :class:`Refused` (``sms_no_number``,
+    ``sms_no_mobile``, ``sms_opted_out``, ``sms_quiet_hours``) before any API call.
 
     ``{portal_link}`` in a claim's text stands for the claim's SMS link (core ``channel_link``,
     which issues one only when none is live, after every refusal check passed; printed and other
@@ -100,24 +95,25 @@ def queue_text(shop: Shop, to: str, body: str, key: str, *, claim: Claim | None 
         return existing, False
     number = shop_number()
     if number is None:
-        raise Refused("no_number", "This shop has no texting number yet (Settings → SMS).")
+        raise Refused(409, "sms_no_number", "This shop has no texting number yet (Settings → SMS).")
     if not to:
-        raise Refused("no_mobile", "The customer has no mobile number on this claim.", 422)
+        raise Refused(422, "sms_no_mobile", "The customer has no mobile number on this claim.")
     if not skip_consent and consent.is_opted_out(number.phone_number, to):
-        raise Refused("opted_out", f"{pretty(to)} has opted out of texts from {pretty(number.phone_number)} "
-                                   "(replied STOP). Nothing was sent; the customer can text START to opt back in.")
+        raise Refused(409, "sms_opted_out",
+                      f"{phones.pretty(to)} has opted out of texts from {phones.pretty(number.phone_number)} "
+                      "(replied STOP). Nothing was sent; the customer can text START to opt back in.")
     # Quiet hours hold automatic texts and make staff confirm; replies to the customer's own
     # request ("help", "requested": e.g. the portal's "text me a new link") go out at once.
     not_before = quiet_until(shop) if kind in ("automatic", "manual") else None
     if not_before is not None and kind == "manual" and not confirm_quiet_hours:
-        raise Refused("quiet_hours", "It is within the shop's quiet hours. Confirm to send now anyway.")
+        raise Refused(409, "sms_quiet_hours", "It is within the shop's quiet hours. Confirm to send now anyway.")
     if kind == "manual":
         not_before = None
     session = get_session()
     message = None
     if claim is not None and PORTAL_LINK in body:
         body = body.replace(PORTAL_LINK, channel_link(claim, "sms"))
-    link_ids = [t.id for t in tokens_in(body) if t.tenant_id == shop.id and (claim is None or t.claim_id == claim.id)]
+    link_ids = link_ids_in(body, shop.id)
     body = mask_links(body)
     if claim is not None:
         message = messages.send(claim, body, user_id, channel="sms")
@@ -144,12 +140,12 @@ def queue_text(shop: Shop, to: str, body: str, key: str, *, claim: Claim | None 
 
 
 def start_send(outbound_id: int) -> None:
-    from .tasks import send_outbound
-
-    send_outbound.apply_async(args=[outbound_id])
+    enqueue("bayline_sms.send_outbound", outbound_id)
 
 
-def _set_state(row: SmsOutbound, status: str, error: str | None = None) -> None:
+def set_state(row: SmsOutbound, status: str, error: str | None = None, *, event_id: str = "") -> None:
+    """Move ``row`` (and its thread message) to ``status``; never backwards, never out of a final
+    state. Open pages of the claim are told once the caller commits (``messages.set_delivery``)."""
     if STATUS_RANK.get(status, 0) < STATUS_RANK.get(row.status, 0) and row.status != "held":
         return
     if row.status in ("delivered", "failed") and status != row.status:
@@ -158,11 +154,8 @@ def _set_state(row: SmsOutbound, status: str, error: str | None = None) -> None:
     if error:
         row.error = error[:500]
     if row.message_id is not None:
-        message = get_session().get(Message, row.message_id)
-        if message is not None:
-            message.delivery_state = status if status != "held" else "queued"
-            if row.telnyx_id and not message.external_id:
-                message.external_id = row.telnyx_id
+        messages.set_delivery(row.message_id, status if status != "held" else "queued",
+                              external_id=row.telnyx_id, event_id=event_id)
 
 
 def delivery_update(payload: dict[str, Any], event_key: str = "") -> SmsOutbound | None:
@@ -185,24 +178,10 @@ def delivery_update(payload: dict[str, Any], event_key: str = "") -> SmsOutbound
         if any(str(e.get("code")) == "40300" for e in errs if isinstance(e, dict)):
             consent.set_status(row.from_number, row.to_number, "opted_out", "carrier", "Telnyx 40300")
     before = row.status
-    _set_state(row, status, error)
-    if row.claim_id is not None and row.status != before:
-        session = get_session()
-        claim_id, tenant_id = row.claim_id, row.tenant_id
-        commit(session)
-        publish_status(tenant_id, claim_id, event_key or f"{row.id}:{row.status}")
+    set_state(row, status, error, event_id=f"sms-status:{event_key or f'{row.id}:{status}'}")
+    if row.status != before:
+        commit(get_session())  # open portal pages of the claim refresh their thread (set_delivery)
     return row
-
-
-def publish_status(tenant_id: int, claim_id: int, event_key: str) -> None:
-    """Best effort, after the commit: open portal pages of the claim refresh their thread.
-    ``message.sent`` is the core live type for "the shop's side of the thread changed"."""
-    from bayline import live
-
-    try:
-        live.publish_event(tenant_id, claim_id, "message.sent", f"sms-status:{event_key}")
-    except Exception:  # a broker outage never fails the webhook's work; pages poll too
-        log.exception("sms delivery status for claim %s not published live", claim_id)
 
 
 def open_claims_for(number: str) -> list[Claim]:
@@ -244,12 +223,10 @@ def receive(shop: Shop, payload: dict[str, Any]) -> SmsInbound:
     session.flush()
     commit(session)
     if inbound.media_files:
-        from .tasks import fetch_media
-
-        fetch_media.apply_async(args=[inbound.id])
+        enqueue("bayline_sms.fetch_media", inbound.id)
         inbound = session.get(SmsInbound, inbound.id)
     if word == "HELP":
-        help_text = (f"{shop.name}: questions about your repair? Call {pretty(shop.phone) or 'the shop'}. "
+        help_text = (f"{shop.name}: questions about your repair? Call {phones.pretty(shop.phone) or 'the shop'}. "
                      "Reply STOP to opt out.")
         queue_text(shop, sender, help_text, f"help:{inbound.telnyx_id}", claim=claim, kind="help",
                    skip_consent=True)

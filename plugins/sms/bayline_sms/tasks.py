@@ -9,12 +9,22 @@ import telnyx
 from celery import shared_task
 from sqlalchemy import select
 
-from bayline.db import get_session, utcnow
-from bayline.events import commit
-from bayline.tenancy import set_tenant, unscoped
+from bayline.plugin_api import (
+    Photo,
+    Shop,
+    commit,
+    files,
+    for_shop,
+    get_session,
+    plugin_config,
+    unmask_for_delivery,
+    unscoped,
+    utcnow,
+)
 
 from . import consent, media, provider
 from .models import SmsInbound, SmsNumber, SmsOutbound, SmsWebhookEvent
+from .service import delivery_update, receive, set_state
 
 log = logging.getLogger(__name__)
 
@@ -23,35 +33,23 @@ RETRYABLE = (telnyx.APIConnectionError, telnyx.RateLimitError, telnyx.InternalSe
 
 def photo_urls(row: SmsOutbound) -> tuple[list[str], str | None]:
     """Short-lived signed URLs Telnyx can fetch, for the photos that are still customer-visible
-    (core ``bayline.photos.public.signed_url``: the storage's presigned URL, or the app's signed route)."""
-    from flask import current_app
-
-    from bayline.photos.models import Photo
-    from bayline.photos.public import signed_url
-
-    ttl = int(current_app.config.get("SMS_MEDIA_URL_TTL", 900))
+    (``files.signed_url``: the storage's presigned URL, or the app's signed route); their lifetime
+    is ``BAYLINE_PLUGIN_SMS_MEDIA_URL_TTL`` seconds (default 900)."""
+    ttl = plugin_config("sms").get_int("media_url_ttl", 900)
     urls, dropped = [], 0
     for photo_id in row.photo_ids or []:
         photo = get_session().get(Photo, photo_id)
         if photo is None or photo.claim_id != row.claim_id or not photo.customer_visible:
             dropped += 1
             continue
-        urls.append(signed_url(photo, "display", expires=ttl))
+        urls.append(files.signed_url(photo, "display", expires=ttl))
     return urls, (f"{dropped} picture(s) left out: no longer visible to the customer." if dropped else None)
 
 
 def _text(row: SmsOutbound) -> str:
     """The stored (masked) body with the live portal link put back: only the request to Telnyx
-    carries it (core ``unmask``; a revoked link or an expired repair stays masked)."""
-    from bayline.claims.models import Claim
-    from bayline.portal.links import unmask
-    from bayline.portal.models import PortalToken
-
-    if row.portal_link_token_id is None:
-        return row.body
-    token = get_session().get(PortalToken, row.portal_link_token_id)
-    claim = get_session().get(Claim, token.claim_id) if token is not None else None
-    return unmask(row.body, claim, row.portal_link_token_id)
+    carries it (a revoked link or an expired repair stays masked)."""
+    return unmask_for_delivery(row.body, row.portal_link_token_id)
 
 
 @shared_task(bind=True, name="bayline_sms.send_outbound", max_retries=6, acks_late=True)
@@ -59,8 +57,6 @@ def send_outbound(self: Any, outbound_id: int) -> str:
     """Send one stored outbound text through Telnyx. Safe to run twice: a row that already has a
     Telnyx id is skipped, and the idempotency key travels as Telnyx's ``Idempotency-Key`` so a
     retry after a crash between the API call and our commit does not send again."""
-    from .service import _set_state
-
     session = get_session()
     row = session.get(SmsOutbound, outbound_id)
     if row is None:
@@ -70,7 +66,7 @@ def send_outbound(self: Any, outbound_id: int) -> str:
     if row.not_before is not None and row.not_before > utcnow():
         return "held"
     if row.kind != "help" and consent.is_opted_out(row.from_number, row.to_number):
-        _set_state(row, "failed", "Not sent: the customer opted out (STOP) before the text left.")
+        set_state(row, "failed", "Not sent: the customer opted out (STOP) before the text left.")
         commit(session)
         return "opted_out"
     number = session.scalars(select(SmsNumber).where(SmsNumber.phone_number == row.from_number)).first()
@@ -88,7 +84,7 @@ def send_outbound(self: Any, outbound_id: int) -> str:
         response = provider.client().messages.send(**kwargs)
     except RETRYABLE as exc:
         if self.request.retries >= self.max_retries:
-            _set_state(row, "failed", f"Telnyx unavailable after {row.attempts} attempts: {exc}")
+            set_state(row, "failed", f"Telnyx unavailable after {row.attempts} attempts: {exc}")
             commit(session)
             return "failed"
         countdown = min(600, 5 * 2 ** self.request.retries)
@@ -104,13 +100,13 @@ def send_outbound(self: Any, outbound_id: int) -> str:
         code, detail = provider.error_detail(exc)
         if code == "40300":
             consent.set_status(row.from_number, row.to_number, "opted_out", "carrier", detail)
-        _set_state(row, "failed", f"{detail} (Telnyx {code or exc.status_code})")
+        set_state(row, "failed", f"{detail} (Telnyx {code or exc.status_code})")
         commit(session)
         return "failed"
     data = response.data
     row.telnyx_id = data.id if data is not None else None
     row.error = note
-    _set_state(row, "queued")
+    set_state(row, "queued")
     commit(session)
     return "sent"
 
@@ -126,10 +122,6 @@ def event_backoff(attempt: int) -> int:
 def run_event(row: SmsWebhookEvent) -> str:
     """Do the work of one stored event. Idempotent: a processed event is skipped, an inbound text
     already threaded (same Telnyx id) is not threaded twice."""
-    from bayline.tenants.models import Shop
-
-    from .service import delivery_update, receive
-
     session = get_session()
     if row.processed_at is not None:
         return "skip"
@@ -221,23 +213,21 @@ def release_held() -> int:
         due = session.execute(select(SmsOutbound.id, SmsOutbound.tenant_id).where(
             SmsOutbound.status == "held", SmsOutbound.not_before <= now)).all()
     for outbound_id, tenant_id in due:
-        set_tenant(tenant_id, session)
-        row = session.get(SmsOutbound, outbound_id)
-        row.status = "queued"
-        row.not_before = None
-        commit(session)
-        send_outbound.apply_async(args=[outbound_id])
-        set_tenant(None, session)
+        with for_shop(tenant_id):
+            row = session.get(SmsOutbound, outbound_id)
+            row.status = "queued"
+            row.not_before = None
+            commit(session)
+            send_outbound.apply_async(args=[outbound_id])
     with unscoped(session):
         events = session.execute(select(SmsWebhookEvent.id, SmsWebhookEvent.tenant_id).where(
             SmsWebhookEvent.processed_at.is_(None), SmsWebhookEvent.retry_at <= now)).all()
         fetches = session.execute(select(SmsInbound.id, SmsInbound.tenant_id).where(
             SmsInbound.media_retry_at <= now)).all()
     for event_id, tenant_id in events:
-        set_tenant(tenant_id, session)
-        process_event.apply_async(args=[event_id])
+        with for_shop(tenant_id):
+            process_event.apply_async(args=[event_id])
     for inbound_id, tenant_id in fetches:
-        set_tenant(tenant_id, session)
-        fetch_media.apply_async(args=[inbound_id])
-    set_tenant(None, session)
+        with for_shop(tenant_id):
+            fetch_media.apply_async(args=[inbound_id])
     return len(due) + len(events) + len(fetches)

@@ -48,7 +48,7 @@ class _Safe(dict):  # type: ignore[type-arg]
 def variables(claim: Any, shop: Any) -> dict[str, str]:
     """Values of a claim's placeholders. ``{portal_link}`` is left in place: the send fills it with
     a freshly issued link (see ``service.queue_text``), only when the text asks for it."""
-    from bayline.phones import pretty
+    from bayline.plugin_api import phones
 
     vehicle = " ".join(str(v) for v in (claim.vehicle_year, claim.vehicle_make, claim.vehicle_model) if v)
     return {
@@ -57,7 +57,7 @@ def variables(claim: Any, shop: Any) -> dict[str, str]:
         "stage": claim.stage.customer_label if claim.stage is not None else "",
         "eta": claim.eta.strftime("%b %d").replace(" 0", " ") if claim.eta else "to be confirmed",
         "shop_name": shop.name,
-        "shop_phone": pretty(shop.phone),
+        "shop_phone": phones.pretty(shop.phone),
     }
 
 

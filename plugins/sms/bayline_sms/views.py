@@ -1,11 +1,11 @@
 """Routes: staff ``plugin_sms`` under ``/plugins/sms`` (plan-gated) and the Telnyx webhook.
 
 The webhook, ``POST /plugins/sms/webhook``, is public: Telnyx calls it for every shop's number, so
-no shop is known before the view runs. It lives on its own blueprint ``plugin_sms_public`` from
-``register_public_blueprints`` (not gated by the shop's plan, unlike ``register_blueprints``), is
-exempted from CSRF with ``csrf.exempt`` (it is authenticated by Telnyx's ed25519 signature instead),
-binds the shop itself from the receiving number, and ignores numbers whose shop does not have the
-``sms`` feature active.
+no shop is known before the view runs. It lives on its own blueprint ``plugin_sms_public``
+(``public_blueprint("sms", csrf_protect=False)``, from ``register_public_blueprints``: not gated by
+the shop's plan, and exempt from CSRF because Telnyx's ed25519 signature authenticates it), binds
+the shop itself from the receiving number (``for_shop``), and ignores numbers whose shop does not
+have the ``sms`` feature active.
 """
 from __future__ import annotations
 
@@ -13,18 +13,28 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bayline import settings_registry
-from bayline.api import api_abort
-from bayline.claims.models import Claim
-from bayline.db import get_session
-from bayline.events import commit
-from bayline.phones import to_e164
-from bayline.portal.links import mask_json
-from bayline.tenancy import set_tenant, unscoped
+from bayline.plugin_api import (
+    Claim,
+    Refused,
+    Shop,
+    commit,
+    current_principal,
+    files,
+    for_shop,
+    get_session,
+    is_feature_active,
+    mask_json,
+    phones,
+    public_blueprint,
+    require,
+    shop_settings,
+    staff_blueprint,
+    unscoped,
+)
 
 from . import provider, service
 from .models import SmsInbound, SmsNumber, SmsOutbound, SmsWebhookEvent
@@ -32,22 +42,19 @@ from .templates import MILESTONES, fill, render, segments, variables
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("plugin_sms", __name__, url_prefix="/plugins/sms", template_folder="templates")
+bp = staff_blueprint("sms")
 
 
-def _need(permission: str) -> Any:
-    principal = g.get("principal")
-    if principal is None:
-        api_abort(401, "unauthorized", "Log in or send an API key.")
-    if not principal.can(permission):
-        api_abort(403, "permission_denied", f"Your role may not do this ({permission}).")
+def _principal() -> Any:
+    principal = current_principal()
+    assert principal is not None  # every staff view is behind @require
     return principal
 
 
 def _claim(claim_id: int) -> Claim:
     claim = get_session().get(Claim, claim_id)
     if claim is None:
-        api_abort(404, "not_found", "No such claim.")
+        raise Refused(404, "not_found", "No such claim.")
     return claim
 
 
@@ -85,9 +92,10 @@ def inbound_dict(row: SmsInbound) -> dict[str, Any]:
 
 
 @bp.get("/")
+@require("claims.read")
 def console() -> Any:
     """Console page: the shop's number (assign, or search and order) and the inbox to file."""
-    principal = _need("claims.read")
+    principal = _principal()
     area = (request.args.get("area_code") or "").strip()
     available: list[str] = []
     error = None
@@ -106,8 +114,8 @@ def console() -> Any:
 
 
 @bp.get("/claims/<int:claim_id>/messages")
+@require("claims.read")
 def list_messages(claim_id: int) -> Any:
-    _need("claims.read")
     claim = _claim(claim_id)
     session = get_session()
     outs = session.scalars(select(SmsOutbound).where(SmsOutbound.claim_id == claim.id).order_by(SmsOutbound.id))
@@ -116,8 +124,9 @@ def list_messages(claim_id: int) -> Any:
 
 
 @bp.post("/claims/<int:claim_id>/messages")
+@require("sms.send")
 def send_message(claim_id: int) -> Any:
-    principal = _need("sms.send")
+    principal = _principal()
     claim = _claim(claim_id)
     data = _data()
     key = str(data.get("idempotency_key") or "").strip()[:100] or f"auto:{uuid.uuid4().hex}"
@@ -125,29 +134,29 @@ def send_message(claim_id: int) -> Any:
     template = str(data.get("template") or "").strip()
     if not body and template:
         if template not in MILESTONES:
-            api_abort(422, "validation_error", f"template must be one of: {', '.join(MILESTONES)}.")
-        body = fill(str(settings_registry.get(g.shop.id, f"sms.template_{template}")), claim, g.shop)
+            raise Refused(422, "validation_error", f"template must be one of: {', '.join(MILESTONES)}.")
+        body = fill(shop_settings("sms").get_str(f"template_{template}"), claim, g.shop)
     if not body:
         if _is_form():
             flash("Write a message first.", "error")
             return redirect(url_for("console.claim", claim_id=claim.id))
-        api_abort(422, "validation_error", "Write a message first.", errors={"json": {"body": ["required"]}})
+        raise Refused(422, "validation_error", "Write a message first.", errors={"json": {"body": ["required"]}})
     media = data.get("media_urls") or []
     if not isinstance(media, list) or len(media) > 10 or not all(
             isinstance(u, str) and u.startswith("https://") and len(u) <= 1000 for u in media):
-        api_abort(422, "validation_error", "media_urls must be up to 10 https:// URLs.")
+        raise Refused(422, "validation_error", "media_urls must be up to 10 https:// URLs.")
     photo_ids = _photo_ids(claim)
     try:
         row, created = service.queue_text(g.shop, claim.customer_mobile or "", body, f"claim:{claim.id}:{key}",
                                           claim=claim, user_id=principal.user_id, media_urls=media,
                                           photo_ids=photo_ids,
                                           confirm_quiet_hours=_truthy(data.get("confirm_quiet_hours")))
-    except service.Refused as refused:
+    except Refused as refused:
         get_session().rollback()
         if _is_form():
             flash(refused.message, "error")
             return redirect(url_for("console.claim", claim_id=claim.id))
-        api_abort(refused.status, f"sms_{refused.code}", refused.message)
+        raise
     if _is_form():
         flash("Text queued." if created else "Already sent (duplicate submit ignored).", "info")
         return redirect(url_for("console.claim", claim_id=claim.id))
@@ -157,22 +166,19 @@ def send_message(claim_id: int) -> Any:
 def _photo_ids(claim: Claim) -> list[int]:
     """``photo_ids`` (JSON list, or checkboxes of the panel's form): customer-visible photos of this
     claim only; anything else is refused (422) before a text is stored."""
-    from bayline.photos import service as photos
-
     raw = (request.get_json(silent=True) or {}).get("photo_ids", []) if request.is_json \
         else request.form.getlist("photo_ids")
     if not isinstance(raw, list) or len(raw) > 10:
-        api_abort(422, "validation_error", "photo_ids must be a list of up to 10 photo ids.")
+        raise Refused(422, "validation_error", "photo_ids must be a list of up to 10 photo ids.")
     ids: list[int] = []
     for value in raw:
         try:
             photo_id = int(value)
         except (TypeError, ValueError):
-            api_abort(422, "validation_error", "photo_ids must be photo ids (integers).")
-            raise
-        photo = photos.get_photo(photo_id, claim.id)
+            raise Refused(422, "validation_error", "photo_ids must be photo ids (integers).") from None
+        photo = files.get_photo(photo_id, claim.id)
         if photo is None or not photo.customer_visible:
-            api_abort(422, "sms_photo_not_shareable",
+            raise Refused(422, "sms_photo_not_shareable",
                       f"Photo {photo_id} is not a customer-visible photo of this claim; only those can be texted.")
         if photo_id not in ids:
             ids.append(photo_id)
@@ -180,21 +186,21 @@ def _photo_ids(claim: Claim) -> list[int]:
 
 
 @bp.post("/preview")
+@require("claims.read")
 def preview() -> Any:
-    _need("claims.read")
     data = _data()
     template = str(data.get("template") or "")
     values = variables(_claim(int(data.get("claim_id") or 0)), g.shop) if data.get("claim_id") else {}
     try:
         text = render(template, values) if values else template
     except ValueError as exc:
-        api_abort(422, "validation_error", str(exc))
+        raise Refused(422, "validation_error", str(exc)) from None
     return {"text": text, **segments(text)}
 
 
 @bp.get("/number")
+@require("claims.read")
 def get_number() -> Any:
-    _need("claims.read")
     number = service.shop_number()
     return {"number": None if number is None else {
         "phone_number": number.phone_number, "messaging_profile_id": number.messaging_profile_id,
@@ -206,7 +212,7 @@ def _save_number(phone: str, profile: str | None, source: str, order_id: str | N
     with unscoped(session):
         taken = session.scalars(select(SmsNumber).where(SmsNumber.phone_number == phone)).first()
     if taken is not None and taken.tenant_id != g.shop.id:
-        api_abort(409, "conflict", "That number belongs to another shop.")
+        raise Refused(409, "conflict", "That number belongs to another shop.")
     row = service.shop_number() or SmsNumber()
     row.phone_number, row.messaging_profile_id, row.source, row.telnyx_order_id = phone, profile, source, order_id
     session.add(row)
@@ -214,32 +220,32 @@ def _save_number(phone: str, profile: str | None, source: str, order_id: str | N
         commit(session)
     except IntegrityError:
         session.rollback()
-        api_abort(409, "conflict", "That number belongs to another shop.")
+        raise Refused(409, "conflict", "That number belongs to another shop.") from None
     return {"phone_number": row.phone_number, "messaging_profile_id": row.messaging_profile_id, "source": source}
 
 
 def _phone(raw: Any) -> str:
     try:
-        return to_e164(str(raw or ""), "US")
+        return phones.to_e164(str(raw or ""), "US")
     except ValueError as exc:
-        api_abort(422, "validation_error", f"phone_number {exc}", errors={"json": {"phone_number": [str(exc)]}})
-        raise
+        raise Refused(422, "validation_error", f"phone_number {exc}",
+                      errors={"json": {"phone_number": [str(exc)]}}) from None
 
 
 @bp.put("/number")
+@require("sms.manage")
 def assign_number() -> Any:
-    _need("sms.manage")
     data = _data()
     return _save_number(_phone(data.get("phone_number")), (data.get("messaging_profile_id") or None), "assigned")
 
 
 @bp.post("/number")
+@require("sms.manage")
 def assign_number_form() -> Any:
     """The console form's way to PUT /number."""
-    _need("sms.manage")
     data = _data()
     try:
-        phone = to_e164(str(data.get("phone_number") or ""), "US")
+        phone = phones.to_e164(str(data.get("phone_number") or ""), "US")
     except ValueError as exc:
         return _back(f"Phone number {exc}.", "error")
     saved = _save_number(phone, (data.get("messaging_profile_id") or None), "assigned")
@@ -253,21 +259,21 @@ def _search(area: str) -> list[str]:
 
 
 @bp.get("/numbers/available")
+@require("sms.manage")
 def available_numbers() -> Any:
-    _need("sms.manage")
     area = (request.args.get("area_code") or "").strip()
     if not (area.isdigit() and len(area) == 3):
-        api_abort(422, "validation_error", "area_code must be 3 digits.")
+        raise Refused(422, "validation_error", "area_code must be 3 digits.")
     try:
         numbers = _search(area)
     except provider.telnyx_errors() as exc:
-        api_abort(502, "provider_error", provider.error_detail(exc)[1])
+        raise Refused(502, "provider_error", provider.error_detail(exc)[1]) from None
     return {"numbers": numbers}
 
 
 @bp.post("/numbers/order")
+@require("sms.manage")
 def order_number() -> Any:
-    _need("sms.manage")
     data = _data()
     phone = _phone(data.get("phone_number"))
     profile = data.get("messaging_profile_id") or None
@@ -279,7 +285,7 @@ def order_number() -> Any:
     except provider.telnyx_errors() as exc:
         if _is_form():
             return _back(f"Telnyx refused the order: {provider.error_detail(exc)[1]}", "error")
-        api_abort(502, "provider_error", provider.error_detail(exc)[1])
+        raise Refused(502, "provider_error", provider.error_detail(exc)[1]) from None
     order_id = order.data.id if order.data else None
     saved = _save_number(phone, profile, "ordered", order_id)
     return _back(f"Ordered {phone}; texts now go out from it.") if _is_form() else (saved, 201)
@@ -291,17 +297,17 @@ def _inbox_rows() -> list[SmsInbound]:
 
 
 @bp.get("/inbox")
+@require("claims.read")
 def inbox() -> Any:
-    _need("claims.read")
     return {"inbox": [inbound_dict(r) for r in _inbox_rows()]}
 
 
 @bp.post("/inbox/<int:inbound_id>/attach")
+@require("sms.send")
 def attach(inbound_id: int) -> Any:
-    _need("sms.send")
     inbound = get_session().get(SmsInbound, inbound_id)
     if inbound is None:
-        api_abort(404, "not_found", "No such inbound text.")
+        raise Refused(404, "not_found", "No such inbound text.")
     data = _data()
     if data.get("claim_number"):
         claim = get_session().scalars(select(Claim).where(
@@ -309,7 +315,7 @@ def attach(inbound_id: int) -> Any:
         if claim is None:
             if _is_form():
                 return _back(f"No open claim numbered {data['claim_number']}.", "error")
-            api_abort(404, "not_found", "No such claim.")
+            raise Refused(404, "not_found", "No such claim.")
     else:
         claim = _claim(int(data.get("claim_id") or 0))
     filed = service.attach(inbound, claim)
@@ -330,23 +336,23 @@ def event_dict(row: SmsWebhookEvent) -> dict[str, Any]:
 
 
 @bp.get("/events")
+@require("claims.read")
 def events() -> Any:
     """Webhook events whose processing failed (retried with backoff; staff can replay them)."""
-    _need("claims.read")
     return {"failed": [event_dict(r) for r in _failed_events()]}
 
 
 @bp.post("/events/<int:event_id>/replay")
+@require("sms.send")
 def replay_event(event_id: int) -> Any:
     """Run a stored event's work again now. Idempotent: a processed event is left alone, and an
     inbound text already threaded is not threaded twice."""
     from .tasks import process_event
 
-    _need("sms.send")
     form = request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
     row = get_session().get(SmsWebhookEvent, event_id)
     if row is None:
-        api_abort(404, "not_found", "No such webhook event.")
+        raise Refused(404, "not_found", "No such webhook event.")
     if row.processed_at is not None:
         return _back("That event was processed already.") if form else {"status": "already", **event_dict(row)}
     row.retry_at = None
@@ -364,14 +370,11 @@ def replay_event(event_id: int) -> Any:
 
 # --------------------------------------------------------------------- webhook (public, signed)
 
-webhook_bp = Blueprint("plugin_sms_public", __name__, url_prefix="/plugins/sms")
+webhook_bp = public_blueprint("sms", csrf_protect=False)
 
 
 @webhook_bp.post("/webhook")
 def webhook() -> Any:
-    from bayline.tenants.entitlements import is_feature_active
-    from bayline.tenants.models import Shop
-
     from .tasks import process_event
 
     raw = request.get_data(as_text=True)
@@ -402,13 +405,13 @@ def webhook() -> Any:
     if not is_feature_active(shop, "sms"):
         log.warning("sms webhook %s for shop %s without the sms feature: ignored", event_id, shop.id)
         return {"status": "ignored", "reason": "feature inactive"}, 200
-    set_tenant(shop.id, session)
-    row = SmsWebhookEvent(event_id=event_id[:64], event_type=event_type[:60], payload=mask_json(data))
-    session.add(row)
-    try:
-        commit(session)
-    except IntegrityError:
-        session.rollback()
-        return {"status": "duplicate"}, 200
-    process_event.apply_async(args=[row.id])
+    with for_shop(shop):
+        row = SmsWebhookEvent(event_id=event_id[:64], event_type=event_type[:60], payload=mask_json(data))
+        session.add(row)
+        try:
+            commit(session)
+        except IntegrityError:
+            session.rollback()
+            return {"status": "duplicate"}, 200
+        process_event.apply_async(args=[row.id])
     return {"status": "accepted"}, 200

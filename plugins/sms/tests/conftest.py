@@ -18,9 +18,9 @@ def telnyx_api() -> Iterator[TelnyxStandIn]:
 
 @pytest.fixture
 def app_config(telnyx_api: TelnyxStandIn) -> dict[str, Any]:
-    return {"SMS_TELNYX_API_KEY": API_KEY, "SMS_TELNYX_PUBLIC_KEY": telnyx_api.public_key,
-            "SMS_TELNYX_BASE_URL": telnyx_api.base_url, "SMS_TELNYX_MAX_RETRIES": 0,
-            "SMS_MEDIA_SCHEMES": ("http", "https")}  # the stand-in serves media over plain HTTP
+    return {"BAYLINE_PLUGIN_SMS_TELNYX_API_KEY": API_KEY, "BAYLINE_PLUGIN_SMS_TELNYX_PUBLIC_KEY": telnyx_api.public_key,
+            "BAYLINE_PLUGIN_SMS_TELNYX_BASE_URL": telnyx_api.base_url, "BAYLINE_PLUGIN_SMS_TELNYX_MAX_RETRIES": 0,
+            "BAYLINE_PLUGIN_SMS_MEDIA_SCHEMES": ("http", "https")}  # the stand-in serves media over plain HTTP
 
 
 @pytest.fixture

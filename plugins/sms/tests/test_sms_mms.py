@@ -153,7 +153,7 @@ def test_oversized_and_unsupported_media_are_refused_not_retried(app, sms_shop, 
 
 def test_only_allowed_schemes_are_fetched(app, sms_shop, make_claim, telnyx_api) -> None:
     make_claim(sms_shop.shop)
-    app.config["SMS_MEDIA_SCHEMES"] = ("https",)
+    app.config["BAYLINE_PLUGIN_SMS_MEDIA_SCHEMES"] = ("https",)
     telnyx_api.media["a.jpg"] = (jpeg(), "image/jpeg")
     _mms(app, telnyx_api, [telnyx_api.media_url("a.jpg")])
     inbound = _inbound(app, sms_shop.shop.id)

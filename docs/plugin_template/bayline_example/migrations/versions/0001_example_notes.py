@@ -7,7 +7,7 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
-import bayline.db
+import bayline.plugin_api
 
 revision = "example_0001"
 down_revision = None
@@ -21,7 +21,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("claim_id", sa.Integer(), nullable=False),
         sa.Column("body", sa.String(length=500), nullable=False),
-        sa.Column("created_at", bayline.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["claim_id"], ["claims.id"], name=op.f("fk_example_notes_claim_id_claims"),
                                 ondelete="CASCADE"),

@@ -9,7 +9,7 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
-import bayline.db
+import bayline.plugin_api
 
 revision = 'a8380ba39b6f'
 down_revision = 'dec44dc13d1c'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('mobile', sa.String(length=32), nullable=True),
-    sa.Column('otp_verified_at', bayline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('otp_verified_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['package_id'], ['esign_packages.id'], name=op.f('fk_esign_signers_package_id_esign_packages'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['shops.id'], name=op.f('fk_esign_signers_tenant_id_shops'), ondelete='CASCADE'),
@@ -43,10 +43,10 @@ def upgrade() -> None:
     sa.Column('signer_id', sa.Integer(), nullable=False),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
     sa.Column('to_number', sa.String(length=32), nullable=False),
-    sa.Column('created_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('verified_at', bayline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('verified_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['signer_id'], ['esign_signers.id'], name=op.f('fk_esign_otps_signer_id_esign_signers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['shops.id'], name=op.f('fk_esign_otps_tenant_id_shops'), ondelete='CASCADE'),
@@ -65,7 +65,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=40), nullable=False),
     sa.Column('detail', sa.String(length=300), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['package_id'], ['esign_packages.id'], name=op.f('fk_esign_sends_package_id_esign_packages'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['signer_id'], ['esign_signers.id'], name=op.f('fk_esign_sends_signer_id_esign_signers'), ondelete='CASCADE'),
@@ -82,10 +82,10 @@ def upgrade() -> None:
     # them, and dropping the old table deletes (cascades to) or breaks every row pointing at it
     # (foreign keys are on). Only signatures, which no row points at, are recreated on SQLite.
     op.add_column('esign_documents', sa.Column('signed_pdf_key', sa.String(length=200), nullable=True))
-    op.add_column('esign_packages', sa.Column('declined_at', bayline.db.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('esign_packages', sa.Column('declined_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True))
     op.add_column('esign_packages', sa.Column('decline_reason', sa.String(length=500), nullable=True))
     op.add_column('esign_packages', sa.Column('declined_by', sa.String(length=200), nullable=True))
-    op.add_column('esign_packages', sa.Column('last_sent_at', bayline.db.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('esign_packages', sa.Column('last_sent_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True))
     op.add_column('esign_consents', sa.Column('signer_id', sa.Integer(), nullable=True))
     op.create_index(op.f('ix_esign_consents_signer_id'), 'esign_consents', ['signer_id'], unique=False)
     with op.batch_alter_table('esign_signatures', schema=None) as batch_op:

@@ -7,7 +7,7 @@ Create Date: 2026-11-25 13:21:50.465829
 import sqlalchemy as sa
 from alembic import op
 
-import bayline.db
+import bayline.plugin_api
 
 revision = 'dec44dc13d1c'
 down_revision = None
@@ -25,8 +25,8 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('requires_initials', sa.Boolean(), nullable=False),
-    sa.Column('created_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('archived_at', bayline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('archived_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['shops.id'], name=op.f('fk_esign_templates_tenant_id_shops'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_esign_templates')),
@@ -42,12 +42,12 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('signer_name', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('expires_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_user_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('cancelled_at', bayline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('cancelled_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.String(length=300), nullable=True),
-    sa.Column('completed_at', bayline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['claim_id'], ['claims.id'], name=op.f('fk_esign_packages_claim_id_claims'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by_user_id'], ['users.id'], name=op.f('fk_esign_packages_created_by_user_id_users'), ondelete='SET NULL'),
@@ -64,10 +64,10 @@ def upgrade() -> None:
     sa.Column('package_id', sa.Integer(), nullable=False),
     sa.Column('signer_name', sa.String(length=200), nullable=False),
     sa.Column('consent_text', sa.Text(), nullable=False),
-    sa.Column('consented_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('consented_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ip', sa.String(length=64), nullable=True),
     sa.Column('user_agent', sa.String(length=500), nullable=True),
-    sa.Column('withdrawn_at', bayline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['package_id'], ['esign_packages.id'], name=op.f('fk_esign_consents_package_id_esign_packages'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['shops.id'], name=op.f('fk_esign_consents_tenant_id_shops'), ondelete='CASCADE'),
@@ -91,8 +91,8 @@ def upgrade() -> None:
     sa.Column('original_sha256', sa.String(length=64), nullable=False),
     sa.Column('signed_pdf', sa.LargeBinary(), nullable=True),
     sa.Column('signed_sha256', sa.String(length=64), nullable=True),
-    sa.Column('viewed_at', bayline.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('signed_at', bayline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('viewed_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('signed_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['package_id'], ['esign_packages.id'], name=op.f('fk_esign_documents_package_id_esign_packages'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['template_id'], ['esign_templates.id'], name=op.f('fk_esign_documents_template_id_esign_templates')),
@@ -116,7 +116,7 @@ def upgrade() -> None:
     sa.Column('initials', sa.String(length=10), nullable=True),
     sa.Column('ip', sa.String(length=64), nullable=True),
     sa.Column('user_agent', sa.String(length=500), nullable=True),
-    sa.Column('signed_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('signed_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['consent_id'], ['esign_consents.id'], name=op.f('fk_esign_signatures_consent_id_esign_consents')),
     sa.ForeignKeyConstraint(['document_id'], ['esign_documents.id'], name=op.f('fk_esign_signatures_document_id_esign_documents'), ondelete='CASCADE'),

@@ -7,7 +7,7 @@ Create Date: 2026-11-25 13:28:21.811128
 import sqlalchemy as sa
 from alembic import op
 
-import bayline.db
+import bayline.plugin_api
 
 revision = 'ab97e9e6cca9'
 down_revision = None
@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('source', sa.String(length=40), nullable=False),
     sa.Column('purposes', sa.JSON(), nullable=False),
-    sa.Column('changed_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('history', sa.JSON(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['shops.id'], name=op.f('fk_sms_consent_tenant_id_shops'), ondelete='CASCADE'),
@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('messaging_profile_id', sa.String(length=64), nullable=True),
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('telnyx_order_id', sa.String(length=64), nullable=True),
-    sa.Column('created_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['shops.id'], name=op.f('fk_sms_numbers_tenant_id_shops'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_numbers')),
@@ -55,8 +55,8 @@ def upgrade() -> None:
     sa.Column('event_id', sa.String(length=64), nullable=False),
     sa.Column('event_type', sa.String(length=60), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('received_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('processed_at', bayline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['shops.id'], name=op.f('fk_sms_webhook_events_tenant_id_shops'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_webhook_events')),
@@ -69,7 +69,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('claim_id', sa.Integer(), nullable=False),
     sa.Column('stage_id', sa.Integer(), nullable=False),
-    sa.Column('sent_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['claim_id'], ['claims.id'], name=op.f('fk_sms_stage_notices_claim_id_claims'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['stage_id'], ['stages.id'], name=op.f('fk_sms_stage_notices_stage_id_stages'), ondelete='CASCADE'),
@@ -92,7 +92,7 @@ def upgrade() -> None:
     sa.Column('message_id', sa.Integer(), nullable=True),
     sa.Column('needs_refile', sa.Boolean(), nullable=False),
     sa.Column('keyword', sa.String(length=20), nullable=True),
-    sa.Column('received_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['claim_id'], ['claims.id'], name=op.f('fk_sms_inbound_claim_id_claims'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_sms_inbound_message_id_messages'), ondelete='SET NULL'),
@@ -117,12 +117,12 @@ def upgrade() -> None:
     sa.Column('purpose', sa.String(length=20), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('not_before', bayline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('not_before', bayline.plugin_api.UTCDateTime(timezone=True), nullable=True),
     sa.Column('telnyx_id', sa.String(length=64), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('error', sa.String(length=500), nullable=True),
-    sa.Column('created_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', bayline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', bayline.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['claim_id'], ['claims.id'], name=op.f('fk_sms_outbound_claim_id_claims'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_sms_outbound_message_id_messages'), ondelete='SET NULL'),

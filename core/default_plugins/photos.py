@@ -2,18 +2,17 @@
 the staff claim panel and the portal cards (shown when the shop's plan has ``photos`` / ``uploads``)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from flask import Blueprint, Flask, g, render_template, request, session
 
 from bayline.auth.roles import ROLES
 from bayline.claims.models import Claim
+from bayline.photos import checks, service, tasks  # noqa: F401  (tasks: registers the Celery tasks)
 from bayline.plugins.markers import hookimpl
-from bayline.plugins.types import ClaimPanel, Feature, PortalSection, SettingDef, Viewer
+from bayline.plugins.types import ClaimPanel, EventType, Feature, Permission, PortalSection, SettingDef, Viewer
 
-from . import checks, service
-
-_STAFF_MANAGERS = ["owner", "admin", "advisor", "estimator", "production_manager"]
+_STAFF_MANAGERS = ("owner", "admin", "advisor", "estimator", "production_manager")
 
 
 @hookimpl
@@ -23,8 +22,36 @@ def register_features() -> list[Feature]:
 
 
 @hookimpl
-def register_permissions() -> dict[str, list[str]]:
-    return {"photos.upload": list(ROLES), "photos.manage": _STAFF_MANAGERS}
+def register_permissions() -> list[Permission]:
+    return [Permission("photos.upload", tuple(ROLES), ("write",), "Add photos and files to a claim"),
+            Permission("photos.manage", _STAFF_MANAGERS, ("write",), "Tag, show, hide and delete photos and files")]
+
+
+class PhotoPublished(TypedDict):
+    claim_id: int
+    photo_id: int
+    tag: str
+    """``before``, ``during``, ``after`` or one of the shop's extra tags."""
+
+
+class UploadReceived(TypedDict):
+    claim_id: int
+    attachment_id: int
+    source: Literal["customer"]
+    content_type: str
+    size: int
+    """Bytes."""
+
+
+@hookimpl
+def register_event_types() -> list[EventType]:
+    return [
+        EventType("photo.published", PhotoPublished,
+                  "A photo became visible to the customer for the first time (hiding and showing it again "
+                  "does not fire it twice).", portal_live=True, staff_live=True),
+        EventType("upload.received", UploadReceived, "A customer sent a photo or document from the portal "
+                  "(one event per file).", staff_live=True),
+    ]
 
 
 def _positive(value: int) -> int:
@@ -47,8 +74,8 @@ def register_tenant_settings() -> list[SettingDef]:
 
 @hookimpl
 def register_blueprints(app: Flask) -> list[Blueprint]:
-    from .public import public
-    from .views import assets, console, portal
+    from bayline.photos.public import public
+    from bayline.photos.views import assets, console, portal
 
     return [assets, console, portal, public]
 

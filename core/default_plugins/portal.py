@@ -1,0 +1,74 @@
+"""The customer portal as a default plugin: its feature, settings and event type, and the live updates
+that tell open portal and staff pages something changed (for every event type registered as live)."""
+from __future__ import annotations
+
+import logging
+from typing import TypedDict
+
+from bayline import live
+from bayline.plugins.markers import hookimpl
+from bayline.plugins.types import Event, EventType, Feature, SettingDef
+
+log = logging.getLogger(__name__)
+
+
+class PortalLinkIssued(TypedDict):
+    claim_id: int
+    token_id: int
+    purpose: str
+    """What the link is for: a printed document or a sending channel (``bayline.portal.models.PURPOSES``)."""
+    rotated: int
+    """How many active links of that purpose this one replaced (they stopped working)."""
+    user_id: int | None
+
+
+class PortalLinkRevoked(TypedDict):
+    claim_id: int
+    token_ids: list[int]
+    """The links revoked (the portal sessions they opened ended)."""
+    user_id: int | None
+
+
+@hookimpl
+def register_features() -> list[Feature]:
+    return [Feature("portal", "Customer portal", "Token QR portal with live timeline")]
+
+
+@hookimpl
+def register_event_types() -> list[EventType]:
+    return [EventType("portal.link_issued", PortalLinkIssued,
+                      "A new customer link was issued for a claim (on opening it, printing, sending, or by staff).",
+                      staff_live=True),
+            EventType("portal.link_revoked", PortalLinkRevoked,
+                      "Customer links of a claim were revoked (one, or all): open portal pages show the "
+                      "\"link isn't working\" page.", portal_live=True, staff_live=True)]
+
+
+@hookimpl
+def register_tenant_settings() -> list[SettingDef]:
+    return [
+        SettingDef("portal.verification", "Customer verification before the portal shows status", "choice",
+                   "name_claim", ("off", "name_claim", "name_claim_pin")),
+        SettingDef("portal.pin", "Shop PIN customers enter (when verification asks for it)", "str", "",
+                   secret=True),
+        SettingDef("portal.link_expiry_days", "Days a portal link keeps working after the final stage", "int", 14),
+        SettingDef("portal.show_insurer", "Show the insurer on the portal", "bool", True),
+        SettingDef("portal.show_eta", "Show the ETA on the portal", "bool", True),
+        SettingDef("portal.show_hidden_stages", "Show stages marked hidden on the portal timeline", "bool", False),
+        SettingDef("documents.paper", "Paper size of printed work orders", "choice", "letter", ("letter", "a4")),
+        SettingDef("documents.authorization_terms", "Authorization text above the signature line on work orders",
+                   "text", "I authorize the repairs described above and the use of the parts needed. I agree to "
+                   "the shop's terms and understand it is not responsible for items left in the vehicle."),
+        SettingDef("documents.print_notes", "Print the claim's damage / notes on the work order", "bool", False),
+    ]
+
+
+@hookimpl
+def on_event(event: Event) -> None:
+    """Tell the claim's open portal pages and the shop's open staff pages that something changed."""
+    if "claim_id" not in event.payload:
+        return
+    try:
+        live.publish_event(event.tenant_id, int(event.payload["claim_id"]), event.type, event.id)
+    except Exception:  # a broker outage must never fail the change itself; pages also poll
+        log.exception("live update for %s could not be published", event.type)

@@ -1,0 +1,97 @@
+"""The public API for Bayline plugins: the one module a plugin imports (plus ``bayline.testing``).
+
+Everything else under ``bayline`` is internal and may change without notice; a test fails when a
+bundled plugin imports anything else, and :func:`bayline.testing.conformance.check_plugin` reports
+it for third-party plugins. Like pytest's ``pytest`` over ``_pytest``, this module only re-exports
+and adds small, stable functions; see ``docs/writing_plugins.md`` for recipes.
+
+Sections: hook markers and value types · models · database and tenancy · events · services ·
+shop context, settings and configuration · views (errors, permissions, blueprints).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import files, phones, storage
+from .auth.context import Principal, current_principal
+from .auth.models import User
+from .auth.permissions import require
+from .claims import service as claims
+from .claims.models import Claim, Stage
+from .db import Base, UTCDateTime, get_session, utcnow
+from .errors import Refused, wants_json
+from .events import commit, emit
+from .files import Attachment, Photo, Rejected
+from .messages import public as messages
+from .messages.models import Message
+from .plugins.blueprints import (
+    PluginApiBlueprint,
+    api_blueprint,
+    portal_blueprint,
+    public_blueprint,
+    rate_limit,
+    staff_blueprint,
+)
+from .plugins.config import MissingConfig, PluginConfig, plugin_config
+from .plugins.markers import hookimpl
+from .plugins.scope import for_shop
+from .plugins.types import (
+    ClaimPanel,
+    Event,
+    EventType,
+    Feature,
+    MenuItem,
+    Permission,
+    PortalSection,
+    SettingDef,
+    Viewer,
+)
+from .portal.current import current_portal_claim
+from .portal.links import channel_link, link_ids_in, mask_json, mask_links, unmask_for_delivery
+from .shop_settings import ShopSettings, shop_settings
+from .tasks import enqueue
+from .tenancy import TenantScoped, current_tenant_id, tenant_scope, unscoped
+from .tenants.entitlements import is_feature_active
+from .tenants.models import Shop
+
+__all__ = [  # noqa: RUF022 (grouped by section, sorted within)
+    # hook markers and the values hooks take and return
+    "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection", "SettingDef", "Viewer",
+    "hookimpl",
+    # models a hook receives or a plugin reads
+    "Attachment", "Claim", "Message", "Photo", "Shop", "Stage", "User",
+    # database and tenancy
+    "Base", "TenantScoped", "UTCDateTime", "current_tenant_id", "get_session", "tenant_scope", "unscoped",
+    "utcnow",
+    # events
+    "commit", "emit",
+    # services
+    "PortalLink", "Rejected", "channel_link", "claims", "enqueue", "files", "issue_portal_link", "link_ids_in",
+    "mask_json", "mask_links", "messages", "phones", "storage", "unmask_for_delivery",
+    # shop context, settings, platform configuration, features
+    "MissingConfig", "PluginConfig", "ShopSettings", "for_shop", "is_feature_active", "plugin_config",
+    "shop_settings",
+    # views: errors, permissions, blueprints
+    "PluginApiBlueprint", "Principal", "Refused", "api_blueprint", "current_portal_claim", "current_principal",
+    "portal_blueprint", "public_blueprint", "rate_limit", "require", "staff_blueprint", "wants_json",
+]
+
+
+@dataclass(frozen=True)
+class PortalLink:
+    """A customer portal link just issued: ``url`` is shown or sent once and never stored in clear;
+    ``token_id`` identifies the link (to record which message carried it)."""
+
+    url: str
+    token_id: int
+
+
+def issue_portal_link(claim: Claim, user_id: int | None = None, purpose: str = "staff_copy") -> PortalLink:
+    """Issue a new portal link of ``purpose`` for ``claim`` in the caller's transaction (commit to
+    make it usable); the absolute URL is built from ``BAYLINE_PUBLIC_URL``. Issuing replaces only
+    that purpose's previous link. To send a claim's link on a channel, use :func:`channel_link`
+    (the channel's live link, never touching others)."""
+    from .portal import tokens
+
+    issued = tokens.issue(claim, user_id, purpose=purpose)
+    return PortalLink(url=issued.url, token_id=issued.token.id)
