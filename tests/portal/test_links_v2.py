@@ -39,8 +39,8 @@ def telnyx_api() -> Iterator[TelnyxStandIn]:
 
 @pytest.fixture
 def app_config(telnyx_api: TelnyxStandIn) -> dict[str, Any]:
-    return {"SMS_TELNYX_API_KEY": API_KEY, "SMS_TELNYX_PUBLIC_KEY": telnyx_api.public_key,
-            "SMS_TELNYX_BASE_URL": telnyx_api.base_url, "SMS_TELNYX_MAX_RETRIES": 0}
+    return {"BAYLINE_PLUGIN_SMS_TELNYX_API_KEY": API_KEY, "BAYLINE_PLUGIN_SMS_TELNYX_PUBLIC_KEY": telnyx_api.public_key,
+            "BAYLINE_PLUGIN_SMS_TELNYX_BASE_URL": telnyx_api.base_url, "BAYLINE_PLUGIN_SMS_TELNYX_MAX_RETRIES": 0}
 
 
 def texting(make_shop, api_client, **extra):
@@ -271,3 +271,24 @@ def test_verification_matches_claim_number_digits_and_keeps_what_was_typed(app, 
                                                             "claim_number": "24205"})
     html = miss.get_data(as_text=True)
     assert miss.status_code == 422 and 'value="Reyes"' in html and 'value="24205"' in html
+
+
+def test_text_link_to_customer_is_offered_only_when_texting_is_set_up(app, make_shop, make_claim, make_user,
+                                                                       client_for, api_client, telnyx_api):
+    bare = make_shop(plan="starter")  # SMS on the plan, but no texting number
+    claim = make_claim(bare, customer_mobile=MOBILE)
+    staff = client_for(make_user(bare, role="advisor"), bare)
+    page = staff.get(f"/console/claims/{claim.id}").get_data(as_text=True)
+    assert "Text link to customer" not in page
+    assert staff.post(f"/console/claims/{claim.id}/portal-link/send",
+                      data={"csrf_token": csrf_from(page)}).status_code == 409
+    shop, _ = texting(make_shop, api_client)
+    claim = make_claim(shop, customer_mobile=MOBILE)
+    staff = client_for(make_user(shop, role="advisor"), shop)
+    page = staff.get(f"/console/claims/{claim.id}").get_data(as_text=True)
+    assert "Text link to customer" in page
+    r = staff.post(f"/console/claims/{claim.id}/portal-link/send", data={"csrf_token": csrf_from(page)})
+    assert r.status_code == 302
+    [post] = telnyx_api.message_posts()
+    url = URL_RE.search(post["json"]["text"]).group(0)
+    assert opens(app, url) == 200 and opens(app, f"http://localhost/c/{claim.portal_link.raw}") == 200
