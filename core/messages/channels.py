@@ -14,9 +14,11 @@ log = logging.getLogger(__name__)
 def channel_ready(shop: Shop, channel: str, hooks: Any = None) -> bool:
     """True when an active plugin of ``shop`` says it can send on ``channel`` now (hook
     ``channel_ready``). ``hooks`` defaults to the request's hooks bound to the shop (``g.hooks``)."""
-    caller = hooks if hooks is not None else g.hooks
     try:
-        answers = caller.channel_ready(shop=shop, channel=channel)
+        if hooks is None:
+            answers = g.hooks.channel_ready(shop=shop, channel=channel)
+        else:
+            answers = hooks.channel_ready(shop=shop, channel=channel)
     except Exception:  # a broken plugin means "not ready", never a failed page
         log.exception("channel_ready(%s) failed", channel)
         return False
