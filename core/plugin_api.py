@@ -47,6 +47,7 @@ from .plugins.types import (
     Viewer,
 )
 from .portal.current import current_portal_claim
+from .portal.links import channel_link, link_ids_in, mask_json, mask_links, unmask_for_delivery
 from .shop_settings import ShopSettings, shop_settings
 from .tasks import enqueue
 from .tenancy import TenantScoped, current_tenant_id, tenant_scope, unscoped
@@ -65,7 +66,8 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # events
     "commit", "emit",
     # services
-    "PortalLink", "Rejected", "claims", "enqueue", "files", "issue_portal_link", "messages", "phones", "storage",
+    "PortalLink", "Rejected", "channel_link", "claims", "enqueue", "files", "issue_portal_link", "link_ids_in",
+    "mask_json", "mask_links", "messages", "phones", "storage", "unmask_for_delivery",
     # shop context, settings, platform configuration, features
     "MissingConfig", "PluginConfig", "ShopSettings", "for_shop", "is_feature_active", "plugin_config",
     "shop_settings",
@@ -84,13 +86,12 @@ class PortalLink:
     token_id: int
 
 
-def issue_portal_link(claim: Claim, user_id: int | None = None, *, purpose: str | None = None) -> PortalLink:
-    """Issue a portal link for ``claim`` in the caller's transaction (commit to make it usable);
-    the absolute URL is built from ``BAYLINE_PUBLIC_URL``. Issuing rotates the claim's previous
-    link (of the same ``purpose``, where the core keeps one link per purpose): it stops working
-    once this transaction commits. ``purpose`` None is the core's default."""
+def issue_portal_link(claim: Claim, user_id: int | None = None, purpose: str = "staff_copy") -> PortalLink:
+    """Issue a new portal link of ``purpose`` for ``claim`` in the caller's transaction (commit to
+    make it usable); the absolute URL is built from ``BAYLINE_PUBLIC_URL``. Issuing replaces only
+    that purpose's previous link. To send a claim's link on a channel, use :func:`channel_link`
+    (the channel's live link, never touching others)."""
     from .portal import tokens
 
-    options = {"purpose": purpose} if purpose is not None else {}
-    issued = tokens.issue(claim, user_id, **options)
+    issued = tokens.issue(claim, user_id, purpose=purpose)
     return PortalLink(url=issued.url, token_id=issued.token.id)

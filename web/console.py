@@ -1,6 +1,7 @@
 """Staff console: production board, claim page, new claim."""
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -19,10 +20,12 @@ from bayline.events import commit
 from bayline.extensions import limiter
 from bayline.live import shop_channel, staff_event_types
 from bayline.messages import service as messages
+from bayline.messages.channels import channel_ready
 from bayline.plugins.calling import collect
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
-from bayline.portal.models import PortalAttempt
+from bayline.portal.links import channel_link
+from bayline.portal.models import PortalAttempt, PortalToken
 from bayline.web.sse import event_stream
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -104,9 +107,11 @@ def new_claim() -> Any:
             if data["claim_type"] not in CLAIM_TYPES:
                 raise ValidationError({"claim_type": ["unknown claim type"]})
             claim = service.create_claim({k: v for k, v in data.items() if v is not None}, g.principal.user_id)
+            link = claim.portal_link
             commit()
             flash(f"Claim {claim.number} opened.")
-            return redirect(url_for("console.claim", claim_id=claim.id))
+            # The staff-copy link exists in clear only now: this page shows it once.
+            return _claim_page(claim, new_link=link.url, status=201)
         except ValueError as exc:
             errors = exc.messages if isinstance(exc, ValidationError) else {"form": [str(exc)]}
             get_session().rollback()
@@ -114,11 +119,17 @@ def new_claim() -> Any:
                            claim_types=CLAIM_TYPES), 422 if errors else 200
 
 
+PURPOSE_LABELS = {"work_order": "Work order", "hang_tag": "Hang tag", "receipt": "Receipt",
+                  "qr_sticker": "QR sticker", "sms": "Text messages", "email": "Email", "esign_sms": "E-sign texts",
+                  "staff_copy": "Staff copy"}
+
+
 def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) -> Any:
     panels = sorted(collect(g.hooks.claim_panels, claim=claim, user=g.principal.user), key=lambda p: p.order)
-    token = portal_tokens.active_token(claim)
-    portal = {"active": portal_tokens.is_usable(token, claim), "token": token,
-              "expires_at": portal_tokens.expires_at(claim), "new_link": new_link}
+    live = [t for t in portal_tokens.active_tokens(claim) if portal_tokens.is_usable(t, claim)]
+    portal = {"active": bool(live), "links": live, "labels": PURPOSE_LABELS,
+              "expires_at": portal_tokens.expires_at(claim), "new_link": new_link,
+              "channels": [c for c in ("sms",) if channel_ready(g.shop, c)]}
     attempts = get_session().scalars(select(PortalAttempt).where(PortalAttempt.claim_id == claim.id)
                                      .order_by(PortalAttempt.at.desc(), PortalAttempt.id.desc()).limit(20)).all()
     return render_template("staff/claim.html", claim=claim, stages=active_stages(),
@@ -156,22 +167,64 @@ def reply(claim_id: int) -> Any:
 
 @bp.post("/claims/<int:claim_id>/portal-link")
 def portal_link(claim_id: int) -> Any:
-    """Issue a new customer link (the old one stops). The URL is shown once, in this response."""
+    """Issue a new staff-copy link (only the previous staff copy stops). Shown once, in this response."""
     need("portal.manage")
     claim = _claim(claim_id)
-    link = portal_tokens.issue(claim, g.principal.user_id)
+    link = portal_tokens.issue(claim, g.principal.user_id, purpose="staff_copy")
     commit()
     return _claim_page(claim, new_link=link.url)
 
 
 @bp.post("/claims/<int:claim_id>/portal-link/revoke")
 def revoke_portal_link(claim_id: int) -> Any:
+    """Revoke all links of the claim: every link and every open portal session of it stops."""
     need("portal.manage")
     claim = _claim(claim_id)
-    portal_tokens.revoke(claim, g.principal.user_id)
+    portal_tokens.revoke_all(claim, g.principal.user_id)
     commit()
-    flash("The customer link was revoked; it and open portal sessions stopped working.")
+    flash("Every customer link of this claim was revoked; open portal pages stopped working.")
     return redirect(url_for("console.claim", claim_id=claim.id))
+
+
+@bp.post("/claims/<int:claim_id>/portal-links/<int:link_id>/revoke")
+def revoke_one_link(claim_id: int, link_id: int) -> Any:
+    """Revoke one link; the portal sessions opened with it stop, the claim's other links keep working."""
+    need("portal.manage")
+    claim = _claim(claim_id)
+    token = get_session().get(PortalToken, link_id)
+    if token is None or token.claim_id != claim.id:
+        abort(404)
+    portal_tokens.revoke_link(claim, link_id, g.principal.user_id)
+    commit()
+    flash(f"The {PURPOSE_LABELS.get(token.purpose, token.purpose).lower()} link was revoked; "
+          "the claim's other links keep working.")
+    return redirect(url_for("console.claim", claim_id=claim.id) + "#portal-link")
+
+
+@bp.post("/claims/<int:claim_id>/portal-link/send")
+def send_portal_link(claim_id: int) -> Any:
+    """Text the customer the claim's SMS link (the channel's live link; no other link changes)."""
+    need("portal.manage")
+    claim = _claim(claim_id)
+    if request.form.get("channel", "sms") != "sms" or not channel_ready(g.shop, "sms"):
+        abort(409, "Texting is not set up for this shop.")
+    if not claim.customer_mobile:
+        flash("The claim has no mobile number: nothing was sent.")
+        return redirect(url_for("console.claim", claim_id=claim.id) + "#portal-link")
+    body = f"{g.shop.name}: follow your repair {claim.number} here: {channel_link(claim, 'sms')}"
+    key = f"portal-link:{claim.id}:{request.form.get('idempotency_key') or uuid.uuid4().hex}"
+    result = g.hooks.send_sms(shop=g.shop, to=claim.customer_mobile, body=body, idempotency_key=key, media=[])
+    commit()
+    status = str((result or {}).get("status") or "not_sent")
+    if status in ("refused", "failed", "not_sent"):
+        flash(f"Not sent: {(result or {}).get('message') or 'the texting channel did not accept the text.'}")
+    else:
+        flash(f"The link was texted to the customer ({status}).")
+    return redirect(url_for("console.claim", claim_id=claim.id) + "#portal-link")
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
 
 
 @bp.post("/claims/<int:claim_id>/stage")
@@ -215,36 +268,51 @@ def _pdf(data: bytes, name: str) -> Response:
         "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
 
 
+def _reissue() -> bool:
+    return request.form.get("reissue") in ("1", "on", "true")
+
+
+def _paper() -> str | None:
+    paper = request.form.get("paper") or None
+    if paper is not None and paper not in ("letter", "a4"):
+        abort(400, "Paper is letter or a4.")
+    return paper
+
+
 @bp.post("/claims/<int:claim_id>/print")
 def print_document(claim_id: int) -> Any:
-    """Work order / hang tag / receipt PDF. A new link is issued (the old one stops) unless the form
-    hands back the claim's current link as ``same_link``."""
+    """Work order / hang tag / receipt PDF with that document's current link (the paper printed
+    before keeps working); ``reissue`` replaces only that document's link."""
     need("portal.manage")
     claim = _claim(claim_id)
     kind = request.form.get("document", "work-order")
     if kind not in printing.DOCUMENTS:
         abort(400, "Unknown document.")
-    try:
-        link = printing.link_for_print(claim, request.form.get("same_link"), g.principal.user_id)
-    except ValidationError:
-        abort(409, "That link is no longer the claim's current link; print with a new link.")
-    data = printing.render(kind, [(claim, g.shop, link.url)])
+    link = printing.document_link(claim, kind, _reissue(), g.principal.user_id)
+    data = printing.render(kind, [(claim, g.shop, link.url)], _paper())
     commit()
     return _pdf(data, f"{claim.number}-{kind}.pdf")
 
 
+@bp.post("/claims/<int:claim_id>/print-set")
+def print_check_in_set(claim_id: int) -> Any:
+    """The check-in set: work order, hang tag and receipt in one PDF, each with its own link."""
+    need("portal.manage")
+    claim = _claim(claim_id)
+    data = printing.check_in_set(claim, g.shop, g.principal.user_id, _paper())
+    commit()
+    return _pdf(data, f"{claim.number}-check-in-set.pdf")
+
+
 @bp.post("/claims/<int:claim_id>/qr")
 def qr_code(claim_id: int) -> Any:
-    """The portal QR as SVG or PNG (new link unless ``same_link`` is handed back)."""
+    """The QR-sticker link as SVG or PNG (its current link; ``reissue`` replaces only it)."""
     need("portal.manage")
     claim = _claim(claim_id)
     fmt = request.form.get("format", "svg")
     if fmt not in ("svg", "png"):
         abort(400, "Format is svg or png.")
-    try:
-        link = printing.link_for_print(claim, request.form.get("same_link"), g.principal.user_id)
-    except ValidationError:
-        abort(409, "That link is no longer the claim's current link.")
+    link = printing.document_link(claim, "qr_sticker", _reissue(), g.principal.user_id)
     data = printing.qr_svg(link.url) if fmt == "svg" else printing.qr_png(link.url)
     commit()
     return Response(data, mimetype="image/svg+xml" if fmt == "svg" else "image/png",
@@ -253,7 +321,7 @@ def qr_code(claim_id: int) -> Any:
 
 @bp.post("/print")
 def batch_print() -> Any:
-    """One PDF for many claims (each gets a new link)."""
+    """One PDF for many claims, each page with that claim's current link for the document."""
     need("portal.manage")
     kind = request.form.get("document", "work-order")
     if kind not in printing.DOCUMENTS:
@@ -265,7 +333,7 @@ def batch_print() -> Any:
     if not ids or len(ids) > 200:
         abort(400, "Pick between 1 and 200 claims to print.")
     claims = [_claim(i) for i in ids]
-    pages = [(c, g.shop, portal_tokens.issue(c, g.principal.user_id).url) for c in claims]
-    data = printing.render(kind, pages)
+    pages = [(c, g.shop, printing.document_link(c, kind, user_id=g.principal.user_id).url) for c in claims]
+    data = printing.render(kind, pages, _paper())
     commit()
     return _pdf(data, f"batch-{kind}.pdf")

@@ -9,13 +9,13 @@ strict Content-Security-Policy.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from flask import (
     Blueprint,
     Flask,
     abort,
-    current_app,
     g,
     redirect,
     render_template,
@@ -24,7 +24,6 @@ from flask import (
     url_for,
 )
 from marshmallow import ValidationError
-from sqlalchemy import select
 
 from bayline import settings_registry
 from bayline.claims import service as claims_service
@@ -35,10 +34,12 @@ from bayline.events import commit
 from bayline.extensions import limiter
 from bayline.live import channel, init_live, portal_event_types
 from bayline.messages import service as messages
+from bayline.messages.channels import channel_ready
 from bayline.plugins.calling import collect
 from bayline.plugins.setup import bind_shop
 from bayline.plugins.types import Viewer
 from bayline.portal import redact, tokens, verify
+from bayline.portal.links import channel_link
 from bayline.tenancy import set_tenant
 from bayline.tenants.models import Shop
 from bayline.web import portal_cache
@@ -105,7 +106,7 @@ def _enter(raw: str) -> tuple[Any, Claim, Shop]:
         stale = tokens.find_any(raw)
         if stale is not None:  # expired/replaced: the page can at least say which shop to call
             g.portal_contact = get_session().get(Shop, stale.tenant_id)
-            g.portal_relink = _relink_offer(g.portal_contact, raw)
+            g.portal_relink = _relink_offer(raw)
         abort(404)
     token, claim = found
     shop = get_session().get(Shop, token.tenant_id)
@@ -141,27 +142,39 @@ def enter(token: str) -> Any:
         if verify.locked(tok):
             return render_template("portal/locked.html", shop=shop), 429
         error = "Those details don't match our records. Please check and try again."
-    return render_template("portal/verify.html", shop=shop, mode=mode, error=error), 422 if error else 200
+    typed = {k: (request.form.get(k) or "")[:100] for k in ("last_name", "claim_number")} if error else {}
+    return render_template("portal/verify.html", shop=shop, mode=mode, error=error, typed=typed), \
+        422 if error else 200
 
 
 # -- "text me a new link" ------------------------------------------------------------------------
 
-RELINK_SENT = "If we have a mobile number for this repair, a new link is on its way by text."
+RELINK_SENT = ("Thanks, we have your request. When this repair has a mobile number we can text, a new "
+               "link is sent to it.")
 
 
-def _relink_offer(shop: Shop | None, raw: str) -> str | None:
-    """The form action for "text me a new link" on the not-working page, when the shop texts."""
+def _replaced_claim(raw: str) -> tuple[Shop, Claim] | None:
+    """The shop and claim of a known link that was replaced by a newer one (never one revoked, never
+    for an expired or archived repair) when the shop can text now; binds the shop's tenant and hooks."""
+    stale = tokens.find_any(raw)
+    if stale is None or stale.state != "rotated":
+        return None
+    shop = get_session().get(Shop, stale.tenant_id)
     if shop is None or shop.archived_at is not None:
         return None
-    from bayline.tenants.entitlements import active_features
+    set_tenant(shop.id)
+    bind_shop(shop)
+    claim = get_session().get(Claim, stale.claim_id)
+    if claim is None or claim.archived_at is not None or tokens.expired(claim):
+        return None
+    if "portal" not in g.features or not channel_ready(shop, "sms"):
+        return None
+    return shop, claim
 
-    return url_for("portal.relink", token=raw) if _texts(active_features(shop)) else None
 
-
-def _texts(features: frozenset[str]) -> bool:
-    """The shop's portal is active and a plugin active for the shop implements the sending hook."""
-    hooks = current_app.extensions["bayline.plugins"].hooks_for(features)
-    return "portal" in features and bool(hooks.send_sms.get_hookimpls())
+def _relink_offer(raw: str) -> str | None:
+    """The form action for "text me a new link" on the not-working page, when it can be done."""
+    return url_for("portal.relink", token=raw) if _replaced_claim(raw) is not None else None
 
 
 def _relink_key() -> str:
@@ -169,34 +182,20 @@ def _relink_key() -> str:
 
 
 def _relink(raw: str) -> None:
-    """Issue a new link and text it to the mobile on file, when the old link is a known one that
-    stopped by rotation or was replaced (never one revoked by staff, never for a closed claim), the
-    shop texts and the claim has a mobile number. Says nothing about which of these held."""
-    stale = tokens.find_any(raw)
-    if stale is None:
+    """Text the claim's SMS link to the mobile on file when the old link was replaced and the shop
+    can text. Everything that can refuse is checked before any link is issued; only the SMS
+    channel's link is used (the live one, or a new one), no other link is touched. Says nothing
+    about which of these held."""
+    found = _replaced_claim(raw)
+    if found is None:
         return
-    shop = get_session().get(Shop, stale.tenant_id)
-    if shop is None or shop.archived_at is not None:
+    shop, claim = found
+    if not claim.customer_mobile:
         return
-    set_tenant(shop.id)
-    bind_shop(shop)
-    if not _texts(g.features):
-        return
-    claim = get_session().get(Claim, stale.claim_id)
-    if claim is None or claim.archived_at is not None or not claim.customer_mobile:
-        return
-    latest = get_session().scalar(select(tokens.PortalToken).where(tokens.PortalToken.claim_id == claim.id)
-                                  .order_by(tokens.PortalToken.id.desc()))
-    if stale.state == "revoked" or (latest is not None and latest.state == "revoked"):
-        return  # staff stopped this claim's links on purpose
-    ends = tokens.expires_at(claim)
-    if ends is not None and utcnow() >= ends:  # type: ignore[operator]
-        return  # the repair's links have expired: a new one would not open either
-    link = tokens.issue(claim)
-    commit()
-    body = f"{shop.name}: here is your new link to follow your repair {claim.number}: {link.url}"
+    body = f"{shop.name}: here is your link to follow your repair {claim.number}: {channel_link(claim, 'sms')}"
     result = g.hooks.send_sms(shop=shop, to=claim.customer_mobile, body=body,
-                              idempotency_key=f"portal-relink:{link.token.id}", media=[])
+                              idempotency_key=f"portal-relink:{claim.id}:{uuid.uuid4().hex}", media=[])
+    commit()
     log.info("portal relink for claim %s: %s", claim.id, (result or {}).get("status", "not sent"))
 
 

@@ -15,8 +15,17 @@ log = logging.getLogger(__name__)
 class PortalLinkIssued(TypedDict):
     claim_id: int
     token_id: int
+    purpose: str
+    """What the link is for: a printed document or a sending channel (``bayline.portal.models.PURPOSES``)."""
     rotated: int
-    """How many active links of the claim this one replaced (they stopped working)."""
+    """How many active links of that purpose this one replaced (they stopped working)."""
+    user_id: int | None
+
+
+class PortalLinkRevoked(TypedDict):
+    claim_id: int
+    token_ids: list[int]
+    """The links revoked (the portal sessions they opened ended)."""
     user_id: int | None
 
 
@@ -28,7 +37,11 @@ def register_features() -> list[Feature]:
 @hookimpl
 def register_event_types() -> list[EventType]:
     return [EventType("portal.link_issued", PortalLinkIssued,
-                      "A new customer link was issued for a claim (on opening it, or by staff).", staff_live=True)]
+                      "A new customer link was issued for a claim (on opening it, printing, sending, or by staff).",
+                      staff_live=True),
+            EventType("portal.link_revoked", PortalLinkRevoked,
+                      "Customer links of a claim were revoked (one, or all): open portal pages show the "
+                      "\"link isn't working\" page.", portal_live=True, staff_live=True)]
 
 
 @hookimpl
@@ -42,6 +55,11 @@ def register_tenant_settings() -> list[SettingDef]:
         SettingDef("portal.show_insurer", "Show the insurer on the portal", "bool", True),
         SettingDef("portal.show_eta", "Show the ETA on the portal", "bool", True),
         SettingDef("portal.show_hidden_stages", "Show stages marked hidden on the portal timeline", "bool", False),
+        SettingDef("documents.paper", "Paper size of printed work orders", "choice", "letter", ("letter", "a4")),
+        SettingDef("documents.authorization_terms", "Authorization text above the signature line on work orders",
+                   "text", "I authorize the repairs described above and the use of the parts needed. I agree to "
+                   "the shop's terms and understand it is not responsible for items left in the vehicle."),
+        SettingDef("documents.print_notes", "Print the claim's damage / notes on the work order", "bool", False),
     ]
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from bayline.claims.models import Claim
 from bayline.db import get_session, utcnow
 from bayline.events import emit
+from bayline.portal.links import mask_links
 
 from .models import CHANNELS, Message
 
@@ -14,7 +15,8 @@ MAX_BODY = 2000
 
 
 def _clean_body(body: str | None) -> str:
-    body = (body or "").strip()
+    """The stored body: trimmed, and any portal link in it masked (links are never kept in clear)."""
+    body = mask_links((body or "").strip())
     if not body:
         raise ValidationError({"body": ["must not be empty"]})
     if len(body) > MAX_BODY:

@@ -359,6 +359,29 @@ def send_sms(shop: Shop, to: str, body: str, idempotency_key: str, media: list[s
     """
 
 
+@hookspec
+def channel_ready(shop: Shop, channel: str) -> bool | None:
+    """Whether this plugin can send on ``channel`` (e.g. "sms") for ``shop`` now: active for the shop
+    and configured (a sending number, credentials). Return None for channels it does not provide.
+    The core asks through ``bayline.messages.channels.channel_ready`` before it offers a send (the
+    portal's "text me a new link", the claim page's "Text link to customer"); a raising
+    implementation counts as "not ready".
+
+    Arguments:
+        shop: the shop that would send.
+        channel: the channel asked about ("sms").
+
+    Commits:
+        no: a read-only question; implementations must not write.
+
+    Example::
+
+        @hookimpl
+        def channel_ready(shop, channel):
+            return channel == "sms" and provider.configured() if channel == "sms" else None
+    """
+
+
 # -------------------------------------------------------------------------
 # Lifecycle
 # -------------------------------------------------------------------------

@@ -1,29 +1,26 @@
-"""QR codes (segno) and printable documents (reportlab) that carry a claim's portal link.
+"""QR codes (segno) and printable documents (reportlab) that carry a claim's portal links.
 
-Documents: the work order (letter page), the rear-view-mirror hang tag (3.5 x 8.5 in die-cut)
-and the check-in receipt (80 mm thermal roll). Printing issues a new link (the old one stops)
-unless the caller passes the claim's current link back ("reprint same link"): only the hash of
-a link is stored, so the same link can be reused only by whoever still holds it.
+Each document has its own link (purpose ``work_order``, ``hang_tag``, ``receipt``; the bare QR
+``qr_sticker``). Printing again reuses that document's current link, so the paper already in the
+customer's hand keeps working; ``reissue`` replaces only that document's link, on purpose. The
+check-in set is the three documents in one PDF, one link each. Layout: :mod:`.layout`.
 """
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 
 import segno
 from marshmallow import ValidationError
-from reportlab.lib.pagesizes import LETTER
-from reportlab.lib.units import inch, mm
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
+from bayline import settings_registry
 from bayline.claims.models import Claim
-from bayline.phones import pretty
 from bayline.tenants.models import Shop
 
-from . import tokens
+from . import layout, tokens, verify
 
-CAPTION = "Scan to track your repair"
+CAPTION = layout.CAMERA
+CHECK_IN_SET = ("work-order", "hang-tag", "receipt")
 
 
 def qr_svg(url: str, scale: int = 4) -> bytes:
@@ -33,122 +30,76 @@ def qr_svg(url: str, scale: int = 4) -> bytes:
     return out.getvalue()
 
 
-def qr_png(url: str, scale: int = 8) -> bytes:
-    out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="png", scale=scale, border=4)
-    return out.getvalue()
+qr_png = layout.qr_png
 
-
-def link_for_print(claim: Claim, same_link: str | None, user_id: int | None) -> tokens.IssuedLink:
-    """A new link, or the claim's current one when the caller hands it back."""
-    if same_link:
-        raw = same_link.rstrip("/").rsplit(tokens.PATH_PREFIX, 1)[-1]
-        found = tokens.lookup(raw)
-        if found is None or found[1].id != claim.id:
-            raise ValidationError({"link": ["is not the current link of this claim; print with a new link"]})
-        return tokens.IssuedLink(found[0], raw)
-    return tokens.issue(claim, user_id)
-
-
-def _qr(canvas: Canvas, url: str, x: float, y: float, size: float) -> None:
-    canvas.drawImage(ImageReader(io.BytesIO(qr_png(url, scale=10))), x, y, size, size)
-
-
-def _shop_lines(shop: Shop) -> list[str]:
-    lines = [shop.name]
-    if shop.address:
-        lines.append(shop.address)
-    if shop.phone:
-        lines.append(pretty(shop.phone))
-    return lines
-
-
-def _work_order(canvas: Canvas, claim: Claim, shop: Shop, url: str) -> None:
-    width, height = LETTER
-    y = height - 0.8 * inch
-    canvas.setFont("Helvetica-Bold", 18)
-    canvas.drawString(0.8 * inch, y, shop.name)
-    canvas.setFont("Helvetica", 10)
-    for line in _shop_lines(shop)[1:]:
-        y -= 14
-        canvas.drawString(0.8 * inch, y, line)
-    y -= 36
-    canvas.setFont("Helvetica-Bold", 14)
-    canvas.drawString(0.8 * inch, y, f"Work order {claim.number}")
-    canvas.setFont("Helvetica", 11)
-    rows = [("Customer", claim.customer_name), ("Mobile", pretty(claim.customer_mobile) if claim.customer_mobile
-                                                   else ""),
-            ("Vehicle", " ".join(p for p in (claim.vehicle, claim.vehicle_color or "") if p)),
-            ("VIN", claim.vin or ""), ("Plate", claim.plate or ""),
-            ("Insurer", claim.insurer or "Customer pay"), ("Insurer claim #", claim.insurer_claim_number or "")]
-    for label, value in rows:
-        y -= 18
-        canvas.drawString(0.8 * inch, y, f"{label}:")
-        canvas.drawString(2.2 * inch, y, value)
-    size = 2.2 * inch
-    _qr(canvas, url, width - 0.8 * inch - size, height - 1.0 * inch - size, size)
-    canvas.setFont("Helvetica-Bold", 11)
-    canvas.drawCentredString(width - 0.8 * inch - size / 2, height - 1.15 * inch - size, CAPTION)
-
-
-def _hang_tag(canvas: Canvas, claim: Claim, shop: Shop, url: str) -> None:
-    width, height = 3.5 * inch, 8.5 * inch
-    canvas.circle(width / 2, height - 1.1 * inch, 0.75 * inch)  # die-cut guide for the mirror
-    canvas.setFont("Helvetica-Bold", 28)
-    canvas.drawCentredString(width / 2, height - 2.5 * inch, claim.number)
-    canvas.setFont("Helvetica", 11)
-    canvas.drawCentredString(width / 2, height - 2.8 * inch, claim.vehicle or "")
-    size = 2.8 * inch
-    _qr(canvas, url, (width - size) / 2, 1.3 * inch, size)
-    canvas.setFont("Helvetica-Bold", 11)
-    canvas.drawCentredString(width / 2, 1.05 * inch, CAPTION)
-    canvas.setFont("Helvetica", 9)
-    canvas.drawCentredString(width / 2, 0.6 * inch, shop.name)
-
-
-RECEIPT_WIDTH = 80 * mm
-RECEIPT_HEIGHT = 150 * mm
-
-
-def _receipt(canvas: Canvas, claim: Claim, shop: Shop, url: str) -> None:
-    width, height = RECEIPT_WIDTH, RECEIPT_HEIGHT
-    y = height - 8 * mm
-    canvas.setFont("Helvetica-Bold", 11)
-    for line in _shop_lines(shop):
-        canvas.drawCentredString(width / 2, y, line[:42])
-        canvas.setFont("Helvetica", 8)
-        y -= 4.5 * mm
-    y -= 3 * mm
-    canvas.setFont("Helvetica-Bold", 10)
-    canvas.drawCentredString(width / 2, y, f"Check-in receipt · {claim.number}")
-    canvas.setFont("Helvetica", 8)
-    for line in (claim.customer_name, claim.vehicle or "", claim.insurer or ""):
-        if line:
-            y -= 4.5 * mm
-            canvas.drawCentredString(width / 2, y, line[:48])
-    size = 50 * mm
-    _qr(canvas, url, (width - size) / 2, y - 6 * mm - size, size)
-    canvas.setFont("Helvetica-Bold", 9)
-    canvas.drawCentredString(width / 2, y - 10 * mm - size, CAPTION)
-
-
-DOCUMENTS: dict[str, tuple[str, tuple[float, float], Callable[[Canvas, Claim, Shop, str], None]]] = {
-    "work-order": ("Work order", LETTER, _work_order),
-    "hang-tag": ("Mirror hang tag", (3.5 * inch, 8.5 * inch), _hang_tag),
-    "receipt": ("Check-in receipt", (RECEIPT_WIDTH, RECEIPT_HEIGHT), _receipt),
+# kind -> (title, link purpose, fixed page size or None for the shop's paper, draw)
+DOCUMENTS: dict[str, tuple[str, str, tuple[float, float] | None, layout.Draw]] = {
+    "work-order": ("Work order", "work_order", None, layout.work_order),
+    "hang-tag": ("Mirror hang tag", "hang_tag", layout.HANG_TAG, layout.hang_tag),
+    "receipt": ("Check-in receipt", "receipt", layout.RECEIPT, layout.receipt),
 }
 
 
-def render(kind: str, pages: list[tuple[Claim, Shop, str]]) -> bytes:
-    """A PDF with one page per (claim, shop, url) (batch printing passes several)."""
+def _kind(kind: str) -> tuple[str, str, tuple[float, float] | None, layout.Draw]:
     if kind not in DOCUMENTS:
         raise ValidationError({"document": [f"must be one of: {', '.join(DOCUMENTS)}"]})
-    title, size, draw = DOCUMENTS[kind]
+    return DOCUMENTS[kind]
+
+
+def document_link(claim: Claim, kind: str, reissue: bool = False, user_id: int | None = None) -> tokens.IssuedLink:
+    """The link a document of ``kind`` prints: its current one, or a new one (only that
+    document's link is replaced) when ``reissue`` or none is live."""
+    purpose = kind if kind == "qr_sticker" else _kind(kind)[1]
+    if reissue:
+        return tokens.issue(claim, user_id, purpose=purpose)
+    return tokens.current_or_issue(claim, purpose, user_id)
+
+
+def short_url(url: str) -> str | None:
+    """The typable short URL of a printed link's ``url`` (None when the link has no short code)."""
+    raw = url.rsplit(tokens.PATH_PREFIX, 1)[-1]
+    token = tokens.find_any(raw)
+    return tokens.portal_url(tokens.short_code(raw)) if token is not None and token.short_hash else None
+
+
+def sheet(claim: Claim, shop: Shop, url: str) -> layout.Sheet:
+    values = settings_registry.get_all(shop.id)
+    pin = str(values["portal.pin"]).strip() if verify.mode(shop.id) == "name_claim_pin" else None
+    return layout.Sheet(claim=claim, shop=shop, url=url, short_url=short_url(url), pin=pin or None,
+                        terms=str(values["documents.authorization_terms"] or ""),
+                        notes=claim.internal_notes if values["documents.print_notes"] else None)
+
+
+def paper_size(shop: Shop, paper: str | None = None) -> tuple[float, float]:
+    chosen = paper or str(settings_registry.get(shop.id, "documents.paper"))
+    if chosen not in layout.PAPER:
+        raise ValidationError({"paper": [f"must be one of: {', '.join(layout.PAPER)}"]})
+    return layout.PAPER[chosen]
+
+
+def render(kind: str, pages: list[tuple[Claim, Shop, str]], paper: str | None = None) -> bytes:
+    """A PDF of ``kind`` with one page per (claim, shop, url) (batch printing passes several)."""
+    return render_pages([(kind, claim, shop, url) for claim, shop, url in pages], paper)
+
+
+def render_pages(pages: list[tuple[str, Claim, Shop, str]], paper: str | None = None) -> bytes:
+    """One PDF, a page per (kind, claim, shop, url); each page has its own size."""
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=size, invariant=True)
-    canvas.setTitle(title)
-    for claim, shop, url in pages:
-        draw(canvas, claim, shop, url)
+    canvas = Canvas(out, invariant=True)
+    titles = []
+    for kind, claim, shop, url in pages:
+        title, _, size, draw = _kind(kind)
+        page = size or paper_size(shop, paper)
+        canvas.setPageSize(page)
+        draw(canvas, sheet(claim, shop, url), page)
         canvas.showPage()
+        titles.append(title)
+    canvas.setTitle(titles[0] if len(set(titles)) == 1 else "Check-in set")
     canvas.save()
     return out.getvalue()
+
+
+def check_in_set(claim: Claim, shop: Shop, user_id: int | None = None, paper: str | None = None) -> bytes:
+    """Work order, hang tag and receipt in one PDF, each with its own (current) link."""
+    return render_pages([(kind, claim, shop, document_link(claim, kind, user_id=user_id).url)
+                         for kind in CHECK_IN_SET], paper)

@@ -11,7 +11,7 @@ import logging
 import re
 from typing import Any
 
-TOKEN_RE = re.compile(r"(/c/)(?!s/)[A-Za-z0-9_\-]{16,}")
+TOKEN_RE = re.compile(r"(/c/)(?!s/)[A-Za-z0-9_\-]{10,}")  # a link secret or a printed short code
 _installed = False
 
 

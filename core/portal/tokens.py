@@ -1,9 +1,12 @@
-"""Portal links: issue, rotate, revoke, look up.
+"""Portal links: issue, replace, revoke, look up.
 
-The secret is ``secrets.token_urlsafe(32)`` (256 bits); only its SHA-256 is
-stored, so the full link is shown once, when it is issued. Issuing a new link
-for a claim rotates the previous one (it stops working at once). Links stop
-working ``portal.link_expiry_days`` after the claim reached a terminal stage.
+A claim has several live links at once, one per purpose (a printed document or a sending
+channel, :data:`~bayline.portal.models.PURPOSES`). Issuing a link for a purpose replaces only
+that purpose's current link (state ``rotated``); the others keep working. The secret is
+``secrets.token_urlsafe(32)`` (256 bits); only its SHA-256 is stored, plus, for purposes that
+print or send the same link again, the secret sealed under a key derived from the app secret
+(:mod:`bayline.portal.sealing`). Links stop working ``portal.link_expiry_days`` after the claim
+reached a terminal stage. Revoking ends links and the portal sessions they opened.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from marshmallow import ValidationError
 from sqlalchemy import select, update
 
 from bayline import settings_registry
@@ -22,9 +26,17 @@ from bayline.db import get_session, utcnow
 from bayline.events import emit
 from bayline.tenancy import unscoped
 
-from .models import PortalToken
+from . import sealing
+from .models import PURPOSES, PortalToken
 
 PATH_PREFIX = "/c/"
+# Printed purposes also get a short code, typed by hand from the paper (10 characters of an
+# alphabet without look-alikes: about 49 bits; the portal's rate limits and verification still apply).
+PRINTED = frozenset({"work_order", "hang_tag", "receipt", "qr_sticker"})
+SHORT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Purposes whose secret is kept sealed (reprint the same QR, send the channel's link again). The
+# staff copy is shown once, when it is issued.
+RECOVERABLE = frozenset(PURPOSES) - {"staff_copy"}
 
 
 def hash_token(raw: str) -> str:
@@ -36,6 +48,24 @@ def portal_url(raw: str) -> str:
     return current_app.extensions["bayline.settings"].public_url.rstrip("/") + PATH_PREFIX + raw
 
 
+def short_code(raw: str) -> str:
+    """The link's short code, "K7QXM-2PD9F" (derived from the secret with a keyed digest)."""
+    number = int.from_bytes(sealing.short_digest(raw)[:8], "big")
+    chars = []
+    for _ in range(10):
+        number, index = divmod(number, len(SHORT_ALPHABET))
+        chars.append(SHORT_ALPHABET[index])
+    return "".join(chars[:5]) + "-" + "".join(chars[5:])
+
+
+def normalise_short(text: str) -> str | None:
+    """A typed short code in its stored form ("k7qxm 2pd9f" -> "K7QXM-2PD9F"), or None."""
+    plain = "".join(c for c in text.upper() if c not in "- ")
+    if len(plain) != 10 or any(c not in SHORT_ALPHABET for c in plain):
+        return None
+    return plain[:5] + "-" + plain[5:]
+
+
 @dataclass(frozen=True)
 class IssuedLink:
     token: PortalToken
@@ -45,41 +75,99 @@ class IssuedLink:
     def url(self) -> str:
         return portal_url(self.raw)
 
-
-def _end_active(claim: Claim, state: str) -> int:
-    result = get_session().execute(
-        update(PortalToken)
-        .where(PortalToken.claim_id == claim.id, PortalToken.state == "active")
-        .values(state=state, ended_at=utcnow())
-        .execution_options(synchronize_session="fetch"))
-    return result.rowcount or 0
+    @property
+    def short_url(self) -> str | None:
+        """The typable URL of a printed link (None for channels and the staff copy)."""
+        return portal_url(short_code(self.raw)) if self.token.short_hash else None
 
 
-def issue(claim: Claim, user_id: int | None = None) -> IssuedLink:
-    """A new link for ``claim``; any active link of the claim is rotated (stops at once)."""
+def _check_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise ValidationError({"purpose": [f"must be one of: {', '.join(PURPOSES)}"]})
+
+
+def _end(claim: Claim, state: str, *conditions: object) -> list[int]:
+    ids = list(get_session().scalars(select(PortalToken.id).where(
+        PortalToken.claim_id == claim.id, *conditions)).all())  # type: ignore[arg-type]
+    if ids:
+        get_session().execute(
+            update(PortalToken).where(PortalToken.id.in_(ids))
+            .values(state=state, ended_at=utcnow(), sealed=None, short_hash=None)
+            .execution_options(synchronize_session="fetch"))
+    return ids
+
+
+def issue(claim: Claim, user_id: int | None = None, *, purpose: str = "staff_copy") -> IssuedLink:
+    """A new link for ``claim`` and ``purpose``; that purpose's active link is replaced (stops at
+    once); links of other purposes are untouched."""
+    _check_purpose(purpose)
     session = get_session()
-    rotated = _end_active(claim, "rotated")
+    rotated = _end(claim, "rotated", PortalToken.purpose == purpose, PortalToken.state == "active")
     raw = secrets.token_urlsafe(32)
     token = PortalToken(tenant_id=claim.tenant_id, claim_id=claim.id, token_hash=hash_token(raw),
-                        state="active", created_by_user_id=user_id)
+                        state="active", purpose=purpose, created_by_user_id=user_id,
+                        sealed=sealing.seal(raw) if purpose in RECOVERABLE else None,
+                        short_hash=hash_token(short_code(raw)) if purpose in PRINTED else None)
     session.add(token)
     session.flush()
     emit("portal.link_issued", claim.tenant_id,
-         {"claim_id": claim.id, "token_id": token.id, "rotated": rotated, "user_id": user_id})
+         {"claim_id": claim.id, "token_id": token.id, "purpose": purpose, "rotated": len(rotated),
+          "user_id": user_id})
     return IssuedLink(token, raw)
 
 
-rotate = issue
+def current(claim: Claim, purpose: str) -> IssuedLink | None:
+    """The purpose's active link with its secret, when it can be recovered and still opens."""
+    token = get_session().scalar(select(PortalToken).where(
+        PortalToken.claim_id == claim.id, PortalToken.purpose == purpose, PortalToken.state == "active")
+        .order_by(PortalToken.id.desc()))
+    raw = sealing.unseal(token.sealed) if token is not None else None
+    if token is None or raw is None or not hmac.compare_digest(hash_token(raw), token.token_hash):
+        return None
+    return IssuedLink(token, raw) if is_usable(token, claim) else None
+
+
+def current_or_issue(claim: Claim, purpose: str, user_id: int | None = None) -> IssuedLink:
+    """The purpose's live link, issuing one when there is none (or it cannot be recovered)."""
+    _check_purpose(purpose)
+    return current(claim, purpose) or issue(claim, user_id, purpose=purpose)
+
+
+def _revoked(claim: Claim, ids: list[int], user_id: int | None) -> None:
+    if ids:
+        emit("portal.link_revoked", claim.tenant_id, {"claim_id": claim.id, "token_ids": ids, "user_id": user_id})
 
 
 def revoke(claim: Claim, user_id: int | None = None) -> int:
-    """Revoke every active link of ``claim``; returns how many were active."""
-    return _end_active(claim, "revoked")
+    """Revoke every link of ``claim`` whatever its state (active or replaced): every portal session
+    of the claim ends. Returns how many links were active."""
+    active = len(active_tokens(claim))
+    _revoked(claim, _end(claim, "revoked", PortalToken.state != "revoked"), user_id)
+    return active
 
 
-def active_token(claim: Claim) -> PortalToken | None:
-    return get_session().scalar(select(PortalToken).where(
-        PortalToken.claim_id == claim.id, PortalToken.state == "active").order_by(PortalToken.id.desc()))
+revoke_all = revoke
+
+
+def revoke_link(claim: Claim, token_id: int, user_id: int | None = None) -> bool:
+    """Revoke one link of ``claim`` (active or replaced); the sessions it opened end. False when
+    the claim has no such link or it was already revoked."""
+    ids = _end(claim, "revoked", PortalToken.id == token_id, PortalToken.state != "revoked")
+    _revoked(claim, ids, user_id)
+    return bool(ids)
+
+
+def active_tokens(claim: Claim) -> list[PortalToken]:
+    return list(get_session().scalars(select(PortalToken).where(
+        PortalToken.claim_id == claim.id, PortalToken.state == "active").order_by(PortalToken.id)).all())
+
+
+def active_token(claim: Claim, purpose: str | None = None) -> PortalToken | None:
+    """The newest active link of ``claim`` (of ``purpose`` when given)."""
+    query = select(PortalToken).where(PortalToken.claim_id == claim.id, PortalToken.state == "active")
+    if purpose is not None:
+        query = query.where(PortalToken.purpose == purpose)
+    return get_session().scalar(query.order_by(PortalToken.id.desc()))
 
 
 def expires_at(claim: Claim) -> object:
@@ -90,36 +178,41 @@ def expires_at(claim: Claim) -> object:
     return claim.delivered_at + timedelta(days=int(days))
 
 
+def expired(claim: Claim) -> bool:
+    ends = expires_at(claim)
+    return ends is not None and utcnow() >= ends  # type: ignore[operator]
+
+
 def is_usable(token: PortalToken | None, claim: Claim | None) -> bool:
     if token is None or claim is None or token.state != "active" or claim.archived_at is not None:
         return False
     if token.claim_id != claim.id or token.tenant_id != claim.tenant_id:
         return False
-    ends = expires_at(claim)
-    return ends is None or utcnow() < ends  # type: ignore[operator]
+    return not expired(claim)
 
 
 def find_any(raw: str) -> PortalToken | None:
-    """The token row for a raw token whatever its state (to name the shop on the "link not working" page)."""
+    """The token row for a raw token or a printed short code, whatever its state (to name the shop on
+    the "link not working" page). An ended link's short code is forgotten (codes are short)."""
     if not raw or len(raw) > 100:
         return None
-    digest = hash_token(raw)
+    short = normalise_short(raw) if len(raw) <= 12 else None
+    column = PortalToken.short_hash if short else PortalToken.token_hash
+    digest = hash_token(short or raw)
     session = get_session()
     with unscoped(session):
-        token = session.scalar(select(PortalToken).where(PortalToken.token_hash == digest))
-    return token if token is not None and hmac.compare_digest(token.token_hash, digest) else None
+        token = session.scalar(select(PortalToken).where(column == digest))
+    stored = (token.short_hash if short else token.token_hash) if token is not None else None
+    return token if stored is not None and hmac.compare_digest(stored, digest) else None
 
 
 def lookup(raw: str) -> tuple[PortalToken, Claim] | None:
     """The usable (token, claim) for a raw token from a URL, across tenants; None otherwise."""
-    if not raw or len(raw) > 100:
+    token = find_any(raw)
+    if token is None:
         return None
-    digest = hash_token(raw)
     session = get_session()
     with unscoped(session):
-        token = session.scalar(select(PortalToken).where(PortalToken.token_hash == digest))
-        if token is None or not hmac.compare_digest(token.token_hash, digest):
-            return None
         claim = session.get(Claim, token.claim_id)
     if not is_usable(token, claim):
         return None
@@ -127,16 +220,13 @@ def lookup(raw: str) -> tuple[PortalToken, Claim] | None:
 
 
 def load_session_token(token_id: int, claim_id: int) -> tuple[PortalToken, Claim] | None:
-    """Re-check a portal session's token (revoked or expired links end their sessions)."""
+    """Re-check a portal session's link: a revoked link ends its sessions, as do expiry and
+    archiving; a replaced (rotated) link no longer opens, but a customer already in keeps going."""
     session = get_session()
     token = session.get(PortalToken, token_id)
     claim = session.get(Claim, claim_id)
-    if token is not None and token.state == "rotated":
-        # A rotated link no longer opens, but a customer already verified through it keeps going.
-        if claim is None or claim.archived_at is not None or token.claim_id != claim.id:
-            return None
-        ends = expires_at(claim)
-        return (token, claim) if ends is None or utcnow() < ends else None  # type: ignore[operator]
-    if not is_usable(token, claim):
+    if token is None or claim is None or token.state == "revoked" or claim.archived_at is not None:
         return None
-    return token, claim  # type: ignore[return-value]
+    if token.claim_id != claim.id or token.tenant_id != claim.tenant_id or expired(claim):
+        return None
+    return token, claim

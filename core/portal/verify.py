@@ -41,9 +41,22 @@ def mode(shop_id: int) -> str:
     return chosen
 
 
+def digits(value: str | None) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKC", value or "") if c.isdigit())
+
+
+def same_claim_number(typed: str | None, number: str) -> bool:
+    """"RO-24204" matches "RO-24204", "ro 24204" and the bare "24204" (what customers type from
+    the paperwork); digits alone count only when the claim number has digits."""
+    if _same(normalise(typed), normalise(number)):
+        return True
+    wanted = digits(number)
+    return bool(wanted) and _same(digits(typed), wanted) and normalise(typed) == digits(typed)
+
+
 def check(claim: Claim, last_name: str | None, claim_number: str | None, pin: str | None) -> bool:
     ok = _same(normalise(last_name), normalise(claim.customer_last_name))
-    ok = _same(normalise(claim_number), normalise(claim.number)) and ok
+    ok = same_claim_number(claim_number, claim.number) and ok
     if mode(claim.tenant_id) == "name_claim_pin":
         shop_pin = normalise(str(settings_registry.get(claim.tenant_id, "portal.pin")))
         ok = _same(normalise(pin), shop_pin) and ok

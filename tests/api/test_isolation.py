@@ -151,7 +151,8 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
                                  f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname",
                                  f"Zq{label}keyname"],
                         ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id,
-                             "photo_id": photo_id, "attachment_id": attachment_id, "key_id": api_key.id, **plugin_ids},
+                             "photo_id": photo_id, "attachment_id": attachment_id, "key_id": api_key.id,
+                             "link_id": claim.portal_link.token.id, **plugin_ids},
                         own_stage=first_stage)
         assert isinstance(session.get(Stage, spare_stage.id), Stage)
     return tenant

@@ -24,6 +24,7 @@ from bayline.testing.plugin import in_tenant
 ROOT = Path(__file__).resolve().parents[2]
 
 HOOK_TESTS: dict[str, str] = {
+    "channel_ready": "tests/portal/test_links_v2.py::test_text_link_to_customer_is_offered_only_when_texting_is_set_up",
     "register_features": "tests/plugins/test_conformance.py::test_every_installed_plugin_conforms",
     "register_blueprints": "tests/plugins/test_public_blueprints.py::test_public_blueprint_is_not_gated",
     "register_public_blueprints": "tests/plugins/test_public_blueprints.py::test_public_blueprint_is_not_gated",

@@ -79,7 +79,7 @@ def test_console_issues_and_revokes_links(app, make_shop, make_claim, make_user,
     claim = make_claim(shop)
     staff = client_for(make_user(shop, role="advisor"), shop)
     page = staff.get(f"/console/claims/{claim.id}").get_data(as_text=True)
-    assert "Active since" in page and claim.portal_link.raw not in page
+    assert 'data-purpose="staff_copy"' in page and claim.portal_link.raw not in page
     r = staff.post(f"/console/claims/{claim.id}/portal-link", data={"csrf_token": csrf_from(page)})
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "http://localhost/c/" in html

@@ -23,7 +23,7 @@ from bayline_sms.testing.telnyx_standin import API_KEY, TelnyxStandIn  # noqa: E
 
 SHOP_NUMBER = "+16175550199"
 MOBILE = "+16175550123"
-SENT = "If we have a mobile number for this repair, a new link is on its way"
+SENT = "Thanks, we have your request."
 
 
 @pytest.fixture
@@ -81,12 +81,15 @@ def test_replaced_link_texts_a_working_link_to_the_mobile_on_file(app, texting_s
     [sent] = telnyx_api.message_posts()
     assert sent["json"]["to"] == MOBILE and sent["json"]["from"] == SHOP_NUMBER
     url = re.search(r"http://localhost(/c/[A-Za-z0-9_-]+)", sent["json"]["text"]).group(1)
-    # the texted link works (and is now the claim's only active one); the old one still does not
+    # the texted link (the SMS channel's) works; the old one still does not; nothing else changed
     client = app.test_client()
     assert client.get(url).status_code == 200
     assert client.get(f"/c/{old}").status_code == 404
     with in_tenant(app, claim.tenant_id) as session:
-        assert tokens.hash_token(url.rsplit("/", 1)[1]) == tokens.active_token(session.get(Claim, claim.id)).token_hash
+        current = session.get(Claim, claim.id)
+        assert tokens.hash_token(url.rsplit("/", 1)[1]) == tokens.active_token(current, "sms").token_hash
+        assert tokens.active_token(current, "staff_copy") is not None
+    assert "on its way" not in text
 
 
 def test_no_text_for_revoked_expired_mobile_less_or_unknown(app, texting_shop, make_claim, telnyx_api):
@@ -107,9 +110,15 @@ def test_no_text_for_revoked_expired_mobile_less_or_unknown(app, texting_shop, m
     no_mobile = make_claim(texting_shop, customer_mobile=None)
     old_no_mobile = no_mobile.portal_link.raw
     _rotate(app, no_mobile)
-    for raw in (revoked.portal_link.raw, old, expired.portal_link.raw, old_no_mobile):
-        _, answer = _ask(app, raw)
-        assert answer.status_code == 200 and SENT in answer.get_data(as_text=True)  # the same answer every time
+    for raw in (revoked.portal_link.raw, old, expired.portal_link.raw):
+        page, answer = _ask(app, raw)  # revoked or expired: no offer at all
+        assert answer is None and "Text me a new link" not in page.get_data(as_text=True)
+        client = app.test_client()  # a crafted request gets the same answer and sends nothing
+        token = csrf_from(client.get("/login").get_data(as_text=True))
+        crafted = client.post(f"/c/{raw}/new-link", data={"csrf_token": token})
+        assert crafted.status_code == 200 and SENT in crafted.get_data(as_text=True)
+    _, answer = _ask(app, old_no_mobile)  # replaced: offered, but there is no number to text
+    assert answer.status_code == 200 and SENT in answer.get_data(as_text=True)
     assert telnyx_api.message_posts() == []
     # a revoked claim keeps no working link either
     with in_tenant(app, texting_shop.id) as session:
@@ -134,9 +143,9 @@ def test_relink_is_rate_limited_per_link(app, texting_shop, make_claim, telnyx_a
     codes = [client.post(f"/c/{old}/new-link", data={"csrf_token": token}).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     assert len(telnyx_api.message_posts()) == 3
-    # each text carries a different, working link only for the last one (each request rotates)
+    # every text carries the SMS channel's one live link (asking again replaces nothing)
     urls = [re.search(r"(/c/[A-Za-z0-9_-]+)", m["json"]["text"]).group(1) for m in telnyx_api.message_posts()]
-    assert len(set(urls)) == 3
+    assert len(set(urls)) == 1
     assert app.test_client().get(urls[-1]).status_code == 200
 
 

@@ -13,6 +13,17 @@
   var meta = document.querySelector('meta[name="csrf-token"]');
   var dragged = null;
 
+  // Copy buttons: data-copy names the field whose value goes to the clipboard.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest("[data-copy]") : null;
+    if (!button) { return; }
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) { return; }
+    field.select();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(done, function () {}); }
+  });
+
   function fetchPage() {
     return fetch(location.pathname + location.search, {
       credentials: "same-origin", cache: "no-cache", headers: { "Accept": "text/html" }

@@ -15,11 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from bayline.plugin_api import (
     Claim,
     Refused,
+    channel_link,
     commit,
     current_tenant_id,
     emit,
     get_session,
-    issue_portal_link,
     phones,
     shop_settings,
     storage,
@@ -365,8 +365,9 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
     """Text a fresh portal link to every signer with a mobile who has documents left to sign.
 
     Returns (send rows, created). A known ``idempotency_key`` returns the earlier rows and sends
-    nothing (a double click); a new key is a re-send. The portal keeps only hashes of its links, so
-    each send issues a new link (rotating the previous one; a customer already in keeps going).
+    nothing (a double click); a new key is a re-send. Every send carries the claim's e-sign text
+    link (core ``channel_link``: the same link while it works; printed and other links untouched);
+    the texting plugin stores the text with the link masked.
     """
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
@@ -385,7 +386,7 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
     targets = [s for s in pkg.signers if s.mobile and not all(signed_by(d, s) for d in pkg.documents)]
     if not targets:
         raise Refused(422, "no_mobile", "No signer with documents left has a mobile number.")
-    link = issue_portal_link(claim, user_id)
+    url = channel_link(claim, "esign_sms")
     rows = [EsignSend(package_id=pkg.id, signer_id=s.id, idempotency_key=f"{key}:{s.position}",
                       to_number=s.mobile or "", status="pending", user_id=user_id) for s in targets]
     db.add_all(rows)
@@ -398,7 +399,7 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
     commit()  # link and send rows exist before any text leaves
     for row, signer in zip(rows, targets, strict=True):
         body = (f"{shop.name}: {signer.name}, please review and sign \"{pkg.title}\" for repair order "
-                f"{claim.number}: {link.url}")
+                f"{claim.number}: {url}")
         result = hooks.send_sms(shop=shop, to=signer.mobile, body=body,
                                 idempotency_key=f"esign-send:{pkg.public_id}:{row.idempotency_key}", media=[])
         row.status = str((result or {}).get("status") or "not_sent")[:40]

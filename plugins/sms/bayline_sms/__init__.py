@@ -96,8 +96,8 @@ def register_tenant_settings() -> list[SettingDef]:
         SettingDef("sms.cooldown_minutes", "Minimum minutes between two texts for the same claim and stage",
                    "int", 240, feature=NAME),
         *[SettingDef(f"sms.template_{key}", f"Milestone text: {label}", "text", default, validate=_template,
-                     help=f"Variables: {names}. {{portal_link}} sends a NEW portal link: the customer's previous "
-                          "link stops working.", feature=NAME)
+                     help=f"Variables: {names}. {{portal_link}} sends the customer's texting link (the "
+                          "same one each time while it works; printed links are not touched).", feature=NAME)
           for key, (label, default) in MILESTONES.items()],
         SettingDef("sms.milestone_stages", "Stages that are milestones (one per line: milestone: Stage, Stage)",
                    "text", DEFAULT_MILESTONE_STAGES, validate=_milestone_stages,
@@ -139,6 +139,21 @@ def send_sms(shop: Any, to: str, body: str, idempotency_key: str, media: list[st
         return {"status": "refused", "code": refused.code, "message": refused.message}
     get_session().refresh(row)  # the send task (eager or not) commits in its own session
     return {"status": row.status, "id": row.id, "telnyx_id": row.telnyx_id}
+
+
+@hookimpl
+def channel_ready(shop: Any, channel: str) -> bool | None:
+    """Texting works for the shop when it has a sending number and the Telnyx key is set."""
+    if channel != "sms":
+        return None
+    import os
+
+    from bayline.plugin_api import plugin_config
+
+    from .service import shop_number
+
+    key = plugin_config("sms").get_str("telnyx_api_key") or os.environ.get("TELNYX_API_KEY")
+    return bool(key) and shop_number() is not None
 
 
 @hookimpl
@@ -205,7 +220,7 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
         text = settings.get_str(f"template_{key}")
         if PORTAL_LINK in text:
             with_link.append(label)
-        marker = " (new portal link)" if PORTAL_LINK in text else ""
+        marker = " (with portal link)" if PORTAL_LINK in text else ""
         options += f'<option value="{key}">{escape(label)}{marker}</option>'
     pictures = ""
     if "photos" in g.get("features", frozenset()):
@@ -226,8 +241,8 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
             f'<label>…or send a milestone text <select name="template"><option value="">(write my own)</option>'
             f'{options}</select></label>'
             f'<p class="sms-link-note"><small>A text containing {{portal_link}} (typed, or in the chosen template: '
-            f'{escape(", ".join(with_link) or "none")}) issues a NEW portal link: the customer\'s current link '
-            f'stops working at once.</small></p>{pictures}'
+            f'{escape(", ".join(with_link) or "none")}) carries the customer\'s texting link; printed and other '
+            f'links keep working.</small></p>{pictures}'
             f'<label><input type="checkbox" name="confirm_quiet_hours" value="1"> Send even during quiet hours'
             f'</label><button type="submit">Send text</button></form>')
     html = f'<ul class="sms-thread">{"".join(h for _, h in items)}</ul>{notice}{form}'

@@ -14,10 +14,12 @@ from bayline.plugin_api import (
     Message,
     Refused,
     Shop,
+    channel_link,
     commit,
     enqueue,
     get_session,
-    issue_portal_link,
+    link_ids_in,
+    mask_links,
     messages,
     phones,
     shop_settings,
@@ -82,9 +84,11 @@ def queue_text(shop: Shop, to: str, body: str, key: str, *, claim: Claim | None 
     ``key`` returns the existing row and sends nothing. Raises :class:`Refused` (``sms_no_number``,
     ``sms_no_mobile``, ``sms_opted_out``, ``sms_quiet_hours``) before any API call.
 
-    ``{portal_link}`` in a claim's text is replaced by a freshly issued portal link
-    (``issue_portal_link``, which rotates the claim's previous link), in the same
-    transaction as the text, only after every refusal check passed. ``photo_ids`` (customer-visible
+    ``{portal_link}`` in a claim's text stands for the claim's SMS link (core ``channel_link``,
+    which issues one only when none is live, after every refusal check passed; printed and other
+    links are untouched). The row and the thread keep the text with every portal link masked
+    (core ``mask_links``); the send task puts the live link back for the request to Telnyx only.
+    ``photo_ids`` (customer-visible
     photos of the claim) are sent as MMS through short-lived signed URLs made by the send task."""
     existing = find_outbound(key)
     if existing is not None:
@@ -107,17 +111,17 @@ def queue_text(shop: Shop, to: str, body: str, key: str, *, claim: Claim | None 
         not_before = None
     session = get_session()
     message = None
-    link = None
     if claim is not None and PORTAL_LINK in body:
-        link = issue_portal_link(claim, user_id)
-        body = body.replace(PORTAL_LINK, link.url)
+        body = body.replace(PORTAL_LINK, channel_link(claim, "sms"))
+    link_ids = link_ids_in(body, shop.id)
+    body = mask_links(body)
     if claim is not None:
         message = messages.send(claim, body, user_id, channel="sms")
     row = SmsOutbound(idempotency_key=key, claim_id=claim.id if claim else None,
                       message_id=message.id if message else None, from_number=number.phone_number, to_number=to,
                       body=message.body if message else body.strip(), media_urls=list(media_urls or []),
                       photo_ids=[int(p) for p in photo_ids or []],
-                      portal_link_token_id=link.token_id if link else None, purpose=purpose, kind=kind,
+                      portal_link_token_id=link_ids[0] if link_ids else None, purpose=purpose, kind=kind,
                       status="held" if not_before else "queued", not_before=not_before)
     session.add(row)
     try:

@@ -9,7 +9,18 @@ import telnyx
 from celery import shared_task
 from sqlalchemy import select
 
-from bayline.plugin_api import Photo, Shop, commit, files, for_shop, get_session, plugin_config, unscoped, utcnow
+from bayline.plugin_api import (
+    Photo,
+    Shop,
+    commit,
+    files,
+    for_shop,
+    get_session,
+    plugin_config,
+    unmask_for_delivery,
+    unscoped,
+    utcnow,
+)
 
 from . import consent, media, provider
 from .models import SmsInbound, SmsNumber, SmsOutbound, SmsWebhookEvent
@@ -35,6 +46,12 @@ def photo_urls(row: SmsOutbound) -> tuple[list[str], str | None]:
     return urls, (f"{dropped} picture(s) left out: no longer visible to the customer." if dropped else None)
 
 
+def _text(row: SmsOutbound) -> str:
+    """The stored (masked) body with the live portal link put back: only the request to Telnyx
+    carries it (a revoked link or an expired repair stays masked)."""
+    return unmask_for_delivery(row.body, row.portal_link_token_id)
+
+
 @shared_task(bind=True, name="bayline_sms.send_outbound", max_retries=6, acks_late=True)
 def send_outbound(self: Any, outbound_id: int) -> str:
     """Send one stored outbound text through Telnyx. Safe to run twice: a row that already has a
@@ -55,7 +72,7 @@ def send_outbound(self: Any, outbound_id: int) -> str:
     number = session.scalars(select(SmsNumber).where(SmsNumber.phone_number == row.from_number)).first()
     row.attempts += 1
     commit(session)
-    kwargs: dict[str, Any] = {"from_": row.from_number, "to": row.to_number, "text": row.body,
+    kwargs: dict[str, Any] = {"from_": row.from_number, "to": row.to_number, "text": _text(row),
                               "idempotency_key": row.idempotency_key}
     pictures, note = photo_urls(row)
     media_urls = list(row.media_urls or []) + pictures

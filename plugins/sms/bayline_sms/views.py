@@ -27,6 +27,7 @@ from bayline.plugin_api import (
     for_shop,
     get_session,
     is_feature_active,
+    mask_json,
     phones,
     public_blueprint,
     require,
@@ -405,7 +406,7 @@ def webhook() -> Any:
         log.warning("sms webhook %s for shop %s without the sms feature: ignored", event_id, shop.id)
         return {"status": "ignored", "reason": "feature inactive"}, 200
     with for_shop(shop):
-        row = SmsWebhookEvent(event_id=event_id[:64], event_type=event_type[:60], payload=data)
+        row = SmsWebhookEvent(event_id=event_id[:64], event_type=event_type[:60], payload=mask_json(data))
         session.add(row)
         try:
             commit(session)

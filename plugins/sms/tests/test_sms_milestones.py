@@ -53,8 +53,8 @@ def test_milestone_stage_sends_its_template(app, sms_shop, make_claim, telnyx_ap
     assert _tokens(app, sms_shop.shop.id) == before  # no {portal_link}: no link issued or rotated
 
 
-def test_portal_link_in_a_stage_text_issues_a_fresh_link_and_rotates_the_old(app, sms_shop, make_claim,
-                                                                              telnyx_api) -> None:
+def test_portal_link_in_a_stage_text_uses_the_sms_link_and_leaves_others(app, sms_shop, make_claim,
+                                                                          telnyx_api) -> None:
     claim = make_claim(sms_shop.shop)
     _settings(app, sms_shop.shop.id, stage_notifications=True,
               template_ready_for_pickup="Ready, {first_name}: {portal_link}")
@@ -64,10 +64,12 @@ def test_portal_link_in_a_stage_text_issues_a_fresh_link_and_rotates_the_old(app
     raw = _raw_from(sent["text"])
     assert sent["text"] == f"Ready, Dana: http://localhost/c/{raw}"
     with in_tenant(app, sms_shop.shop.id):
-        assert tokens.lookup(raw) is not None and tokens.lookup(old) is None  # old link rotated
+        assert tokens.lookup(raw) is not None and tokens.lookup(old) is not None  # the staff copy stays
+        assert tokens.lookup(raw)[0].purpose == "sms"
     with in_tenant(app, sms_shop.shop.id) as session:
         row = session.scalars(select(SmsOutbound)).one()
         assert row.portal_link_token_id == tokens.lookup(raw)[0].id
+        assert raw not in row.body and "…/c/•••• (link sent)" in row.body
     # the customer's new link opens the portal
     assert app.test_client().get(f"/c/{raw}").status_code in (200, 302)
 
@@ -84,15 +86,15 @@ def test_manual_milestone_template_and_typed_placeholder(app, sms_shop, make_cla
     assert telnyx_api.messages[1]["text"] == "See you at 5 {first_name}"
     with in_tenant(app, sms_shop.shop.id):
         assert tokens.lookup(first) is not None
-    # typed {portal_link} in a manual text: a new link, the previous one stops
+    # typed {portal_link} in a manual text: the same SMS link again, still working
     sms_shop.api.post(f"/plugins/sms/claims/{claim.id}/messages", json={"body": "Your link: {portal_link}"})
     second = _raw_from(telnyx_api.messages[2]["text"])
     with in_tenant(app, sms_shop.shop.id):
-        assert tokens.lookup(second) is not None and tokens.lookup(first) is None
-    # the staff panel says so before anyone sends
+        assert second == first and tokens.lookup(first) is not None
+    # the staff panel says which link a text carries
     page = client_for(sms_shop.owner).get(f"/console/claims/{claim.id}").get_data(as_text=True)
-    assert "issues a NEW portal link" in page and "stops working" in page
-    assert '<option value="paid">Paid (new portal link)</option>' in page
+    assert "carries the customer's texting link" in page and "keep working" in page
+    assert '<option value="paid">Paid (with portal link)</option>' in page
 
 
 def test_refused_send_does_not_rotate_the_link(app, sms_shop, make_claim, telnyx_api) -> None:
