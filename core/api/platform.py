@@ -16,7 +16,8 @@ from bayline.events import commit
 from bayline.tenants import features
 from bayline.tenants.models import Plan, Shop
 
-from . import api_abort, require
+from bayline.auth.permissions import require
+from bayline.errors import Refused
 
 blp = Blueprint("api_platform", __name__, description="Platform administration: plans and add-ons of any shop")
 
@@ -57,8 +58,7 @@ def _shop(slug: str) -> Shop:
     try:
         return features.find_shop(slug)
     except ValidationError:
-        api_abort(404, "not_found", f"No shop {slug!r}.")
-        raise  # unreachable: api_abort raises
+        raise Refused(404, "not_found", f"No shop {slug!r}.") from None
 
 
 def _report(shop: Shop) -> dict[str, Any]:

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from bayline.auth.permissions import require
 from bayline.db import get_session
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.messages import service as messages
 from bayline.portal import printing, tokens
 from bayline.portal.models import PURPOSES, PortalAttempt, PortalToken
 
-from . import api_abort
 from .claims import load_claim
 
 blp = Blueprint("api_portal", __name__, description="Customer portal links and the claim message thread")
@@ -115,7 +115,7 @@ def revoke_link(claim_id: int, link_id: int) -> None:
     claim = load_claim(claim_id)
     token = get_session().get(PortalToken, link_id)
     if token is None or token.claim_id != claim.id:
-        api_abort(404, "not_found", "No such link on this claim.")
+        raise Refused(404, "not_found", "No such link on this claim.")
     tokens.revoke_link(claim, link_id, g.principal.user_id)
     commit()
 
