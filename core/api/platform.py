@@ -12,12 +12,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
+from bayline.auth.permissions import require
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.tenants import features
 from bayline.tenants.models import Plan, Shop
-
-from bayline.auth.permissions import require
-from bayline.errors import Refused
 
 blp = Blueprint("api_platform", __name__, description="Platform administration: plans and add-ons of any shop")
 
