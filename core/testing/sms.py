@@ -70,3 +70,8 @@ class SendSmsCapture:
         self.outbox.sent.append(text)
         commit()
         return {"id": text.provider_id, "status": "queued"}
+
+    @hookimpl
+    def channel_ready(self, shop: Shop, channel: str) -> bool | None:
+        """The capture can always "send" a text (the core then offers its sends)."""
+        return True if channel == "sms" else None
