@@ -48,7 +48,7 @@ def test_sms_outbox_captures_the_core_text(app, make_shop, make_claim, sms_outbo
     assert client.post(action, data={"csrf_token": csrf_token(html)}).status_code == 200
     [text] = sms_outbox
     assert (text.shop_id, text.to, text.media) == (shop.id, MOBILE, ())
-    assert "here is your new link" in text.body and text.idempotency_key.startswith("portal-relink:")
+    assert "here is your link" in text.body and text.idempotency_key.startswith("portal-relink:")
     assert sms_outbox.to(MOBILE) == [text] and sms_outbox.to("+15550000000") == []
     # the texted link works
     url = re.search(r"http://localhost(/c/[A-Za-z0-9_-]+)", text.body).group(1)
