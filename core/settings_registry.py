@@ -10,6 +10,12 @@ from sqlalchemy import select
 from .db import get_session
 from .plugins.types import SettingDef
 
+def _hhmm(value: Any) -> str:
+    from .messaging.quiet import parse_hhmm
+
+    return parse_hhmm(str(value)) if value else ""
+
+
 CORE_SETTINGS: list[SettingDef] = [
     SettingDef("portal.verification", "Customer verification before the portal shows status", "choice",
                "name_claim", ("off", "name_claim", "name_claim_pin")),
@@ -20,6 +26,17 @@ CORE_SETTINGS: list[SettingDef] = [
     SettingDef("portal.show_eta", "Show the ETA on the portal", "bool", True),
     SettingDef("portal.show_hidden_stages", "Show stages marked hidden on the portal timeline", "bool", False),
     SettingDef("claims.phone_region", "Default country for phone numbers without +code", "str", "US"),
+    SettingDef("messaging.quiet_hours_start", "Quiet hours start for updates (recipient's local time, HH:MM; "
+               "empty = none)", "str", "21:00", validate=_hhmm),
+    SettingDef("messaging.quiet_hours_end", "Quiet hours end for updates (HH:MM)", "str", "08:00", validate=_hhmm),
+    SettingDef("messaging.marketing_quiet_hours_start", "Marketing stops at (HH:MM; never later than 21:00)",
+               "str", "21:00", validate=_hhmm),
+    SettingDef("messaging.marketing_quiet_hours_end", "Marketing starts at (HH:MM; never earlier than 08:00)",
+               "str", "08:00", validate=_hhmm),
+    SettingDef("messaging.rate_limit_shop_per_hour", "Most messages the shop sends per hour (0 = no limit)",
+               "int", 500),
+    SettingDef("messaging.rate_limit_recipient_per_hour", "Most messages one recipient gets per hour "
+               "(0 = no limit)", "int", 10),
 ]
 
 

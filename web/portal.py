@@ -192,11 +192,18 @@ def _relink(raw: str) -> None:
     ends = tokens.expires_at(claim)
     if ends is not None and utcnow() >= ends:  # type: ignore[operator]
         return  # the repair's links have expired: a new one would not open either
-    link = tokens.issue(claim)
-    commit()
-    body = f"{shop.name}: here is your new link to follow your repair {claim.number}: {link.url}"
-    result = g.hooks.send_sms(shop=shop, to=claim.customer_mobile, body=body,
-                              idempotency_key=f"portal-relink:{link.token.id}", media=[])
+    from bayline.messaging import service as outbox
+
+    # The link is filled in (issued, rotating the stale one) only in the provider request.
+    body = f"{shop.name}: here is your new link to follow your repair {claim.number}: {{portal_link}}"
+    key = f"portal-relink:{tokens.hash_token(raw)[:32]}:{utcnow():%Y%m%d%H%M}"  # a double click: one text
+    try:
+        item, _ = outbox.enqueue(channel="sms", purpose="transactional", recipient=claim.customer_mobile,
+                                 body=body, idempotency_key=key, claim=claim, kind="requested", thread=False)
+        result = {"status": item.state}
+    except outbox.Refused as refused:
+        get_session().rollback()
+        result = {"status": "refused", "message": refused.message}
     log.info("portal relink for claim %s: %s", claim.id, (result or {}).get("status", "not sent"))
 
 

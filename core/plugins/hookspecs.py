@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from bayline.auth.models import User
     from bayline.claims.models import Claim
+    from bayline.messaging.models import OutboxItem
     from bayline.tenants.models import Shop
 
     from .types import ClaimPanel, Event, Feature, MenuItem, PortalSection, SettingDef, Viewer
@@ -146,11 +147,25 @@ def branding(shop: Shop) -> dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def send_sms(shop: Shop, to: str, body: str, idempotency_key: str, media: list[str]) -> dict[str, Any] | None:
-    """Send a text for ``shop``. First plugin that handles it returns a delivery record.
+def deliver(outbox_item: OutboxItem, body: str, provider_key: str) -> dict[str, Any] | None:
+    """Hand one outbox row to your provider, when ``outbox_item.channel`` is yours; else return None.
 
-    The core wraps this for consent, quiet hours, idempotency and audit; a
-    plugin only talks to its provider. Return ``None`` to decline.
+    Called by the core send task (``bayline.messaging.send``) after consent, suppression, quiet
+    hours and rate limits passed, with the row in state ``sending``. ``body`` is the provider text
+    (``{portal_link}`` filled; the stored ``outbox_item.body`` stays masked). Send ``provider_key``
+    as the provider's idempotency key: a task redelivered after a crash calls you again with the
+    same key. First non-None result wins, so one plugin per channel answers. Return
+    ``{"state": "sending" | "sent" | "delivered" | "failed", "provider_id": ..., "reason": ...}``
+    or ``{"state": "retry", "retry_in": seconds, "reason": ...}`` for a temporary failure (the row
+    is held and the scheduler tries again). Report later provider events (webhooks) through
+    ``bayline.messaging.service.report_state``. Example::
+
+        @hookimpl
+        def deliver(outbox_item, body, provider_key):
+            if outbox_item.channel != "sms":
+                return None
+            sent = client.messages.send(to=outbox_item.recipient, text=body, idempotency_key=provider_key)
+            return {"state": "sending", "provider_id": sent.data.id}
     """
 
 

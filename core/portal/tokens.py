@@ -55,10 +55,11 @@ def _end_active(claim: Claim, state: str) -> int:
     return result.rowcount or 0
 
 
-def issue(claim: Claim, user_id: int | None = None) -> IssuedLink:
-    """A new link for ``claim``; any active link of the claim is rotated (stops at once)."""
+def issue(claim: Claim, user_id: int | None = None, rotate: bool = True) -> IssuedLink:
+    """A new link for ``claim``; any active link of the claim is rotated (stops at once) unless
+    ``rotate`` is False (one text to several people of the same claim: each link keeps working)."""
     session = get_session()
-    rotated = _end_active(claim, "rotated")
+    rotated = _end_active(claim, "rotated") if rotate else 0
     raw = secrets.token_urlsafe(32)
     token = PortalToken(tenant_id=claim.tenant_id, claim_id=claim.id, token_hash=hash_token(raw),
                         state="active", created_by_user_id=user_id)

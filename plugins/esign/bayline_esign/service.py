@@ -307,6 +307,21 @@ def masked(number: str | None) -> str:
     return f"mobile ending {number[-4:]}" if number else "-"
 
 
+def _text(to: str, body: str, key: str, claim: Claim | None, *, kind: str = "automatic", thread: bool = True,
+          user_id: int | None = None, link: str = "rotate") -> dict[str, Any]:
+    """A transactional text through the core outbox (consent, quiet hours, idempotency, delivery)."""
+    from bayline.messaging import service as outbox
+
+    try:
+        item, _ = outbox.enqueue(channel="sms", purpose="transactional", recipient=to, body=body,
+                                 idempotency_key=key, claim=claim, user_id=user_id, kind=kind, thread=thread,
+                                 options={"link": link})
+    except outbox.Refused as refused:
+        get_session().rollback()
+        return {"status": "refused", "message": refused.message}
+    return {"status": item.state, "message": item.reason}
+
+
 def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, hooks: Any, features: Any) -> EsignOtp:
     """Text a fresh 6-digit code to the signer's mobile on file (10 minutes, 5 attempts)."""
     _require_open(pkg)
@@ -327,9 +342,8 @@ def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, hooks: Any, f
     get_session().flush()
     commit()  # the code exists before the text leaves (the SMS hook commits its own rows)
     body = f"{shop.name}: your signing code is {code}. It expires in 10 minutes. Never share it."
-    result = hooks.send_sms(shop=shop, to=signer.mobile, body=body, idempotency_key=f"esign-otp:{row.id}",
-                            media=[])
-    if result is None or result.get("status") in ("refused", "failed"):
+    result = _text(signer.mobile, body, f"esign-otp:{row.id}", None, kind="requested", thread=False)
+    if result.get("status") in ("refused", "failed"):
         detail = (result or {}).get("message") or "no texting provider answered"
         raise EsignError(502, "otp_not_sent", f"The code could not be texted: {detail}")
     return row
@@ -371,8 +385,6 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
     nothing (a double click); a new key is a re-send. The portal keeps only hashes of its links, so
     each send issues a new link (rotating the previous one; a customer already in keeps going).
     """
-    from bayline.portal import tokens
-
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
         raise EsignError(422, "validation_error", "idempotency_key: 1 to 100 characters.")
@@ -390,7 +402,6 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
     targets = [s for s in pkg.signers if s.mobile and not all(signed_by(d, s) for d in pkg.documents)]
     if not targets:
         raise EsignError(422, "no_mobile", "No signer with documents left has a mobile number.")
-    link = tokens.issue(claim, user_id)
     rows = [EsignSend(package_id=pkg.id, signer_id=s.id, idempotency_key=f"{key}:{s.position}",
                       to_number=s.mobile or "", status="pending", user_id=user_id) for s in targets]
     db.add_all(rows)
@@ -401,11 +412,13 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
         db.rollback()
         return list(db.scalars(select(EsignSend).where(EsignSend.idempotency_key.in_(keys_)))), False
     commit()  # link and send rows exist before any text leaves
-    for row, signer in zip(rows, targets, strict=True):
+    for n, (row, signer) in enumerate(zip(rows, targets, strict=True)):
+        # {portal_link} is filled in only in the provider request; the first text rotates the claim's
+        # previous link, the others add one for their signer (each signer's link keeps working).
         body = (f"{shop.name}: {signer.name}, please review and sign \"{pkg.title}\" for repair order "
-                f"{claim.number}: {link.url}")
-        result = hooks.send_sms(shop=shop, to=signer.mobile, body=body,
-                                idempotency_key=f"esign-send:{pkg.public_id}:{row.idempotency_key}", media=[])
+                f"{claim.number}: {{portal_link}}")
+        result = _text(signer.mobile or "", body, f"esign-send:{pkg.public_id}:{row.idempotency_key}", claim,
+                       user_id=user_id, link="rotate" if n == 0 else "add")
         row.status = str((result or {}).get("status") or "not_sent")[:40]
         row.detail = str((result or {}).get("message") or "")[:300] or None
     commit()

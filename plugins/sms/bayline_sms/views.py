@@ -26,8 +26,12 @@ from bayline.phones import to_e164
 from bayline.tenancy import set_tenant, unscoped
 
 from . import provider, service
-from .models import SmsInbound, SmsNumber, SmsOutbound, SmsWebhookEvent
-from .templates import MILESTONES, fill, render, segments, variables
+from bayline.messaging import templates as message_templates
+from bayline.messaging.links import display_body
+from bayline.messaging.models import OutboxItem
+
+from .models import SmsInbound, SmsNumber, SmsWebhookEvent
+from .templates import MILESTONES, fill
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +72,17 @@ def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() in ("1", "true", "yes", "on")
 
 
-def outbound_dict(row: SmsOutbound) -> dict[str, Any]:
-    return {"id": row.id, "claim_id": row.claim_id, "message_id": row.message_id, "to": row.to_number,
-            "from": row.from_number, "body": row.body, "status": row.status, "error": row.error,
-            "telnyx_id": row.telnyx_id, "kind": row.kind, "idempotency_key": row.idempotency_key,
-            "photo_ids": list(row.photo_ids or []), "portal_link_issued": row.portal_link_token_id is not None,
-            "not_before": row.not_before.isoformat() if row.not_before else None}
+def outbound_dict(row: OutboxItem) -> dict[str, Any]:
+    """A text of the core outbox as this plugin's API has always shown it (``status`` = outbox state)."""
+    options = row.options or {}
+    number = service.shop_number()
+    return {"id": row.id, "claim_id": row.claim_id, "message_id": row.message_id, "to": row.recipient,
+            "from": options.get("from") or (number.phone_number if number else None),
+            "body": display_body(row.body), "status": row.state, "error": row.reason, "telnyx_id": row.provider_id,
+            "kind": row.kind, "purpose": row.purpose, "idempotency_key": row.idempotency_key,
+            "photo_ids": list(options.get("photo_ids") or []),
+            "portal_link_issued": options.get("portal_token_id") is not None,
+            "not_before": row.due_at.isoformat() if row.due_at else None}
 
 
 def inbound_dict(row: SmsInbound) -> dict[str, Any]:
@@ -109,7 +118,8 @@ def list_messages(claim_id: int) -> Any:
     _need("claims.read")
     claim = _claim(claim_id)
     session = get_session()
-    outs = session.scalars(select(SmsOutbound).where(SmsOutbound.claim_id == claim.id).order_by(SmsOutbound.id))
+    outs = session.scalars(select(OutboxItem).where(OutboxItem.claim_id == claim.id,
+                                                    OutboxItem.channel == service.CHANNEL).order_by(OutboxItem.id))
     ins = session.scalars(select(SmsInbound).where(SmsInbound.claim_id == claim.id).order_by(SmsInbound.id))
     return {"outbound": [outbound_dict(r) for r in outs], "inbound": [inbound_dict(r) for r in ins]}
 
@@ -183,12 +193,11 @@ def preview() -> Any:
     _need("claims.read")
     data = _data()
     template = str(data.get("template") or "")
-    values = variables(_claim(int(data.get("claim_id") or 0)), g.shop) if data.get("claim_id") else {}
+    claim = _claim(int(data.get("claim_id") or 0)) if data.get("claim_id") else None
     try:
-        text = render(template, values) if values else template
+        return message_templates.preview(template, claim, g.shop)
     except ValueError as exc:
         api_abort(422, "validation_error", str(exc))
-    return {"text": text, **segments(text)}
 
 
 @bp.get("/number")
