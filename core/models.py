@@ -19,8 +19,8 @@ from bayline.tenants.models import (
 )
 
 __all__ = [
-    "ApiKey", "Attachment", "Claim", "ConsentEvent", "ConsentRecord", "EtaHistory", "FileAudit", "Group", "GroupMembership", "Membership", "Message",
-    "OutboxItem", "Photo", "Plan", "PlanFeature",
-    "PortalAttempt", "PortalToken",
-    "Shop", "ShopAddon", "ShopFeatureToggle", "ShopSetting", "Stage", "StageHistory", "StageTemplate", "Suppression", "User",
+    "ApiKey", "Attachment", "Claim", "ConsentEvent", "ConsentRecord", "EtaHistory", "FileAudit", "Group",
+    "GroupMembership", "Membership", "Message", "OutboxItem", "Photo", "Plan", "PlanFeature", "PortalAttempt",
+    "PortalToken", "Shop", "ShopAddon", "ShopFeatureToggle", "ShopSetting", "Stage", "StageHistory", "StageTemplate",
+    "Suppression", "User",
 ]

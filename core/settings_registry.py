@@ -10,6 +10,7 @@ from sqlalchemy import select
 from .db import get_session
 from .plugins.types import SettingDef
 
+
 def _hhmm(value: Any) -> str:
     from .messaging.quiet import parse_hhmm
 

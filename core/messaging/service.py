@@ -209,7 +209,7 @@ def report_state(item: OutboxItem, state: str, *, reason: str | None = None, pro
     if state in ("sent", "delivered", "failed") and item.state in ("queued", "held"):
         transition(item, "sending")
     moved = False
-    if _RANK[state] >= _RANK[item.state] or state == "failed" and item.state == "sent":
+    if _RANK[state] >= _RANK[item.state] or (state == "failed" and item.state == "sent"):
         moved = transition(item, state, reason)
     elif reason and state == item.state:
         item.reason = reason[:500]
@@ -218,7 +218,7 @@ def report_state(item: OutboxItem, state: str, *, reason: str | None = None, pro
     claim_id, tenant_id, item_id = item.claim_id, item.tenant_id, item.id
     commit(get_session())
     if moved and claim_id is not None:
-        publish(tenant_id, claim_id, event_key or f"{item_id}:{state}")
+        publish(tenant_id, claim_id, event_key or f"outbox:{item_id}:{state}")
     return item
 
 
@@ -227,7 +227,7 @@ def publish(tenant_id: int, claim_id: int, event_key: str) -> None:
     from bayline import live
 
     try:
-        live.publish_event(tenant_id, claim_id, "message.sent", f"outbox:{event_key}")
+        live.publish_event(tenant_id, claim_id, "message.sent", event_key)
     except Exception:  # a broker outage never fails the delivery's work; pages poll too
         log.exception("outbox state for claim %s not published live", claim_id)
 

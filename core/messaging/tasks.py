@@ -50,8 +50,9 @@ def send(self: Any, item_id: int) -> str:
         service.report_state(item, "failed", reason=f"Not sent: {decision.reason}")
         return decision.code
     shop = service._shop()
+    released = item.due_at is not None and item.due_at <= now  # its time came: quiet hours were weighed
     if item.state != "sending" and item.kind not in service.IMMEDIATE_KINDS and shop is not None \
-            and not (item.options or {}).get("quiet_confirmed"):
+            and not released and not (item.options or {}).get("quiet_confirmed"):
         until = quiet.quiet_until(shop.id, shop.timezone, item.purpose, item.recipient_timezone, now)
         if until is not None and item.kind != "manual":
             service.hold(item, "quiet_hours", until)
@@ -105,7 +106,7 @@ def due_ids(session: Any, now: Any) -> list[tuple[int, int]]:
     claimed: list[tuple[int, int]] = []
     for item_id, tenant_id, state in session.execute(query).all():
         result = session.execute(update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.state == state)
-                                 .values(state="queued", due_at=None, reason=None, updated_at=now))
+                                 .values(state="queued", reason=None, updated_at=now))
         if result.rowcount == 1:
             claimed.append((item_id, tenant_id))
     session.commit()

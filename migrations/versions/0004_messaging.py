@@ -4,11 +4,10 @@ Revision ID: 6f3d1f75b14d
 Revises: 9b7f55e037a4
 Create Date: 2026-12-01 20:25:46.154421
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-import bayline.db  # noqa: F401  (custom column types)
-
+import bayline.db
 
 revision = '6f3d1f75b14d'
 down_revision = '9b7f55e037a4'

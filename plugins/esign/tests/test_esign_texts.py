@@ -1,4 +1,4 @@
-"""Texts through the core send_sms hook (the SMS plugin, talking to its local Telnyx stand-in over
+"""Texts through the core outbox (the SMS plugin, talking to its local Telnyx stand-in over
 HTTP): sending and re-sending the signing link, one-time codes; and declining with a reason."""
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ def texting_package(shop_with_package: Any) -> Any:
         shop, claim, staff, pkg = shop_with_package(**extra)
         resp = staff.put("/plugins/sms/number", json={"phone_number": SHOP_NUMBER, "messaging_profile_id": "mp-1"})
         assert resp.status_code == 200, resp.get_json()
-        resp = staff.patch("/api/v1/shop/settings", json={"sms.quiet_hours_start": "", "sms.quiet_hours_end": ""})
+        resp = staff.patch("/api/v1/shop/settings", json={"messaging.quiet_hours_start": "",
+                                                           "messaging.quiet_hours_end": ""})
         assert resp.status_code == 200, resp.get_json()
         return shop, claim, staff, pkg
 

@@ -145,10 +145,9 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
     from sqlalchemy import select
 
     from bayline.db import get_session
-    from bayline.phones import pretty
-
     from bayline.messaging.links import display_body
     from bayline.messaging.models import OutboxItem
+    from bayline.phones import pretty
 
     from .models import SmsInbound
     from .service import CHANNEL, is_opted_out, shop_number

@@ -1,4 +1,5 @@
-"""Celery tasks ``bayline_sms.*`` (sends are the core outbox's ``bayline.messaging.send``) (tenant restored from the task headers by the core's task base)."""
+"""Celery tasks ``bayline_sms.*`` (texts are sent by the core outbox's ``bayline.messaging.send``;
+tenant restored from the task headers by the core's task base)."""
 from __future__ import annotations
 
 import logging

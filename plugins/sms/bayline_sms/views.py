@@ -22,14 +22,13 @@ from bayline.api import api_abort
 from bayline.claims.models import Claim
 from bayline.db import get_session
 from bayline.events import commit
+from bayline.messaging import templates as message_templates
+from bayline.messaging.links import display_body
+from bayline.messaging.models import OutboxItem
 from bayline.phones import to_e164
 from bayline.tenancy import set_tenant, unscoped
 
 from . import provider, service
-from bayline.messaging import templates as message_templates
-from bayline.messaging.links import display_body
-from bayline.messaging.models import OutboxItem
-
 from .models import SmsInbound, SmsNumber, SmsWebhookEvent
 from .templates import MILESTONES, fill
 

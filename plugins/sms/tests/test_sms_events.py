@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 from bayline_sms.models import SmsInbound, SmsWebhookEvent
-
-from bayline.messaging.models import OutboxItem
 from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
 from sqlalchemy import func, select
 
 from bayline.messages.models import Message
+from bayline.messaging.models import OutboxItem
 from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
@@ -34,9 +33,8 @@ def test_status_before_our_commit_fails_retries_and_replays_once(app, sms_shop, 
     with that id yet), is kept with its error and a retry time, and a staff replay applies it."""
     from bayline_sms.tasks import release_held
 
-    from bayline.messaging.tasks import send as send_outbound
-
     from bayline.db import utcnow
+    from bayline.messaging.tasks import send as send_outbound
 
     claim = make_claim(sms_shop.shop)
     out = _send(app, sms_shop, claim.id)

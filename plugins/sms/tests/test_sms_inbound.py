@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import pytest
 from bayline_sms.models import SmsInbound
-
-from bayline.messaging.models import ConsentEvent, ConsentRecord, Suppression
 from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
 from sqlalchemy import select
 
 from bayline.messages.models import Message
+from bayline.messaging.models import ConsentEvent, ConsentRecord, Suppression
 from bayline.testing.plugin import in_tenant
 
 

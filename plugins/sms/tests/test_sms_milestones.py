@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bayline.messaging.models import OutboxItem
 from sqlalchemy import select
 
 from bayline.claims.models import Claim
+from bayline.messaging.models import OutboxItem
 from bayline.portal import tokens
 from bayline.portal.models import PortalToken
 from bayline.testing.plugin import in_tenant

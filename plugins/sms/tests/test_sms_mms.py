@@ -6,11 +6,10 @@ import io
 import time
 
 from bayline_sms.models import SmsInbound
-
-from bayline.messaging.models import OutboxItem
 from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
 from sqlalchemy import select
 
+from bayline.messaging.models import OutboxItem
 from bayline.photos.models import Attachment, Photo
 from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant

@@ -1,11 +1,11 @@
 """Outbound texts end to end: our route → Celery task → official SDK → HTTP → the Telnyx stand-in."""
 from __future__ import annotations
 
-from bayline.messaging.models import OutboxItem
 from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
 from sqlalchemy import select
 
 from bayline.messages.models import Message
+from bayline.messaging.models import OutboxItem
 from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
@@ -139,10 +139,9 @@ def test_number_search_and_order(app, sms_shop, telnyx_api) -> None:
 def test_rate_limited_send_backs_off_and_is_retried(app, sms_shop, make_claim, telnyx_api) -> None:
     """429 from Telnyx: the task backs off (eager mode parks the row for the beat task) and the
     retry sends exactly one text."""
+    from bayline.db import utcnow
     from bayline.messaging.models import OutboxItem
     from bayline.messaging.tasks import dispatch_due as release_held  # held texts: the core's beat
-
-    from bayline.db import utcnow
 
     claim = make_claim(sms_shop.shop)
     telnyx_api.rate_limit_next = 1
@@ -159,7 +158,8 @@ def test_rate_limited_send_backs_off_and_is_retried(app, sms_shop, make_claim, t
         assert release_held.apply().get() == 1
     assert len(telnyx_api.message_posts()) == 2 and len(telnyx_api.messages) == 1
     row = sms_shop.api.get(f"/plugins/sms/claims/{claim.id}/messages").get_json()["outbound"][0]
-    assert row["status"] == "queued" and row["telnyx_id"] == telnyx_api.messages[0]["id"] and row["error"] is None
+    # "sending": Telnyx has it (its own "queued"); the webhooks move it on
+    assert row["status"] == "sending" and row["telnyx_id"] == telnyx_api.messages[0]["id"] and row["error"] is None
 
 
 def test_mms_with_media_urls(app, sms_shop, make_claim, telnyx_api) -> None:
@@ -174,17 +174,18 @@ def test_mms_with_media_urls(app, sms_shop, make_claim, telnyx_api) -> None:
     assert bad.status_code == 422
 
 
-def test_send_sms_hook_for_core_requests(app, sms_shop, telnyx_api) -> None:
-    """The core's send_sms hook (e.g. the portal's "text me a new link") goes through the plugin."""
-    from bayline.tenants.entitlements import active_features
-    from bayline.tenants.models import Shop
+def test_core_outbox_requests_go_out_through_the_plugin(app, sms_shop, telnyx_api) -> None:
+    """A core request (e.g. the portal's "text me a new link") is an outbox row that the plugin's
+    ``deliver`` hook sends; the same key again is the same row and no second text."""
+    from bayline.messaging import service as outbox
 
-    with in_tenant(app, sms_shop.shop.id) as session:
-        shop = session.get(Shop, sms_shop.shop.id)
-        hooks = app.extensions["bayline.plugins"].hooks_for(active_features(shop))
-        result = hooks.send_sms(shop=shop, to=CUSTOMER, body="Your new link: https://x.test/c/abc",
-                                idempotency_key="link-1", media=[])
-        again = hooks.send_sms(shop=shop, to=CUSTOMER, body="Your new link: https://x.test/c/abc",
-                               idempotency_key="link-1", media=[])
-    assert result["status"] == "queued" and result["telnyx_id"] == telnyx_api.messages[0]["id"]
-    assert again["id"] == result["id"] and len(telnyx_api.messages) == 1
+    with in_tenant(app, sms_shop.shop.id):
+        item, created = outbox.enqueue(channel="sms", purpose="transactional", recipient=CUSTOMER,
+                                       body="Your new link is on its way", idempotency_key="link-1",
+                                       kind="requested")
+        again, created_again = outbox.enqueue(channel="sms", purpose="transactional", recipient=CUSTOMER,
+                                              body="Your new link is on its way", idempotency_key="link-1",
+                                              kind="requested")
+        assert (created, created_again) == (True, False)
+        assert item.state == "sending" and item.provider_id == telnyx_api.messages[0]["id"]
+        assert again.id == item.id and len(telnyx_api.messages) == 1
