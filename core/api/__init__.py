@@ -82,9 +82,9 @@ def init_api(app: Flask) -> BaylineApi:
         except Exception as http_exc:
             return handle_http_exception(http_exc)  # type: ignore[arg-type]
 
-    from . import api_keys, claims, portal, shops, staff, stages
+    from . import api_keys, claims, outbox, portal, shops, staff, stages
 
-    for module in (claims, stages, staff, shops, api_keys, portal):
+    for module in (claims, stages, staff, shops, api_keys, portal, outbox):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     from bayline.photos import api as photos_api  # the photos feature keeps its API beside its models
 

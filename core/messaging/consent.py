@@ -30,15 +30,19 @@ def record(contact: str, channel: str, purpose: str) -> ConsentRecord | None:
         ConsentRecord.contact == contact, ConsentRecord.channel == channel, ConsentRecord.purpose == purpose)).first()
 
 
-def records(contact: str) -> list[ConsentRecord]:
-    return list(get_session().scalars(select(ConsentRecord).where(ConsentRecord.contact == contact)
-                                      .order_by(ConsentRecord.channel, ConsentRecord.purpose)))
+def records(contact: str | None) -> list[ConsentRecord]:
+    """The ledger of ``contact`` (None: every contact of the shop, at most 500 rows)."""
+    query = select(ConsentRecord).order_by(ConsentRecord.contact, ConsentRecord.channel, ConsentRecord.purpose)
+    if contact is not None:
+        query = query.where(ConsentRecord.contact == contact)
+    return list(get_session().scalars(query.limit(500)))
 
 
-def history(contact: str) -> list[tuple[ConsentRecord, ConsentEvent]]:
-    rows = get_session().execute(select(ConsentRecord, ConsentEvent).join(
-        ConsentEvent, ConsentEvent.record_id == ConsentRecord.id).where(ConsentRecord.contact == contact)
-        .order_by(ConsentEvent.at, ConsentEvent.id))
+def history(contact: str | None) -> list[tuple[ConsentRecord, ConsentEvent]]:
+    query = select(ConsentRecord, ConsentEvent).join(ConsentEvent, ConsentEvent.record_id == ConsentRecord.id)
+    if contact is not None:
+        query = query.where(ConsentRecord.contact == contact)
+    rows = get_session().execute(query.order_by(ConsentEvent.at, ConsentEvent.id).limit(1000))
     return [(r, e) for r, e in rows]
 
 

@@ -37,6 +37,9 @@ NOT_OBJECT_IDS = {
 UNSWEPT = {
     "public_id": "esign packages/documents (plugins/esign, in progress): needs an esign package per shop",
 }
+# API routes only a logged-in staff member may use (an API key gets 403 staff_only, by design):
+# their control runs as the staff owner.
+STAFF_ONLY = {"/api/v1/outbox/<int:draft_id>/queue"}
 # Request bodies that pass validation, so the object lookup is what answers.
 BODIES: dict[tuple[str, str], Any] = {
     ("/api/v1/claims/<int:claim_id>", "PATCH"): {"vehicle_color": "Teal"},
@@ -119,6 +122,21 @@ def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[s
     return ids
 
 
+def outbox_objects(session: Any, claim_id: int, label: str) -> dict[str, int]:
+    """Outbox rows for the outbox routes: a held one (view, cancel), a failed one (retry), a draft (queue)."""
+    from bayline.messaging.models import OutboxItem
+
+    ids = {}
+    for param, state in (("item_id", "held"), ("failed_item_id", "failed"), ("draft_id", "draft")):
+        item = OutboxItem(idempotency_key=f"sweep-{label}-{state}", claim_id=claim_id, channel="email",
+                          purpose="transactional", kind="manual", recipient=f"zq-{label.lower()}@example.com",
+                          body=f"Zq{label}outboxbody", options={}, state=state, attempts=0)
+        session.add(item)
+        session.flush()
+        ids[param] = item.id
+    return ids
+
+
 def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Tenant:
     shop = make_shop(name=f"Shop {label} Zq{label}shopname")
     owner = make_user(shop, email=f"owner-{label.lower()}-zq@example.com")
@@ -137,6 +155,7 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
 
         api_key, _ = create_api_key(shop.id, f"Zq{label}keyname", ["read"])
         plugin_ids = plugin_objects(app, session, shop.id, label)
+        plugin_ids.update(outbox_objects(session, claim.id, label))
         commit(session)
         membership = session.scalar(select(Membership).where(Membership.user_id == spare.id))
         first_stage = session.get(Claim, claim.id).stage_id
@@ -144,7 +163,7 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
         tenant = Tenant(shop=shop, owner=owner, claim=claim,
                         markers=[f"ZQ-{label}-0001", f"Zq{label}lastname", f"zq {label} secret note",
                                  f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname",
-                                 f"Zq{label}keyname"],
+                                 f"Zq{label}keyname", f"Zq{label}outboxbody"],
                         ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id,
                              "photo_id": photo_id, "attachment_id": attachment_id, "key_id": api_key.id, **plugin_ids},
                         own_stage=first_stage)
@@ -259,7 +278,8 @@ def controls(app: Flask, probes: list[Probe], own: Tenant) -> list[str]:
         if not params or any(p not in own.ids for p in params):
             continue
         for probe in probes:
-            if probe.expect != (404,) or (probe.name == "api key" and not rule.rule.startswith("/api/")):
+            if probe.expect != (404,) or (probe.name == "api key" and (not rule.rule.startswith("/api/")
+                                                                        or rule.rule in STAFF_ONLY)):
                 continue
             if (probe.name == "portal") != rule.rule.startswith("/c/"):
                 continue  # portal routes are controlled with the customer's session, the rest with staff

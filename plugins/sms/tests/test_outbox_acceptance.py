@@ -206,3 +206,82 @@ def test_two_beat_processes_racing_claim_each_due_row_once(app, sms_shop, databa
     engine.dispose()
     claimed = [i for r in results for i, _ in r]
     assert len(claimed) == 40 and len(set(claimed)) == 40
+
+
+def test_outbox_api_lists_filters_cancels_retries_and_queues_drafts(app, sms_shop, make_claim, client_for,
+                                                                    telnyx_api, monkeypatch) -> None:
+    from bayline.messaging import service as outbox
+    from bayline.testing.forms import csrf_token
+
+    claim = make_claim(sms_shop.shop)
+    api = sms_shop.api
+    _travel(monkeypatch, datetime(2026, 6, 2, 16, 0, tzinfo=UTC))
+    held, *_ = _enqueue(app, sms_shop.shop.id, idempotency_key="later", due_at=datetime(2026, 6, 9, 16, 0,
+                                                                                         tzinfo=UTC))
+    with in_tenant(app, sms_shop.shop.id) as session:
+        from bayline.claims.models import Claim
+
+        draft, _ = outbox.enqueue(channel="sms", purpose="transactional", recipient=CUSTOMER, body="Draft {first_name}",
+                                  idempotency_key="draft-1", claim=session.get(Claim, claim.id), draft=True)
+        draft_id = draft.id
+    assert telnyx_api.messages == []
+    rows = api.get("/api/v1/outbox?state=held").get_json()
+    assert [r["id"] for r in rows] == [held] and rows[0]["reason"].startswith("waiting: scheduled for")
+    assert api.get(f"/api/v1/claims/{claim.id}/outbox").get_json()[0]["state"] == "draft"
+    assert api.get("/api/v1/outbox?state=nonsense").status_code == 422
+    # an API key may not send a draft: only a staff member
+    refused = api.post(f"/api/v1/outbox/{draft_id}/queue", json={})
+    assert refused.status_code == 403 and refused.get_json()["code"] == "staff_only"
+    staff = client_for(sms_shop.owner)
+    token = csrf_token(staff, f"/console/claims/{claim.id}")
+    sent = staff.post(f"/api/v1/outbox/{draft_id}/queue", json={}, headers={"X-CSRFToken": token})
+    assert sent.status_code == 200 and sent.get_json()["state"] == "sending", sent.get_json()
+    assert [m["text"] for m in telnyx_api.messages] == ["Draft {first_name}"]
+    again = staff.post(f"/api/v1/outbox/{draft_id}/queue", json={}, headers={"X-CSRFToken": token})
+    assert again.status_code == 409 and again.get_json()["code"] == "outbox_invalid_state"
+    # cancel the held reminder; retry is only for failed messages
+    assert api.post(f"/api/v1/outbox/{held}/retry").get_json()["code"] == "outbox_invalid_state"
+    assert api.post(f"/api/v1/outbox/{held}/cancel").get_json()["state"] == "cancelled"
+    assert api.post(f"/api/v1/outbox/{held}/cancel").status_code == 409
+    telnyx_api.blocked.add(CUSTOMER)
+    failed, *_ = _enqueue(app, sms_shop.shop.id, idempotency_key="to-fail")
+    body = api.get(f"/api/v1/outbox/{failed}").get_json()
+    assert body["state"] == "failed" and body["reason"]
+    telnyx_api.blocked.discard(CUSTOMER)
+    with in_tenant(app, sms_shop.shop.id):  # 40300 (blocked) opted the number out; the shop asked again
+        from bayline.messaging import consent
+
+        consent.opt_in(CUSTOMER, "sms", "staff")
+        from bayline.events import commit
+
+        commit()
+    retried = api.post(f"/api/v1/outbox/{failed}/retry")
+    assert retried.status_code == 200 and retried.get_json()["state"] == "sending", retried.get_json()
+    assert api.get("/api/v1/openapi.json").get_json()["paths"].keys() >= {
+        "/api/v1/outbox", "/api/v1/claims/{claim_id}/outbox", "/api/v1/outbox/{item_id}/cancel",
+        "/api/v1/outbox/{failed_item_id}/retry", "/api/v1/outbox/{draft_id}/queue", "/api/v1/consent"}
+
+
+def test_consent_api_shows_history_and_records_edits(app, sms_shop, telnyx_api) -> None:
+    api = sms_shop.api
+    no_wording = api.put("/api/v1/consent", json={"contact": CUSTOMER, "channel": "sms", "purpose": "marketing",
+                                                  "status": "granted"})
+    assert no_wording.status_code == 422 and "wording" in no_wording.get_json()["message"]
+    bad = api.put("/api/v1/consent", json={"contact": CUSTOMER, "channel": "sms", "purpose": "promo",
+                                           "status": "granted"})
+    assert bad.status_code == 422 and bad.get_json()["code"] == "validation_error"
+    ok = api.put("/api/v1/consent", json={"contact": CUSTOMER, "channel": "sms", "purpose": "marketing",
+                                          "status": "granted", "source": "paper_form", "wording_version": "m-2",
+                                          "wording": "Yes, send me offers by text."},
+                 headers={"User-Agent": "front-desk-tablet"})
+    assert ok.status_code == 200
+    view = api.put("/api/v1/consent", json={"contact": CUSTOMER, "channel": "sms", "purpose": "transactional",
+                                            "status": "revoked", "detail": "asked on the phone"}).get_json()
+    assert view["suppressed"]["sms"] is True and view["suppressed"]["email"] is False
+    assert [(h["purpose"], h["status"]) for h in view["history"]] == [
+        ("marketing", "granted"), ("transactional", "revoked"), ("marketing", "revoked")]
+    assert view["history"][0]["wording"] == "Yes, send me offers by text."
+    assert view["history"][0]["user_agent"] == "front-desk-tablet"
+    listed = api.get(f"/api/v1/consent?contact={CUSTOMER.replace('+', '%2B')}").get_json()
+    assert {(r["purpose"], r["status"]) for r in listed["records"]} == {("marketing", "revoked"),
+                                                                       ("transactional", "revoked")}
