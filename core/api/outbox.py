@@ -130,7 +130,8 @@ def consent_view(contact: str | None) -> dict[str, Any]:
     channels = sorted({r.channel for r in records} | {"sms", "email"})
     suppressed = {c: consent.is_suppressed(contact, c) for c in channels} if contact else {}
     return {"contact": contact or "", "suppressed": suppressed, "records": records,
-            "history": [{"contact": r.contact, "channel": r.channel, "purpose": r.purpose, "status": e.status, "source": e.source,
+            "history": [{"contact": r.contact, "channel": r.channel, "purpose": r.purpose, "status": e.status,
+                         "source": e.source,
                          "wording_version": e.wording_version, "wording": e.wording, "detail": e.detail,
                          "ip": e.ip, "user_agent": e.user_agent, "at": e.at} for r, e in consent.history(contact)]}
 
