@@ -9,6 +9,7 @@ strict Content-Security-Policy.
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from flask import (
@@ -196,7 +197,8 @@ def _relink(raw: str) -> None:
 
     # The link is filled in (issued, rotating the stale one) only in the provider request.
     body = f"{shop.name}: here is your new link to follow your repair {claim.number}: {{portal_link}}"
-    key = f"portal-relink:{tokens.hash_token(raw)[:32]}:{utcnow():%Y%m%d%H%M}"  # a double click: one text
+    # each request is its own text (the route's rate limit caps them): a new key per request
+    key = f"portal-relink:{claim.id}:{secrets.token_hex(8)}"
     try:
         item, _ = outbox.enqueue(channel="sms", purpose="transactional", recipient=claim.customer_mobile,
                                  body=body, idempotency_key=key, claim=claim, kind="requested", thread=False)
