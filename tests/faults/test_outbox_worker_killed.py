@@ -47,11 +47,12 @@ def app_config(own_redis, tmp_path, telnyx_api):
 
 def test_send_killed_after_the_provider_call_sends_once(app, database_url, own_redis, tmp_path, make_shop,
                                                         telnyx_api, monkeypatch):
+    from bayline_sms.models import SmsNumber
+
     from bayline import settings_registry
     from bayline.events import commit
     from bayline.messaging import service as outbox
     from bayline.messaging.models import OutboxItem
-    from bayline_sms.models import SmsNumber
 
     monkeypatch.setenv("TELNYX_API_KEY", API_KEY)  # the workers' SDK reads these
     monkeypatch.setenv("TELNYX_BASE_URL", telnyx_api.base_url)

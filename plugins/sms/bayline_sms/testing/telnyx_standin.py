@@ -13,8 +13,8 @@ import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from nacl.signing import SigningKey
