@@ -37,6 +37,10 @@ MAX_SIGNERS = 4
 OTP_TTL = timedelta(minutes=10)
 OTP_MAX_ATTEMPTS = 5
 OTP_MAX_PER_HOUR = 5
+# Texts, on the core template service (``bayline.messaging.templates``: ``{field}`` names only).
+OTP_TEXT = "{shop_name}: your signing code is {code}. It expires in 10 minutes. Never share it."
+LINK_TEXT = ("{shop_name}: {signer_name}, please review and sign \"{title}\" for repair order {claim_number}: "
+             "{portal_link}")
 CONSENT_TEXT = (
     "I agree to do business electronically with this shop: to receive, review and sign the documents of "
     "my repair electronically instead of on paper. I can ask the shop for a paper copy at any time, at no "
@@ -341,7 +345,9 @@ def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, hooks: Any, f
     get_session().add(row)
     get_session().flush()
     commit()  # the code exists before the text leaves (the SMS hook commits its own rows)
-    body = f"{shop.name}: your signing code is {code}. It expires in 10 minutes. Never share it."
+    from bayline.messaging.templates import render
+
+    body = render(OTP_TEXT, {"shop_name": shop.name, "code": code})
     result = _text(signer.mobile, body, f"esign-otp:{row.id}", None, kind="requested", thread=False)
     if result.get("status") in ("refused", "failed"):
         detail = (result or {}).get("message") or "no texting provider answered"
@@ -385,6 +391,8 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
     nothing (a double click); a new key is a re-send. The portal keeps only hashes of its links, so
     each send issues a new link (rotating the previous one; a customer already in keeps going).
     """
+    from bayline.messaging.templates import render
+
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
         raise EsignError(422, "validation_error", "idempotency_key: 1 to 100 characters.")
@@ -415,8 +423,8 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
     for n, (row, signer) in enumerate(zip(rows, targets, strict=True)):
         # {portal_link} is filled in only in the provider request; the first text rotates the claim's
         # previous link, the others add one for their signer (each signer's link keeps working).
-        body = (f"{shop.name}: {signer.name}, please review and sign \"{pkg.title}\" for repair order "
-                f"{claim.number}: {{portal_link}}")
+        body = render(LINK_TEXT, {"shop_name": shop.name, "signer_name": signer.name, "title": pkg.title,
+                                  "claim_number": claim.number})
         result = _text(signer.mobile or "", body, f"esign-send:{pkg.public_id}:{row.idempotency_key}", claim,
                        user_id=user_id, link="rotate" if n == 0 else "add")
         row.status = str((result or {}).get("status") or "not_sent")[:40]
