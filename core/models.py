@@ -2,6 +2,7 @@
 from bayline.auth.models import ApiKey, User
 from bayline.claims.models import Claim, EtaHistory, Stage, StageHistory
 from bayline.messages.models import Message
+from bayline.messaging.models import ConsentEvent, ConsentRecord, OutboxItem, Suppression
 from bayline.photos.models import Attachment, FileAudit, Photo
 from bayline.portal.models import PortalAttempt, PortalToken
 from bayline.tenants.models import (
@@ -18,8 +19,8 @@ from bayline.tenants.models import (
 )
 
 __all__ = [
-    "ApiKey", "Attachment", "Claim", "EtaHistory", "FileAudit", "Group", "GroupMembership", "Membership", "Message",
-    "Photo", "Plan", "PlanFeature",
-    "PortalAttempt", "PortalToken",
-    "Shop", "ShopAddon", "ShopFeatureToggle", "ShopSetting", "Stage", "StageHistory", "StageTemplate", "User",
+    "ApiKey", "Attachment", "Claim", "ConsentEvent", "ConsentRecord", "EtaHistory", "FileAudit", "Group",
+    "GroupMembership", "Membership", "Message", "OutboxItem", "Photo", "Plan", "PlanFeature", "PortalAttempt",
+    "PortalToken", "Shop", "ShopAddon", "ShopFeatureToggle", "ShopSetting", "Stage", "StageHistory", "StageTemplate",
+    "Suppression", "User",
 ]

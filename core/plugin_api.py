@@ -24,6 +24,10 @@ from .events import commit, emit
 from .files import Attachment, Photo, Rejected
 from .messages import public as messages
 from .messages.models import Message
+from .messaging import consent
+from .messaging import public as outbox
+from .messaging import templates as message_templates
+from .messaging.models import OutboxItem
 from .plugins.blueprints import (
     PluginApiBlueprint,
     api_blueprint,
@@ -59,7 +63,7 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection", "SettingDef", "Viewer",
     "hookimpl",
     # models a hook receives or a plugin reads
-    "Attachment", "Claim", "Message", "Photo", "Shop", "Stage", "User",
+    "Attachment", "Claim", "Message", "OutboxItem", "Photo", "Shop", "Stage", "User",
     # database and tenancy
     "Base", "TenantScoped", "UTCDateTime", "current_tenant_id", "get_session", "tenant_scope", "unscoped",
     "utcnow",
@@ -68,6 +72,8 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # services
     "PortalLink", "Rejected", "channel_link", "claims", "enqueue", "files", "issue_portal_link", "link_ids_in",
     "mask_json", "mask_links", "messages", "phones", "storage", "unmask_for_delivery",
+    # messaging core: the outbox, the consent ledger, the one template service
+    "consent", "message_templates", "outbox",
     # shop context, settings, platform configuration, features
     "MissingConfig", "PluginConfig", "ShopSettings", "for_shop", "is_feature_active", "plugin_config",
     "shop_settings",

@@ -55,13 +55,17 @@ def init_web(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .console import bp as console_bp
     from .introspection import bp as introspection_bp
+    from .outbox_console import bp as outbox_bp
     from .platform import bp as platform_bp
     from .shop_settings import bp as settings_bp
     from .staff_auth import bp as auth_bp
+    from .unsubscribe import bp as unsubscribe_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(introspection_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(outbox_bp)
+    app.register_blueprint(unsubscribe_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(platform_bp)
     from .portal import init_portal

@@ -15,16 +15,17 @@ from bayline.claims import service
 from bayline.claims.models import CLAIM_TYPES, Claim
 from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
-from bayline.errors import wants_json
+from bayline.errors import Refused, wants_json
 from bayline.events import commit
 from bayline.extensions import limiter
 from bayline.live import shop_channel, staff_event_types
 from bayline.messages import service as messages
 from bayline.messages.channels import channel_ready
+from bayline.messaging import intake
+from bayline.messaging import service as outbox
 from bayline.plugins.calling import collect
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
-from bayline.portal.links import channel_link
 from bayline.portal.models import PortalAttempt, PortalToken
 from bayline.web.sse import event_stream
 
@@ -99,6 +100,8 @@ def new_claim() -> Any:
     if request.method == "POST":
         data = {k: form.get(k, "").strip() or None for k, _ in CLAIM_FORM_FIELDS}
         data["claim_type"] = form.get("claim_type") or "insurance"
+        data["text_consent"] = form.get("text_consent") or None
+        data["marketing_consent"] = form.getlist("marketing_consent")
         try:
             if data["vehicle_year"]:
                 data["vehicle_year"] = int(data["vehicle_year"])
@@ -112,11 +115,12 @@ def new_claim() -> Any:
             flash(f"Claim {claim.number} opened.")
             # The staff-copy link exists in clear only now: this page shows it once.
             return _claim_page(claim, new_link=link.url, status=201)
-        except ValueError as exc:
+        except (ValidationError, ValueError) as exc:
             errors = exc.messages if isinstance(exc, ValidationError) else {"form": [str(exc)]}
             get_session().rollback()
     return render_template("staff/new_claim.html", fields=CLAIM_FORM_FIELDS, form=form, errors=errors,
-                           claim_types=CLAIM_TYPES), 422 if errors else 200
+                           claim_types=CLAIM_TYPES, text_consent_choices=intake.TEXT_CONSENT,
+                           marketing_wording=intake.marketing_wording(g.shop)[0]), 422 if errors else 200
 
 
 PURPOSE_LABELS = {"work_order": "Work order", "hang_tag": "Hang tag", "receipt": "Receipt",
@@ -211,15 +215,21 @@ def send_portal_link(claim_id: int) -> Any:
     if not claim.customer_mobile:
         flash("The claim has no mobile number: nothing was sent.")
         return redirect(url_for("console.claim", claim_id=claim.id) + "#portal-link")
-    body = f"{g.shop.name}: follow your repair {claim.number} here: {channel_link(claim, 'sms')}"
+    # ``{portal_link}`` becomes the SMS channel's live link only in the provider request.
+    body = f"{g.shop.name}: follow your repair {claim.number} here: {{portal_link}}"
     key = f"portal-link:{claim.id}:{request.form.get('idempotency_key') or uuid.uuid4().hex}"
-    result = g.hooks.send_sms(shop=g.shop, to=claim.customer_mobile, body=body, idempotency_key=key, media=[])
-    commit()
-    status = str((result or {}).get("status") or "not_sent")
-    if status in ("refused", "failed", "not_sent"):
-        flash(f"Not sent: {(result or {}).get('message') or 'the texting channel did not accept the text.'}")
+    try:
+        item, _ = outbox.enqueue(channel="sms", purpose="transactional", recipient=claim.customer_mobile,
+                                 body=body, idempotency_key=key, claim=claim, user_id=g.principal.user_id,
+                                 confirm_quiet_hours=True)
+    except Refused as refused:
+        get_session().rollback()
+        flash(f"Not sent: {refused.message}")
     else:
-        flash(f"The link was texted to the customer ({status}).")
+        if item.state == "failed":
+            flash(f"Not sent: {item.reason or 'the texting channel did not accept the text.'}")
+        else:
+            flash(f"The link was texted to the customer ({item.reason or item.state}).")
     return redirect(url_for("console.claim", claim_id=claim.id) + "#portal-link")
 
 

@@ -9,7 +9,7 @@ strict Content-Security-Policy.
 from __future__ import annotations
 
 import logging
-import uuid
+import secrets
 from typing import Any
 
 from flask import (
@@ -30,16 +30,17 @@ from bayline.claims import service as claims_service
 from bayline.claims.models import Claim
 from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.extensions import limiter
 from bayline.live import channel, init_live, portal_event_types
 from bayline.messages import service as messages
 from bayline.messages.channels import channel_ready
+from bayline.messaging import service as outbox
 from bayline.plugins.calling import collect
 from bayline.plugins.setup import bind_shop
 from bayline.plugins.types import Viewer
 from bayline.portal import redact, tokens, verify
-from bayline.portal.links import channel_link
 from bayline.tenancy import set_tenant
 from bayline.tenants.models import Shop
 from bayline.web import portal_cache
@@ -192,10 +193,17 @@ def _relink(raw: str) -> None:
     shop, claim = found
     if not claim.customer_mobile:
         return
-    body = f"{shop.name}: here is your link to follow your repair {claim.number}: {channel_link(claim, 'sms')}"
-    result = g.hooks.send_sms(shop=shop, to=claim.customer_mobile, body=body,
-                              idempotency_key=f"portal-relink:{claim.id}:{uuid.uuid4().hex}", media=[])
-    commit()
+    # ``{portal_link}`` becomes the SMS channel's live link (or a new one) only in the provider request.
+    body = f"{shop.name}: here is your link to follow your repair {claim.number}: {{portal_link}}"
+    # each request is its own text (the route's rate limit caps them): a new key per request
+    key = f"portal-relink:{claim.id}:{secrets.token_hex(8)}"
+    try:
+        item, _ = outbox.enqueue(channel="sms", purpose="transactional", recipient=claim.customer_mobile,
+                                 body=body, idempotency_key=key, claim=claim, kind="requested", thread=False)
+        result = {"status": item.state}
+    except Refused as refused:
+        get_session().rollback()
+        result = {"status": "refused", "message": refused.message}
     log.info("portal relink for claim %s: %s", claim.id, (result or {}).get("status", "not sent"))
 
 

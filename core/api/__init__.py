@@ -64,9 +64,9 @@ def init_api(app: Flask) -> BaylineApi:
 
     app.register_error_handler(Refused, handle_refused)
 
-    from . import api_keys, claims, platform, portal, shops, staff, stages
+    from . import api_keys, claims, outbox, platform, portal, shops, staff, stages
 
-    for module in (claims, stages, staff, shops, api_keys, portal, platform):
+    for module in (claims, stages, staff, shops, api_keys, portal, platform, outbox):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     from bayline.photos import api as photos_api  # the photos feature keeps its API beside its models
 

@@ -92,6 +92,15 @@ class ClaimCreateSchema(ClaimBaseSchema):
     customer_last_name = _str(100, 1, required=True)
     stage_id = _id()
     eta = fields.Date(allow_none=True)
+    text_consent = fields.String(
+        load_only=True, validate=validate.OneOf(("verbal", "written", "declined")),
+        metadata={"description": "How the customer agreed to texts about this repair (recorded on the consent "
+                                 "ledger; `declined`: no texts). Omitted: the mobile given counts as consent."})
+    marketing_consent = fields.List(
+        fields.String(validate=validate.OneOf(("sms", "email"))), load_only=True, validate=validate.Length(max=2),
+        metadata={"description": "Channels the customer gave express written consent to marketing on (the "
+                                 "shop's wording `messaging.marketing_consent_wording` is stored with it). "
+                                 "Default: none."})
 
 
 class ClaimSchema(ClaimBaseSchema):

@@ -16,9 +16,11 @@ from sqlalchemy import Select, func, or_, select
 from bayline import settings_registry
 from bayline.db import MAX_ID, get_session, utcnow
 from bayline.events import emit
+from bayline.messaging import intake
 from bayline.phones import to_e164
 from bayline.portal import tokens as portal_tokens
 from bayline.tenancy import current_tenant_id
+from bayline.tenants.models import Shop
 
 from .models import Claim, EtaHistory, Stage, StageHistory
 from .stages import active_stages
@@ -85,7 +87,12 @@ def create_claim(data: dict[str, Any], user_id: int | None = None) -> Claim:
     shop_id = current_tenant_id()
     if shop_id is None:
         raise RuntimeError("create_claim needs a single-shop tenant context")
+    text_consent = data.pop("text_consent", None) if "text_consent" in data else None
+    marketing = list(data.pop("marketing_consent", None) or [])
     data = _clean(data, shop_id)
+    consent_errors = intake.problems(text_consent, marketing)
+    if consent_errors:
+        raise ValidationError(consent_errors)
     stage_id = data.pop("stage_id", None)
     eta: date | None = data.pop("eta", None)
     if _number_taken(data["number"]):
@@ -106,6 +113,8 @@ def create_claim(data: dict[str, Any], user_id: int | None = None) -> Claim:
     session.add(StageHistory(claim_id=claim.id, from_stage_id=None, to_stage_id=stage.id, user_id=user_id, at=now))
     if eta:
         session.add(EtaHistory(claim_id=claim.id, old_eta=None, new_eta=eta, user_id=user_id, at=now))
+    if text_consent or marketing:
+        intake.record_intake(claim, session.get(Shop, shop_id), text_consent, marketing, user_id)
     emit("claim.created", shop_id, {"claim_id": claim.id, "stage_id": stage.id, "user_id": user_id})
     # The raw link exists only now (just its hash is stored): callers may show it once.
     claim.portal_link = portal_tokens.issue(claim, user_id)

@@ -5,10 +5,10 @@ features, permissions, event types, settings or menu entries besides what these 
 """
 from __future__ import annotations
 
-from . import claims, console, messages, permissions, photos, portal, settings
+from . import claims, console, messages, messaging, permissions, photos, portal, settings
 
 CORE_PLUGINS: list[tuple[str, object]] = [
     ("bayline.claims", claims), ("bayline.permissions", permissions), ("bayline.settings", settings),
     ("bayline.portal", portal), ("bayline.messages", messages), ("bayline.photos", photos),
-    ("bayline.console", console),
+    ("bayline.messaging", messaging), ("bayline.console", console),
 ]

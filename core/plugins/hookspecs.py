@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from bayline.auth.models import User
     from bayline.claims.models import Claim
+    from bayline.messaging.models import OutboxItem
     from bayline.tenants.models import Shop
 
     from .types import ClaimPanel, Event, EventType, Feature, MenuItem, Permission, PortalSection, SettingDef, Viewer
@@ -334,28 +335,38 @@ def extra_template_vars(template_name: str) -> dict[str, Any]:
 
 
 @hookspec(firstresult=True)
-def send_sms(shop: Shop, to: str, body: str, idempotency_key: str, media: list[str]) -> dict[str, Any] | None:
-    """Send a text for ``shop``. First plugin that handles it returns a delivery record.
+def deliver(outbox_item: OutboxItem, body: str, provider_key: str) -> dict[str, Any] | None:
+    """Hand one outbox row to your provider, when ``outbox_item.channel`` is yours; else return None.
 
-    The core wraps this for consent, quiet hours, idempotency and audit; a
-    plugin only talks to its provider. Return ``None`` to decline.
+    Called by the core send task (``bayline.messaging.send``) after consent, suppression, quiet
+    hours and rate limits passed, with the row in state ``sending``. First non-None result wins,
+    so one plugin per channel answers. Report later provider events (webhooks) through
+    ``bayline.plugin_api.outbox.report_state``.
 
     Arguments:
-        shop: the sending shop.
-        to: the recipient's number in E.164.
-        body: the text (links already in it).
-        idempotency_key: the same key is never sent twice.
-        media: URLs of pictures to attach (MMS).
+        outbox_item: the row (``channel``, ``recipient``, ``purpose``, ``kind``, ``subject``,
+            ``options`` such as ``media_urls``); its stored ``body`` stays masked.
+        body: the provider text, ``{portal_link}`` filled with the claim's live link.
+        provider_key: send it as the provider's idempotency key: a task redelivered after a crash
+            calls you again with the same key, a staff retry with a new one.
+
+    Returns:
+        ``{"state": "sending" | "sent" | "delivered" | "failed", "provider_id": ..., "reason": ...}``,
+        or ``{"state": "retry", "retry_in": seconds, "reason": ...}`` for a temporary failure (the
+        row is held and the scheduler tries again).
 
     Commits:
-        yes: the implementation commits the session (its outbound row), and with it whatever the
-        caller left pending; callers commit or roll back their own work before calling it.
+        no: the core commits the row's new state after the hook returns; an implementation may
+        commit its own provider rows.
 
     Example::
 
         @hookimpl
-        def send_sms(shop, to, body, idempotency_key, media):
-            return {"id": provider.send(to, body, key=idempotency_key), "state": "queued"}
+        def deliver(outbox_item, body, provider_key):
+            if outbox_item.channel != "sms":
+                return None
+            sent = client.messages.send(to=outbox_item.recipient, text=body, idempotency_key=provider_key)
+            return {"state": "sending", "provider_id": sent.data.id}
     """
 
 

@@ -11,7 +11,8 @@ import logging
 import re
 from typing import Any
 
-TOKEN_RE = re.compile(r"(/c/)(?!s/)[A-Za-z0-9_\-]{10,}")  # a link secret or a printed short code
+# a link secret or a printed short code (/c/...), an unsubscribe token (/u/...)
+TOKEN_RE = re.compile(r"(/c/|/u/)(?!s/)[A-Za-z0-9_\-.]{10,}")
 _installed = False
 
 

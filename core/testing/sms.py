@@ -1,17 +1,17 @@
 """``sms_outbox``: the texts the core and plugins hand to the SMS channel, captured in memory
 (like Django's ``mail.outbox``), so a plugin's tests never need an SMS plugin installed.
 
-Where the capture plugs in: :class:`SendSmsCapture` implements the sending hook as it is today
-(``send_sms(shop, to, body, idempotency_key, media)``). It is the only piece that knows the hook;
-when sending moves to the messaging outbox with a channel ``deliver(outbox_item)`` hook, only
-this adapter changes and :class:`SentText` / :class:`SmsOutbox` stay as they are.
+Where the capture plugs in: :class:`SendSmsCapture` is the SMS channel's ``deliver(outbox_item,
+body, provider_key)`` hook (the core outbox still does consent, quiet hours and idempotency before
+calling it). It is the only piece that knows the hook; :class:`SentText` / :class:`SmsOutbox` are
+what a test reads.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from bayline.plugin_api import Shop, commit, hookimpl
+from bayline.plugin_api import OutboxItem, Shop, hookimpl
 
 CAPTURE_PLUGIN = "bayline_testing_sms_outbox"
 
@@ -52,24 +52,28 @@ class SmsOutbox:
 
 
 class SendSmsCapture:
-    """Adapter: the ``send_sms`` hook implementation that records into an :class:`SmsOutbox`.
+    """Adapter: the SMS channel's ``deliver`` hook, recording into an :class:`SmsOutbox`.
 
     Registered as an always-active plugin it answers before any installed SMS plugin (pluggy calls
-    the latest registered implementation first) and keeps the hook's contract: the same
-    idempotency key is sent once (a repeat returns the first record), and it commits the session."""
+    the latest registered implementation first) and keeps the hook's contract: the same provider
+    key is delivered once (a redelivered send returns the first record)."""
 
     def __init__(self, outbox: SmsOutbox) -> None:
         self.outbox = outbox
+        self.delivered: dict[str, str] = {}  # provider key → provider id
 
     @hookimpl
-    def send_sms(self, shop: Shop, to: str, body: str, idempotency_key: str, media: list[str]) -> dict[str, Any]:
-        for earlier in self.outbox.sent:
-            if earlier.idempotency_key == idempotency_key:
-                return {"id": earlier.provider_id, "status": "queued", "duplicate": True}
-        text = SentText(shop.id, to, body, idempotency_key, tuple(media or ()), f"outbox-{len(self.outbox) + 1}")
+    def deliver(self, outbox_item: OutboxItem, body: str, provider_key: str) -> dict[str, Any] | None:
+        if outbox_item.channel != "sms":
+            return None
+        if provider_key in self.delivered:
+            return {"state": "sent", "provider_id": self.delivered[provider_key]}
+        media = tuple((outbox_item.options or {}).get("media_urls") or ())
+        text = SentText(outbox_item.tenant_id, outbox_item.recipient, body, outbox_item.idempotency_key, media,
+                        f"outbox-{len(self.outbox) + 1}")
         self.outbox.sent.append(text)
-        commit()
-        return {"id": text.provider_id, "status": "queued"}
+        self.delivered[provider_key] = text.provider_id
+        return {"state": "sent", "provider_id": text.provider_id}
 
     @hookimpl
     def channel_ready(self, shop: Shop, channel: str) -> bool | None:

@@ -29,7 +29,9 @@ from bayline.testing.forms import csrf_token
 # Parameters that are not tenant object ids; each is covered by its own tests.
 NOT_OBJECT_IDS = {
     "filename",  # static files
-    "token",  # /reset/<token>: signed and single-use, see tests/web/test_auth.py
+    # /reset/<token>: signed and single-use, see tests/web/test_auth.py; /u/<token>: a signed
+    # unsubscribe token naming its shop, see tests/messaging/test_unsubscribe.py
+    "token",
     "key",  # /console/settings/features/<key>: a catalogue feature key of the caller's own shop
     # /api/v1/platform/shops/<shop_slug>/..., /console/platform/shops/<slug>: cross-shop by design, for
     # platform admins only; tests/api/test_platform_features.py sweeps every /platform route as shop
@@ -42,6 +44,9 @@ NOT_OBJECT_IDS = {
 UNSWEPT = {
     "public_id": "esign packages/documents (plugins/esign, in progress): needs an esign package per shop",
 }
+# API routes only a logged-in staff member may use (an API key gets 403 staff_only, by design):
+# their control runs as the staff owner.
+STAFF_ONLY = {"/api/v1/outbox/<int:draft_id>/queue"}
 # Request bodies that pass validation, so the object lookup is what answers.
 BODIES: dict[tuple[str, str], Any] = {
     ("/api/v1/claims/<int:claim_id>", "PATCH"): {"vehicle_color": "Teal"},
@@ -52,6 +57,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("/console/claims/<int:claim_id>/eta", "POST"): {"eta": "2031-05-06"},
     ("/console/claims/<int:claim_id>/stage", "POST"): {"stage_id": "{own_stage}"},
     ("/plugins/sms/inbox/<int:inbound_id>/attach", "POST"): {"claim_number": "{own_claim_number}"},
+    # the control must not depend on the hour the suite runs at (quiet hours refuse unconfirmed sends)
+    ("/api/v1/outbox/<int:draft_id>/queue", "POST"): {"confirm_quiet_hours": True},
 }
 # Multipart bodies (file uploads): a factory per route, since a file object is read once.
 MULTIPART: dict[tuple[str, str], Any] = {
@@ -124,6 +131,21 @@ def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[s
     return ids
 
 
+def outbox_objects(session: Any, claim_id: int, label: str) -> dict[str, int]:
+    """Outbox rows for the outbox routes: a held one (view, cancel), a failed one (retry), a draft (queue)."""
+    from bayline.messaging.models import OutboxItem
+
+    ids = {}
+    for param, state in (("item_id", "held"), ("failed_item_id", "failed"), ("draft_id", "draft")):
+        item = OutboxItem(idempotency_key=f"sweep-{label}-{state}", claim_id=claim_id, channel="email",
+                          purpose="transactional", kind="manual", recipient=f"zq-{label.lower()}@example.com",
+                          body=f"Zq{label}outboxbody", options={}, state=state, attempts=0)
+        session.add(item)
+        session.flush()
+        ids[param] = item.id
+    return ids
+
+
 def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Tenant:
     shop = make_shop(name=f"Shop {label} Zq{label}shopname")
     owner = make_user(shop, email=f"owner-{label.lower()}-zq@example.com")
@@ -142,6 +164,7 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
 
         api_key, _ = create_api_key(shop.id, f"Zq{label}keyname", ["read"])
         plugin_ids = plugin_objects(app, session, shop.id, label)
+        plugin_ids.update(outbox_objects(session, claim.id, label))
         commit(session)
         membership = session.scalar(select(Membership).where(Membership.user_id == spare.id))
         first_stage = session.get(Claim, claim.id).stage_id
@@ -149,7 +172,7 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
         tenant = Tenant(shop=shop, owner=owner, claim=claim,
                         markers=[f"ZQ-{label}-0001", f"Zq{label}lastname", f"zq {label} secret note",
                                  f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname",
-                                 f"Zq{label}keyname"],
+                                 f"Zq{label}keyname", f"Zq{label}outboxbody"],
                         ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id,
                              "photo_id": photo_id, "attachment_id": attachment_id, "key_id": api_key.id,
                              "link_id": claim.portal_link.token.id, **plugin_ids},
@@ -265,7 +288,8 @@ def controls(app: Flask, probes: list[Probe], own: Tenant) -> list[str]:
         if not params or any(p not in own.ids for p in params):
             continue
         for probe in probes:
-            if probe.expect != (404,) or (probe.name == "api key" and not rule.rule.startswith("/api/")):
+            if probe.expect != (404,) or (probe.name == "api key" and (not rule.rule.startswith("/api/")
+                                                                        or rule.rule in STAFF_ONLY)):
                 continue
             if (probe.name == "portal") != rule.rule.startswith("/c/"):
                 continue  # portal routes are controlled with the customer's session, the rest with staff

@@ -7,6 +7,7 @@ Redis hands an unacknowledged task to another worker after ``FAULT_VISIBILITY_TI
 import os
 
 from bayline import create_app
+from bayline.messaging import tasks as messaging_tasks  # noqa: F401  (bayline.messaging.send)
 from bayline.photos import tasks  # noqa: F401  (register bayline.photos.process_photo)
 
 app = create_app()

@@ -124,7 +124,7 @@ def test_nav_comes_from_menu_items_and_follows_permissions(app, make_shop, make_
     shop = make_shop()
     owner = _nav(client_for(make_user(shop, "owner")).get("/console/").get_data(as_text=True))
     tech = _nav(client_for(make_user(shop, "technician")).get("/console/").get_data(as_text=True))
-    assert owner[:6] == ["Board", "Claims", "New claim", "Stages", "Staff", "Settings"]
+    assert owner[:7] == ["Board", "Claims", "New claim", "Outbox", "Stages", "Staff", "Settings"]
     assert tech[:2] == ["Board", "Claims"] and "Settings" not in tech and "New claim" not in tech
     assert "Goodone link" not in owner  # the plugin is not active for this shop
 

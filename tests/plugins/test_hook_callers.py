@@ -40,7 +40,7 @@ HOOK_TESTS: dict[str, str] = {
     "menu_items": "tests/plugins/test_default_plugins.py::test_sms_texts_link_shows_only_where_sms_is_active",
     "extra_template_vars": "tests/plugins/test_default_plugins.py::"
                            "test_extra_template_vars_gets_the_real_template_name",
-    "send_sms": "tests/portal/test_relink.py::test_replaced_link_texts_a_working_link_to_the_mobile_on_file",
+    "deliver": "tests/portal/test_relink.py::test_replaced_link_texts_a_working_link_to_the_mobile_on_file",
     "on_event": "tests/faults/test_plugin_fault.py::test_failing_plugin_handler_does_not_silence_the_others",
     "tenant_provisioned": "tests/plugins/test_hook_callers.py::test_tenant_provisioned_rows_commit_with_the_shop",
     "entitlements_changed": "tests/plugins/test_hook_callers.py::test_entitlements_changed_on_plan_addon_and_toggle",

@@ -60,15 +60,21 @@ def test_without_a_sender_nothing_is_offered(app, make_shop, make_claim):
     assert "Text me a new link" not in _not_working_page(app.test_client(), old)
 
 
-def test_sms_outbox_keeps_the_hook_contract(app, make_shop, sms_outbox):
+def test_sms_outbox_keeps_the_hook_contract(app, make_shop, make_claim, sms_outbox):
     shop = make_shop()
+    claim = make_claim(shop, customer_mobile=MOBILE)
     with app.app_context(), plugin_api.for_shop(shop):
-        from flask import g
-
-        first = g.hooks.send_sms(shop=shop, to=MOBILE, body="one", idempotency_key="k1", media=["https://x/1.jpg"])
-        again = g.hooks.send_sms(shop=shop, to=MOBILE, body="one", idempotency_key="k1", media=[])
-    assert first["id"] == again["id"] and again.get("duplicate") is True
+        current = plugin_api.get_session().get(plugin_api.Claim, claim.id)
+        first, created = plugin_api.outbox.enqueue(
+            channel="sms", purpose="transactional", recipient=MOBILE, body="one: {portal_link}",
+            idempotency_key="k1", claim=current, kind="requested", options={"media_urls": ["https://x/1.jpg"]})
+        again, created_again = plugin_api.outbox.enqueue(
+            channel="sms", purpose="transactional", recipient=MOBILE, body="one", idempotency_key="k1",
+            claim=current, kind="requested")
+        assert (created, created_again) == (True, False) and first.id == again.id
+        assert first.state == "sent" and first.provider_id == sms_outbox[0].provider_id
     assert len(sms_outbox) == 1 and sms_outbox[0].media == ("https://x/1.jpg",)
+    assert sms_outbox[0].body.startswith("one: http://localhost/c/")  # the link filled for the provider only
     sms_outbox.clear()
     assert len(sms_outbox) == 0
 

@@ -48,8 +48,8 @@ def texting(make_shop, api_client, **extra):
     api = api_client(shop)
     assert api.put("/plugins/sms/number", json={"phone_number": SHOP_NUMBER,
                                                 "messaging_profile_id": "mp-1"}).status_code == 200
-    assert api.patch("/api/v1/shop/settings", json={"sms.quiet_hours_start": "",
-                                                    "sms.quiet_hours_end": ""}).status_code == 200
+    assert api.patch("/api/v1/shop/settings", json={"messaging.quiet_hours_start": "",
+                                                    "messaging.quiet_hours_end": ""}).status_code == 200
     return shop, api
 
 

@@ -15,11 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from bayline.plugin_api import (
     Claim,
     Refused,
-    channel_link,
     commit,
     current_tenant_id,
     emit,
     get_session,
+    message_templates,
+    outbox,
     phones,
     shop_settings,
     storage,
@@ -44,6 +45,10 @@ MAX_SIGNERS = 4
 OTP_TTL = timedelta(minutes=10)
 OTP_MAX_ATTEMPTS = 5
 OTP_MAX_PER_HOUR = 5
+# Texts, on the core template service (``message_templates``: ``{field}`` names only).
+OTP_TEXT = "{shop_name}: your signing code is {code}. It expires in 10 minutes. Never share it."
+LINK_TEXT = ("{shop_name}: {signer_name}, please review and sign \"{title}\" for repair order {claim_number}: "
+             "{portal_link}")
 CONSENT_TEXT = (
     "I agree to do business electronically with this shop: to receive, review and sign the documents of "
     "my repair electronically instead of on paper. I can ask the shop for a paper copy at any time, at no "
@@ -304,6 +309,20 @@ def masked(number: str | None) -> str:
     return f"mobile ending {number[-4:]}" if number else "-"
 
 
+def _text(to: str, body: str, key: str, claim: Claim | None, *, kind: str = "automatic", thread: bool = True,
+          user_id: int | None = None) -> dict[str, Any]:
+    """A transactional text through the core outbox (consent, quiet hours, idempotency, delivery);
+    ``{portal_link}`` in it becomes the claim's e-sign text link when the text leaves."""
+    try:
+        item, _ = outbox.enqueue(channel="sms", purpose="transactional", recipient=to, body=body,
+                                 idempotency_key=key, claim=claim, user_id=user_id, kind=kind, thread=thread,
+                                 options={"link_purpose": "esign_sms"})
+    except Refused as refused:
+        get_session().rollback()
+        return {"status": "refused", "message": refused.message}
+    return {"status": item.state, "message": item.reason}
+
+
 def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, hooks: Any, features: Any) -> EsignOtp:
     """Text a fresh 6-digit code to the signer's mobile on file (10 minutes, 5 attempts)."""
     _require_open(pkg)
@@ -323,10 +342,9 @@ def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, hooks: Any, f
     get_session().add(row)
     get_session().flush()
     commit()  # the code exists before the text leaves (the SMS hook commits its own rows)
-    body = f"{shop.name}: your signing code is {code}. It expires in 10 minutes. Never share it."
-    result = hooks.send_sms(shop=shop, to=signer.mobile, body=body, idempotency_key=f"esign-otp:{row.id}",
-                            media=[])
-    if result is None or result.get("status") in ("refused", "failed"):
+    body = message_templates.render(OTP_TEXT, {"shop_name": shop.name, "code": code})
+    result = _text(signer.mobile, body, f"esign-otp:{row.id}", None, kind="requested", thread=False)
+    if result.get("status") in ("refused", "failed"):
         detail = (result or {}).get("message") or "no texting provider answered"
         raise Refused(502, "otp_not_sent", f"The code could not be texted: {detail}")
     return row
@@ -366,7 +384,7 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
 
     Returns (send rows, created). A known ``idempotency_key`` returns the earlier rows and sends
     nothing (a double click); a new key is a re-send. Every send carries the claim's e-sign text
-    link (core ``channel_link``: the same link while it works; printed and other links untouched);
+    link (the same link while it works; printed and other links untouched);
     the texting plugin stores the text with the link masked.
     """
     key = (idempotency_key or "").strip()
@@ -386,7 +404,6 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
     targets = [s for s in pkg.signers if s.mobile and not all(signed_by(d, s) for d in pkg.documents)]
     if not targets:
         raise Refused(422, "no_mobile", "No signer with documents left has a mobile number.")
-    url = channel_link(claim, "esign_sms")
     rows = [EsignSend(package_id=pkg.id, signer_id=s.id, idempotency_key=f"{key}:{s.position}",
                       to_number=s.mobile or "", status="pending", user_id=user_id) for s in targets]
     db.add_all(rows)
@@ -398,10 +415,11 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
         return list(db.scalars(select(EsignSend).where(EsignSend.idempotency_key.in_(keys_)))), False
     commit()  # link and send rows exist before any text leaves
     for row, signer in zip(rows, targets, strict=True):
-        body = (f"{shop.name}: {signer.name}, please review and sign \"{pkg.title}\" for repair order "
-                f"{claim.number}: {url}")
-        result = hooks.send_sms(shop=shop, to=signer.mobile, body=body,
-                                idempotency_key=f"esign-send:{pkg.public_id}:{row.idempotency_key}", media=[])
+        # {portal_link} is filled only in the provider request: the claim's e-sign text link
+        body = message_templates.render(LINK_TEXT, {"shop_name": shop.name, "signer_name": signer.name,
+                                                    "title": pkg.title, "claim_number": claim.number})
+        result = _text(signer.mobile or "", body, f"esign-send:{pkg.public_id}:{row.idempotency_key}", claim,
+                       user_id=user_id)
         row.status = str((result or {}).get("status") or "not_sent")[:40]
         row.detail = str((result or {}).get("message") or "")[:300] or None
     commit()

@@ -17,12 +17,13 @@ from bayline.plugin_api import (
     Event,
     Feature,
     MenuItem,
+    OutboxItem,
     Permission,
-    Refused,
     SettingDef,
     files,
     get_session,
     hookimpl,
+    outbox,
     phones,
     shop_settings,
 )
@@ -34,17 +35,10 @@ NAME = "sms"
 _OFFICE = ("owner", "admin", "advisor", "estimator", "production_manager")
 
 
-def _hhmm(value: Any) -> str:
-    from .service import parse_hhmm
-
-    return parse_hhmm(str(value)) if value else ""
-
-
 def _template(value: Any) -> str:
-    from .templates import render
+    from .templates import validate
 
-    render(str(value), {})  # placeholders must be {names}
-    return str(value)
+    return validate(str(value))
 
 
 def _milestone_stages(value: Any) -> str:
@@ -78,10 +72,6 @@ def register_tenant_settings() -> list[SettingDef]:
 
     names = ", ".join("{" + v + "}" for v in VARIABLES)
     return [
-        SettingDef("sms.quiet_hours_start", "Quiet hours start (shop time, HH:MM; empty = none)", "str", "21:00",
-                   validate=_hhmm, feature=NAME),
-        SettingDef("sms.quiet_hours_end", "Quiet hours end (shop time, HH:MM)", "str", "08:00", validate=_hhmm,
-                   feature=NAME),
         SettingDef("sms.stage_notifications",
                    "Text the customer automatically when a claim is opened and when it changes stage",
                    "bool", False, feature=NAME),
@@ -130,15 +120,10 @@ def register_periodic_tasks(celery: Any) -> dict[str, dict[str, Any]]:
 
 
 @hookimpl
-def send_sms(shop: Any, to: str, body: str, idempotency_key: str, media: list[str]) -> dict[str, Any] | None:
-    from .service import queue_text
+def deliver(outbox_item: Any, body: str, provider_key: str) -> dict[str, Any] | None:
+    from .channel import deliver as send
 
-    try:
-        row, _ = queue_text(shop, to, body, f"hook:{idempotency_key}", kind="requested", media_urls=media)
-    except Refused as refused:
-        return {"status": "refused", "code": refused.code, "message": refused.message}
-    get_session().refresh(row)  # the send task (eager or not) commits in its own session
-    return {"status": row.status, "id": row.id, "telnyx_id": row.telnyx_id}
+    return send(outbox_item, body, provider_key)
 
 
 @hookimpl
@@ -186,9 +171,8 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
     from flask_wtf.csrf import generate_csrf
     from sqlalchemy import select
 
-    from . import consent
-    from .models import SmsInbound, SmsOutbound
-    from .service import shop_number
+    from .models import SmsInbound
+    from .service import CHANNEL, is_opted_out, shop_number
 
     session = get_session()
     number = shop_number()
@@ -196,10 +180,11 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
         return [ClaimPanel(NAME, "Text messages", "<p>No texting number yet: an admin assigns or orders one "
                            "(PUT /plugins/sms/number or POST /plugins/sms/numbers/order).</p>", order=150)]
     items: list[tuple[Any, str]] = []
-    for out in session.scalars(select(SmsOutbound).where(SmsOutbound.claim_id == claim.id)):
-        status = escape(out.status) + (f" — {escape(out.error)}" if out.error else "")
-        items.append((out.created_at, f'<li class="sms-out"><b>Shop</b>: {escape(out.body)} '
-                                      f'<small class="sms-status sms-{escape(out.status)}">{status}</small></li>'))
+    for out in session.scalars(select(OutboxItem).where(OutboxItem.claim_id == claim.id,
+                                                         OutboxItem.channel == CHANNEL)):
+        status = escape(out.state) + (f" — {escape(out.reason)}" if out.reason else "")
+        items.append((out.created_at, f'<li class="sms-out"><b>Shop</b>: {escape(outbox.display_body(out.body))} '
+                                      f'<small class="sms-status sms-{escape(out.state)}">{status}</small></li>'))
     for inn in session.scalars(select(SmsInbound).where(SmsInbound.claim_id == claim.id)):
         flag = ' <small class="sms-flag">matched by guess: re-file if wrong</small>' if inn.needs_refile else ""
         shown = "".join(f' <small class="sms-media sms-media-{escape(m.get("status"))}">picture {n}: '
@@ -207,7 +192,7 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
         items.append((inn.received_at, f'<li class="sms-in"><b>Customer</b>: {escape(inn.body)}{flag}{shown}</li>'))
     items.sort(key=lambda i: i[0])
     to = claim.customer_mobile or ""
-    opted_out = bool(to) and consent.is_opted_out(number.phone_number, to)
+    opted_out = bool(to) and is_opted_out(to)
     notice = (f'<p class="sms-optout">{escape(phones.pretty(to))} has opted out (STOP): texts are not sent.</p>'
               if opted_out else "")
     action = url_for("plugin_sms.send_message", claim_id=claim.id)

@@ -22,50 +22,6 @@ class SmsNumber(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SmsOutbound(TenantScoped, Base):
-    """One outbound text, keyed by its idempotency key (a retry or double click finds this row)."""
-
-    __tablename__ = "sms_outbound"
-    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_sms_outbound_idempotency_key"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(100))
-    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), nullable=True,
-                                                 index=True)
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
-    from_number: Mapped[str] = mapped_column(String(20))
-    to_number: Mapped[str] = mapped_column(String(20))
-    body: Mapped[str] = mapped_column(Text)
-    media_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # MMS from claim photos: ids of customer-visible photos; their short-lived signed URLs are made
-    # when the send task runs (so a retried or held send never carries an expired link).
-    photo_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
-    portal_link_token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    purpose: Mapped[str] = mapped_column(String(20), default="transactional")  # transactional | marketing
-    kind: Mapped[str] = mapped_column(String(20), default="manual")  # manual | automatic | help | requested
-    status: Mapped[str] = mapped_column(String(20), default="queued")
-    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    telnyx_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
-class SmsConsent(TenantScoped, Base):
-    """Consent ledger: one row per (shop number, customer number); ``history`` keeps every change."""
-
-    __tablename__ = "sms_consent"
-    __table_args__ = (UniqueConstraint("shop_number", "customer_number", name="uq_sms_consent_pair"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    shop_number: Mapped[str] = mapped_column(String(20))
-    customer_number: Mapped[str] = mapped_column(String(20), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="opted_in")  # opted_in | opted_out
-    source: Mapped[str] = mapped_column(String(40), default="claim_intake")
-    purposes: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["transactional"])
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-
-
 class SmsWebhookEvent(TenantScoped, Base):
     """A verified Telnyx webhook event, stored once per event id (Telnyx retries deliveries)."""
 

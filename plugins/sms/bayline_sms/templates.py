@@ -1,15 +1,19 @@
-"""Message templates with claim variables, and the GSM-7 / UCS-2 segment counter."""
+"""The SMS milestone and stage texts, on the core template service (``bayline.plugin_api.message_templates``)."""
 from __future__ import annotations
 
-import string
 from typing import Any
 
-VARIABLES = ("first_name", "vehicle", "stage", "eta", "shop_name", "shop_phone", "portal_link")
+from bayline.plugin_api import message_templates as templates
+
+PORTAL_LINK = templates.PORTAL_LINK
+render = templates.render  # the one template service
+segments = templates.segments
+
+VARIABLES = ("first_name", "vehicle", "stage", "eta", "shop_name", "shop_phone", "claim_number", "portal_link")
 DEFAULT_STAGE_TEMPLATE = "Hi {first_name}, an update from {shop_name}: your {vehicle} is now at \"{stage}\"."
-PORTAL_LINK = "{portal_link}"
 # Milestone texts (settings ``sms.template_<key>``) and the stages that are each milestone
-# (``sms.milestone_stages``). ``{portal_link}`` issues a fresh customer link when the text is queued,
-# which rotates the claim's previous link (it stops working at once).
+# (``sms.milestone_stages``). ``{portal_link}`` is filled with the claim's SMS link when the text leaves
+# (issued when none is live; printed links are untouched).
 MILESTONES = {
     "received": ("Claim received", "Hi {first_name}, {shop_name} has received your {vehicle}. Follow the repair "
                  "and message us here: {portal_link}"),
@@ -23,51 +27,16 @@ MILESTONES = {
 DEFAULT_MILESTONE_STAGES = ("received: Pictures, Intake\nsupplement_approved: Supp Appr\n"
                             "ready_for_pickup: Completed, Ready for pickup\npaid:")
 
-_GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-            "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-_GSM7_EXT = set("^{}\\[~]|€\f")
-
-
-def segments(text: str) -> dict[str, Any]:
-    """Encoding and segment count the carrier will bill (GSM-7 160/153, UCS-2 70/67)."""
-    if all(c in _GSM7 or c in _GSM7_EXT for c in text):
-        units = sum(2 if c in _GSM7_EXT else 1 for c in text)
-        single, multi, encoding = 160, 153, "GSM-7"
-    else:
-        units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
-        single, multi, encoding = 70, 67, "UCS-2"
-    count = 1 if units <= single else -(-units // multi)
-    return {"encoding": encoding, "characters": len(text), "units": units, "segments": count}
-
-
-class _Safe(dict):  # type: ignore[type-arg]
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+def validate(template: str) -> str:
+    """A milestone or stage text: checked at save by the core template service."""
+    return templates.validate(template, VARIABLES)
 
 
 def variables(claim: Any, shop: Any) -> dict[str, str]:
-    """Values of a claim's placeholders. ``{portal_link}`` is left in place: the send fills it with
-    a freshly issued link (see ``service.queue_text``), only when the text asks for it."""
-    from bayline.plugin_api import phones
-
-    vehicle = " ".join(str(v) for v in (claim.vehicle_year, claim.vehicle_make, claim.vehicle_model) if v)
-    return {
-        "first_name": claim.customer_first_name or "",
-        "vehicle": vehicle or "vehicle",
-        "stage": claim.stage.customer_label if claim.stage is not None else "",
-        "eta": claim.eta.strftime("%b %d").replace(" 0", " ") if claim.eta else "to be confirmed",
-        "shop_name": shop.name,
-        "shop_phone": phones.pretty(shop.phone),
-    }
-
-
-def render(template: str, values: dict[str, str]) -> str:
-    """Fill ``{name}`` placeholders; unknown names stay as written (shown in the preview)."""
-    names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
-    for name in names:
-        if not name.isidentifier():
-            raise ValueError(f"invalid placeholder {{{name}}}")
-    return template.format_map(_Safe(values)).strip()
+    """Field values of a real claim (core template service)."""
+    values = templates.claim_values(claim, shop)
+    values.pop("portal_link", None)
+    return values
 
 
 def parse_stage_templates(text: str) -> dict[str, str]:
@@ -79,7 +48,10 @@ def parse_stage_templates(text: str) -> dict[str, str]:
         name, sep, template = line.partition(":")
         if not sep or not name.strip() or not template.strip():
             raise ValueError(f"line {n}: write 'Stage name: text'")
-        render(template, {})
+        try:
+            validate(template)
+        except ValueError as exc:
+            raise ValueError(f"line {n}: {exc}") from None
         result[name.strip().lower()] = template.strip()
     return result
 
@@ -101,6 +73,4 @@ def parse_milestone_stages(text: str) -> dict[str, str]:
     return result
 
 
-def fill(template: str, claim: Any, shop: Any) -> str:
-    """Render ``template`` for ``claim``; ``{portal_link}`` stays for the send to fill."""
-    return render(template, {**variables(claim, shop), "portal_link": PORTAL_LINK})
+fill = templates.fill

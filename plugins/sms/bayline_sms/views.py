@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bayline.plugin_api import (
     Claim,
+    OutboxItem,
     Refused,
     Shop,
     commit,
@@ -28,6 +29,8 @@ from bayline.plugin_api import (
     get_session,
     is_feature_active,
     mask_json,
+    message_templates,
+    outbox,
     phones,
     public_blueprint,
     require,
@@ -37,8 +40,8 @@ from bayline.plugin_api import (
 )
 
 from . import provider, service
-from .models import SmsInbound, SmsNumber, SmsOutbound, SmsWebhookEvent
-from .templates import MILESTONES, fill, render, segments, variables
+from .models import SmsInbound, SmsNumber, SmsWebhookEvent
+from .templates import MILESTONES, fill
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +79,18 @@ def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() in ("1", "true", "yes", "on")
 
 
-def outbound_dict(row: SmsOutbound) -> dict[str, Any]:
-    return {"id": row.id, "claim_id": row.claim_id, "message_id": row.message_id, "to": row.to_number,
-            "from": row.from_number, "body": row.body, "status": row.status, "error": row.error,
-            "telnyx_id": row.telnyx_id, "kind": row.kind, "idempotency_key": row.idempotency_key,
-            "photo_ids": list(row.photo_ids or []), "portal_link_issued": row.portal_link_token_id is not None,
-            "not_before": row.not_before.isoformat() if row.not_before else None}
+def outbound_dict(row: OutboxItem) -> dict[str, Any]:
+    """A text of the core outbox as this plugin's API has always shown it (``status`` = outbox state)."""
+    options = row.options or {}
+    number = service.shop_number()
+    return {"id": row.id, "claim_id": row.claim_id, "message_id": row.message_id, "to": row.recipient,
+            "from": options.get("from") or (number.phone_number if number else None),
+            "body": outbox.display_body(row.body), "status": row.state, "error": row.reason,
+            "telnyx_id": row.provider_id,
+            "kind": row.kind, "purpose": row.purpose, "idempotency_key": row.idempotency_key,
+            "photo_ids": list(options.get("photo_ids") or []),
+            "portal_link_issued": options.get("portal_token_id") is not None,
+            "not_before": row.due_at.isoformat() if row.due_at else None}
 
 
 def inbound_dict(row: SmsInbound) -> dict[str, Any]:
@@ -118,7 +127,8 @@ def console() -> Any:
 def list_messages(claim_id: int) -> Any:
     claim = _claim(claim_id)
     session = get_session()
-    outs = session.scalars(select(SmsOutbound).where(SmsOutbound.claim_id == claim.id).order_by(SmsOutbound.id))
+    outs = session.scalars(select(OutboxItem).where(OutboxItem.claim_id == claim.id,
+                                                    OutboxItem.channel == service.CHANNEL).order_by(OutboxItem.id))
     ins = session.scalars(select(SmsInbound).where(SmsInbound.claim_id == claim.id).order_by(SmsInbound.id))
     return {"outbound": [outbound_dict(r) for r in outs], "inbound": [inbound_dict(r) for r in ins]}
 
@@ -190,12 +200,11 @@ def _photo_ids(claim: Claim) -> list[int]:
 def preview() -> Any:
     data = _data()
     template = str(data.get("template") or "")
-    values = variables(_claim(int(data.get("claim_id") or 0)), g.shop) if data.get("claim_id") else {}
+    claim = _claim(int(data.get("claim_id") or 0)) if data.get("claim_id") else None
     try:
-        text = render(template, values) if values else template
+        return message_templates.preview(template, claim, g.shop)
     except ValueError as exc:
         raise Refused(422, "validation_error", str(exc)) from None
-    return {"text": text, **segments(text)}
 
 
 @bp.get("/number")

@@ -31,6 +31,7 @@ def sms_shop(app, make_shop, make_user, api_client) -> Any:
     client = api_client(shop)
     resp = client.put("/plugins/sms/number", json={"phone_number": SHOP_NUMBER, "messaging_profile_id": "mp-1"})
     assert resp.status_code == 200, resp.get_json()
-    resp = client.patch("/api/v1/shop/settings", json={"sms.quiet_hours_start": "", "sms.quiet_hours_end": ""})
+    resp = client.patch("/api/v1/shop/settings", json={"messaging.quiet_hours_start": "",
+                                                         "messaging.quiet_hours_end": ""})
     assert resp.status_code == 200, resp.get_json()
     return type("SmsShop", (), {"shop": shop, "owner": owner, "api": client})

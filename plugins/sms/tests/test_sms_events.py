@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from bayline_sms.models import SmsInbound, SmsOutbound, SmsWebhookEvent
+from bayline_sms.models import SmsInbound, SmsWebhookEvent
 from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
 from sqlalchemy import func, select
 
 from bayline.messages.models import Message
+from bayline.messaging.models import OutboxItem
 from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
@@ -30,16 +31,17 @@ def test_status_before_our_commit_fails_retries_and_replays_once(app, sms_shop, 
                                                                   telnyx_api) -> None:
     """Telnyx's delivery webhook can beat our commit of the message id: the event fails (no row
     with that id yet), is kept with its error and a retry time, and a staff replay applies it."""
-    from bayline_sms.tasks import release_held, send_outbound
+    from bayline_sms.tasks import release_held
 
     from bayline.db import utcnow
+    from bayline.messaging.tasks import send as send_outbound
 
     claim = make_claim(sms_shop.shop)
     out = _send(app, sms_shop, claim.id)
     telnyx_id = telnyx_api.messages[0]["id"]
     with in_tenant(app, sms_shop.shop.id) as session:  # the task's commit has not landed yet
-        row = session.get(SmsOutbound, out["id"])
-        row.telnyx_id, row.status = None, "queued"
+        row = session.get(OutboxItem, out["id"])
+        row.provider_id, row.state = None, "queued"
         session.commit()
     body = telnyx_api.delivery(telnyx_id, "delivered", event_id="evt-early")
     assert post_webhook(app, body, telnyx_api.sign(body)).get_json()["status"] == "accepted"
@@ -63,7 +65,7 @@ def test_status_before_our_commit_fails_retries_and_replays_once(app, sms_shop, 
     again = sms_shop.api.post(f"/plugins/sms/events/{event.id}/replay")
     assert again.status_code == 200 and again.get_json()["status"] == "already"
     with in_tenant(app, sms_shop.shop.id) as session:
-        assert session.get(SmsOutbound, out["id"]).status == "delivered"
+        assert session.get(OutboxItem, out["id"]).state == "delivered"
         assert session.get(Message, out["message_id"]).delivery_state == "delivered"
     assert sms_shop.api.get("/plugins/sms/events").get_json()["failed"] == []
     with app.app_context():  # nothing left for the beat task
@@ -80,7 +82,7 @@ def test_failed_event_is_retried_by_the_beat_after_backoff(app, sms_shop, make_c
     out = _send(app, sms_shop, claim.id)
     telnyx_id = telnyx_api.messages[0]["id"]
     with in_tenant(app, sms_shop.shop.id) as session:
-        session.get(SmsOutbound, out["id"]).telnyx_id = None
+        session.get(OutboxItem, out["id"]).provider_id = None
         session.commit()
     body = telnyx_api.delivery(telnyx_id, "sent")
     post_webhook(app, body, telnyx_api.sign(body))
@@ -88,7 +90,7 @@ def test_failed_event_is_retried_by_the_beat_after_backoff(app, sms_shop, make_c
     with app.app_context():
         assert release_held.apply().get() == 0  # back-off not over
     with in_tenant(app, sms_shop.shop.id) as session:
-        session.get(SmsOutbound, out["id"]).telnyx_id = telnyx_id
+        session.get(OutboxItem, out["id"]).provider_id = telnyx_id
         session.get(SmsWebhookEvent, event.id).retry_at = utcnow()
         session.commit()
     with app.app_context():

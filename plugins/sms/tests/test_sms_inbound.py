@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from bayline_sms.models import SmsConsent, SmsInbound
+from bayline_sms.models import SmsInbound
 from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
 from sqlalchemy import select
 
 from bayline.messages.models import Message
+from bayline.messaging.models import ConsentEvent, ConsentRecord, Suppression
 from bayline.testing.plugin import in_tenant
 
 
@@ -63,8 +64,11 @@ def test_opt_out_words_refuse_later_sends_before_the_api(app, sms_shop, make_cla
     claim = make_claim(sms_shop.shop)
     _text(app, telnyx_api, word)
     with in_tenant(app, sms_shop.shop.id) as session:
-        row = session.scalars(select(SmsConsent)).one()
-        assert (row.shop_number, row.customer_number, row.status) == (SHOP_NUMBER, CUSTOMER, "opted_out")
+        # the core ledger: every purpose revoked on SMS, and the number on the suppression list
+        rows = session.scalars(select(ConsentRecord).order_by(ConsentRecord.purpose)).all()
+        assert [(r.contact, r.channel, r.purpose, r.status) for r in rows] == [
+            (CUSTOMER, "sms", "marketing", "revoked"), (CUSTOMER, "sms", "transactional", "revoked")]
+        assert session.scalars(select(Suppression)).one().contact == CUSTOMER
     before = len(telnyx_api.requests)
     resp = sms_shop.api.post(f"/plugins/sms/claims/{claim.id}/messages", json={"body": "Ready!"})
     assert resp.status_code == 409 and resp.get_json()["code"] == "sms_opted_out"
@@ -80,15 +84,18 @@ def test_start_opts_back_in(app, sms_shop, make_claim, telnyx_api) -> None:
     assert resp.status_code == 202
     assert [m["text"] for m in telnyx_api.messages] == ["Welcome back"]
     with in_tenant(app, sms_shop.shop.id) as session:
-        history = session.scalars(select(SmsConsent)).one().history
-        assert [h["status"] for h in history] == ["opted_out", "opted_in"]
+        record = session.scalars(select(ConsentRecord).where(ConsentRecord.purpose == "transactional")).one()
+        history = session.scalars(select(ConsentEvent).where(ConsentEvent.record_id == record.id)
+                                  .order_by(ConsentEvent.id)).all()
+        assert [h.status for h in history] == ["revoked", "granted"]
+        assert session.scalars(select(Suppression)).first() is None
 
 
 def test_stop_inside_a_sentence_is_not_an_opt_out(app, sms_shop, make_claim, telnyx_api) -> None:
     claim = make_claim(sms_shop.shop)
     _text(app, telnyx_api, "please stop the work on my car")
     with in_tenant(app, sms_shop.shop.id) as session:
-        assert session.scalars(select(SmsConsent)).first() is None
+        assert session.scalars(select(ConsentRecord)).first() is None
         assert session.scalars(select(Message)).one().body == "please stop the work on my car"
     assert sms_shop.api.post(f"/plugins/sms/claims/{claim.id}/messages", json={"body": "OK"}).status_code == 202
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import time
 
-from bayline_sms.models import SmsInbound, SmsOutbound
+from bayline_sms.models import SmsInbound
 from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
 from sqlalchemy import select
 
+from bayline.messaging.models import OutboxItem
 from bayline.photos.models import Attachment, Photo
 from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
@@ -298,4 +299,4 @@ def test_claim_panel_offers_customer_visible_photos(app, sms_shop, make_claim, c
     assert resp.status_code == 302
     assert len(telnyx_api.message_posts()[0]["json"]["media_urls"]) == 1
     with in_tenant(app, sms_shop.shop.id) as session:
-        assert session.scalars(select(SmsOutbound)).one().photo_ids == [visible]
+        assert session.scalars(select(OutboxItem)).one().options["photo_ids"] == [visible]

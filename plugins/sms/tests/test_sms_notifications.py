@@ -13,7 +13,9 @@ def _settings(app, shop_id: int, **values) -> None:
     from bayline.events import commit
 
     with in_tenant(app, shop_id):
-        settings_registry.set_values(shop_id, {f"sms.{k}": v for k, v in values.items()}, None)
+        # quiet hours are the core's (messaging.*), the rest the plugin's (sms.*)
+        settings_registry.set_values(shop_id, {(f"messaging.{k}" if k.startswith("quiet_hours") else f"sms.{k}"): v
+                                               for k, v in values.items()}, None)
         commit()
 
 
@@ -61,13 +63,12 @@ def test_quiet_hours_hold_automatic_and_ask_staff(app, sms_shop, make_claim, tel
     ok = sms_shop.api.post(f"/plugins/sms/claims/{claim.id}/messages", json={"body": "Hi", "confirm_quiet_hours": True})
     assert ok.status_code == 202 and len(telnyx_api.messages) == 1
     # the window opens: the periodic task releases the held text
-    from bayline_sms.models import SmsOutbound
-    from bayline_sms.tasks import release_held
-
     from bayline.db import utcnow
+    from bayline.messaging.models import OutboxItem
+    from bayline.messaging.tasks import dispatch_due as release_held  # held texts: the core's beat
 
     with in_tenant(app, sms_shop.shop.id) as session:
-        session.get(SmsOutbound, held["id"]).not_before = utcnow()
+        session.get(OutboxItem, held["id"]).due_at = utcnow()
         session.commit()
     with app.app_context():
         assert release_held.apply().get() == 1

@@ -1,11 +1,11 @@
 """Outbound texts end to end: our route → Celery task → official SDK → HTTP → the Telnyx stand-in."""
 from __future__ import annotations
 
-from bayline_sms.models import SmsOutbound
 from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
 from sqlalchemy import select
 
 from bayline.messages.models import Message
+from bayline.messaging.models import OutboxItem
 from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
@@ -26,7 +26,8 @@ def test_send_reaches_telnyx_and_delivery_webhooks_update_the_claim(app, sms_sho
     sent = telnyx_api.message_posts()[0]
     assert sent["json"]["from"] == SHOP_NUMBER and sent["json"]["to"] == CUSTOMER
     assert sent["json"]["text"] == "Your car is ready." and sent["json"]["messaging_profile_id"] == "mp-1"
-    assert sent["headers"]["Idempotency-Key"] == f"claim:{claim.id}:k1"
+    # the outbox key, made unique across shops (keys are unique per shop)
+    assert sent["headers"]["Idempotency-Key"] == f"{sms_shop.shop.id}:claim:{claim.id}:k1"
     telnyx_id = telnyx_api.messages[0]["id"]
     with in_tenant(app, sms_shop.shop.id) as session:
         message = session.get(Message, out["message_id"])
@@ -71,19 +72,19 @@ def test_double_submit_sends_once(app, sms_shop, make_claim, telnyx_api) -> None
 def test_task_rerun_after_crash_sends_once(app, sms_shop, make_claim, telnyx_api) -> None:
     """The worker crashed after Telnyx accepted the text but before our commit: the retried task
     calls the API again with the same Idempotency-Key and Telnyx (the stand-in) sends nothing new."""
-    from bayline_sms.tasks import send_outbound
+    from bayline.messaging.tasks import send as send_outbound
 
     claim = make_claim(sms_shop.shop)
     out = sms_shop.api.post(f"/plugins/sms/claims/{claim.id}/messages",
                             json={"body": "Hi", "idempotency_key": "crash"}).get_json()
     first_id = telnyx_api.messages[0]["id"]
     with in_tenant(app, sms_shop.shop.id) as session:  # what the DB holds if the commit never happened
-        row = session.get(SmsOutbound, out["id"])
-        row.telnyx_id, row.status = None, "queued"
+        row = session.get(OutboxItem, out["id"])
+        row.provider_id, row.state = None, "queued"
         session.commit()
         send_outbound.apply(args=[out["id"]], headers={"bayline_tenant_id": sms_shop.shop.id})
     with in_tenant(app, sms_shop.shop.id) as session:
-        assert session.get(SmsOutbound, out["id"]).telnyx_id == first_id
+        assert session.get(OutboxItem, out["id"]).provider_id == first_id
     assert len(telnyx_api.message_posts()) == 2 and len(telnyx_api.messages) == 1
     with in_tenant(app, sms_shop.shop.id):  # and a third run is a no-op that never calls the API
         send_outbound.apply(args=[out["id"]], headers={"bayline_tenant_id": sms_shop.shop.id})
@@ -138,10 +139,9 @@ def test_number_search_and_order(app, sms_shop, telnyx_api) -> None:
 def test_rate_limited_send_backs_off_and_is_retried(app, sms_shop, make_claim, telnyx_api) -> None:
     """429 from Telnyx: the task backs off (eager mode parks the row for the beat task) and the
     retry sends exactly one text."""
-    from bayline_sms.models import SmsOutbound
-    from bayline_sms.tasks import release_held
-
     from bayline.db import utcnow
+    from bayline.messaging.models import OutboxItem
+    from bayline.messaging.tasks import dispatch_due as release_held  # held texts: the core's beat
 
     claim = make_claim(sms_shop.shop)
     telnyx_api.rate_limit_next = 1
@@ -152,13 +152,14 @@ def test_rate_limited_send_backs_off_and_is_retried(app, sms_shop, make_claim, t
     with app.app_context():
         assert release_held.apply().get() == 0  # back-off not over yet
     with in_tenant(app, sms_shop.shop.id) as session:
-        session.get(SmsOutbound, row["id"]).not_before = utcnow()
+        session.get(OutboxItem, row["id"]).due_at = utcnow()
         session.commit()
     with app.app_context():
         assert release_held.apply().get() == 1
     assert len(telnyx_api.message_posts()) == 2 and len(telnyx_api.messages) == 1
     row = sms_shop.api.get(f"/plugins/sms/claims/{claim.id}/messages").get_json()["outbound"][0]
-    assert row["status"] == "queued" and row["telnyx_id"] == telnyx_api.messages[0]["id"] and row["error"] is None
+    # "sending": Telnyx has it (its own "queued"); the webhooks move it on
+    assert row["status"] == "sending" and row["telnyx_id"] == telnyx_api.messages[0]["id"] and row["error"] is None
 
 
 def test_mms_with_media_urls(app, sms_shop, make_claim, telnyx_api) -> None:
@@ -173,17 +174,18 @@ def test_mms_with_media_urls(app, sms_shop, make_claim, telnyx_api) -> None:
     assert bad.status_code == 422
 
 
-def test_send_sms_hook_for_core_requests(app, sms_shop, telnyx_api) -> None:
-    """The core's send_sms hook (e.g. the portal's "text me a new link") goes through the plugin."""
-    from bayline.tenants.entitlements import active_features
-    from bayline.tenants.models import Shop
+def test_core_outbox_requests_go_out_through_the_plugin(app, sms_shop, telnyx_api) -> None:
+    """A core request (e.g. the portal's "text me a new link") is an outbox row that the plugin's
+    ``deliver`` hook sends; the same key again is the same row and no second text."""
+    from bayline.messaging import service as outbox
 
-    with in_tenant(app, sms_shop.shop.id) as session:
-        shop = session.get(Shop, sms_shop.shop.id)
-        hooks = app.extensions["bayline.plugins"].hooks_for(active_features(shop))
-        result = hooks.send_sms(shop=shop, to=CUSTOMER, body="Your new link: https://x.test/c/abc",
-                                idempotency_key="link-1", media=[])
-        again = hooks.send_sms(shop=shop, to=CUSTOMER, body="Your new link: https://x.test/c/abc",
-                               idempotency_key="link-1", media=[])
-    assert result["status"] == "queued" and result["telnyx_id"] == telnyx_api.messages[0]["id"]
-    assert again["id"] == result["id"] and len(telnyx_api.messages) == 1
+    with in_tenant(app, sms_shop.shop.id):
+        item, created = outbox.enqueue(channel="sms", purpose="transactional", recipient=CUSTOMER,
+                                       body="Your new link is on its way", idempotency_key="link-1",
+                                       kind="requested")
+        again, created_again = outbox.enqueue(channel="sms", purpose="transactional", recipient=CUSTOMER,
+                                              body="Your new link is on its way", idempotency_key="link-1",
+                                              kind="requested")
+        assert (created, created_again) == (True, False)
+        assert item.state == "sending" and item.provider_id == telnyx_api.messages[0]["id"]
+        assert again.id == item.id and len(telnyx_api.messages) == 1

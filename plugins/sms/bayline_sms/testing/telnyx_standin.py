@@ -13,6 +13,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,8 @@ class TelnyxStandIn:
     messages: list[dict[str, Any]] = field(default_factory=list)
     orders: list[dict[str, Any]] = field(default_factory=list)
     blocked: set[str] = field(default_factory=set)  # recipients who texted STOP at the carrier
+    # called with each new message after it is stored and before the answer leaves (fault tests)
+    after_send: Callable[[dict[str, Any]], None] | None = None
     rate_limit_next: int = 0
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     _idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -133,6 +136,8 @@ class TelnyxStandIn:
             self.messages.append(msg)
             if key:
                 self._idempotent[key] = msg
+        if self.after_send is not None:
+            self.after_send(msg)
         return Response(json.dumps({"data": msg}), content_type="application/json")
 
     def _search(self, request: Request) -> Response:

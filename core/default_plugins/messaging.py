@@ -1,0 +1,52 @@
+"""The messaging core's settings, beat task and console entry, through the hooks plugins use."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, url_for
+
+from bayline.messaging import tasks
+from bayline.messaging.intake import DEFAULT_MARKETING_WORDING
+from bayline.messaging.quiet import parse_hhmm
+from bayline.plugins.markers import hookimpl
+from bayline.plugins.types import MenuItem, SettingDef
+
+BEAT_SECONDS = 30.0  # how often due rows (reminders, quiet-hours holds, back-offs) are released
+
+
+def _hhmm(value: Any) -> str:
+    return parse_hhmm(str(value)) if value else ""
+
+
+@hookimpl
+def register_tenant_settings() -> list[SettingDef]:
+    return [
+        SettingDef("messaging.quiet_hours_start", "Quiet hours start for updates (recipient's local time, HH:MM; "
+                   "empty = none)", "str", "21:00", validate=_hhmm),
+        SettingDef("messaging.quiet_hours_end", "Quiet hours end for updates (HH:MM)", "str", "08:00",
+                   validate=_hhmm),
+        SettingDef("messaging.marketing_quiet_hours_start", "Marketing stops at (HH:MM; never later than 21:00)",
+                   "str", "21:00", validate=_hhmm),
+        SettingDef("messaging.marketing_quiet_hours_end", "Marketing starts at (HH:MM; never earlier than 08:00)",
+                   "str", "08:00", validate=_hhmm),
+        SettingDef("messaging.rate_limit_shop_per_hour", "Most messages the shop sends per hour (0 = no limit)",
+                   "int", 500),
+        SettingDef("messaging.rate_limit_recipient_per_hour", "Most messages one recipient gets per hour "
+                   "(0 = no limit)", "int", 10),
+        SettingDef("messaging.marketing_consent_wording", "Marketing consent wording on the claim form", "text",
+                   DEFAULT_MARKETING_WORDING, help="{shop_name} is filled in. The exact text the customer agreed "
+                   "to is stored with each consent; changing it starts a new version."),
+    ]
+
+
+@hookimpl
+def register_periodic_tasks(celery: Any) -> dict[str, dict[str, Any]]:
+    return {tasks.dispatch_due.name: {"task": tasks.dispatch_due.name, "schedule": BEAT_SECONDS}}
+
+
+@hookimpl
+def menu_items(user: Any, shop: Any) -> list[MenuItem]:
+    principal = g.get("principal")
+    if principal is None or not principal.can("claims.read"):
+        return []
+    return [MenuItem("Outbox", url_for("console_outbox.outbox"), 35)]

@@ -1,0 +1,37 @@
+"""Customer links in outbox bodies: stored as the ``{portal_link}`` placeholder or masked, filled only
+in the provider request (customer links v2: ``bayline.portal.links``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from bayline.portal import tokens
+from bayline.portal.links import MASK, mask_links, unmask
+
+from .models import OutboxItem
+from .templates import PORTAL_LINK
+
+# The link purpose a channel sends when the item names none (``options["link_purpose"]``).
+CHANNEL_LINK_PURPOSE = {"sms": "sms", "email": "email"}
+
+
+def display_body(body: str) -> str:
+    """``body`` as staff and the thread see it: the placeholder and any portal URL shown masked."""
+    return mask_links(body).replace(PORTAL_LINK, MASK)
+
+
+def link_purpose(item: OutboxItem) -> str:
+    return str((item.options or {}).get("link_purpose") or CHANNEL_LINK_PURPOSE.get(item.channel, item.channel))
+
+
+def provider_body(item: OutboxItem, claim: Any) -> str:
+    """The ONE place ``{portal_link}`` becomes a real link: the text of the provider request, with
+    the claim's live link for the item's purpose (issued when none is live; no other link changes).
+
+    The caller commits before the provider call (``item.options["portal_token_id"]`` records the
+    link) so the link the customer receives exists."""
+    body = unmask(item.body, claim, (item.options or {}).get("portal_token_id"))
+    if PORTAL_LINK not in body or claim is None:
+        return body
+    link = tokens.current_or_issue(claim, link_purpose(item), item.queued_by_user_id or item.created_by_user_id)
+    item.options = {**(item.options or {}), "portal_token_id": link.token.id}
+    return body.replace(PORTAL_LINK, link.url)
