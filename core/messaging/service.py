@@ -153,11 +153,9 @@ def _admit(item: OutboxItem, claim: Claim | None, user_id: int | None, due_at: d
 
 def start_send(item_id: int) -> None:
     """Start the send task now. Never with a countdown/ETA: later sends are rows with ``due_at``."""
-    from flask import current_app
+    from bayline.tasks import enqueue as start_task
 
-    from .tasks import send
-
-    current_app.extensions["celery"].tasks[send.name].apply_async(args=[item_id])
+    start_task("bayline.messaging.send", item_id)
 
 
 def _sync_thread(item: OutboxItem) -> None:
