@@ -91,7 +91,13 @@ def _configure(app: Flask, settings: Settings) -> None:
         BAYLINE_RAISE_HOOK_ERRORS=settings.env == "test",
         BAYLINE_CHECK_EVENT_PAYLOADS=settings.env == "test",
         PREFERRED_URL_SCHEME="https" if settings.production else "http",
+        TRUSTED_HOSTS=settings.allowed_hosts,
     )
+    if settings.proxy_hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)  # type: ignore[method-assign]
 
 
 def _track_generations(app: Flask, settings: Settings, database: Database) -> None:
@@ -103,13 +109,29 @@ def _track_generations(app: Flask, settings: Settings, database: Database) -> No
     track_writes(database.sessionmaker, store)
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+MAX_JSON_DEPTH = 64
+"""Nesting deeper than this in a request body is refused (400): no API document nests that far."""
+
+
+class _TooDeep(ValueError):
+    pass
+
+
+def _has_nul(value: Any, max_depth: int = MAX_JSON_DEPTH) -> bool:
+    """Whether any string (key or value) in ``value`` holds NUL; an iterative walk, so a deeply nested
+    body costs no stack. Raises :class:`_TooDeep` past ``max_depth`` levels."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+            continue
+        if isinstance(item, (dict, list)):
+            if depth >= max_depth:
+                raise _TooDeep
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
     return False
 
 
@@ -130,10 +152,19 @@ def _request_hooks(app: Flask) -> None:
         """PostgreSQL text cannot hold NUL: refuse it at the door (400), not in the database (500)."""
         if request.endpoint == "static":
             return
-        body = request.get_json(silent=True) if request.is_json else None
-        if _has_nul([request.path, list(request.args.values()), list(request.form.values()), body]):
-            from flask import abort
+        from flask import abort
 
+        try:
+            body = request.get_json(silent=True) if request.is_json else None
+        except RecursionError:
+            body = None
+            abort(400, f"JSON nests too deeply (at most {MAX_JSON_DEPTH} levels).")
+        try:
+            nul = _has_nul([request.path, list(request.args.values()), list(request.form.values()), body],
+                           MAX_JSON_DEPTH + 2)
+        except _TooDeep:
+            abort(400, f"JSON nests too deeply (at most {MAX_JSON_DEPTH} levels).")
+        if nul:
             abort(400, "Text must not contain NUL characters.")
 
     @app.before_request
@@ -153,6 +184,15 @@ def _request_hooks(app: Flask) -> None:
         if shop is not None:
             bind_shop(shop)
         gate_plugin_blueprint()
+
+    @app.after_request
+    def _relative_redirects(response: Any) -> Any:
+        """Slash redirects carry the client's ``Host``: answer them relative, never reflect a host."""
+        from .urls import relative_location
+
+        if 300 <= response.status_code < 400 and response.location:
+            response.location = relative_location(response.location)
+        return response
 
     @app.after_request
     def _after(response: Any) -> Any:

@@ -73,6 +73,9 @@ def seed_demo_cmd(if_empty: bool) -> None:
     """A demo group with two shops, staff users and 20 claims."""
     from bayline.demo import demo_exists, seed_demo
 
+    if current_app.extensions["bayline.settings"].production:
+        raise click.ClickException("seed-demo refuses to run in production: it creates staff logins with a "
+                                   "published password")
     if demo_exists():
         if if_empty:
             click.echo("demo data present")

@@ -14,14 +14,13 @@ from bayline.auth.reset import make_reset_token, read_reset_token
 from bayline.db import get_session, utcnow
 from bayline.extensions import limiter
 from bayline.mail import send_platform_mail
+from bayline.urls import external_url_for, safe_redirect_target
 
 bp = Blueprint("staff_auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("console.board")
+    return safe_redirect_target(target, url_for("console.board"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -76,7 +75,7 @@ def forgot() -> Any:
         email = (request.form.get("email") or "").strip().lower()
         user = get_session().scalar(select(User).where(User.email == email))
         if user is not None and user.is_active:
-            link = url_for("staff_auth.reset", token=make_reset_token(user), _external=True)
+            link = external_url_for("staff_auth.reset", token=make_reset_token(user))
             send_platform_mail(user.email, "Reset your Bayline password",
                                f"Open this link within an hour to choose a new password:\n{link}\n")
         sent = True  # same answer whether or not the address exists
