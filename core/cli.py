@@ -201,7 +201,7 @@ def rotate_api_key_cmd(shop_slug: str, name: str, scopes: tuple[str, ...]) -> No
     set_tenant(shop.id)
     for key in session.scalars(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))):
         revoke(key)
-    _, secret = create_api_key(shop.id, name, list(scopes))
+    _, secret = create_api_key(shop.id, name, list(scopes), operator=True)
     commit()
     click.echo(secret)
 

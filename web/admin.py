@@ -16,13 +16,14 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from bayline.api.schemas import StaffCreateSchema, StagePatchSchema, StageSchema
-from bayline.api.staff import owners_left
 from bayline.auth.models import User
 from bayline.auth.permissions import need, staff_only
 from bayline.auth.roles import ROLES
+from bayline.auth.staff_rules import check_staff_change
 from bayline.claims import stages as stage_service
 from bayline.claims.models import Stage
 from bayline.db import MAX_ID, get_session
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.tenancy import current_tenant_id
 from bayline.tenants import provisioning
@@ -162,12 +163,16 @@ def _membership(membership_id: int) -> Membership:
     return m
 
 
-def _role_problem(role: str) -> str | None:
-    """The rules of ``bayline.api.staff.check_role_change`` as a form message."""
-    if role not in ROLES:
+def _role_problem(membership: Membership | None, role: str | None) -> str | None:
+    """The service's staff rules (:func:`bayline.auth.staff_rules.check_staff_change`) as a form message."""
+    if role is not None and role not in ROLES:
         return "Pick one of the roles."
-    if role == "owner" and g.principal.role not in ("owner", "group_admin") and not g.principal.can("*"):
-        return "Only an owner can make someone an owner."
+    try:
+        check_staff_change(g.principal, membership, role)
+    except Refused as exc:
+        return str(exc.payload()["message"])
+    except ValidationError:
+        return "A shop needs at least one owner."
     return None
 
 
@@ -194,7 +199,7 @@ def staff_add() -> Any:
         data = StaffCreateSchema().load(draft)
     except ValidationError as exc:
         return _staff_page(_flat(exc.messages), draft, 422)
-    problem = _role_problem(data["role"])
+    problem = _role_problem(None, data["role"])
     if problem:
         return _staff_page({"role": [problem]}, draft, 422)
     session = get_session()
@@ -219,19 +224,16 @@ def staff_action(membership_id: int) -> Any:
     action = request.form.get("action")
     if action == "role":
         role = request.form.get("role") or ""
-        problem = _role_problem(role)
-        if problem is None and m.role == "owner" and role != "owner" and not owners_left(m):
-            problem = "A shop needs at least one owner."
+        problem = _role_problem(m, role)
         if problem:
             return _staff_page({"role": [problem]}, None, 422)
         m.role = role
         commit()
         flash(f"{m.user.email} is now {ROLES[role]}.")
     elif action == "remove":
-        if m.role == "owner" and not owners_left(m):
-            return _staff_page({"role": ["A shop needs at least one owner."]}, None, 422)
-        if m.role == "owner" and _role_problem("owner"):
-            return _staff_page({"role": ["Only an owner can remove an owner."]}, None, 422)
+        problem = _role_problem(m, None)
+        if problem:
+            return _staff_page({"role": [problem]}, None, 422)
         email = m.user.email
         get_session().delete(m)
         commit()

@@ -6,12 +6,11 @@ from typing import Any
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bayline.auth.models import User
 from bayline.auth.permissions import require
-from bayline.auth.roles import ROLES
+from bayline.auth.staff_rules import check_staff_change
 from bayline.db import get_session
 from bayline.errors import Refused
 from bayline.events import commit
@@ -30,18 +29,6 @@ def load_membership(membership_id: int) -> Membership:
     return m
 
 
-def check_role_change(role: str) -> None:
-    if role not in ROLES:
-        raise ValidationError({"role": [f"must be one of: {', '.join(ROLES)}"]})
-    if role == "owner" and g.principal.role not in ("owner", "group_admin") and not g.principal.can("*"):
-        raise Refused(403, "permission_denied", "Only an owner can make someone an owner.")
-
-
-def owners_left(excluding: Membership) -> int:
-    return get_session().scalar(select(func.count(Membership.id)).where(
-        Membership.role == "owner", Membership.id != excluding.id)) or 0
-
-
 @blp.route("/staff")
 class Staff(MethodView):
     @require("claims.read")
@@ -55,7 +42,7 @@ class Staff(MethodView):
     @blp.response(201, StaffSchema)
     def post(self, data: dict[str, Any]) -> Membership:
         """Add a person (a new user, or an existing one by email) with a role."""
-        check_role_change(data["role"])
+        check_staff_change(g.principal, None, data["role"])
         session = get_session()
         user = session.scalar(select(User).where(User.email == data["email"].strip().lower()))
         if user is None:
@@ -79,9 +66,7 @@ class StaffById(MethodView):
     def patch(self, data: dict[str, Any], membership_id: int) -> Membership:
         """Change a staff member's role (a shop keeps at least one owner)."""
         m = load_membership(membership_id)
-        check_role_change(data["role"])
-        if m.role == "owner" and data["role"] != "owner" and not owners_left(m):
-            raise ValidationError({"role": ["a shop needs at least one owner"]})
+        check_staff_change(g.principal, m, data["role"])
         m.role = data["role"]
         commit()
         return m
@@ -91,7 +76,6 @@ class StaffById(MethodView):
     def delete(self, membership_id: int) -> None:
         """Remove someone from this shop's staff (their user account stays)."""
         m = load_membership(membership_id)
-        if m.role == "owner" and not owners_left(m):
-            raise ValidationError({"role": ["a shop needs at least one owner"]})
+        check_staff_change(g.principal, m, None)
         get_session().delete(m)
         commit()

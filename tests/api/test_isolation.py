@@ -140,7 +140,7 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
         spare_stage = stage_service.add_stage(name=f"Zq{label}stage", customer_label=f"Zq{label}label")
         from bayline.auth.api_keys import create_api_key
 
-        api_key, _ = create_api_key(shop.id, f"Zq{label}keyname", ["read"])
+        api_key, _ = create_api_key(shop.id, f"Zq{label}keyname", ["read"], operator=True)
         plugin_ids = plugin_objects(app, session, shop.id, label)
         commit(session)
         membership = session.scalar(select(Membership).where(Membership.user_id == spare.id))
