@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
 
 
 def public_url(path: str = "/") -> str:
@@ -18,9 +18,14 @@ def public_url(path: str = "/") -> str:
 
 
 def external_url_for(endpoint: str, **values: Any) -> str:
-    """``url_for(endpoint, **values)`` as an absolute URL under ``BAYLINE_PUBLIC_URL``."""
+    """``url_for(endpoint, **values)`` as an absolute URL under ``BAYLINE_PUBLIC_URL`` (also outside a
+    request: CLI commands, Celery tasks)."""
     values.pop("_external", None)
-    return public_url(url_for(endpoint, **values))
+    if has_request_context():
+        return public_url(url_for(endpoint, **values))
+    settings = current_app.extensions["bayline.settings"]
+    adapter = current_app.url_map.bind(settings.public_host or "localhost")
+    return public_url(adapter.build(endpoint, values))
 
 
 def relative_location(location: str) -> str:

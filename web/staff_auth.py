@@ -11,6 +11,7 @@ from bayline.auth.context import staff_shops
 from bayline.auth.models import User
 from bayline.auth.passwords import check_strength, hash_password, verify_password
 from bayline.auth.reset import make_reset_token, read_reset_token
+from bayline.auth.roles import ROLES
 from bayline.db import get_session, utcnow
 from bayline.extensions import limiter
 from bayline.mail import send_platform_mail
@@ -102,3 +103,60 @@ def reset(token: str) -> Any:
             flash("Password changed. Log in with the new one.")
             return redirect(url_for("staff_auth.login"))
     return render_template("staff/reset.html", invalid=False, error=error)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def invitation(token: str) -> Any:
+    """Accept an invitation to a shop's staff: a new person chooses a name and their own password;
+    someone with an account accepts while logged in as the invited address."""
+    from flask_login import current_user
+
+    from bayline.auth import invitations
+    from bayline.tenancy import set_tenant
+    from bayline.tenants.models import Shop
+
+    db = get_session()
+    invite = invitations.find(token)
+    if invite is None:
+        return render_template("staff/invitation.html", invalid=True), 400
+    set_tenant(invite.tenant_id)  # this request works on the inviting shop's rows only
+    shop = db.get(Shop, invite.tenant_id)
+    account = db.scalar(select(User).where(User.email == invite.email))
+    here = url_for("staff_auth.invitation", token=token)
+    context = {"invalid": False, "invitation": invite, "shop": shop, "role_label": ROLES.get(invite.role, invite.role),
+               "has_account": account is not None, "login_url": url_for("staff_auth.login", next=here),
+               "signed_in_as": current_user.email if current_user.is_authenticated else None}
+    if account is not None:
+        if not current_user.is_authenticated or current_user.id != account.id:
+            return render_template("staff/invitation.html", **context)
+        if request.method == "POST":
+            invitations.accept(invite, account)
+            db.commit()
+            session["shop_id"] = shop.id
+            flash(f"You now work at {shop.name}.")
+            return redirect(url_for("console.board"))
+        return render_template("staff/invitation.html", **context)
+    errors: dict[str, str] = {}
+    draft = {"name": invite.name}
+    if request.method == "POST":
+        draft = {"name": (request.form.get("name") or "").strip()}
+        password = request.form.get("password") or ""
+        if not draft["name"] or len(draft["name"]) > 200:
+            errors["name"] = "Enter your name (up to 200 characters)."
+        weak = check_strength(password)
+        if weak:
+            errors["password"] = f"The password {weak}."
+        elif password != request.form.get("confirm"):
+            errors["password"] = "The two passwords differ."
+        if not errors:
+            from bayline.tenants import provisioning
+
+            user = provisioning.create_user(invite.email, draft["name"], password)
+            invitations.accept(invite, user)
+            db.commit()
+            session.clear()
+            login_user(user)
+            session["shop_id"] = shop.id
+            return redirect(url_for("console.board"))
+    return render_template("staff/invitation.html", **context, errors=errors, draft=draft), 422 if errors else 200

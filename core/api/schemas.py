@@ -154,10 +154,23 @@ class StaffSchema(Schema):
 
 
 class StaffCreateSchema(Schema):
-    email = fields.Email(required=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    """An invitation: nobody sets another person's password (the invited person chooses their own)."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"description": "How to greet them; a person with an account keeps their own name"})
     role = fields.String(required=True)
-    password = fields.String(load_only=True, validate=validate.Length(max=200))
+
+
+class InvitationSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    email = fields.Email(dump_only=True)
+    name = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+    state = fields.String(dump_only=True, metadata={"enum": ["pending", "accepted", "revoked", "expired"]})
+    created_at = fields.DateTime(dump_only=True)
+    expires_at = fields.DateTime(dump_only=True)
+    accepted_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class StaffPatchSchema(Schema):

@@ -8,16 +8,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from bayline.auth.models import User
+from bayline.auth import invitations
+from bayline.auth.models import StaffInvitation
 from bayline.auth.permissions import require
 from bayline.auth.staff_rules import check_staff_change
 from bayline.db import get_session
 from bayline.errors import Refused
 from bayline.events import commit
-from bayline.tenants import provisioning
 from bayline.tenants.models import Membership
 
-from .schemas import StaffCreateSchema, StaffPatchSchema, StaffSchema
+from .schemas import InvitationSchema, StaffCreateSchema, StaffPatchSchema, StaffSchema
 
 blp = Blueprint("api_staff", __name__, description="Staff of the current shop")
 
@@ -39,17 +39,38 @@ class Staff(MethodView):
 
     @require("staff.manage")
     @blp.arguments(StaffCreateSchema)
-    @blp.response(201, StaffSchema)
-    def post(self, data: dict[str, Any]) -> Membership:
-        """Add a person (a new user, or an existing one by email) with a role."""
+    @blp.response(202, InvitationSchema)
+    def post(self, data: dict[str, Any]) -> StaffInvitation:
+        """Invite a person by email with a role. They join when they accept the mailed link (setting
+        their own password, or with their existing login); the answer is the same either way."""
         check_staff_change(g.principal, None, data["role"])
-        session = get_session()
-        user = session.scalar(select(User).where(User.email == data["email"].strip().lower()))
-        if user is None:
-            user = provisioning.create_user(data["email"], data["name"], data.get("password"))
-        membership = provisioning.add_membership(user, g.principal.shop, data["role"])
+        human = g.principal.user or g.principal.creator
+        invitation = invitations.invite(g.principal.shop, data["email"], data["name"], data["role"],
+                                        human.id if human is not None else None)
         commit()
-        return membership
+        return invitation
+
+
+@blp.route("/staff/invitations")
+class StaffInvitations(MethodView):
+    @require("staff.manage")
+    @blp.response(200, InvitationSchema(many=True))
+    def get(self) -> list[StaffInvitation]:
+        """This shop's invitations, newest first."""
+        return list(get_session().scalars(select(StaffInvitation).order_by(StaffInvitation.id.desc())))
+
+
+@blp.route("/staff/invitations/<int:invitation_id>")
+class StaffInvitationById(MethodView):
+    @require("staff.manage")
+    @blp.response(204)
+    def delete(self, invitation_id: int) -> None:
+        """Withdraw an invitation: its link stops working."""
+        invitation = get_session().get(StaffInvitation, invitation_id)
+        if invitation is None:
+            raise Refused(404, "not_found", "No such invitation at this shop.")
+        invitations.revoke(invitation)
+        commit()
 
 
 @blp.route("/staff/<int:membership_id>")
