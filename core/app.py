@@ -135,11 +135,17 @@ def _has_nul(value: Any, max_depth: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+def current_user_is_logged_in() -> bool:
+    from flask_login import current_user
+
+    return bool(current_user.is_authenticated)
+
+
 def _request_hooks(app: Flask) -> None:
     from sqlalchemy.exc import DBAPIError
 
     from .api.errors import handle_database_error, handle_os_error
-    from .auth.context import bearer_secret, resolve_principal
+    from .auth.context import resolve_principal
     from .events import dispatch_committed
     from .extensions import csrf
     from .plugins.setup import bind_shop, gate_plugin_blueprint
@@ -171,11 +177,18 @@ def _request_hooks(app: Flask) -> None:
     def _load_principal() -> None:
         if request.endpoint == "static":
             return
-        if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_secret() is None:
-            # Views and blueprints marked with ``csrf.exempt`` (signed provider webhooks) are skipped.
-            csrf.protect(apply_exemptions=True)
         # Portal pages are the customer's: staff credentials in the same browser never pick their shop.
         g.principal = None if request.path.startswith("/c/") else resolve_principal()
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            by_key = g.principal is not None and g.principal.api_key is not None
+            # CSRF guards ambient (cookie) authority. It is skipped only for a request that did
+            # authenticate with an API key (a bearer header that authenticates nothing changes
+            # nothing), and for an anonymous API call, which holds no authority and gets its 401.
+            anonymous_api = g.principal is None and request.path.startswith("/api/") \
+                and not current_user_is_logged_in()
+            if not by_key and not anonymous_api:
+                # Views and blueprints marked with ``csrf.exempt`` (signed provider webhooks) are skipped.
+                csrf.protect(apply_exemptions=True)
         shop = g.principal.shop if g.principal is not None else None
         for resolver in app.extensions["bayline.shop_resolvers"]:
             if shop is not None:
