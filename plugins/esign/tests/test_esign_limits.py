@@ -9,7 +9,6 @@ restricted language (fields, text, if) and any error is a 422 ``template_error``
 from __future__ import annotations
 
 import base64
-import io
 import zlib
 
 import pytest
