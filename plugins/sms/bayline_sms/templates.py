@@ -40,11 +40,6 @@ def segments(text: str) -> dict[str, Any]:
     return {"encoding": encoding, "characters": len(text), "units": units, "segments": count}
 
 
-class _Safe(dict):  # type: ignore[type-arg]
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 def variables(claim: Any, shop: Any) -> dict[str, str]:
     """Values of a claim's placeholders. ``{portal_link}`` is left in place: the send fills it with
     a freshly issued link (see ``service.queue_text``), only when the text asks for it."""
@@ -61,13 +56,35 @@ def variables(claim: Any, shop: Any) -> dict[str, str]:
     }
 
 
+MAX_TEMPLATE_CHARS = 1_600
+"""A text template (and the text it makes) is at most ten concatenated segments' worth."""
+MAX_TEXT_CHARS = 4_000
+
+
 def render(template: str, values: dict[str, str]) -> str:
-    """Fill ``{name}`` placeholders; unknown names stay as written (shown in the preview)."""
-    names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
-    for name in names:
-        if not name.isidentifier():
-            raise ValueError(f"invalid placeholder {{{name}}}")
-    return template.format_map(_Safe(values)).strip()
+    """Fill ``{name}`` placeholders; unknown names stay as written (shown in the preview).
+
+    Only ``{name}``: a format spec or conversion (``{first_name:x>10000000}``, ``{name!r}``) is a
+    ValueError, never evaluated (it made 10 MB texts), and so are over-long templates and texts."""
+    if len(template) > MAX_TEMPLATE_CHARS:
+        raise ValueError(f"a text template is at most {MAX_TEMPLATE_CHARS} characters")
+    out: list[str] = []
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"unbalanced braces: {exc}") from None
+    for literal, name, spec, conversion in parts:
+        out.append(literal)
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise ValueError(f"invalid placeholder {{{shown}}}: write {{name}} only")
+        out.append(values[name] if name in values else "{" + name + "}")
+    text = "".join(out).strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"the text is longer than {MAX_TEXT_CHARS} characters")
+    return text
 
 
 def parse_stage_templates(text: str) -> dict[str, str]:

@@ -52,7 +52,7 @@ def _principal() -> Any:
 
 
 def _claim(claim_id: int) -> Claim:
-    claim = get_session().get(Claim, claim_id)
+    claim = get_session().get(Claim, claim_id) if 0 < claim_id < 2**31 else None
     if claim is None:
         raise Refused(404, "not_found", "No such claim.")
     return claim
@@ -190,9 +190,12 @@ def _photo_ids(claim: Claim) -> list[int]:
 def preview() -> Any:
     data = _data()
     template = str(data.get("template") or "")
-    values = variables(_claim(int(data.get("claim_id") or 0)), g.shop) if data.get("claim_id") else {}
+    claim_id = data.get("claim_id")
+    if claim_id and not (isinstance(claim_id, int) or (isinstance(claim_id, str) and claim_id.isdigit())):
+        raise Refused(422, "validation_error", "claim_id must be a claim's number id.")
+    values = variables(_claim(int(claim_id)), g.shop) if claim_id else {}
     try:
-        text = render(template, values) if values else template
+        text = render(template, values)  # validates the placeholders even without a claim
     except ValueError as exc:
         raise Refused(422, "validation_error", str(exc)) from None
     return {"text": text, **segments(text)}
