@@ -24,8 +24,15 @@ def _safe_next(target: str | None) -> str:
     return safe_redirect_target(target, url_for("console.board"))
 
 
+def _login_account() -> str:
+    """The rate-limit key of the account a login (or reset request) is for: a distributed guesser
+    shares one bucket per account, whatever their addresses."""
+    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])  # per client IP (BAYLINE_PROXY_HOPS behind proxies)
+@limiter.limit("20 per hour", methods=["POST"], key_func=_login_account)
 def login() -> Any:
     error = None
     if request.method == "POST":
@@ -70,6 +77,7 @@ def switch_shop() -> Any:
 
 @bp.route("/forgot", methods=["GET", "POST"])
 @limiter.limit("5 per minute", methods=["POST"])
+@limiter.limit("5 per hour", methods=["POST"], key_func=_login_account)
 def forgot() -> Any:
     sent = False
     if request.method == "POST":
