@@ -57,6 +57,15 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    """Log out: the user's session epoch moves on, so this cookie -- and any copy of it, and every
+    other login session of the user -- stops working (server-side revocation)."""
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        user = get_session().get(User, current_user.id)
+        if user is not None:
+            user.session_epoch = (user.session_epoch or 0) + 1
+            get_session().commit()
     logout_user()
     session.clear()
     return redirect(url_for("staff_auth.login"))

@@ -25,6 +25,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Bumped by logging out: every login session (and remember cookie) made before ends, copied
+    cookies included (sessions are signed cookies; this is the server-side part that revokes them)."""
 
     # Flask-Login protocol
     @property
@@ -36,8 +39,12 @@ class User(Base):
         return False
 
     def credential_fingerprint(self) -> str:
-        """Changes whenever the password does (part of login sessions and of reset links)."""
-        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
+        """Changes whenever the password does, or the user logs out (part of login sessions and of
+        reset links)."""
+        material = self.password_hash or ""
+        if self.session_epoch:  # epoch 0 keeps the fingerprints (sessions) made before epochs existed
+            material += f"|{self.session_epoch}"
+        return hashlib.sha256(material.encode()).hexdigest()[:16]
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session and the remember cookie: with the fingerprint, a new

@@ -7,6 +7,7 @@ Create Date: 2026-12-02 02:20:00.000000
 ``api_keys.operator_issued``: keys without a creator were issued by the operator's CLI (or minted
 through such a key) and keep their scopes; every other key acts with its creator's current role.
 ``staff_invitations``: adding someone to a shop's staff is an invitation they accept.
+``users.session_epoch``: logging out ends every login session of the user made before.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -24,6 +25,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("operator_issued", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.execute(sa.text("UPDATE api_keys SET operator_issued = :yes WHERE created_by_id IS NULL")
                .bindparams(yes=True))
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("session_epoch", sa.Integer(), server_default="0", nullable=False))
     op.create_table(
         "staff_invitations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -54,5 +57,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_staff_invitations_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_staff_invitations_email"))
     op.drop_table("staff_invitations")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("session_epoch")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_column("operator_issued")
