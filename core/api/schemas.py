@@ -77,7 +77,7 @@ class ClaimBaseSchema(Schema):
     insurer = _opt(120)
     insurer_claim_number = _opt(60)
     adjuster_name = _opt(120)
-    adjuster_email = fields.Email(allow_none=True)
+    adjuster_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     adjuster_phone = _opt(40)
     internal_notes = fields.String(allow_none=True, validate=validate.Length(max=20000))
 
@@ -183,7 +183,7 @@ class ShopSchema(Schema):
     name = _str(200, 1)
     slug = fields.String(dump_only=True)
     phone = _opt(40)
-    email = fields.Email(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     address_line1 = _opt(200)
     address_line2 = _opt(200)
     city = _opt(100)

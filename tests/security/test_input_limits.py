@@ -35,3 +35,17 @@ def test_seed_demo_refuses_production(app):
     assert result.exit_code != 0 and "production" in result.output
     with in_tenant(app):
         assert not demo_exists()
+
+
+def test_long_emails_are_422_on_every_backend(app, make_shop, api_client):
+    """L8: ``fields.Email`` without ``Length`` let a 300-character address reach ``varchar(254)``:
+    a 500 on PostgreSQL only."""
+    shop = make_shop()
+    client = api_client(shop)
+    long_email = "a" * 250 + "@example.com"
+    r = client.patch("/api/v1/shop", json={"email": long_email})
+    assert r.status_code == 422, r.get_json()
+    r = client.post("/api/v1/claims", json={"number": "RO-LONG", "adjuster_email": long_email})
+    assert r.status_code == 422 and "adjuster_email" in r.get_json()["errors"]["json"]
+    r = client.post("/api/v1/staff", json={"email": long_email, "name": "x", "role": "advisor"})
+    assert r.status_code == 422

@@ -105,6 +105,11 @@ def staff_routes() -> Blueprint:
         keys_ = data.get("templates") or []
         if isinstance(keys_, str):
             keys_ = [keys_]
+        if not isinstance(keys_, list) or not all(isinstance(k, str) and len(k) <= 60 for k in keys_):
+            raise Refused(422, "validation_error", "templates: a list of template keys.")
+        for name in ("signer_name", "title", "second_signer_name", "second_signer_mobile"):
+            if data.get(name) is not None and not isinstance(data.get(name), str):
+                raise Refused(422, "validation_error", f"{name} must be text.")
         try:
             days = int(data.get("expires_in_days") or service.DEFAULT_EXPIRY_DAYS)
         except (TypeError, ValueError):

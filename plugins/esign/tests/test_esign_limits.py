@@ -66,3 +66,14 @@ def test_the_restricted_language_keeps_every_builtin() -> None:
         assert render_body(template["body"], sample)
     assert render_body("{% if insurer == 'Acme' %}A{% elif insurer != 'B' %}B{% else %}C{% endif %}",
                        {**sample, "insurer": "Acme"}) == "A"
+
+
+@pytest.mark.parametrize("body", [{"templates": 5}, {"templates": [5]}, {"templates": [{"a": 1}]},
+                                  {"templates": ["repair_authorization"], "title": 7},
+                                  {"templates": ["repair_authorization"], "signer_name": ["x"]}])
+def test_package_input_types_are_checked(h, app, make_shop, make_claim, api_client, body) -> None:
+    """L8: ``templates: 5`` (and other non-text values) in the package JSON were a 500."""
+    shop = make_shop()
+    claim = make_claim(shop)
+    resp = api_client(shop).post(f"/plugins/esign/claims/{claim.id}/packages", json=body, headers=h.JSON)
+    assert resp.status_code == 422 and resp.get_json()["code"] == "validation_error", resp.get_json()

@@ -394,6 +394,11 @@ def webhook() -> Any:
     payload = event.get("payload") or {}
     if not event_id or not isinstance(payload, dict):
         return {"error": "malformed", "message": "event id or payload missing"}, 400
+    to, sender = payload.get("to"), payload.get("from")
+    if (to is not None and not (isinstance(to, list) and all(isinstance(r, dict) for r in to))) \
+            or (sender is not None and not isinstance(sender, dict)) \
+            or not isinstance(payload.get("media") or [], list):
+        return {"error": "malformed", "message": "payload.to is a list of objects, payload.from an object"}, 400
     if event_type == "message.received":
         number = ((payload.get("to") or [{}])[0] or {}).get("phone_number")
     else:

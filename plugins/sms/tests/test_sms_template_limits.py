@@ -36,3 +36,18 @@ def test_plain_placeholders_still_render(app, sms_shop, make_claim) -> None:
 
     assert render("Hi {first_name}, {unknown} stays", {"first_name": "Dana"}) == "Hi Dana, {unknown} stays"
     assert render("{{literal}} {first_name}", {"first_name": "D"}) == "{literal} D"
+
+
+@pytest.mark.parametrize("shape", [{"to": "+16175550111"}, {"to": ["+16175550111"]}, {"from": "+16175550100"},
+                                   {"media": "x"}])
+def test_signed_webhook_with_wrong_shapes_is_400(app, sms_shop, telnyx_api, shape) -> None:
+    """L8: ``payload.to`` as a string in a correctly signed webhook was a 500."""
+    import json
+
+    from bayline_sms.testing.helpers import CUSTOMER, SHOP_NUMBER, post_webhook
+
+    body = json.loads(telnyx_api.inbound(CUSTOMER, SHOP_NUMBER, "hello"))
+    body["data"]["payload"].update(shape)
+    raw = json.dumps(body)
+    resp = post_webhook(app, raw, telnyx_api.sign(raw))
+    assert resp.status_code == 400 and resp.get_json()["error"] == "malformed"
