@@ -35,8 +35,9 @@ def error_payload(error: HTTPException) -> tuple[dict[str, Any], dict[str, str]]
     if errors:
         payload["errors"] = errors
     headers = dict(data.get("headers") or {})
-    if status == 429 and error.get_headers():
-        headers.update({k: v for k, v in error.get_headers() if k.lower() == "retry-after"})
+    if status in (405, 429) and error.get_headers():
+        wanted = {"retry-after", "allow"}  # RFC 9110: a 405 names the methods the resource allows
+        headers.update({k: v for k, v in error.get_headers() if k.lower() in wanted})
     return payload, headers
 
 

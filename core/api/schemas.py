@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from bayline.claims.models import CLAIM_TYPES
 from bayline.db import MAX_ID
+
+
+class _NotEmpty:
+    """PATCH bodies name at least one field (an empty body changed nothing and answered 200)."""
+
+    @validates_schema(pass_original=True)
+    def _at_least_one_field(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        if isinstance(original, dict) and not original:
+            raise ValidationError("Send at least one field to change.", "_schema")
 
 
 def _str(max_len: int, min_len: int = 0, **kw: object) -> fields.String:
@@ -42,7 +52,7 @@ class StageSchema(Schema):
     archived_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
-class StagePatchSchema(StageSchema):
+class StagePatchSchema(_NotEmpty, StageSchema):
     name = _str(80, 1)
 
 
@@ -82,7 +92,7 @@ class ClaimBaseSchema(Schema):
     internal_notes = fields.String(allow_none=True, validate=validate.Length(max=20000))
 
 
-class ClaimPatchSchema(ClaimBaseSchema):
+class ClaimPatchSchema(_NotEmpty, ClaimBaseSchema):
     """Every field optional; stage and ETA have their own endpoints."""
 
 
@@ -194,7 +204,7 @@ class ShopSchema(Schema):
     plan_key = fields.String(dump_only=True)
 
 
-class ShopPatchSchema(ShopSchema):
+class ShopPatchSchema(_NotEmpty, ShopSchema):
     """Editable shop fields; all optional."""
 
     name = _str(200, 1)
