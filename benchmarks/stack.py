@@ -269,7 +269,7 @@ def seed(db_url: str, tmp: Path, secret_key: str, shops: int, claims_per_shop: i
             stage_ids = list(session.scalars(select(Stage.id).order_by(Stage.position)))
             seeded = None
             if user is not None:
-                _, key = create_api_key(shop.id, "bench", ["admin"])
+                _, key = create_api_key(shop.id, "bench", ["admin"], operator=True)
                 seeded = SeededShop(shop.id, user.id, key, stage_ids)
             for c in range(claims_per_shop):
                 make, model = makes[c % len(makes)].split(" ", 1)

@@ -91,7 +91,13 @@ def _configure(app: Flask, settings: Settings) -> None:
         BAYLINE_RAISE_HOOK_ERRORS=settings.env == "test",
         BAYLINE_CHECK_EVENT_PAYLOADS=settings.env == "test",
         PREFERRED_URL_SCHEME="https" if settings.production else "http",
+        TRUSTED_HOSTS=settings.allowed_hosts,
     )
+    if settings.proxy_hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)  # type: ignore[method-assign]
 
 
 def _track_generations(app: Flask, settings: Settings, database: Database) -> None:
@@ -103,21 +109,43 @@ def _track_generations(app: Flask, settings: Settings, database: Database) -> No
     track_writes(database.sessionmaker, store)
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+MAX_JSON_DEPTH = 64
+"""Nesting deeper than this in a request body is refused (400): no API document nests that far."""
+
+
+class _TooDeep(ValueError):
+    pass
+
+
+def _has_nul(value: Any, max_depth: int = MAX_JSON_DEPTH) -> bool:
+    """Whether any string (key or value) in ``value`` holds NUL; an iterative walk, so a deeply nested
+    body costs no stack. Raises :class:`_TooDeep` past ``max_depth`` levels."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+            continue
+        if isinstance(item, (dict, list)):
+            if depth >= max_depth:
+                raise _TooDeep
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
     return False
+
+
+def current_user_is_logged_in() -> bool:
+    from flask_login import current_user
+
+    return bool(current_user.is_authenticated)
 
 
 def _request_hooks(app: Flask) -> None:
     from sqlalchemy.exc import DBAPIError
 
     from .api.errors import handle_database_error, handle_os_error
-    from .auth.context import bearer_secret, resolve_principal
+    from .auth.context import resolve_principal
     from .events import dispatch_committed
     from .extensions import csrf
     from .plugins.setup import bind_shop, gate_plugin_blueprint
@@ -130,21 +158,37 @@ def _request_hooks(app: Flask) -> None:
         """PostgreSQL text cannot hold NUL: refuse it at the door (400), not in the database (500)."""
         if request.endpoint == "static":
             return
-        body = request.get_json(silent=True) if request.is_json else None
-        if _has_nul([request.path, list(request.args.values()), list(request.form.values()), body]):
-            from flask import abort
+        from flask import abort
 
+        try:
+            body = request.get_json(silent=True) if request.is_json else None
+        except RecursionError:
+            body = None
+            abort(400, f"JSON nests too deeply (at most {MAX_JSON_DEPTH} levels).")
+        try:
+            nul = _has_nul([request.path, list(request.args.values()), list(request.form.values()), body],
+                           MAX_JSON_DEPTH + 2)
+        except _TooDeep:
+            abort(400, f"JSON nests too deeply (at most {MAX_JSON_DEPTH} levels).")
+        if nul:
             abort(400, "Text must not contain NUL characters.")
 
     @app.before_request
     def _load_principal() -> None:
         if request.endpoint == "static":
             return
-        if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_secret() is None:
-            # Views and blueprints marked with ``csrf.exempt`` (signed provider webhooks) are skipped.
-            csrf.protect(apply_exemptions=True)
         # Portal pages are the customer's: staff credentials in the same browser never pick their shop.
         g.principal = None if request.path.startswith("/c/") else resolve_principal()
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            by_key = g.principal is not None and g.principal.api_key is not None
+            # CSRF guards ambient (cookie) authority. It is skipped only for a request that did
+            # authenticate with an API key (a bearer header that authenticates nothing changes
+            # nothing), and for an anonymous API call, which holds no authority and gets its 401.
+            anonymous_api = g.principal is None and request.path.startswith("/api/") \
+                and not current_user_is_logged_in()
+            if not by_key and not anonymous_api:
+                # Views and blueprints marked with ``csrf.exempt`` (signed provider webhooks) are skipped.
+                csrf.protect(apply_exemptions=True)
         shop = g.principal.shop if g.principal is not None else None
         for resolver in app.extensions["bayline.shop_resolvers"]:
             if shop is not None:
@@ -153,6 +197,15 @@ def _request_hooks(app: Flask) -> None:
         if shop is not None:
             bind_shop(shop)
         gate_plugin_blueprint()
+
+    @app.after_request
+    def _relative_redirects(response: Any) -> Any:
+        """Slash redirects carry the client's ``Host``: answer them relative, never reflect a host."""
+        from .urls import relative_location
+
+        if 300 <= response.status_code < 400 and response.location:
+            response.location = relative_location(response.location)
+        return response
 
     @app.after_request
     def _after(response: Any) -> Any:

@@ -73,6 +73,9 @@ def seed_demo_cmd(if_empty: bool) -> None:
     """A demo group with two shops, staff users and 20 claims."""
     from bayline.demo import demo_exists, seed_demo
 
+    if current_app.extensions["bayline.settings"].production:
+        raise click.ClickException("seed-demo refuses to run in production: it creates staff logins with a "
+                                   "published password")
     if demo_exists():
         if if_empty:
             click.echo("demo data present")
@@ -198,7 +201,7 @@ def rotate_api_key_cmd(shop_slug: str, name: str, scopes: tuple[str, ...]) -> No
     set_tenant(shop.id)
     for key in session.scalars(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))):
         revoke(key)
-    _, secret = create_api_key(shop.id, name, list(scopes))
+    _, secret = create_api_key(shop.id, name, list(scopes), operator=True)
     commit()
     click.echo(secret)
 

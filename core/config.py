@@ -34,12 +34,32 @@ class Settings:
     plugins_allow: list[str] | None = None
     plugins_deny: list[str] = field(default_factory=list)
     max_content_length: int = 20 * 1024 * 1024
+    trusted_hosts: list[str] | None = None
+    """Host names the app answers to (``BAYLINE_TRUSTED_HOSTS``, plus the host of the public URL); any
+    other ``Host`` header gets a 400. Production always checks; elsewhere only when the variable is set."""
+    proxy_hops: int = 0
+    """Reverse proxies in front of the app (``BAYLINE_PROXY_HOPS``): their ``X-Forwarded-*`` headers are
+    believed (werkzeug ``ProxyFix``) for client IP and scheme, and never more of them."""
     instance_dir: Path = INSTANCE_DIR
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def public_host(self) -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.public_url).netloc
+
+    @property
+    def allowed_hosts(self) -> list[str] | None:
+        """``TRUSTED_HOSTS`` for Flask: None (no check) outside production unless configured."""
+        if self.trusted_hosts is None and not self.production:
+            return None
+        hosts = [self.public_host.rsplit(":", 1)[0] if not self.public_host.startswith("[") else self.public_host]
+        return list(dict.fromkeys(hosts + list(self.trusted_hosts or [])))
 
     @property
     def celery_eager(self) -> bool:
@@ -82,7 +102,13 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         plugins_allow=allow,
         plugins_deny=deny,
         instance_dir=instance_dir,
+        trusted_hosts=_csv(env.get("BAYLINE_TRUSTED_HOSTS")),
     )
+    if "BAYLINE_PROXY_HOPS" in env:
+        try:
+            settings.proxy_hops = int(env["BAYLINE_PROXY_HOPS"])
+        except ValueError:
+            raise ConfigError("BAYLINE_PROXY_HOPS must be a whole number (reverse proxies in front)") from None
     if "BAYLINE_MAX_CONTENT_LENGTH" in env:
         try:
             settings.max_content_length = int(env["BAYLINE_MAX_CONTENT_LENGTH"])

@@ -42,6 +42,13 @@ def shop_channel(tenant_id: int) -> str:
     return f"{PREFIX}{int(tenant_id)}:shop"
 
 
+def deployment_namespace(database_url: str) -> str:
+    """A short id of this deployment (its database) for keys and channels in a shared Redis."""
+    import hashlib
+
+    return hashlib.sha256(database_url.encode()).hexdigest()[:12]
+
+
 class BrokerUnavailable(RuntimeError):
     """The broker cannot be reached: live updates are off until it answers (pages poll meanwhile)."""
 
@@ -151,27 +158,30 @@ class _RedisSubscription:
 class RedisBroker:
     """Redis pub/sub: works across processes and hosts."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str = "") -> None:
         import redis
 
         self.client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        self.namespace = namespace
+        """Prefixed to every channel: deployments sharing one Redis never hear each other's shops."""
 
     def publish(self, channel: str, message: dict[str, Any]) -> None:
         """Best effort: the change is already committed; open pages poll when Redis is down."""
         import redis
 
         try:
-            self.client.publish(channel, json.dumps(message))
+            self.client.publish(self.namespace + channel, json.dumps(message))
         except redis.RedisError as exc:
             log.warning("live update %s on %s not published: %s", message.get("type"), channel, exc)
 
     def subscribe(self, channel: str) -> _RedisSubscription:
-        return _RedisSubscription(self.client, channel)
+        return _RedisSubscription(self.client, self.namespace + channel)
 
 
 def init_live(app: Flask) -> Broker:
-    url = app.extensions["bayline.settings"].redis_url
-    broker: Broker = RedisBroker(url) if url else LocalBroker()
+    settings = app.extensions["bayline.settings"]
+    url = settings.redis_url
+    broker: Broker = RedisBroker(url, deployment_namespace(settings.database_url) + ":") if url else LocalBroker()
     app.extensions["bayline.live"] = broker
     return broker
 

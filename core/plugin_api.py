@@ -57,6 +57,7 @@ from .tasks import enqueue
 from .tenancy import TenantScoped, current_tenant_id, tenant_scope, unscoped
 from .tenants.entitlements import is_feature_active
 from .tenants.models import Shop
+from .urls import external_url_for, public_url, safe_redirect_target
 
 __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
@@ -80,6 +81,8 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # views: errors, permissions, blueprints
     "PluginApiBlueprint", "Principal", "Refused", "api_blueprint", "current_portal_claim", "current_principal",
     "portal_blueprint", "public_blueprint", "rate_limit", "require", "staff_blueprint", "wants_json",
+    # absolute links (from BAYLINE_PUBLIC_URL) and redirect targets
+    "external_url_for", "public_url", "safe_redirect_target",
 ]
 
 

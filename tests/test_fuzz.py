@@ -6,18 +6,15 @@ import phonenumbers
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis.specs.openapi.checks import (
-    ignored_auth,
-    positive_data_acceptance,
-    response_headers_conformance,
-)
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from bayline.claims.vin import _TRANSLIT, normalise_vin, vin_error, with_check_digit
 from bayline.phones import pretty, to_e164
 
-# X-Pagination is a JSON string documented as an object; anonymous access is swept by tests/api/test_isolation.py
-# and business rules (VIN check digit, real phone numbers, unique numbers) rightly refuse some schema-valid data.
-EXCLUDED_CHECKS = [response_headers_conformance, ignored_auth, positive_data_acceptance]
+# Anonymous access is swept by tests/api/test_isolation.py and business rules (VIN check digit, real phone
+# numbers, unique numbers) rightly refuse some schema-valid data. Response headers are checked (X-Pagination
+# is declared as the JSON string it is, issue 17).
+EXCLUDED_CHECKS = [ignored_auth, positive_data_acceptance]
 VIN_CHARS = "".join(_TRANSLIT)
 REGIONS = [*sorted(phonenumbers.SUPPORTED_REGIONS)[:40], "US", "GB", "CA", "AU", "ZZ", "XX", "", "us"]
 

@@ -18,6 +18,15 @@ from bayline.phones import pretty
 from bayline.plugins.calling import call_each, collect
 from bayline.plugins.types import MenuItem
 
+CONSOLE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+               "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+"""Staff console, login, error and verify pages: scripts from this origin only, no framing."""
+DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+"""The API docs page (Swagger UI starts from an inline script)."""
+API_DOCS_PREFIX = "/api/v1/docs"
+HSTS = "max-age=31536000; includeSubDomains"
+
 
 def shop_time(value: datetime | None, fmt: str = "%b %d %H:%M") -> str:
     """Format an aware UTC datetime in the current shop's time zone (customers and staff read local time)."""
@@ -100,7 +109,14 @@ def init_web(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
+        from flask import request
+
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":  # the portal and file responses set their own, stricter
+            docs = request.path.startswith(API_DOCS_PREFIX)
+            response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else CONSOLE_CSP)
+        if app.extensions["bayline.settings"].production:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response

@@ -16,16 +16,17 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from bayline.api.schemas import StaffCreateSchema, StagePatchSchema, StageSchema
-from bayline.api.staff import owners_left
-from bayline.auth.models import User
+from bayline.auth import invitations
+from bayline.auth.models import StaffInvitation
 from bayline.auth.permissions import need, staff_only
 from bayline.auth.roles import ROLES
+from bayline.auth.staff_rules import check_staff_change
 from bayline.claims import stages as stage_service
 from bayline.claims.models import Stage
 from bayline.db import MAX_ID, get_session
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.tenancy import current_tenant_id
-from bayline.tenants import provisioning
 from bayline.tenants.models import Membership, StageTemplate
 
 bp = Blueprint("console_admin", __name__, url_prefix="/console")
@@ -162,20 +163,27 @@ def _membership(membership_id: int) -> Membership:
     return m
 
 
-def _role_problem(role: str) -> str | None:
-    """The rules of ``bayline.api.staff.check_role_change`` as a form message."""
-    if role not in ROLES:
+def _role_problem(membership: Membership | None, role: str | None) -> str | None:
+    """The service's staff rules (:func:`bayline.auth.staff_rules.check_staff_change`) as a form message."""
+    if role is not None and role not in ROLES:
         return "Pick one of the roles."
-    if role == "owner" and g.principal.role not in ("owner", "group_admin") and not g.principal.can("*"):
-        return "Only an owner can make someone an owner."
+    try:
+        check_staff_change(g.principal, membership, role)
+    except Refused as exc:
+        return str(exc.payload()["message"])
+    except ValidationError:
+        return "A shop needs at least one owner."
     return None
 
 
 def _staff_page(errors: dict[str, Any] | None = None, draft: dict[str, Any] | None = None,
                 status: int = 200) -> Any:
     members = get_session().scalars(select(Membership).order_by(Membership.id)).all()
+    pending = [i for i in get_session().scalars(select(StaffInvitation).where(
+        StaffInvitation.accepted_at.is_(None), StaffInvitation.revoked_at.is_(None)).order_by(StaffInvitation.id))
+        if i.state == "pending"]
     return render_template("staff/staff.html", members=members, roles=ROLES, errors=errors or {},
-                           draft=draft or {}), status
+                           draft=draft or {}, invitations=pending), status
 
 
 @bp.get("/staff")
@@ -186,28 +194,36 @@ def staff() -> Any:
 
 @bp.post("/staff/new")
 def staff_add() -> Any:
-    """Add a person by email with a role: an existing user joins; a new user gets an account
-    without a password and sets one through "Forgot your password?"."""
+    """Invite a person by email with a role; they join when they accept the mailed link."""
     need("staff.manage")
     draft = {k: (request.form.get(k) or "").strip() for k in ("email", "name", "role")}
     try:
         data = StaffCreateSchema().load(draft)
     except ValidationError as exc:
         return _staff_page(_flat(exc.messages), draft, 422)
-    problem = _role_problem(data["role"])
+    problem = _role_problem(None, data["role"])
     if problem:
         return _staff_page({"role": [problem]}, draft, 422)
-    session = get_session()
     try:
-        user = session.scalar(select(User).where(User.email == data["email"].strip().lower()))
-        if user is None:
-            user = provisioning.create_user(data["email"], data["name"])
-        provisioning.add_membership(user, g.principal.shop, data["role"])
+        invitation = invitations.invite(g.principal.shop, data["email"], data["name"], data["role"],
+                                        g.principal.user_id)
     except ValidationError as exc:
-        session.rollback()
+        get_session().rollback()
         return _staff_page(_flat(exc.messages), draft, 422)
     commit()
-    flash(f"{user.email} added as {ROLES[data['role']]}. New people set a password with “Forgot your password?”.")
+    flash(f"Invitation sent to {invitation.email} ({ROLES[data['role']]}).")
+    return redirect(url_for("console_admin.staff"))
+
+
+@bp.post("/staff/invitations/<int:invitation_id>")
+def invitation_withdraw(invitation_id: int) -> Any:
+    need("staff.manage")
+    invitation = get_session().get(StaffInvitation, invitation_id) if 0 < invitation_id <= MAX_ID else None
+    if invitation is None:
+        abort(404)
+    invitations.revoke(invitation)
+    commit()
+    flash(f"Invitation of {invitation.email} withdrawn.")
     return redirect(url_for("console_admin.staff"))
 
 
@@ -219,19 +235,16 @@ def staff_action(membership_id: int) -> Any:
     action = request.form.get("action")
     if action == "role":
         role = request.form.get("role") or ""
-        problem = _role_problem(role)
-        if problem is None and m.role == "owner" and role != "owner" and not owners_left(m):
-            problem = "A shop needs at least one owner."
+        problem = _role_problem(m, role)
         if problem:
             return _staff_page({"role": [problem]}, None, 422)
         m.role = role
         commit()
         flash(f"{m.user.email} is now {ROLES[role]}.")
     elif action == "remove":
-        if m.role == "owner" and not owners_left(m):
-            return _staff_page({"role": ["A shop needs at least one owner."]}, None, 422)
-        if m.role == "owner" and _role_problem("owner"):
-            return _staff_page({"role": ["Only an owner can remove an owner."]}, None, 422)
+        problem = _role_problem(m, None)
+        if problem:
+            return _staff_page({"role": [problem]}, None, 422)
         email = m.user.email
         get_session().delete(m)
         commit()

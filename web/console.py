@@ -27,6 +27,7 @@ from bayline.plugins.calling import collect
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
 from bayline.portal.models import PortalAttempt, PortalToken
+from bayline.urls import safe_redirect_target
 from bayline.web.sse import event_stream
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -253,10 +254,8 @@ def move(claim_id: int) -> Any:
         abort(400, "Pick a stage of this shop.")
     if wants_json():
         return jsonify(claim_id=claim.id, stage_id=claim.stage_id, stage=claim.stage.name)
-    back = request.form.get("back") or ""
-    if not back.startswith("/console/") or back.startswith("//"):
-        back = url_for("console.claim", claim_id=claim.id)
-    return redirect(back)
+    return redirect(safe_redirect_target(request.form.get("back"), url_for("console.claim", claim_id=claim.id),
+                                         prefix="/console/"))
 
 
 @bp.post("/claims/<int:claim_id>/eta")

@@ -134,9 +134,11 @@ def enter(token: str) -> Any:
     error = None
     if request.method == "POST":
         form = request.form
-        ok = verify.check(claim, form.get("last_name"), form.get("claim_number"), form.get("pin"))
-        verify.record(tok, ok, request.remote_addr)
+        ok = verify.attempt(tok, claim, form.get("last_name"), form.get("claim_number"), form.get("pin"),
+                            request.remote_addr)
         commit()
+        if ok is None:
+            return render_template("portal/locked.html", shop=shop), 429
         if ok:
             session.pop(SESSION_KEY, None)
             return _open_session(tok, claim)

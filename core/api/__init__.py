@@ -22,6 +22,15 @@ class BaylineApi(Api):
     def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
         return handle_http_exception(error)
 
+    def _register_pagination_header(self) -> None:
+        """``X-Pagination`` is sent as JSON text: declare a string (flask-smorest declares the object,
+        which a strict client or schemathesis reads as a header-type violation)."""
+        self.spec.components.header("PAGINATION", {
+            "description": "Pagination metadata as JSON text: total, total_pages, first_page, last_page, page, "
+                           "previous_page, next_page",
+            "schema": {"type": "string"},
+        }, lazy=True)
+
 
 def validation_error(errors: dict[str, Any], status: int = 422) -> NoReturn:
     code = "validation_error" if status == 422 else "conflict"

@@ -27,8 +27,23 @@ class ApiKeySchema(Schema):
     scopes = fields.List(fields.String(validate=validate.OneOf(list(API_KEY_SCOPES))),
                          load_default=lambda: ["read"], validate=validate.Length(min=1))
     created_at = fields.DateTime(dump_only=True)
+    created_by = fields.Function(lambda key: ({"id": key.created_by.id, "email": key.created_by.email}
+                                              if key.created_by is not None else None), dump_only=True,
+                                 metadata={"description": "The user the key acts for (None: platform operator)"})
+    operator_issued = fields.Boolean(dump_only=True)
+    suspended = fields.Function(lambda key: _suspended(key), dump_only=True,
+                                metadata={"description": "Its creator no longer works at the shop"})
     last_used_at = fields.DateTime(dump_only=True, allow_none=True)
     revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+def _suspended(key: ApiKey) -> bool:
+    from bayline.auth.context import role_at
+
+    if key.operator_issued:
+        return False
+    creator = key.created_by
+    return creator is None or not creator.is_active or role_at(creator, g.principal.shop) is None
 
 
 class ApiKeyCreatedSchema(ApiKeySchema):
@@ -48,7 +63,11 @@ class ApiKeys(MethodView):
     @blp.response(201, ApiKeyCreatedSchema)
     def post(self, data: dict[str, Any]) -> ApiKey:
         """Create a key; the response carries its secret, the only time it is shown."""
-        key, secret = create_api_key(g.principal.shop.id, data["name"], data["scopes"], g.principal.user_id)
+        principal = g.principal
+        # a key minted through a key belongs to the same human (or is the operator's, like its parent)
+        human = principal.user or principal.creator
+        key, secret = create_api_key(principal.shop.id, data["name"], data["scopes"],
+                                     human.id if human is not None else None, operator=principal.role == "operator")
         commit()
         key.secret = secret  # plain attribute for this response only; never stored
         return key

@@ -35,15 +35,23 @@ def error_payload(error: HTTPException) -> tuple[dict[str, Any], dict[str, str]]
     if errors:
         payload["errors"] = errors
     headers = dict(data.get("headers") or {})
-    if status == 429 and error.get_headers():
-        headers.update({k: v for k, v in error.get_headers() if k.lower() == "retry-after"})
+    if status in (405, 429) and error.get_headers():
+        wanted = {"retry-after", "allow"}  # RFC 9110: a 405 names the methods the resource allows
+        headers.update({k: v for k, v in error.get_headers() if k.lower() in wanted})
     return payload, headers
 
 
 def render_error(payload: dict[str, Any], headers: dict[str, str]) -> Any:
     """The error shape as JSON for machine callers, as the portal's or the console's page otherwise."""
+    from flask import has_request_context
+    from flask.globals import request_ctx
+
     if wants_json():
         return payload, payload["status"], headers
+    if has_request_context() and request_ctx.url_adapter is None:
+        # an untrusted Host header (TRUSTED_HOSTS): no URL can be built, so no page that links anywhere
+        return f"{payload['status']} {payload['message']}\n", payload["status"], {
+            **headers, "Content-Type": "text/plain; charset=utf-8"}
     template = "errors/portal.html" if request.path.startswith("/c/") else "errors/error.html"
     return render_template(template, error=payload), payload["status"], headers
 

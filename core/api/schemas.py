@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from bayline.claims.models import CLAIM_TYPES
 from bayline.db import MAX_ID
+
+
+class _NotEmpty:
+    """PATCH bodies name at least one field (an empty body changed nothing and answered 200)."""
+
+    @validates_schema(pass_original=True)
+    def _at_least_one_field(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        if isinstance(original, dict) and not original:
+            raise ValidationError("Send at least one field to change.", "_schema")
 
 
 def _str(max_len: int, min_len: int = 0, **kw: object) -> fields.String:
@@ -42,7 +52,7 @@ class StageSchema(Schema):
     archived_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
-class StagePatchSchema(StageSchema):
+class StagePatchSchema(_NotEmpty, StageSchema):
     name = _str(80, 1)
 
 
@@ -77,12 +87,12 @@ class ClaimBaseSchema(Schema):
     insurer = _opt(120)
     insurer_claim_number = _opt(60)
     adjuster_name = _opt(120)
-    adjuster_email = fields.Email(allow_none=True)
+    adjuster_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     adjuster_phone = _opt(40)
     internal_notes = fields.String(allow_none=True, validate=validate.Length(max=20000))
 
 
-class ClaimPatchSchema(ClaimBaseSchema):
+class ClaimPatchSchema(_NotEmpty, ClaimBaseSchema):
     """Every field optional; stage and ETA have their own endpoints."""
 
 
@@ -163,10 +173,23 @@ class StaffSchema(Schema):
 
 
 class StaffCreateSchema(Schema):
-    email = fields.Email(required=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    """An invitation: nobody sets another person's password (the invited person chooses their own)."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"description": "How to greet them; a person with an account keeps their own name"})
     role = fields.String(required=True)
-    password = fields.String(load_only=True, validate=validate.Length(max=200))
+
+
+class InvitationSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    email = fields.Email(dump_only=True)
+    name = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+    state = fields.String(dump_only=True, metadata={"enum": ["pending", "accepted", "revoked", "expired"]})
+    created_at = fields.DateTime(dump_only=True)
+    expires_at = fields.DateTime(dump_only=True)
+    accepted_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class StaffPatchSchema(Schema):
@@ -179,7 +202,7 @@ class ShopSchema(Schema):
     name = _str(200, 1)
     slug = fields.String(dump_only=True)
     phone = _opt(40)
-    email = fields.Email(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     address_line1 = _opt(200)
     address_line2 = _opt(200)
     city = _opt(100)
@@ -190,7 +213,7 @@ class ShopSchema(Schema):
     plan_key = fields.String(dump_only=True)
 
 
-class ShopPatchSchema(ShopSchema):
+class ShopPatchSchema(_NotEmpty, ShopSchema):
     """Editable shop fields; all optional."""
 
     name = _str(200, 1)

@@ -6,19 +6,18 @@ from typing import Any
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bayline.auth.models import User
+from bayline.auth import invitations
+from bayline.auth.models import StaffInvitation
 from bayline.auth.permissions import require
-from bayline.auth.roles import ROLES
+from bayline.auth.staff_rules import check_staff_change
 from bayline.db import get_session
 from bayline.errors import Refused
 from bayline.events import commit
-from bayline.tenants import provisioning
 from bayline.tenants.models import Membership
 
-from .schemas import StaffCreateSchema, StaffPatchSchema, StaffSchema
+from .schemas import InvitationSchema, StaffCreateSchema, StaffPatchSchema, StaffSchema
 
 blp = Blueprint("api_staff", __name__, description="Staff of the current shop")
 
@@ -28,18 +27,6 @@ def load_membership(membership_id: int) -> Membership:
     if m is None:
         raise Refused(404, "not_found", "No such staff member at this shop.")
     return m
-
-
-def check_role_change(role: str) -> None:
-    if role not in ROLES:
-        raise ValidationError({"role": [f"must be one of: {', '.join(ROLES)}"]})
-    if role == "owner" and g.principal.role not in ("owner", "group_admin") and not g.principal.can("*"):
-        raise Refused(403, "permission_denied", "Only an owner can make someone an owner.")
-
-
-def owners_left(excluding: Membership) -> int:
-    return get_session().scalar(select(func.count(Membership.id)).where(
-        Membership.role == "owner", Membership.id != excluding.id)) or 0
 
 
 @blp.route("/staff")
@@ -52,17 +39,38 @@ class Staff(MethodView):
 
     @require("staff.manage")
     @blp.arguments(StaffCreateSchema)
-    @blp.response(201, StaffSchema)
-    def post(self, data: dict[str, Any]) -> Membership:
-        """Add a person (a new user, or an existing one by email) with a role."""
-        check_role_change(data["role"])
-        session = get_session()
-        user = session.scalar(select(User).where(User.email == data["email"].strip().lower()))
-        if user is None:
-            user = provisioning.create_user(data["email"], data["name"], data.get("password"))
-        membership = provisioning.add_membership(user, g.principal.shop, data["role"])
+    @blp.response(202, InvitationSchema)
+    def post(self, data: dict[str, Any]) -> StaffInvitation:
+        """Invite a person by email with a role. They join when they accept the mailed link (setting
+        their own password, or with their existing login); the answer is the same either way."""
+        check_staff_change(g.principal, None, data["role"])
+        human = g.principal.user or g.principal.creator
+        invitation = invitations.invite(g.principal.shop, data["email"], data["name"], data["role"],
+                                        human.id if human is not None else None)
         commit()
-        return membership
+        return invitation
+
+
+@blp.route("/staff/invitations")
+class StaffInvitations(MethodView):
+    @require("staff.manage")
+    @blp.response(200, InvitationSchema(many=True))
+    def get(self) -> list[StaffInvitation]:
+        """This shop's invitations, newest first."""
+        return list(get_session().scalars(select(StaffInvitation).order_by(StaffInvitation.id.desc())))
+
+
+@blp.route("/staff/invitations/<int:invitation_id>")
+class StaffInvitationById(MethodView):
+    @require("staff.manage")
+    @blp.response(204)
+    def delete(self, invitation_id: int) -> None:
+        """Withdraw an invitation: its link stops working."""
+        invitation = get_session().get(StaffInvitation, invitation_id)
+        if invitation is None:
+            raise Refused(404, "not_found", "No such invitation at this shop.")
+        invitations.revoke(invitation)
+        commit()
 
 
 @blp.route("/staff/<int:membership_id>")
@@ -79,9 +87,7 @@ class StaffById(MethodView):
     def patch(self, data: dict[str, Any], membership_id: int) -> Membership:
         """Change a staff member's role (a shop keeps at least one owner)."""
         m = load_membership(membership_id)
-        check_role_change(data["role"])
-        if m.role == "owner" and data["role"] != "owner" and not owners_left(m):
-            raise ValidationError({"role": ["a shop needs at least one owner"]})
+        check_staff_change(g.principal, m, data["role"])
         m.role = data["role"]
         commit()
         return m
@@ -91,7 +97,6 @@ class StaffById(MethodView):
     def delete(self, membership_id: int) -> None:
         """Remove someone from this shop's staff (their user account stays)."""
         m = load_membership(membership_id)
-        if m.role == "owner" and not owners_left(m):
-            raise ValidationError({"role": ["a shop needs at least one owner"]})
+        check_staff_change(g.principal, m, None)
         get_session().delete(m)
         commit()

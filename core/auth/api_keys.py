@@ -18,12 +18,17 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_api_key(shop_id: int, name: str, scopes: list[str], created_by_id: int | None = None) -> tuple[ApiKey, str]:
-    """Create a key; returns the row and the secret (shown once, never stored)."""
+def create_api_key(shop_id: int, name: str, scopes: list[str], created_by_id: int | None = None, *,
+                   operator: bool = False) -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the secret (shown once, never stored). A key acts with the
+    current role of ``created_by_id``; only the platform operator's keys (``operator``, the CLI) have
+    no creator and hold exactly their scopes."""
+    if created_by_id is None and not operator:
+        raise ValueError("an API key needs its creator (or operator=True for the platform operator's CLI)")
     secret = PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         tenant_id=shop_id, name=name, prefix=secret[:10], key_hash=hash_secret(secret),
-        scopes=list(scopes), created_by_id=created_by_id,
+        scopes=list(scopes), created_by_id=created_by_id, operator_issued=operator and created_by_id is None,
     )
     get_session().add(key)
     return key, secret

@@ -30,6 +30,9 @@ class Principal:
     permissions: frozenset[str]
     user: User | None = None
     api_key: ApiKey | None = None
+    creator: User | None = None
+    """For an API key: the user who created it (the key acts with their current role), or None for
+    a platform operator's key (issued by ``flask bayline rotate-api-key``)."""
 
     def can(self, permission: str) -> bool:
         if permission in PLATFORM_PERMISSIONS:  # "*" (shop and group admins) does not reach the platform
@@ -87,12 +90,25 @@ def resolve_principal() -> Principal | None:
         if shop is None or shop.archived_at is not None:
             return None
         set_tenant(shop.id)
+        granted = permissions_for_scopes(key.scopes, current_app.extensions["bayline.scope_grants"])
+        creator: User | None = None
+        if key.operator_issued:
+            role = "operator"
+        else:
+            # A key never holds more than its creator's role at use time, and is suspended while its
+            # creator has no role at the shop (removed, deactivated).
+            creator = get_session().get(User, key.created_by_id) if key.created_by_id else None
+            creator_role = role_at(creator, shop) if creator is not None and creator.is_active else None
+            if creator is None or creator_role is None:
+                return None
+            role = creator_role
+            held = permissions_for_role("platform_admin" if creator.is_platform_admin else role, permission_table())
+            granted = (held if "*" in granted else granted & held) - PLATFORM_PERMISSIONS
         now = utcnow()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 300:
             key.last_used_at = now
             get_session().commit()
-        return Principal(shop=shop, role="api_key", api_key=key,
-                         permissions=permissions_for_scopes(key.scopes, current_app.extensions["bayline.scope_grants"]))
+        return Principal(shop=shop, role=role, api_key=key, creator=creator, permissions=frozenset(granted))
     if not current_user.is_authenticated:
         return None
     shops = staff_shops(current_user)

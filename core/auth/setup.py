@@ -19,7 +19,10 @@ def init_auth(app: Flask, settings: Settings) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # explicit, because the Limiter instance is shared: it would otherwise keep the last app's choice
     app.config.setdefault("RATELIMIT_ENABLED", True)
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "bayline-rl")
+    from bayline.live import deployment_namespace
+
+    # namespaced per deployment: two deployments on one Redis never share (or reset) each other's counters
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", f"bayline-rl:{deployment_namespace(settings.database_url)}")
     # Redis down must not take pages down: count in memory until it answers again (per process).
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)

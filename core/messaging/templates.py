@@ -34,7 +34,14 @@ def segments(text: str) -> dict[str, Any]:
     return {"encoding": encoding, "characters": len(text), "units": units, "segments": count}
 
 
+MAX_TEMPLATE_CHARS = 1_600
+"""A template (and the text it makes) is at most ten concatenated SMS segments' worth."""
+MAX_TEXT_CHARS = 4_000
+
+
 def fields_of(template: str) -> list[str]:
+    if len(template) > MAX_TEMPLATE_CHARS:
+        raise ValueError(f"a template is at most {MAX_TEMPLATE_CHARS} characters")
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:  # "{" without "}" and the like
@@ -65,9 +72,14 @@ class _Keep(dict):  # type: ignore[type-arg]
 
 
 def render(template: str, values: dict[str, str]) -> str:
-    """Fill ``{name}`` fields; fields without a value stay as written (visible in the preview)."""
+    """Fill ``{name}`` fields; fields without a value stay as written (visible in the preview).
+    Only ``{name}``: a format spec or conversion (``{first_name:x>10000000}``) is a ValueError, never
+    evaluated, and so are over-long templates and texts."""
     fields_of(template)
-    return template.format_map(_Keep(values)).strip()
+    text = template.format_map(_Keep(values)).strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"the text is longer than {MAX_TEXT_CHARS} characters")
+    return text
 
 
 def claim_values(claim: Any, shop: Any) -> dict[str, str]:

@@ -1,9 +1,13 @@
-"""Keep portal tokens out of every log line.
+"""Keep secrets that travel in URLs out of every log line.
 
 Access logs (werkzeug, gunicorn), Flask's error log ("Exception on /c/<token>")
-and our own messages all build a ``LogRecord``; a record factory rewrites
-``/c/<token>`` to ``/c/[redacted]`` before any handler or formatter sees it.
-A :class:`RedactTokens` filter does the same for handlers configured elsewhere.
+and our own messages all build a ``LogRecord``; a record factory rewrites every
+secret-bearing path segment -- portal links ``/c/<token>``, password resets
+``/reset/<token>``, staff invitations ``/invite/<token>``, signed photo URLs
+``/files/photos/<token>`` -- and secret query parameters (``token=``, ``sig=``,
+``signature=``, ``code=``, ``key=``) to ``[redacted]`` before any handler or
+formatter sees it. A :class:`RedactTokens` filter does the same for handlers
+configured elsewhere.
 """
 from __future__ import annotations
 
@@ -13,11 +17,16 @@ from typing import Any
 
 # a link secret or a printed short code (/c/...), an unsubscribe token (/u/...)
 TOKEN_RE = re.compile(r"(/c/|/u/)(?!s/)[A-Za-z0-9_\-.]{10,}")
+SECRET_PATH_RE = re.compile(r"(/(?:reset|invite|files/photos)/)[A-Za-z0-9_\-.:~%]{10,}")
+SECRET_QUERY_RE = re.compile(r"([?&](?:token|sig|signature|code|key|secret)=)[^&\s\"']+", re.IGNORECASE)
+_MARKERS = ("/c/", "/u/", "/reset/", "/invite/", "/files/photos/", "=")
 _installed = False
 
 
 def redact(text: str) -> str:
-    return TOKEN_RE.sub(r"\1[redacted]", text)
+    text = TOKEN_RE.sub(r"\1[redacted]", text)
+    text = SECRET_PATH_RE.sub(r"\1[redacted]", text)
+    return SECRET_QUERY_RE.sub(r"\1[redacted]", text)
 
 
 def _scrub(record: logging.LogRecord) -> None:
@@ -25,7 +34,7 @@ def _scrub(record: logging.LogRecord) -> None:
         message = record.getMessage()
     except Exception:  # a malformed record is logging's problem, not ours
         return
-    if "/c/" in message:
+    if any(marker in message for marker in _MARKERS):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None

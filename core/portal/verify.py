@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bayline import settings_registry
 from bayline.claims.models import Claim
@@ -78,3 +78,20 @@ def record(token: PortalToken, ok: bool, ip: str | None) -> PortalAttempt:
                             ip=(ip or "")[:45] or None, at=utcnow())
     get_session().add(attempt)
     return attempt
+
+
+def attempt(token: PortalToken, claim: Claim, last_name: str | None, claim_number: str | None,
+            pin: str | None, ip: str | None) -> bool | None:
+    """One verification attempt, serialised per link: True/False for the answer, None when the link
+    is locked. The token row is written first (a row lock on PostgreSQL, the write lock on SQLite),
+    so concurrent attempts queue up and each counts the failures committed before it: ten parallel
+    wrong answers record exactly :data:`MAX_FAILURES` (six were recorded for a limit of five before).
+    The caller commits."""
+    session = get_session()
+    session.execute(update(PortalToken).where(PortalToken.id == token.id)
+                    .values(last_used_at=PortalToken.last_used_at).execution_options(synchronize_session=False))
+    if locked(token):
+        return None
+    ok = check(claim, last_name, claim_number, pin)
+    record(token, ok, ip)
+    return ok

@@ -217,7 +217,7 @@ def api_client(app: Flask) -> Callable[..., FlaskClient]:
 
     def factory(shop: Any, scopes: tuple[str, ...] = ("admin",)) -> FlaskClient:
         with in_tenant(app, shop.id) as session:
-            _, secret = create_api_key(shop.id, "test", list(scopes))
+            _, secret = create_api_key(shop.id, "test", list(scopes), operator=True)
             commit(session)
         client = app.test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"

@@ -162,7 +162,10 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
         spare_stage = stage_service.add_stage(name=f"Zq{label}stage", customer_label=f"Zq{label}label")
         from bayline.auth.api_keys import create_api_key
 
-        api_key, _ = create_api_key(shop.id, f"Zq{label}keyname", ["read"])
+        api_key, _ = create_api_key(shop.id, f"Zq{label}keyname", ["read"], operator=True)
+        from bayline.auth.invitations import invite
+
+        invitation = invite(shop, f"zq-{label.lower()}-invitee@example.com", f"Zq{label}invitee", "advisor", None)
         plugin_ids = plugin_objects(app, session, shop.id, label)
         plugin_ids.update(outbox_objects(session, claim.id, label))
         commit(session)
@@ -172,9 +175,10 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
         tenant = Tenant(shop=shop, owner=owner, claim=claim,
                         markers=[f"ZQ-{label}-0001", f"Zq{label}lastname", f"zq {label} secret note",
                                  f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname",
-                                 f"Zq{label}keyname", f"Zq{label}outboxbody"],
+                                 f"Zq{label}keyname", f"Zq{label}outboxbody", f"zq-{label.lower()}-invitee"],
                         ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id,
                              "photo_id": photo_id, "attachment_id": attachment_id, "key_id": api_key.id,
+                             "invitation_id": invitation.id,
                              "link_id": claim.portal_link.token.id, **plugin_ids},
                         own_stage=first_stage)
         assert isinstance(session.get(Stage, spare_stage.id), Stage)

@@ -123,16 +123,29 @@ def test_stages_need_an_admin_and_the_shops_own_stage(app, staff, make_shop):
 # -- staff -----------------------------------------------------------------------------------------
 
 def test_owner_adds_changes_and_removes_staff(app, staff, make_user, make_shop):
+    """Adding is an invitation (tests/security/test_invitations.py); the person joins on accepting."""
     shop, owner, client, token = staff("owner")
     assert owner.email in client.get("/console/staff").get_data(as_text=True)
     r = client.post("/console/staff/new", data={"csrf_token": token, "email": "New.Person@Example.com",
                                                 "name": "New Person", "role": "estimator"})
-    assert r.status_code == 302 and _roles(app, shop)["new.person@example.com"] == "estimator"
-    # an existing user of another shop joins with the same account
+    assert r.status_code == 302 and "new.person@example.com" not in _roles(app, shop)
+    assert "new.person@example.com" in client.get("/console/staff").get_data(as_text=True)  # invited
     elsewhere = make_user(make_shop(), "advisor")
     r = client.post("/console/staff/new", data={"csrf_token": token, "email": elsewhere.email, "name": "x",
                                                 "role": "technician"})
-    assert r.status_code == 302 and _roles(app, shop)[elsewhere.email] == "technician"
+    assert r.status_code == 302 and elsewhere.email not in _roles(app, shop)  # never joined silently
+    from bayline.auth import invitations
+    from bayline.auth.models import StaffInvitation
+    from bayline.testing.plugin import in_tenant
+
+    with in_tenant(app, shop.id) as session:
+        from sqlalchemy import select
+
+        invitation = session.scalars(select(StaffInvitation).where(StaffInvitation.email == elsewhere.email,
+                                                                   StaffInvitation.revoked_at.is_(None))).one()
+        invitations.accept(invitation, session.get(type(elsewhere), elsewhere.id))
+        session.commit()
+    assert _roles(app, shop)[elsewhere.email] == "technician"
     r = client.post("/console/staff/new", data={"csrf_token": token, "email": elsewhere.email, "name": "x",
                                                 "role": "advisor"})
     assert r.status_code == 422 and "already on this shop" in r.get_data(as_text=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 BUILTIN: dict[str, dict[str, Any]] = {
     "repair_authorization": {
@@ -73,7 +73,39 @@ class TemplateProblem(ValueError):
     """A template cannot be rendered (syntax, unknown field, sandbox violation)."""
 
 
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=False)
+_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=False)
+
+MAX_BODY_CHARS = 20_000
+MAX_OUTPUT_CHARS = 100_000
+MAX_CONST_CHARS = 500
+# The template language shop staff may use: fields, text, {% if %}/{% elif %}/{% else %}, ``or``/``and``/
+# ``not`` and ``==``/``!=`` against literals. No arithmetic, filters, calls, loops or attribute access:
+# ``{{ 7**16000000 }}`` held a worker (GIL) for 84 s before, whatever the sandbox allowed.
+_ALLOWED_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.If,
+                  nodes.Or, nodes.And, nodes.Not, nodes.Compare, nodes.Operand, nodes.CondExpr)
+_ALLOWED_COMPARE = frozenset({"eq", "ne"})
+
+
+def _check_language(body: str) -> None:
+    if len(body) > MAX_BODY_CHARS:
+        raise TemplateProblem(f"the template is too long (at most {MAX_BODY_CHARS} characters)")
+    try:
+        tree = _env.parse(body)
+    except TemplateError as exc:
+        raise TemplateProblem(f"{type(exc).__name__}: {exc}") from exc
+    for node in tree.find_all(nodes.Node):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise TemplateProblem(f"not allowed in a document template: {type(node).__name__.lower()} "
+                                  "(use fields, text and {% if %} only)")
+        if isinstance(node, nodes.Name) and (node.ctx != "load" or node.name not in FIELDS):
+            raise TemplateProblem(f"unknown field {node.name!r}")
+        if isinstance(node, nodes.Operand) and node.op not in _ALLOWED_COMPARE:
+            raise TemplateProblem("only == and != compare fields")
+        if isinstance(node, nodes.Const) and not (
+                node.value is None or isinstance(node.value, bool)
+                or (isinstance(node.value, str) and len(node.value) <= MAX_CONST_CHARS)
+                or (isinstance(node.value, int) and abs(node.value) < 10**9)):
+            raise TemplateProblem("literals are short texts or small numbers")
 
 
 def claim_context(claim: Any, shop_name: str) -> dict[str, Any]:
@@ -100,11 +132,18 @@ def claim_context(claim: Any, shop_name: str) -> dict[str, Any]:
 
 
 def render_body(body: str, context: dict[str, Any]) -> str:
-    """Render ``body`` in the Jinja sandbox; unknown fields and unsafe access raise TemplateProblem."""
+    """Render ``body`` (the restricted language above, in the Jinja sandbox); anything else, an unknown
+    field or an over-long result raises TemplateProblem."""
+    _check_language(body)
     try:
-        return _env.from_string(body).render(**{k: context.get(k) for k in FIELDS})
+        out = _env.from_string(body).render(**{k: context.get(k) for k in FIELDS})
     except TemplateError as exc:  # SecurityError, UndefinedError and TemplateSyntaxError are TemplateErrors
         raise TemplateProblem(f"{type(exc).__name__}: {exc}") from exc
+    except (ArithmeticError, MemoryError, RecursionError, TypeError, ValueError) as exc:
+        raise TemplateProblem(f"the template cannot be rendered: {type(exc).__name__}") from exc
+    if len(out) > MAX_OUTPUT_CHARS:
+        raise TemplateProblem(f"the document is too long (at most {MAX_OUTPUT_CHARS} characters)")
+    return out
 
 
 def check_body(body: str) -> None:

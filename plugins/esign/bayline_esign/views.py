@@ -23,6 +23,7 @@ from bayline.plugin_api import (
     public_blueprint,
     rate_limit,
     require,
+    safe_redirect_target,
     staff_blueprint,
     unscoped,
     wants_json,
@@ -104,6 +105,11 @@ def staff_routes() -> Blueprint:
         keys_ = data.get("templates") or []
         if isinstance(keys_, str):
             keys_ = [keys_]
+        if not isinstance(keys_, list) or not all(isinstance(k, str) and len(k) <= 60 for k in keys_):
+            raise Refused(422, "validation_error", "templates: a list of template keys.")
+        for name in ("signer_name", "title", "second_signer_name", "second_signer_mobile"):
+            if data.get(name) is not None and not isinstance(data.get(name), str):
+                raise Refused(422, "validation_error", f"{name} must be text.")
         try:
             days = int(data.get("expires_in_days") or service.DEFAULT_EXPIRY_DAYS)
         except (TypeError, ValueError):
@@ -117,7 +123,7 @@ def staff_routes() -> Blueprint:
                                      expires_in_days=days, user_id=principal.user_id, signers=signers)
         commit()
         if not wants_json() and not request.is_json:
-            return redirect(request.form.get("back") or url_for("console.claim", claim_id=claim.id))
+            return redirect(_back_target(claim.id))
         return jsonify(service.package_json(pkg)), 201
 
     @bp.get("/packages/<public_id>")
@@ -132,7 +138,7 @@ def staff_routes() -> Blueprint:
         pkg = service.cancel_package(service.get_package(public_id), data.get("reason"))
         commit()
         if not wants_json() and not request.is_json:
-            return redirect(request.form.get("back") or url_for("console.claim", claim_id=pkg.claim_id))
+            return redirect(_back_target(pkg.claim_id))
         return jsonify(service.package_json(pkg))
 
     @bp.get("/documents/<public_id>/original.pdf")
@@ -162,7 +168,7 @@ def staff_routes() -> Blueprint:
                                           idempotency_key=key, user_id=principal.user_id)
         commit()
         if not wants_json() and not request.is_json:
-            return redirect(request.form.get("back") or url_for("console.claim", claim_id=pkg.claim_id))
+            return redirect(_back_target(pkg.claim_id))
         body = service.package_json(pkg)
         body["sends"] = [{"to": service.masked(r.to_number), "status": r.status, "detail": r.detail,
                           "idempotency_key": r.idempotency_key} for r in rows]
@@ -204,10 +210,15 @@ def _claim_number(claim_id: int) -> str:
     return number or str(claim_id)
 
 
+def _back_target(claim_id: int) -> str:
+    """The console page a staff form came from (``back``), or the claim's page: never another site."""
+    return safe_redirect_target(request.form.get("back"), url_for("console.claim", claim_id=claim_id))
+
+
 def _back(body: dict[str, Any]) -> Any:
     """JSON for API callers; the page named by ``next`` (a portal path) for the phone form."""
-    nxt = request.form.get("next") or ""
-    if wants_json() or not nxt.startswith("/c/s/esign/") or "//" in nxt:
+    nxt = safe_redirect_target(request.form.get("next"), "", prefix="/c/s/esign/")
+    if wants_json() or not nxt:
         return jsonify(body)
     return redirect(nxt)
 

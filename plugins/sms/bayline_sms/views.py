@@ -55,7 +55,7 @@ def _principal() -> Any:
 
 
 def _claim(claim_id: int) -> Claim:
-    claim = get_session().get(Claim, claim_id)
+    claim = get_session().get(Claim, claim_id) if 0 < claim_id < 2**31 else None
     if claim is None:
         raise Refused(404, "not_found", "No such claim.")
     return claim
@@ -200,7 +200,10 @@ def _photo_ids(claim: Claim) -> list[int]:
 def preview() -> Any:
     data = _data()
     template = str(data.get("template") or "")
-    claim = _claim(int(data.get("claim_id") or 0)) if data.get("claim_id") else None
+    claim_id = data.get("claim_id")
+    if claim_id and not (isinstance(claim_id, int) or (isinstance(claim_id, str) and claim_id.isdigit())):
+        raise Refused(422, "validation_error", "claim_id must be a claim's number id.")
+    claim = _claim(int(claim_id)) if claim_id else None
     try:
         return message_templates.preview(template, claim, g.shop)
     except ValueError as exc:
@@ -400,6 +403,11 @@ def webhook() -> Any:
     payload = event.get("payload") or {}
     if not event_id or not isinstance(payload, dict):
         return {"error": "malformed", "message": "event id or payload missing"}, 400
+    to, sender = payload.get("to"), payload.get("from")
+    if (to is not None and not (isinstance(to, list) and all(isinstance(r, dict) for r in to))) \
+            or (sender is not None and not isinstance(sender, dict)) \
+            or not isinstance(payload.get("media") or [], list):
+        return {"error": "malformed", "message": "payload.to is a list of objects, payload.from an object"}, 400
     if event_type == "message.received":
         number = ((payload.get("to") or [{}])[0] or {}).get("phone_number")
     else:
