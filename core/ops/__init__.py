@@ -1,0 +1,39 @@
+"""Operations: health and readiness checks, Prometheus metrics, JSON logs with request ids, Sentry.
+
+``init_ops(app, settings)`` is called once by the app factory. Everything here is read from
+``BAYLINE_*`` variables (or the same names, lower-case without the prefix, given to ``create_app``):
+
+- ``BAYLINE_LOG_FORMAT``: ``json`` (default in production) or ``text``; ``BAYLINE_LOG_LEVEL``.
+- ``BAYLINE_METRICS_TOKEN``: the bearer token ``/-/metrics`` asks for. Without it the metrics answer
+  404 in production (and are open in development and tests).
+- ``BAYLINE_SENTRY_DSN``: errors go to Sentry through its SDK when set.
+- ``PROMETHEUS_MULTIPROC_DIR``: set it (an empty directory shared by every process of the stack) when
+  gunicorn runs several workers and Celery runs beside them, so one scrape sees them all.
+
+See docs/operations.md.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from bayline.config import Settings
+
+
+def option(settings: Settings, name: str, default: str | None = None) -> str | None:
+    """``settings.extra[name]`` (a ``create_app`` override) or ``BAYLINE_<NAME>`` or ``default``."""
+    value: Any = settings.extra.get(name)
+    if value is None:
+        value = os.environ.get(f"BAYLINE_{name.upper()}")
+    return default if value in (None, "") else str(value)
+
+
+def init_ops(app: Flask, settings: Settings) -> None:
+    from . import health, logs, metrics, sentry
+
+    logs.init_logs(app, settings)
+    metrics.init_metrics(app, settings)
+    app.register_blueprint(health.bp)
+    sentry.init_sentry(settings)
