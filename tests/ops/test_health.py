@@ -12,7 +12,6 @@ from sqlalchemy import text
 from bayline import create_app
 from bayline.db import get_db
 from bayline.ops import logs
-from bayline.ops.metrics import REQUEST_LATENCY
 from bayline.testing.sse import read_until
 
 
