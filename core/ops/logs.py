@@ -153,3 +153,26 @@ def task_request_id(task_request: Any) -> str | None:
         return None
     rid = (getattr(task_request, "headers", None) or {}).get(TASK_HEADER)
     return rid if rid is not None else getattr(task_request, TASK_HEADER, None)
+
+
+def _celery_logging(logger: logging.Logger | None = None, **_: Any) -> None:
+    """Celery sets up its own handlers in a worker and beat: give them the filter, and the JSON
+    formatter when ``BAYLINE_LOG_FORMAT=json``."""
+    import os
+
+    from bayline.portal import redact
+
+    redact.install()
+    if logger is not None:
+        for handler in logger.handlers:
+            configure_handler(handler, os.environ.get("BAYLINE_LOG_FORMAT", "text"))
+
+
+def connect_celery_logging() -> None:
+    from celery import signals
+
+    signals.after_setup_logger.connect(_celery_logging, weak=False)
+    signals.after_setup_task_logger.connect(_celery_logging, weak=False)
+
+
+connect_celery_logging()
