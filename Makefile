@@ -1,4 +1,5 @@
-# Bayline: `make run` (demo server on SQLite) and `make test` (the whole suite).
+# Bayline: `make run` (demo server on SQLite), `make test` (the whole suite), `make test-load` (the suite
+# with every core busy), `make prod` (the production stack on this machine; docs/operations.md).
 PY      ?= $(shell command -v python3.11 || command -v python3)
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -7,7 +8,7 @@ PLUGINS := $(sort $(dir $(wildcard plugins/*/setup.cfg plugins/*/pyproject.toml)
 FLASK   := $(BIN)/flask --app wsgi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test lint bench bench-tools soak install clean browser
+.PHONY: run test test-load stress-tools prod lint bench bench-tools soak install clean browser
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt $(wildcard plugins/*/setup.cfg plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,6 +41,24 @@ browser:
 
 test: $(STAMP) lint browser
 	env $$($(BIN)/python -m bayline.testing._core.services) $(BIN)/pytest -n 2 -p xdist
+
+# The suite on a machine whose every core is kept busy by stress-ng CPU hogs (one per core, LOAD_HOGS to
+# change): tests must wait on readiness, never on the clock. The hogs stop with the run, pass or fail.
+LOAD_HOGS ?= $(shell nproc)
+
+stress-tools:
+	@command -v stress-ng >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q stress-ng \
+	  || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q stress-ng)
+
+test-load: $(STAMP) lint browser stress-tools
+	stress-ng --cpu $(LOAD_HOGS) --cpu-method matrixprod --timeout 6h --quiet & hogs=$$!; \
+	env $$($(BIN)/python -m bayline.testing._core.services) $(BIN)/pytest -n 2 -p xdist; rc=$$?; \
+	kill $$hogs; wait $$hogs; exit $$rc
+
+# The production stack in one command: gunicorn + Celery worker + beat (+ Redis of its own) from
+# deploy/Procfile with BAYLINE_ENV=production settings generated into instance/prod.env.
+prod: $(STAMP)
+	$(BIN)/python -m bayline.ops.prod
 
 # Load benchmarks and the soak need the bench extra (gunicorn, psutil, matplotlib), wrk, redis-server,
 # and PostgreSQL on 127.0.0.1:5432 (or BAYLINE_BENCH_POSTGRES_URL); each run uses a throwaway database.
