@@ -14,20 +14,13 @@ See docs/operations.md.
 """
 from __future__ import annotations
 
-import os
-from typing import Any
-
 from flask import Flask
 
 from bayline.config import Settings
 
+from .options import option
 
-def option(settings: Settings, name: str, default: str | None = None) -> str | None:
-    """``settings.extra[name]`` (a ``create_app`` override) or ``BAYLINE_<NAME>`` or ``default``."""
-    value: Any = settings.extra.get(name)
-    if value is None:
-        value = os.environ.get(f"BAYLINE_{name.upper()}")
-    return default if value in (None, "") else str(value)
+__all__ = ["init_ops", "option"]
 
 
 def init_ops(app: Flask, settings: Settings) -> None:

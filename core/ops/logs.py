@@ -95,7 +95,7 @@ def configure_root(fmt: str, level: str) -> None:
 
 
 def init_logs(app: Flask, settings: Settings) -> None:
-    from . import option
+    from .options import option
 
     fmt = option(settings, "log_format", "json" if settings.production else "text") or "text"
     if fmt not in ("json", "text"):

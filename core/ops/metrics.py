@@ -83,7 +83,7 @@ def registry_for_scrape(app: Flask) -> CollectorRegistry:
 
 
 def init_metrics(app: Flask, settings: Settings) -> None:
-    from . import option
+    from .options import option
 
     token = option(settings, "metrics_token")
     app.extensions["bayline.metrics_token"] = token

@@ -24,7 +24,7 @@ def scrub(event: Any) -> Any:
 
 
 def init_sentry(settings: Settings) -> bool:
-    from . import option
+    from .options import option
 
     dsn = option(settings, "sentry_dsn")
     if not dsn:
