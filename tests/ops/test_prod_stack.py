@@ -157,7 +157,7 @@ def test_make_prod_stack_end_to_end(broker, tmp_path):
     stack = subprocess.Popen([sys.executable, "-m", "bayline.ops.prod"], cwd=ROOT, env=env,
                              stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    http = httpx.Client(base_url=base, timeout=60)
+    http = httpx.Client(base_url=base, timeout=READY_SECONDS)
     lines: queue.Queue = queue.Queue()
 
     def dead() -> str | None:
@@ -238,10 +238,16 @@ def test_make_prod_stack_end_to_end(broker, tmp_path):
                          r'method="POST",status="201"\} 1\.0', metrics.text)
         assert http.get("/-/metrics").status_code == 401  # production metrics need their token
 
-        access = [json.loads(line.split("| ", 1)[1]) for line in log.read_text(errors="replace").splitlines()
-                  if "| {" in line and '"bayline.access"' in line]
+        def access_lines() -> list[dict]:
+            return [json.loads(line.split("| ", 1)[1]) for line in log.read_text(errors="replace").splitlines()
+                    if "| {" in line and '"bayline.access"' in line]
+
+        # honcho relays each process's output through a pipe of its own: wait for the line to arrive
+        wait_until(lambda: any(a.get("request_id") == "smoke-photo-0001" for a in access_lines()),
+                   "the photo upload's access line in the log", alive=dead)
+        access = access_lines()
         photo_post = [a for a in access if a.get("request_id") == "smoke-photo-0001"]
-        assert photo_post and photo_post[0]["status"] == 201 and photo_post[0]["method"] == "POST"
+        assert photo_post[0]["status"] == 201 and photo_post[0]["method"] == "POST"
         assert all("/c/[redacted]" == a["path"] for a in access if a["path"].startswith("/c/") and
                    not a["path"].startswith("/c/s/"))
         assert token_path not in log.read_text(errors="replace")
