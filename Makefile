@@ -1,4 +1,5 @@
-# Bayline: `make run` (demo server on SQLite) and `make test` (the whole suite).
+# Bayline: `make run` (demo server on SQLite), `make test` (the whole suite), `make test-load` (the suite
+# with every core busy), `make prod` (the production stack on this machine; docs/operations.md).
 PY      ?= $(shell command -v python3.11 || command -v python3)
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -7,7 +8,7 @@ PLUGINS := $(sort $(dir $(wildcard plugins/*/setup.cfg plugins/*/pyproject.toml)
 FLASK   := $(BIN)/flask --app wsgi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test lint bench bench-tools soak install clean browser
+.PHONY: run test test-load stress-tools rabbitmq prod lint bench bench-tools soak install clean browser
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt $(wildcard plugins/*/setup.cfg plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,8 +39,38 @@ browser:
 	    || echo "make: apt-get install chromium failed; the browser tests will be skipped"; \
 	fi
 
-test: $(STAMP) lint browser
+# The `make prod` smoke test runs once with RabbitMQ as the broker: install rabbitmq-server when missing
+# (as root, with apt-get; otherwise that variant is skipped with the reason).
+rabbitmq:
+	@if command -v rabbitmq-server >/dev/null 2>&1; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ]; then \
+	  echo "make: cannot apt-get install rabbitmq-server; the RabbitMQ smoke test will be skipped"; \
+	else \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server \
+	    || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server) \
+	    || echo "make: apt-get install rabbitmq-server failed; the RabbitMQ smoke test will be skipped"; \
+	fi
+
+test: $(STAMP) lint browser rabbitmq
 	env $$($(BIN)/python -m bayline.testing._core.services) $(BIN)/pytest -n 2 -p xdist
+
+# The suite on a machine whose every core is kept busy by stress-ng CPU hogs (one per core, LOAD_HOGS to
+# change): tests must wait on readiness, never on the clock. The hogs stop with the run, pass or fail.
+LOAD_HOGS ?= $(shell nproc)
+
+stress-tools:
+	@command -v stress-ng >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q stress-ng \
+	  || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q stress-ng)
+
+test-load: $(STAMP) lint browser rabbitmq stress-tools
+	stress-ng --cpu $(LOAD_HOGS) --cpu-method matrixprod --timeout 6h --quiet & hogs=$$!; \
+	env $$($(BIN)/python -m bayline.testing._core.services) $(BIN)/pytest -n 2 -p xdist; rc=$$?; \
+	kill $$hogs; wait $$hogs; exit $$rc
+
+# The production stack in one command: gunicorn + Celery worker + beat (+ Redis of its own) from
+# deploy/Procfile with BAYLINE_ENV=production settings generated into instance/prod.env.
+prod: $(STAMP)
+	$(BIN)/python -m bayline.ops.prod
 
 # Load benchmarks and the soak need the bench extra (gunicorn, psutil, matplotlib), wrk, redis-server,
 # and PostgreSQL on 127.0.0.1:5432 (or BAYLINE_BENCH_POSTGRES_URL); each run uses a throwaway database.

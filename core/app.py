@@ -37,6 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
     app.url_map.converters["int"] = IdConverter  # before any route is added
     _configure(app, settings)
     app.config.update(flask_config)
+    from .ops import init_ops
+
+    init_ops(app, settings)  # request ids and timing first; /-/health, /-/ready, /-/metrics
     from .plugins.config import ENV_EXTENSION, plugin_environ
 
     app.extensions[ENV_EXTENSION] = plugin_environ(os.environ if environ is None else environ)
@@ -175,7 +178,7 @@ def _request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _load_principal() -> None:
-        if request.endpoint == "static":
+        if request.endpoint == "static" or request.blueprint == "ops":  # probes carry no credentials
             return
         # Portal pages are the customer's: staff credentials in the same browser never pick their shop.
         g.principal = None if request.path.startswith("/c/") else resolve_principal()

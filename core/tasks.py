@@ -17,9 +17,19 @@ TENANT_HEADER = "bayline_tenant_id"
 
 def init_celery(app: Flask, settings: Settings) -> Celery:
     class FlaskTask(Task):
-        """Runs inside an app context; restores the tenant from the task headers."""
+        """Runs inside an app context; restores the tenant and the request id (logs) from the task
+        headers; a task without one (beat) gets a request id of its own."""
 
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            from .ops.logs import new_request_id, request_id_var, task_request_id
+
+            rid = request_id_var.set(task_request_id(self.request) or new_request_id())
+            try:
+                return self._run_in_app(args, kwargs)
+            finally:
+                request_id_var.reset(rid)
+
+        def _run_in_app(self, args: Any, kwargs: Any) -> Any:
             from .db import get_session
             from .events import dispatch_committed
             from .tenancy import set_tenant
@@ -37,6 +47,9 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
         def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
             from flask import has_app_context
 
+            from .ops.logs import task_headers
+
+            options["headers"] = task_headers(dict(options.pop("headers", None) or {}))
             if has_app_context():
                 from .tenancy import current_tenant_id
 

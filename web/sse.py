@@ -22,6 +22,7 @@ from typing import Any
 from flask import Response, current_app, request
 
 from bayline.live import BrokerUnavailable, get_broker
+from bayline.ops.metrics import SSE_CONNECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def event_stream(channel: str, kinds: frozenset[str],
         return Response(UNAVAILABLE, mimetype="text/event-stream", headers=HEADERS)
 
     def stream() -> Iterator[str]:
+        SSE_CONNECTIONS.inc()
         try:
             yield "retry: 3000\n: connected\n\n"
             ends = time.monotonic() + max_seconds
@@ -94,6 +96,7 @@ def event_stream(channel: str, kinds: frozenset[str],
             log.warning("live stream ended: %s", exc)
             yield UNAVAILABLE
         finally:
+            SSE_CONNECTIONS.dec()
             subscription.close()
 
     response = Response(stream(), mimetype="text/event-stream", headers=HEADERS)

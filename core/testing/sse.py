@@ -4,8 +4,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .processes import READY_SECONDS
 
-def read_until(response: Any, needle: str, seconds: float = 5.0) -> str:
+
+def read_until(response: Any, needle: str, seconds: float = READY_SECONDS) -> str:
     """Read an open ``buffered=False`` event-stream response until a chunk contains ``needle``;
     returns everything read. Fails (AssertionError, with what arrived) after ``seconds``; the
     stream's heartbeats (``BAYLINE_SSE_HEARTBEAT``) keep the loop turning while nothing comes."""

@@ -426,3 +426,21 @@ def test_sweep_catches_an_unscoped_route(app, tenants, api_client, client_for):
     caught = [p for p in problems if "/api/v1/leaky/claims/<int:claim_id>" in p]
     assert caught, problems
     assert any("leaked ['ZQ-B-0001']" in p and "as api key" in p for p in caught)
+
+
+# Routes with no object id and no shop: load balancers' and Prometheus' (core/ops). Listed so a new
+# one joins this sweep by name; each is requested as every probe and must show no shop's data.
+OPS_ROUTES = {"/-/health", "/-/ready", "/-/metrics"}
+
+
+def test_ops_routes_show_no_shops_data(app, tenants, api_client, client_for, portal_client):
+    a, b = tenants
+    assert {r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("ops.")} == OPS_ROUTES
+    probes = make_probes(app, a, api_client, client_for, portal_client)
+    for probe in probes:
+        for url in sorted(OPS_ROUTES):
+            r = probe.client.get(url, headers=probe.headers)
+            text = r.get_data(as_text=True)
+            leaked = [m for m in a.markers + b.markers if m in text]
+            assert r.status_code == 200, f"GET {url} as {probe.name}: {r.status_code}"
+            assert not leaked, f"GET {url} as {probe.name} shows shop data: {leaked}"

@@ -61,7 +61,7 @@ def test_failing_plugin_handler_does_not_silence_the_others(app, make_shop, make
         stages = api.get("/api/v1/stages").json
         r = api.post(f"/api/v1/claims/{claim.id}/stage", json={"stage_id": stages[1]["id"]})
         assert r.status_code == 200
-        message = subscription.get(timeout=5)
+        message = subscription.get(timeout=60)
     finally:
         subscription.close()
     assert message is not None and message["type"] == "claim.stage_changed"  # the portal page hears it

@@ -27,6 +27,7 @@ from PIL import Image
 from bayline.live import channel
 from bayline.testing.databases import _libpq
 from bayline.testing.plugin import in_tenant
+from bayline.testing.processes import READY_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,7 +110,7 @@ def test_killed_worker_task_reruns_once(app, database_url, own_redis, tmp_path, 
                                     "AND wait_event_type = 'Lock' AND query ILIKE 'UPDATE photos%%'").fetchone()
             return row[0] == 1
 
-        wait_for(first_waits_on_the_lock, 90, "the first worker to reach its commit", logs)
+        wait_for(first_waits_on_the_lock, READY_SECONDS, "the first worker to reach its commit", logs)
         partial = sorted(p.name for p in files.rglob("*") if p.is_file())
         assert partial == ["display.jpg", "original", "thumb.webp"], partial  # renditions written, not committed
         assert broker.hlen("unacked") == 1  # acks_late: still owned by the worker
@@ -128,8 +129,9 @@ def test_killed_worker_task_reruns_once(app, database_url, own_redis, tmp_path, 
             with in_tenant(app, shop.id) as session:
                 return session.get(Photo, photo_id).status == "ready"
 
-        wait_for(ready, 120, "the second worker to finish the redelivered task", logs)
-        wait_for(lambda: broker.hlen("unacked") == 0 and broker.llen("celery") == 0, 30, "the ack", logs)
+        wait_for(ready, READY_SECONDS, "the second worker to finish the redelivered task", logs)
+        wait_for(lambda: broker.hlen("unacked") == 0 and broker.llen("celery") == 0, READY_SECONDS,
+                 "the ack", logs)
         with in_tenant(app, shop.id) as session:
             photo = session.get(Photo, photo_id)
             first_ready_at, published_at = photo.ready_at, photo.published_at
@@ -143,7 +145,8 @@ def test_killed_worker_task_reruns_once(app, database_url, own_redis, tmp_path, 
 
             set_tenant(shop.id)
             app.extensions["celery"].tasks[process_photo.name].delay(photo_id)
-        wait_for(lambda: broker.llen("celery") == 0 and broker.hlen("unacked") == 0, 60, "the duplicate", logs)
+        wait_for(lambda: broker.llen("celery") == 0 and broker.hlen("unacked") == 0, READY_SECONDS,
+                 "the duplicate", logs)
         with in_tenant(app, shop.id) as session:
             photo = session.get(Photo, photo_id)
             assert (photo.status, photo.ready_at, photo.published_at) == ("ready", first_ready_at, published_at)

@@ -39,7 +39,7 @@ def test_upload_processes_strips_metadata_and_publishes(app, bay, events, portal
         r = bay.upload([(original, "IMG_0001.JPG")], tag="before")
         assert r.status_code == 201, r.get_data(as_text=True)
         assert [p["status"] for p in r.json] == ["ready"]  # Celery is eager in tests
-        live = subscription.get(timeout=2)
+        live = subscription.get(timeout=60)
     finally:
         subscription.close()
     assert live is not None and live["type"] == "photo.published"

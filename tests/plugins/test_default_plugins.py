@@ -156,13 +156,13 @@ def test_live_pages_follow_registered_event_types(app, shop_with_both, make_clai
         with in_tenant(app, shop_with_both.id) as session:
             emit("goodone.ping", shop_with_both.id, {"claim_id": claim.id})
             commit(session)
-        message = staff_sub.get(timeout=5)
+        message = staff_sub.get(timeout=60)
         assert message is not None and message["type"] == "goodone.ping"
         # staff_live only: the customer's page is not told (the next message there would be a later one)
         with in_tenant(app, shop_with_both.id) as session:
             emit("claim.updated", shop_with_both.id, {"claim_id": claim.id, "fields": ["plate"], "user_id": None})
             commit(session)
-        heard = portal_sub.get(timeout=5)
+        heard = portal_sub.get(timeout=60)
         assert heard is not None and heard["type"] == "claim.updated"
     finally:
         staff_sub.close()

@@ -192,7 +192,7 @@ def test_messages_set_delivery_publishes_after_commit(app, shop, make_claim):
                                                    channel="sms")
                 plugin_api.commit()
                 for sub in (portal, staff):  # the send's own message.sent event
-                    assert sub.get(timeout=5)["type"] == "message.sent"
+                    assert sub.get(timeout=60)["type"] == "message.sent"
                 assert message.delivery_state == "queued"
                 plugin_api.messages.set_delivery(message, "sent", external_id="tx-1")
                 session.rollback()  # a rolled-back change tells no page
@@ -200,7 +200,7 @@ def test_messages_set_delivery_publishes_after_commit(app, shop, make_claim):
                 assert portal.get(timeout=0.01) is None  # not before the commit
                 plugin_api.commit()
                 published = {"type": "message.sent", "id": "delivery:k1", "claim_id": claim.id}
-                assert portal.get(timeout=5) == published and staff.get(timeout=5) == published
+                assert portal.get(timeout=60) == published and staff.get(timeout=60) == published
                 row = session.get(plugin_api.Message, message.id)
                 assert (row.delivery_state, row.external_id) == ("delivered", "tx-1")
                 plugin_api.messages.set_delivery(row, "sent")  # late, out-of-order report: ignored

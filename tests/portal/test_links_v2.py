@@ -137,7 +137,7 @@ def test_sessions_end_on_revoke_and_the_open_page_hears_it(app, make_shop, make_
         subscription = get_broker(app).subscribe(channel(shop.id, claim.id))
     try:
         assert api.delete(f"/api/v1/claims/{claim.id}/portal-link").status_code == 204
-        notice = subscription.get(timeout=15)
+        notice = subscription.get(timeout=60)
     finally:
         subscription.close()
     assert notice is not None and notice["type"] == "portal.link_revoked"

@@ -20,7 +20,7 @@ def test_customer_message_reaches_staff_and_reply_reaches_portal(app, make_shop,
     try:
         r = _portal_post(customer, "When will my car be ready?")
         assert r.status_code == 303 and r.headers["Location"].endswith("/c/s/#messages")
-        got = subscription.get(timeout=2)
+        got = subscription.get(timeout=60)
         assert got is not None and got["type"] == "message.received" and len(got["id"]) == 32
     finally:
         subscription.close()

@@ -1,18 +1,19 @@
-"""A task started in shop A's context runs in a real Celery worker with shop A's tenant context."""
+"""A task started in shop A's context runs in a real Celery worker with shop A's tenant context (and
+the request id of the request that started it, for the logs)."""
 from __future__ import annotations
 
 import json
 import os
 import secrets
-import subprocess
-import sys
 
 import redis
 
 from bayline import create_app
 from bayline.db import get_db
+from bayline.ops.logs import request_id_var
 from bayline.tenancy import set_tenant
 from bayline.testing._core.tasks import visible_claims
+from bayline.testing.processes import READY_SECONDS, CeleryWorker
 
 
 def test_tenant_context_travels_to_a_real_worker(database_url, redis_url, tmp_path, make_shop, make_claim):
@@ -22,35 +23,29 @@ def test_tenant_context_travels_to_a_real_worker(database_url, redis_url, tmp_pa
     key = f"bayline-test:{queue}"
     env = {**os.environ, "BAYLINE_ENV": "test", "BAYLINE_DATABASE_URL": database_url,
            "BAYLINE_CELERY_BROKER_URL": redis_url, "BAYLINE_INSTANCE_DIR": str(tmp_path / "worker")}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "bayline.testing._core.worker:celery", "worker", "--pool=solo",
-         "--concurrency=1", "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "--loglevel=WARNING"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    worker = CeleryWorker("bayline.testing._core.worker:celery", env, tmp_path / "worker.log", ["-Q", queue])
     sender = create_app({"database_url": database_url, "env": "test", "celery_broker_url": redis_url,
                          "instance_dir": tmp_path / "sender"})
     r = redis.Redis.from_url(redis_url)
     try:
         assert not sender.extensions["celery"].conf.task_always_eager
+        worker.wait_ready()  # importing the app can take a long while on a busy machine
         with sender.app_context():
             set_tenant(shop_a.id)
-            visible_claims.apply_async(args=[redis_url, key, claim_b.id], queue=queue)
-        popped = None
-        for _ in range(60):
-            popped = r.blpop([key], timeout=1)
-            if popped is not None or worker.poll() is not None:
-                break
-        assert popped is not None, "worker never answered: " + worker.communicate(timeout=20)[0].decode()
+            rid = request_id_var.set("req-travels-to-worker")
+            try:
+                visible_claims.apply_async(args=[redis_url, key, claim_b.id], queue=queue)
+            finally:
+                request_id_var.reset(rid)
+        popped = r.blpop([key], timeout=int(READY_SECONDS))  # the worker is consuming: this is its answer
+        assert popped is not None, "worker never answered:\n" + worker.output()[-3000:]
         result = json.loads(popped[1])
     finally:
-        worker.terminate()
-        try:
-            out = worker.communicate(timeout=20)[0].decode(errors="replace")
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            out = ""
+        worker.stop()
         r.delete(key)
         get_db(sender).dispose()
-    assert result == {"tenant": shop_a.id, "claims": [claim_a.id], "probe_visible": False}, out
+    assert result == {"tenant": shop_a.id, "claims": [claim_a.id], "probe_visible": False,
+                      "request_id": "req-travels-to-worker"}, worker.output()
 
 
 def test_eager_task_runs_in_the_callers_tenant(app, make_shop):

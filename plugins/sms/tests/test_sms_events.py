@@ -157,7 +157,7 @@ def test_delivery_status_is_pushed_to_the_portal_live_channel(app, sms_shop, mak
         for status in ("sent", "delivered"):
             body = telnyx_api.delivery(telnyx_id, status, event_id=f"evt-{status}")
             post_webhook(app, body, telnyx_api.sign(body))
-        got = [subscription.get(timeout=2), subscription.get(timeout=2)]
+        got = [subscription.get(timeout=60), subscription.get(timeout=60)]
         assert [m["type"] for m in got] == ["message.sent", "message.sent"]
         assert [m["id"] for m in got] == ["sms-status:evt-sent", "sms-status:evt-delivered"]
         late = telnyx_api.delivery(telnyx_id, "sent", event_id="evt-late")  # no change: nothing pushed
