@@ -108,6 +108,24 @@ def record_payment(claim_id: int) -> Any:
     return _back(claim.id)
 
 
+def _pdf(version: Any, customer_view: bool) -> Any:
+    from flask import Response
+
+    from .pdf import estimate_pdf
+
+    claim = service.get_claim(version.claim_id)
+    data = estimate_pdf(version, g.shop.name, claim.number, customer_view=customer_view)
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="estimate-{claim.number}-{version.number}.pdf"',
+        "Cache-Control": "private, no-store"})
+
+
+@staff.get("/versions/<int:version_id>/estimate.pdf")
+@require("claims.read")
+def estimate_pdf(version_id: int) -> Any:
+    return _pdf(service.get_version(version_id), customer_view=False)
+
+
 @staff.post("/versions/<int:version_id>/reverse")
 @require("quotes.reverse")
 def reverse(version_id: int) -> Any:
@@ -178,6 +196,14 @@ def version(version_id: int) -> Any:
     if wants_json():
         return _portal_json(v)
     return _version_page(v)
+
+
+@portal.get("/versions/<int:version_id>/estimate.pdf")
+def portal_pdf(version_id: int) -> Any:
+    v = service.get_version(version_id, current_portal_claim().id)
+    if v.status == "withdrawn":
+        raise Refused(404, "not_found", "No such estimate version.")
+    return _pdf(v, customer_view=True)
 
 
 @portal.post("/versions/<int:version_id>/decide")
