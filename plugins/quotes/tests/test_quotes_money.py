@@ -13,8 +13,9 @@ from bayline_quotes.money import RoundingPolicy, compute
 
 
 def ln(**kw):
-    base = dict(quantity=Dec("1"), unit_price=Dec("0"), labor_hours=Dec("0"), labor_rate=Dec("0"), paint_materials=Dec("0"),
-                sublet=Dec("0"), taxable=True, payer="insurer", betterment_pct=Dec("0"), part_number=None, part_type=None)
+    zero = Dec("0")
+    base = dict(quantity=Dec("1"), unit_price=zero, labor_hours=zero, labor_rate=zero, paint_materials=zero,
+                sublet=zero, taxable=True, payer="insurer", betterment_pct=zero, part_number=None, part_type=None)
     base.update(kw)
     return SimpleNamespace(**base)
 
@@ -92,7 +93,8 @@ def test_currency_format_and_precision():
 
 
 GOLDEN_CSV = ("estimate_id,version,description,part_number,quantity,unit_price,labor_hours,labor_rate,"
-              "paint_materials,sublet,taxable,payer,betterment_pct,deductible\n") + """G-1,0,Clip kit,P1,1,5.05,,,,,yes,insurer,,250.00
+              "paint_materials,sublet,taxable,payer,betterment_pct,deductible\n") + """\
+G-1,0,Clip kit,P1,1,5.05,,,,,yes,insurer,,250.00
 G-1,0,Clip kit,P2,1,5.05,,,,,yes,insurer,,
 G-1,0,Clip kit,P3,1,5.05,,,,,yes,insurer,,
 G-1,0,Labour,,,,1.3,52.35,,,yes,insurer,,
