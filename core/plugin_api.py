@@ -67,7 +67,7 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     "commit", "emit",
     # services
     "PortalLink", "Rejected", "channel_link", "claims", "enqueue", "files", "issue_portal_link", "link_ids_in",
-    "mask_json", "mask_links", "messages", "phones", "storage", "unmask_for_delivery",
+    "mask_json", "mask_links", "messages", "phones", "public_url", "storage", "unmask_for_delivery",
     # shop context, settings, platform configuration, features
     "MissingConfig", "PluginConfig", "ShopSettings", "for_shop", "is_feature_active", "plugin_config",
     "shop_settings",
@@ -95,3 +95,13 @@ def issue_portal_link(claim: Claim, user_id: int | None = None, purpose: str = "
 
     issued = tokens.issue(claim, user_id, purpose=purpose)
     return PortalLink(url=issued.url, token_id=issued.token.id)
+
+
+def public_url(path: str = "") -> str:
+    """The absolute external URL of ``path`` (``"/c/s/"``), built from ``BAYLINE_PUBLIC_URL``: for
+    links a provider redirects to or calls back (payment return pages, webhooks). Never build
+    external URLs from the request's Host header."""
+    from flask import current_app
+
+    base = current_app.extensions["bayline.settings"].public_url.rstrip("/")
+    return base + ("/" + path.lstrip("/") if path else "")

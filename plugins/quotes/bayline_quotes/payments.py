@@ -94,7 +94,7 @@ class StripeProvider:
             raise Refused(400, "quotes_bad_signature", "The webhook signature does not verify.") from None
         if event.type != "checkout.session.completed":
             return None
-        obj = event.data.object
+        obj = event.data.object.to_dict()
         if obj.get("payment_status") != "paid":
             return None
         currency = str(obj.get("currency") or "usd").upper()

@@ -503,7 +503,8 @@ def summary(claim_id: int, pol: RoundingPolicy | None = None) -> Summary:
             insurer_paid += amount
         else:
             paid += amount
-    return Summary(pol.currency, total, customer, insurer, paid, insurer_paid, customer - paid)
+    r = pol.round
+    return Summary(pol.currency, r(total), r(customer), r(insurer), r(paid), r(insurer_paid), r(customer - paid))
 
 
 def record_payment(claim: Claim, *, kind: str, payer: str, method: str, amount: Any, reference: str | None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, redirect, render_template, request, url_for
+from flask import g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bayline.plugin_api import (
@@ -20,6 +20,7 @@ from bayline.plugin_api import (
     is_feature_active,
     portal_blueprint,
     public_blueprint,
+    public_url,
     rate_limit,
     require,
     shop_settings,
@@ -241,10 +242,9 @@ def pay() -> Any:
     s = service.summary(claim.id)
     if s.balance <= 0:
         raise Refused(409, "quotes_nothing_to_pay", "There is nothing left for you to pay.")
-    base = current_app.config["BAYLINE_PUBLIC_URL"].rstrip("/")
     start = prov.start_checkout(amount=s.balance, currency=s.currency, claim_id=claim.id, shop_id=g.shop.id,
                                 description=f"{g.shop.name}: repair {claim.number}, your part",
-                                success_url=f"{base}/c/s/quotes/paid", cancel_url=f"{base}/c/s/")
+                                success_url=public_url("/c/s/quotes/paid"), cancel_url=public_url("/c/s/"))
     get_session().add(QuoteCheckout(claim_id=claim.id, provider=prov.name, session_ref=start.ref, amount=s.balance,
                                     currency=s.currency, tenant_id=claim.tenant_id))
     commit()
