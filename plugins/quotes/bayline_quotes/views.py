@@ -192,8 +192,6 @@ def _portal_json(version: Any) -> dict[str, Any]:
 def version(version_id: int) -> Any:
     claim = current_portal_claim()
     v = service.get_version(version_id, claim.id)
-    if v.status == "withdrawn":
-        raise Refused(404, "not_found", "No such estimate version.")
     if wants_json():
         return _portal_json(v)
     return _version_page(v)
@@ -201,10 +199,7 @@ def version(version_id: int) -> Any:
 
 @portal.get("/versions/<int:version_id>/estimate.pdf")
 def portal_pdf(version_id: int) -> Any:
-    v = service.get_version(version_id, current_portal_claim().id)
-    if v.status == "withdrawn":
-        raise Refused(404, "not_found", "No such estimate version.")
-    return _pdf(v, customer_view=True)
+    return _pdf(service.get_version(version_id, current_portal_claim().id), customer_view=True)
 
 
 @portal.post("/versions/<int:version_id>/decide")
