@@ -245,7 +245,10 @@ def pay() -> Any:
     commit()
     if wants_json():
         return {"url": start.url, "ref": start.ref}
-    return redirect(start.url, code=303)
+    # A page with a link, not a redirect: the portal's CSP (form-action 'self') stops a form's
+    # redirect to another origin, and a link the customer taps is what they expect anyway.
+    return render_template("bayline_quotes/portal_checkout.html", shop=g.shop, back="/c/s/", url=start.url,
+                           amount=service.policy().format(s.balance))
 
 
 @portal.get("/paid")
