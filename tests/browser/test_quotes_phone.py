@@ -69,8 +69,9 @@ def test_customer_approves_on_a_phone_and_pays_their_part(app, quotes_server, st
     set_setting(shop, "quotes.online_payment", True)
     staff_api = api_client(shop)
     for name in ("bms_original.xml", "bms_supplement1.xml", "bms_supplement2.xml"):
-        r = staff_api.post("/api/v1/plugins/quotes/imports", json={
-            "format": "bms", "encoding": "base64", "content": base64.b64encode((FIXTURES / name).read_bytes()).decode()})
+        content = base64.b64encode((FIXTURES / name).read_bytes()).decode()
+        r = staff_api.post("/api/v1/plugins/quotes/imports",
+                           json={"format": "bms", "encoding": "base64", "content": content})
         assert r.status_code == 201, r.get_json()
     s2 = r.get_json()["version"]
     wheel = next(ln["id"] for ln in s2["lines"] if ln["description"].startswith("Wheel lock"))
