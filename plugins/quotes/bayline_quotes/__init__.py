@@ -212,6 +212,12 @@ def portal_sections(claim: Claim, viewer: Viewer) -> list[PortalSection]:
         d = service.diff(v, pol, visible_only=True)
         cards.append((v, service.totals(v, pol, scope=True), d, service.customer_lines(v)))
     s = service.summary(claim.id, pol) if show_pay else None
-    html = render_template("bayline_quotes/portal_card.html", cards=cards, pol=pol, summary=s,
+    timeline = []
+    for v in service.versions_for_claim(claim.id):
+        if v.status == "withdrawn":
+            continue
+        d = service.diff(v, pol)
+        timeline.append(d.summary if d else f"{v.label}: {pol.format(service.totals(v, pol).gross)}")
+    html = render_template("bayline_quotes/portal_card.html", cards=cards, pol=pol, summary=s, timeline=timeline,
                            online=show_pay and shop_settings(NAME).get_bool("online_payment"))
     return [PortalSection(NAME, "Your estimate", html, order=35)]

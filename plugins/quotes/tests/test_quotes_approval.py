@@ -45,6 +45,11 @@ def test_portal_shows_only_the_customers_lines(quotes_shop, s2, portal_client):
     assert 'quotes-your-amount">$647.30<' in html
     home = phone.get("/c/s/").get_data(as_text=True)
     assert "Supplement 2: +$279.80" in home and "Review and approve" in home
+    # the estimate's timeline: every version with its change
+    timeline = home.split('class="quotes-timeline"')[1].split("</ol>")[0]
+    assert "Original estimate: $1,030.00" in timeline
+    assert "Supplement 1: +$258.00 (insurer +$258.00, you +$0.00)" in timeline
+    assert "Supplement 2: +$279.80 (insurer +$192.50, you +$87.30)" in timeline
 
 
 def test_approve_one_line_decline_the_other_with_a_reason(quotes_shop, s2, portal_client, api_client):
