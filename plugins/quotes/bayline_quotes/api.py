@@ -196,10 +196,9 @@ def _rejected(exc: ImportRejected) -> Refused:
 
 def _import(est: Any, claim: Any) -> tuple[dict[str, Any], int]:
     try:
-        result = service.import_estimate(est, claim, current_principal().user_id)
+        result = service.store_import(est, claim.id if claim is not None else None, current_principal().user_id)
     except ImportRejected as exc:
         raise _rejected(exc) from None
-    commit()
     return {"outcome": result.outcome, "version": version_json(result.version)}, (
         201 if result.outcome == "created" else 200)
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bayline.plugin_api import Claim, Refused, emit, get_session, shop_settings, utcnow
+from bayline.plugin_api import Claim, Refused, commit, emit, get_session, shop_settings, utcnow
 
 from .imports import ImportedEstimate, ImportRejected
 from .models import QuoteCheckout, QuoteDecision, QuoteEstimate, QuoteLine, QuotePayment, QuoteVersion
@@ -173,12 +173,7 @@ def import_estimate(est: ImportedEstimate, claim: Claim | None, user_id: int | N
         estimate = QuoteEstimate(claim_id=claim.id, source=est.source, source_ref=est.source_ref,
                                  estimator=est.estimator, tenant_id=claim.tenant_id)
         db.add(estimate)
-        try:
-            with db.begin_nested():
-                db.flush()
-        except IntegrityError:
-            estimate = db.scalars(select(QuoteEstimate).where(QuoteEstimate.claim_id == claim.id,
-                                                              QuoteEstimate.source_ref == est.source_ref)).one()
+        db.flush()
     digest = est.content_hash()
     versions = list(db.scalars(select(QuoteVersion).where(QuoteVersion.estimate_id == estimate.id)
                                .order_by(QuoteVersion.number)))
@@ -209,13 +204,7 @@ def import_estimate(est: ImportedEstimate, claim: Claim | None, user_id: int | N
                            tenant_id=claim.tenant_id)
     db.add(version)
     _fill_lines(version, est)
-    try:
-        with db.begin_nested():
-            db.flush()
-    except IntegrityError:  # a concurrent re-save stored the same version first
-        version = db.scalars(select(QuoteVersion).where(QuoteVersion.estimate_id == estimate.id,
-                                                        QuoteVersion.number == est.version_number)).one()
-        return ImportResult(version, "duplicate")
+    db.flush()
     for older in versions:
         if older.status == "open":
             older.status = "superseded"
@@ -226,6 +215,25 @@ def import_estimate(est: ImportedEstimate, claim: Claim | None, user_id: int | N
         "total": str(totals(version).gross), "summary": d.summary if d else version.label,
         "totals_mismatch": bool(version.mismatches)})
     return ImportResult(version, "created")
+
+
+def store_import(est: ImportedEstimate, claim_id: int | None, user_id: int | None) -> ImportResult:
+    """:func:`import_estimate` and commit. Re-saves arrive at once: when a concurrent request stored
+    the same estimate or version first (a unique constraint refuses ours), the transaction is rolled
+    back and the import runs again, now finding that row (``duplicate``)."""
+    db = get_session()
+    for attempt in range(3):
+        try:
+            claim = get_claim(claim_id) if claim_id is not None else None
+            result = import_estimate(est, claim, user_id)
+            commit()
+            return result
+        except IntegrityError:
+            db.rollback()
+            if attempt == 2:
+                raise Refused(409, "quotes_import_conflict",
+                              "The same estimate is being imported right now; try again.") from None
+    raise AssertionError("unreachable")
 
 
 # -- diff ------------------------------------------------------------------------------

@@ -73,12 +73,11 @@ def import_file(claim_id: int) -> Any:
     data = upload.read(service_limit() + 1)
     try:
         est = parse(data, fmt, upload.filename)
-        service.import_estimate(est, claim, current_principal().user_id)
+        service.store_import(est, claim.id, current_principal().user_id)
     except ImportRejected as exc:
         get_session().rollback()
         return _form_page(claim, 422, error=exc.message, errors=exc.errors, fmt=fmt)
-    commit()
-    return _back(claim.id)
+    return _back(claim_id)
 
 
 def service_limit() -> int:

@@ -158,3 +158,26 @@ def test_another_shops_claim_number_does_not_match(quotes_shop, q, make_shop, ap
     assert r.status_code == 422 and r.get_json()["code"] == "quotes_no_matching_claim"
     r = other.post(f"/api/v1/plugins/quotes/claims/{quotes_shop.claim.id}/imports", json=q.bms("bms_original.xml"))
     assert r.status_code == 404
+
+
+def test_concurrent_resave_storm_keeps_one_version(app, quotes_shop, q, api_client):
+    """20 re-saves arriving at once (separate connections): one estimate, one version."""
+    import threading
+
+    clients = [api_client(quotes_shop.shop) for _ in range(20)]
+    body = q.bms("bms_original.xml")
+    start = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def send(client):
+        start.wait()
+        statuses.append(client.post("/api/v1/plugins/quotes/imports", json=body).status_code)
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200] * 19 + [201], statuses
+    versions = quotes_shop.api.get(f"/api/v1/plugins/quotes/claims/{quotes_shop.claim.id}/versions").get_json()
+    assert len(versions) == 1 and len(versions[0]["lines"]) == 4
