@@ -67,6 +67,7 @@ def test_customer_approves_on_a_phone_and_pays_their_part(app, quotes_server, st
                        vin="1HGCM82633A004352")
     set_setting(shop, "quotes.tax_parts", "10")
     set_setting(shop, "quotes.online_payment", True)
+    set_setting(shop, "quotes.payment_summary", True)
     staff_api = api_client(shop)
     for name in ("bms_original.xml", "bms_supplement1.xml", "bms_supplement2.xml"):
         content = base64.b64encode((FIXTURES / name).read_bytes()).decode()

@@ -92,7 +92,7 @@ def register_tenant_settings() -> list[SettingDef]:
                    ("customer_pay", "all"), feature=NAME,
                    help="customer_pay: only the lines the customer pays; all: every line except shop-only ones."),
         SettingDef("quotes.approval_days", "Quotes: days a version can be approved", "int", 30, feature=NAME),
-        SettingDef("quotes.payment_summary", "Payments: show the customer their balance", "bool", True,
+        SettingDef("quotes.payment_summary", "Payments: show the customer their balance", "bool", False,
                    feature=PAYMENTS),
         SettingDef("quotes.online_payment", "Payments: let the customer pay their part online (Stripe)", "bool",
                    False, feature=PAYMENTS),

@@ -7,7 +7,7 @@ core's error shape): ``quotes_invalid_file`` (with ``errors.file``: one entry pe
 ``quotes_no_matching_claim``, ``quotes_version_decided``, ``quotes_version_out_of_order``,
 ``quotes_version_withdrawn``, ``quotes_version_superseded``, ``quotes_version_expired``,
 ``quotes_already_approved``, ``quotes_nothing_to_reverse``, ``quotes_unknown_line``,
-``quotes_refund_too_large``, ``validation_error``, ``not_found``.
+``quotes_refund_too_large``, ``quotes_import_conflict``, ``validation_error``, ``not_found``.
 """
 from __future__ import annotations
 

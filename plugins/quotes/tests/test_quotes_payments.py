@@ -82,6 +82,8 @@ def test_console_payment_form_keeps_what_was_typed(quotes_shop, estimate, client
 
 def test_portal_summary_follows_payments(quotes_shop, estimate, portal_client, set_setting):
     phone = portal_client(quotes_shop.claim)
+    assert "quotes-balance" not in phone.get("/c/s/").get_data(as_text=True)  # off until the shop enables it
+    set_setting(quotes_shop.shop, "quotes.payment_summary", True)
     html = phone.get("/c/s/").get_data(as_text=True)
     assert 'quotes-balance">$560.00<' in html
     quotes_shop.api.post(PAY.format(quotes_shop.claim.id), json={"payer": "deductible", "amount": "500.00"})
@@ -99,6 +101,7 @@ def checkout(quotes_shop, phone):
 def test_stripe_checkout_marks_the_customer_part_paid(quotes_shop, estimate, portal_client, set_setting, stripe_api,
                                                       app):
     set_setting(quotes_shop.shop, "quotes.online_payment", True)
+    set_setting(quotes_shop.shop, "quotes.payment_summary", True)
     quotes_shop.api.post(PAY.format(quotes_shop.claim.id), json={"payer": "deductible", "amount": "500.00"})
     phone = portal_client(quotes_shop.claim)
     assert "Pay $60.00 online" in phone.get("/c/s/").get_data(as_text=True)
