@@ -205,8 +205,8 @@ def _finish(est: ImportedEstimate, errors: _Errors) -> ImportedEstimate:
         errors.add("file", "no estimate lines")
     if len(est.lines) > MAX_LINES:
         errors.add("file", f"more than {MAX_LINES} lines")
-    refs = [ln.line_ref for ln in est.lines]
-    dupes = sorted({r for r in refs if refs.count(r) > 1})
+    seen: set[str] = set()
+    dupes = sorted({ln.line_ref for ln in est.lines if ln.line_ref in seen or seen.add(ln.line_ref)})
     if dupes:
         errors.add("file", f"line_ref repeated: {', '.join(dupes[:10])}")
     if errors.items:
@@ -326,27 +326,31 @@ def parse_json(data: bytes | dict[str, Any]) -> ImportedEstimate:
 
 
 def _local(el: Any) -> str:
+    """The element's name without its namespace (``{http://www.cieca.com/BMS}LineNum`` -> ``LineNum``)."""
     tag = el.tag
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _strip_namespaces(root: Any) -> Any:
+    """Rename every element to its local name once, so lookups below are lxml's own (fast) ``find``."""
+    for el in root.iter():
+        tag = el.tag
+        if isinstance(tag, str) and tag.startswith("{"):
+            el.tag = tag.rpartition("}")[2]
+    return root
 
 
 def _kids(el: Any, name: str) -> list[Any]:
-    return [c for c in el if _local(c) == name]
+    return el.findall(name)
 
 
 def _find(el: Any, path: str) -> Any:
     """The first element at ``A/B/C`` (local names), or None."""
-    cur = [el]
-    for part in path.split("/"):
-        nxt = [k for c in cur for k in _kids(c, part)]
-        if not nxt:
-            return None
-        cur = nxt
-    return cur[0]
+    return el.find(path)
 
 
 def _findall(el: Any, name: str) -> list[Any]:
-    return [c for c in el.iter() if _local(c) == name]
+    return list(el.iter(name))
 
 
 def _val(el: Any, path: str) -> str | None:
@@ -369,7 +373,7 @@ def _safe_tree(data: bytes) -> Any:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                              huge_tree=False, remove_comments=True, remove_pis=True)
     try:
-        return etree.fromstring(data, parser=parser)
+        return _strip_namespaces(etree.fromstring(data, parser=parser))
     except etree.XMLSyntaxError as exc:
         raise ImportRejected("quotes_invalid_file", f"The file is not well-formed XML: {exc}") from None
 
