@@ -60,6 +60,10 @@ BODIES: dict[tuple[str, str], Any] = {
     # the control must not depend on the hour the suite runs at (quiet hours refuse unconfirmed sends)
     ("/api/v1/outbox/<int:draft_id>/queue", "POST"): {"confirm_quiet_hours": True},
 }
+QUOTE = {"estimate_id": "sweep", "version": 0, "lines": [
+    {"description": "Zq sweep bumper", "part_number": "P1", "unit_price": "100.00"},
+    {"description": "Zq sweep customer line", "unit_price": "20.00", "payer": "customer"}]}
+BODIES[("/api/v1/plugins/quotes/claims/<int:claim_id>/imports", "POST")] = {"format": "json", "content": QUOTE}
 # Multipart bodies (file uploads): a factory per route, since a file object is read once.
 MULTIPART: dict[tuple[str, str], Any] = {
     ("/api/v1/claims/<int:claim_id>/photos", "POST"): lambda: {"files": (io.BytesIO(sweep_jpeg()), "s.jpg")},
@@ -128,6 +132,17 @@ def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[s
         session.add(event)
         session.flush()
         ids["event_id"] = event.id
+    if "quotes" in app.extensions["bayline.plugins"].plugins:
+        from bayline_quotes import imports as quote_imports
+        from bayline_quotes import service as quotes
+
+        claim = session.scalars(select(Claim).where(Claim.number == f"ZQ-{label}-0001")).one()
+        result = quotes.import_estimate(quote_imports.parse_json(QUOTE), claim, None)
+        session.flush()
+        customer_line = next(ln for ln in result.version.lines if ln.payer == "customer")
+        customer_line.decision = "approved"  # something decided, so the reverse control has work to do
+        result.version.approval = "approved"
+        ids["version_id"] = result.version.id
     return ids
 
 
@@ -266,8 +281,9 @@ def sweep(app: Flask, probes: list[Probe], attacker: Tenant, victim: Tenant) -> 
             portal_rule = rule.rule.startswith("/c/")
             if probe.name == "portal" and not portal_rule:
                 continue  # a customer's portal session is probed on portal routes only
-            # the portal answers 404 to anyone without a session for the object's claim
-            expect = (404,) if portal_rule else probe.expect
+            # the portal answers 404 to anyone without a session for the object's claim (an anonymous
+            # unsafe request is refused earlier, 400, for its missing CSRF token)
+            expect = ((400, 404) if probe.name == "anonymous" else (404,)) if portal_rule else probe.expect
             for method in methods:
                 if not (rule.rule.startswith("/api/") or probe.name != "api key"):
                     continue  # the console is for logged-in people, not API keys
@@ -320,7 +336,8 @@ def tenants(app, make_shop, make_user, make_claim) -> tuple[Tenant, Tenant]:
 
 def make_probes(app: Flask, a: Tenant, api_client, client_for, portal_client=None) -> list[Probe]:
     staff = client_for(a.owner, a.shop)
-    portal = [Probe("portal", portal_client(a.claim), {}, (404,))] if portal_client else []
+    customer = portal_client(a.claim) if portal_client else None
+    portal = [Probe("portal", customer, {"X-CSRFToken": csrf_token(customer, "/c/s/")}, (404,))] if customer else []
     return [
         Probe("api key", api_client(a.shop, scopes=("admin",)), {}, (404,)),
         Probe("staff owner", staff, {"X-CSRFToken": login_page_token(staff)}, (404,)),

@@ -46,7 +46,7 @@ def test_an_existing_folder_is_refused_untouched(app, tmp_path):
     target = tmp_path / "work" / "taken"
     target.mkdir(parents=True)
     (target / "keep.txt").write_text("mine")
-    result = app.test_cli_runner().invoke(args=["bayline", "new-plugin", "quotes", "--path", str(target)])
+    result = app.test_cli_runner().invoke(args=["bayline", "new-plugin", "brakes", "--path", str(target)])
     assert result.exit_code == 1 and "exists already" in result.output
     assert [p.name for p in target.iterdir()] == ["keep.txt"] and list(target.parent.iterdir()) == [target]
 

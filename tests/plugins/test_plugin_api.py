@@ -286,3 +286,10 @@ def test_api_blueprint_joins_openapi(app, shop, make_shop, make_claim, api_clien
     assert {"name": "plugin_apidemo_api", "description": "Demo resources of the apidemo plugin"} in spec["tags"]
     assert spec["security"] == [{"apiKey": []}]
     assert app.test_client().get("/api/v1/docs").status_code == 200
+
+
+def test_public_url_is_built_from_the_configured_public_url(app):
+    with app.app_context():
+        assert plugin_api.public_url("/c/s/quotes/paid") == "http://localhost/c/s/quotes/paid"
+        assert plugin_api.public_url("plugins/x") == "http://localhost/plugins/x"
+        assert plugin_api.public_url() == "http://localhost"
