@@ -31,7 +31,7 @@ from bayline.plugin_api import (
 )
 
 from . import NAME, PAYMENTS, payments, service
-from .imports import ImportRejected, parse
+from .imports import MAX_BYTES, ImportRejected, parse
 from .models import QuoteCheckout
 
 staff = staff_blueprint(NAME)
@@ -70,7 +70,7 @@ def import_file(claim_id: int) -> Any:
     fmt = request.form.get("format") or None
     if upload is None or not upload.filename:
         return _form_page(claim, 422, error="Choose the estimate file to import.", errors=[], fmt=fmt)
-    data = upload.read(service_limit() + 1)
+    data = upload.read(MAX_BYTES + 1)
     try:
         est = parse(data, fmt, upload.filename)
         service.store_import(est, claim.id, current_principal().user_id)
@@ -78,12 +78,6 @@ def import_file(claim_id: int) -> Any:
         get_session().rollback()
         return _form_page(claim, 422, error=exc.message, errors=exc.errors, fmt=fmt)
     return _back(claim_id)
-
-
-def service_limit() -> int:
-    from .imports import MAX_BYTES
-
-    return MAX_BYTES
 
 
 @staff.post("/claims/<int:claim_id>/payments")
