@@ -10,6 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Property tests never time an example: on a busy machine a 200 ms deadline fails for no bug.
+settings.register_profile("bayline", deadline=None)
+settings.load_profile("bayline")
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
