@@ -1,7 +1,7 @@
 """staff security: API keys act for their creator; staff invitations
 
 Revision ID: 7a3f0c9e2b61
-Revises: 5c1e7a2b9d40
+Revises: 6f3d1f75b14d
 Create Date: 2026-12-02 02:20:00.000000
 
 ``api_keys.operator_issued``: keys without a creator were issued by the operator's CLI (or minted
@@ -15,7 +15,7 @@ from alembic import op
 import bayline.db
 
 revision = "7a3f0c9e2b61"
-down_revision = "5c1e7a2b9d40"
+down_revision = "6f3d1f75b14d"
 branch_labels = None
 depends_on = None
 
