@@ -1,6 +1,7 @@
 """Staff console: production board, claim page, new claim."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -60,13 +61,18 @@ _FRIENDLY = {"Shorter than minimum length 1.": "Required.", "Missing data for re
              "Not a valid email address.": "Enter an email like name@example.com."}
 
 
+def _between(message: str) -> str | None:
+    found = re.fullmatch(r"Length must be between 1 and (\d+)\.", message)
+    return f"Required (at most {found.group(1)} characters)." if found else None
+
+
 def _friendly(errors: dict[str, Any]) -> dict[str, list[str]]:
     """Field errors of the API's schema and the claim service, in words a front desk reads."""
     out: dict[str, list[str]] = {}
     for field, found in errors.items():
         if isinstance(found, dict):  # a list field's per-item errors
             found = [m for ms in found.values() for m in ms]
-        out[field] = [_FRIENDLY.get(m, m[:1].upper() + m[1:]) for m in found]
+        out[field] = [_FRIENDLY.get(m) or _between(m) or m[:1].upper() + m[1:] for m in found]
     return out
 
 
