@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -196,7 +196,7 @@ def test_console_times_are_in_the_shops_zone_and_labelled(app, make_shop, make_u
     shop = make_shop(timezone=zone)
     client = client_for(make_user(shop), shop)
     claim = make_claim(shop, number="RO-7500", customer_mobile="+16175550142")
-    moment = datetime(2026, 12, 2, 10, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 12, 2, 10, 30, tzinfo=UTC)
     with in_tenant(app, shop.id) as session:
         from bayline.claims.models import StageHistory
         from bayline.messages import service as messages
