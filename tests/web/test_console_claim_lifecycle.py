@@ -216,3 +216,33 @@ def test_console_times_are_in_the_shops_zone_and_labelled(app, make_shop, make_u
         page = client.get(url).get_data(as_text=True)
         assert expected in page, url
         assert "10:30 UTC" not in page and f"{moment.isoformat()}" in page  # the ISO instant is in <time datetime>
+
+
+def test_shop_profile_page_edits_name_phone_zone_and_hours(app, staff, api_client):
+    shop, _, client, token = staff()
+    page = client.get("/console/settings/profile").get_data(as_text=True)
+    assert _value(page, "name") == shop.name and 'id="open_Mon"' in page
+    bad = {"csrf_token": token, "name": "Harbor Collision", "phone": "555-CALL-NOW", "city": "Boston",
+           "timezone": "Mars/Olympus", "open_Mon": "17:00", "close_Mon": "08:00", "closed_Sun": "1"}
+    r = client.post("/console/settings/profile", data=bad)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert _field_error(page, "phone") and "unknown time zone" in page
+    assert "closing time must be after opening time" in page
+    assert _value(page, "city") == "Boston" and 'name="open_Mon" value="17:00"' in page
+    good = {**bad, "phone": "(617) 555-0142", "timezone": "America/Los_Angeles", "open_Mon": "07:30",
+            "close_Mon": "17:30"}
+    r = client.post("/console/settings/profile", data=good)
+    assert r.status_code == 302
+    with in_tenant(app, shop.id) as session:
+        from bayline.tenants.models import Shop
+
+        saved = session.get(Shop, shop.id)
+        assert (saved.name, saved.phone, saved.city, saved.timezone) == (
+            "Harbor Collision", "+16175550142", "Boston", "America/Los_Angeles")
+        assert saved.hours == [{"days": "Mon", "open": "07:30", "close": "17:30"}, {"days": "Sun", "closed": True}]
+    _, _, tech, _tok = staff("technician", shop)
+    assert tech.get("/console/settings/profile").status_code == 403
+    # PATCH /api/v1/shop runs the same checks (one implementation)
+    r = api_client(shop, scopes=("admin",)).patch("/api/v1/shop", json={"hours": [{"days": "Tue", "open": "9"}]})
+    assert r.status_code == 422 and "hours.Tue" in str(r.get_json())
