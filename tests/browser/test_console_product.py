@@ -128,6 +128,17 @@ def test_front_desk_claim_lifecycle(app, live_server, sized, artifacts, db_backe
         no_sideways_scroll(page, size)
     no_serious_axe_violations(page)
     page.screenshot(path=str(artifacts / f"console-settings-{size}-{db_backend}.png"), full_page=True)
+    # the customer's side: the portal's verify page and the repair page pass axe too
+    portal = context.new_page()
+    portal.goto(f"{live_server}/c/{recent.portal_link.raw}")
+    portal.wait_for_selector("#last_name")
+    no_serious_axe_violations(portal)
+    portal.fill("#last_name", "Recent")
+    portal.fill("#claim_number", "RO-8001")
+    portal.click("button:has-text('Show my repair')")
+    portal.wait_for_url(f"{live_server}/c/s/")
+    no_sideways_scroll(portal, size)
+    no_serious_axe_violations(portal)
 
 
 @pytest.fixture

@@ -31,6 +31,9 @@ def test_one_thread_and_one_composer_for_text_and_customer_page(app, sms_shop, m
     staff = client_for(sms_shop.owner)
     payload = telnyx_api.inbound(CUSTOMER, SHOP_NUMBER, "Is the bumper in?")
     assert post_webhook(app, payload, telnyx_api.sign(payload)).status_code == 200
+    board = staff.get("/console/").get_data(as_text=True)  # the customer is waiting: marked on board and list
+    assert re.search(rf'data-claim-id="{claim.id}".*?new message</span>', board, re.S)
+    assert "new message</span>" in staff.get("/console/claims").get_data(as_text=True)
     page = staff.get(f"/console/claims/{claim.id}").get_data(as_text=True)
     assert page.count('id="reply-body"') == 1 and page.count("<textarea") == 1  # one composer on the page
     assert 'name="channel" value="sms" checked' in page  # the customer last wrote by text
@@ -40,6 +43,7 @@ def test_one_thread_and_one_composer_for_text_and_customer_page(app, sms_shop, m
     assert r.status_code == 302
     assert staff.post(f"/console/claims/{claim.id}/messages", data=form).status_code == 302  # double click
     assert [m["text"] for m in telnyx_api.messages] == ["Yes, fitted today."]
+    assert "new message</span>" not in staff.get("/console/").get_data(as_text=True)  # answered
     with in_tenant(app, sms_shop.shop.id) as session:
         item = session.scalars(select(OutboxItem)).one()
         assert (item.purpose, item.channel, item.recipient) == ("conversational", "sms", CUSTOMER)
