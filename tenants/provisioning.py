@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
@@ -32,6 +33,63 @@ def check_timezone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError({"timezone": [f"unknown time zone {name!r}"]}) from None
     return name
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def check_hours(hours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Opening hours: ``[{"days": "Mon", "open": "07:30", "close": "17:30"}, {"days": "Sun", "closed": true}]``
+    (``days`` is free text, e.g. ``Mon–Fri``). Errors name the row: ``hours.Mon``."""
+    errors: dict[str, list[str]] = {}
+    clean: list[dict[str, Any]] = []
+    for row in hours:
+        days = str(row.get("days") or "").strip()[:40]
+        where = f"hours.{days or len(clean)}"
+        if not days:
+            errors[where] = ["say which days"]
+            continue
+        if row.get("closed"):
+            clean.append({"days": days, "closed": True})
+            continue
+        opens, closes = str(row.get("open") or ""), str(row.get("close") or "")
+        if not (_HHMM.fullmatch(opens) and _HHMM.fullmatch(closes)):
+            errors[where] = ["enter opening and closing times (HH:MM), or mark the day closed"]
+        elif opens >= closes:
+            errors[where] = ["closing time must be after opening time"]
+        else:
+            clean.append({"days": days, "open": opens, "close": closes})
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def update_profile(shop: Shop, data: dict[str, Any]) -> Shop:
+    """Change the shop's profile (name, phone, email, address, time zone, hours) from validated
+    ``ShopPatchSchema`` data: the phone becomes E.164, the zone and hours are checked. The API's
+    ``PATCH /api/v1/shop`` and the console's profile page both use this; the caller commits."""
+    errors: dict[str, list[str]] = {}
+    if data.get("phone"):
+        try:
+            data["phone"] = to_e164(data["phone"], shop.country)
+        except ValueError as exc:
+            errors["phone"] = [str(exc)]
+    if "timezone" in data:
+        try:
+            check_timezone(data["timezone"])
+        except ValidationError as exc:
+            errors.update(exc.messages)  # type: ignore[arg-type]
+    if "hours" in data:
+        try:
+            data["hours"] = check_hours(data["hours"] or [])
+        except ValidationError as exc:
+            errors.update(exc.messages)  # type: ignore[arg-type]
+    if errors:
+        raise ValidationError(errors)
+    for key, value in data.items():
+        setattr(shop, key, value)
+    return shop
 
 
 def create_group(name: str, slug: str | None = None, kind: str = "single") -> Group:

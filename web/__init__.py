@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask, before_render_template, g, redirect, url_for
 from flask_wtf.csrf import generate_csrf
 from jinja2 import Template
+from markupsafe import Markup
 
 from bayline.phones import pretty
 from bayline.plugins.calling import call_each, collect
@@ -28,16 +29,39 @@ API_DOCS_PREFIX = "/api/v1/docs"
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+def _shop_zone() -> ZoneInfo | None:
+    shop = g.get("shop")
+    try:
+        return ZoneInfo(shop.timezone) if shop is not None and shop.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def shop_time(value: datetime | None, fmt: str = "%b %d %H:%M") -> str:
     """Format an aware UTC datetime in the current shop's time zone (customers and staff read local time)."""
     if value is None:
         return ""
-    shop = g.get("shop")
-    try:
-        zone = ZoneInfo(shop.timezone) if shop is not None and shop.timezone else None
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = None
+    zone = _shop_zone()
     return (value.astimezone(zone) if zone else value).strftime(fmt)
+
+
+def local_time(value: datetime | None, fmt: str = "%b %d, %H:%M") -> Markup:
+    """The console's one way to show a moment: shop time with its zone label (``Dec 02, 09:15 PST``),
+    in a ``<time>`` element whose ``datetime`` is the ISO instant (machines and exports read that)."""
+    if value is None:
+        return Markup("")
+    zone = _shop_zone()
+    local = value.astimezone(zone) if zone else value
+    label = local.strftime(fmt) + " " + (local.tzname() or "UTC")
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), label)
+
+
+def relative_days(value: datetime | None) -> str:
+    """``today``, ``1 d``, ``12 d``: how long ago, in whole days (the board's "2 d in stage")."""
+    if value is None:
+        return ""
+    days = (datetime.now(value.tzinfo) - value).days
+    return "today" if days <= 0 else f"{days} d"
 
 
 def nav_items() -> list[MenuItem]:
@@ -83,6 +107,8 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(settings_bp)
     app.jinja_env.filters["phone"] = pretty
     app.jinja_env.filters["shoptime"] = shop_time
+    app.jinja_env.filters["local"] = local_time
+    app.jinja_env.filters["ago"] = relative_days
     app.jinja_env.globals["csrf_token"] = generate_csrf
 
     before_render_template.connect(_extra_template_vars, app)

@@ -1,15 +1,17 @@
 """Staff console: production board, claim page, new claim."""
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
+from bayline import settings_registry
 from bayline.auth.permissions import need, staff_only
 from bayline.claims import service
 from bayline.claims.models import CLAIM_TYPES, Claim
@@ -28,17 +30,99 @@ from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
 from bayline.portal.models import PortalAttempt, PortalToken
 from bayline.urls import safe_redirect_target
+from bayline.web import conversation
 from bayline.web.sse import event_stream
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-CLAIM_FORM_FIELDS = [
-    ("number", "Claim / RO number"), ("customer_first_name", "Customer first name"),
-    ("customer_last_name", "Customer last name"), ("customer_mobile", "Mobile"), ("customer_email", "Email"),
-    ("vehicle_year", "Year"), ("vehicle_make", "Make"), ("vehicle_model", "Model"), ("vehicle_color", "Colour"),
-    ("vin", "VIN"), ("plate", "Plate"), ("insurer", "Insurer"), ("insurer_claim_number", "Insurer claim #"),
-    ("adjuster_name", "Adjuster"), ("adjuster_email", "Adjuster email"), ("adjuster_phone", "Adjuster phone"),
+# (name, label, input attributes): the claim form's fields, in the order a front desk asks for them.
+CLAIM_FORM_FIELDS: list[tuple[str, str, dict[str, str]]] = [
+    ("number", "Claim / RO number", {"required": "", "autocomplete": "off", "maxlength": "40"}),
+    ("customer_first_name", "Customer first name", {"required": "", "autocomplete": "off", "maxlength": "100"}),
+    ("customer_last_name", "Customer last name", {"required": "", "autocomplete": "off", "maxlength": "100"}),
+    ("customer_mobile", "Mobile", {"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
+    ("customer_email", "Email", {"type": "email", "inputmode": "email", "autocomplete": "off", "maxlength": "254"}),
+    ("vehicle_year", "Year", {"inputmode": "numeric", "maxlength": "4"}),
+    ("vehicle_make", "Make", {"maxlength": "60"}), ("vehicle_model", "Model", {"maxlength": "60"}),
+    ("vehicle_color", "Colour", {"maxlength": "40"}),
+    ("vin", "VIN", {"autocapitalize": "characters", "maxlength": "40", "spellcheck": "false"}),
+    ("plate", "Plate", {"autocapitalize": "characters", "maxlength": "15"}),
+    ("insurer", "Insurer", {"maxlength": "120"}), ("insurer_claim_number", "Insurer claim #", {"maxlength": "60"}),
+    ("adjuster_name", "Adjuster", {"maxlength": "120"}),
+    ("adjuster_email", "Adjuster email", {"type": "email", "inputmode": "email", "maxlength": "254"}),
+    ("adjuster_phone", "Adjuster phone", {"type": "tel", "inputmode": "tel"}),
 ]
+FIELD_LABELS = {name: label for name, label, _ in CLAIM_FORM_FIELDS} | {
+    "claim_type": "Type", "eta": "ETA", "text_consent": "Texts about this repair",
+    "marketing_consent": "Marketing", "internal_notes": "Internal notes", "stage_id": "Stage", "reason": "Reason"}
+REQUIRED = ("number", "customer_first_name", "customer_last_name")
+_FRIENDLY = {"Shorter than minimum length 1.": "Required.", "Missing data for required field.": "Required.",
+             "Not a valid integer.": "Enter the year as a number, e.g. 2021.",
+             "Not a valid date.": "Enter a date.",
+             "Not a valid email address.": "Enter an email like name@example.com."}
+
+
+def _between(message: str) -> str | None:
+    found = re.fullmatch(r"Length must be between 1 and (\d+)\.", message)
+    return f"Required (at most {found.group(1)} characters)." if found else None
+
+
+def _friendly(errors: dict[str, Any]) -> dict[str, list[str]]:
+    """Field errors of the API's schema and the claim service, in words a front desk reads."""
+    out: dict[str, list[str]] = {}
+    for field, found in errors.items():
+        if isinstance(found, dict):  # a list field's per-item errors
+            found = [m for ms in found.values() for m in ms]
+        out[field] = [_FRIENDLY.get(m) or _between(m) or m[:1].upper() + m[1:] for m in found]
+    return out
+
+
+def claim_form_data(form: Any, create: bool) -> dict[str, Any]:
+    """The claim form loaded through the API's own schema (``ClaimCreateSchema`` /
+    ``ClaimPatchSchema``): the same field rules as ``POST``/``PATCH /api/v1/claims``; the claim
+    service then checks numbers, VIN and phones. Raises ``ValidationError`` with field messages."""
+    from bayline.api.schemas import ClaimCreateSchema, ClaimPatchSchema
+
+    payload: dict[str, Any] = {}
+    for name, _label, _attrs in CLAIM_FORM_FIELDS:
+        value = (form.get(name) or "").strip()
+        payload[name] = value if (value or name in REQUIRED) else None
+    payload["claim_type"] = form.get("claim_type") or "insurance"
+    notes = (form.get("internal_notes") or "").strip()
+    if "internal_notes" in form:
+        payload["internal_notes"] = notes or None
+    if create:
+        if form.get("eta"):
+            payload["eta"] = form["eta"]
+        if form.get("text_consent"):
+            payload["text_consent"] = form["text_consent"]
+        payload["marketing_consent"] = form.getlist("marketing_consent")
+        data = ClaimCreateSchema().load(payload)
+    else:
+        data = ClaimPatchSchema().load(payload)
+    return data
+
+
+def _claim_form(template: str, claim: Claim | None, errors: dict[str, list[str]], status: int) -> Any:
+    """The new-claim and edit-claim forms: what was typed comes back with each error next to its field."""
+    if request.method == "POST":
+        values = request.form
+    elif claim is not None:
+        values = {name: ("" if getattr(claim, name) is None else str(getattr(claim, name)))
+                  for name in (*FIELD_LABELS, "claim_type") if hasattr(claim, name)}
+        values = _Values(values)
+    else:
+        values = _Values({})
+    return render_template(template, fields=CLAIM_FORM_FIELDS, form=values, errors=errors, labels=FIELD_LABELS,
+                           claim=claim, claim_types=CLAIM_TYPES, text_consent_choices=intake.TEXT_CONSENT,
+                           marketing_wording=intake.marketing_wording(g.shop)[0]), status
+
+
+class _Values(dict):  # type: ignore[type-arg]
+    """A stored claim's values, read like a submitted form (``get`` and ``getlist``)."""
+
+    def getlist(self, key: str) -> list[str]:
+        return []
 
 
 @bp.before_request
@@ -57,15 +141,42 @@ def _claim(claim_id: int) -> Claim:
 
 @bp.get("/")
 def board() -> Any:
+    """The production board: open work, plus claims delivered within the shop's last
+    ``claims.board_delivered_days`` days; filters by insurer and overdue ETA; counts per column."""
     stages = active_stages()
-    claims = get_session().scalars(select(Claim).where(Claim.archived_at.is_(None))
-                                   .order_by(Claim.stage_entered_at)).all()
-    columns = {s.id: [] for s in stages}
+    days = int(settings_registry.get(g.shop.id, "claims.board_delivered_days") or 0)
+    now = utcnow()
+    stmt = select(Claim).where(Claim.archived_at.is_(None),
+                               or_(Claim.delivered_at.is_(None), Claim.delivered_at >= now - timedelta(days=days)))
+    insurer = (request.args.get("insurer") or "").strip()[:120]
+    overdue = request.args.get("overdue") == "1"
+    today = now.astimezone(_zone()).date()
+    if insurer:
+        stmt = stmt.where(Claim.insurer == insurer)
+    if overdue:
+        stmt = stmt.where(Claim.eta < today, Claim.delivered_at.is_(None))
+    claims = get_session().scalars(stmt.order_by(Claim.stage_entered_at)).all()
+    hidden = get_session().scalar(select(func.count(Claim.id)).where(
+        Claim.archived_at.is_(None), Claim.delivered_at < now - timedelta(days=days))) or 0
+    insurers = sorted(i for i in get_session().scalars(select(Claim.insurer).distinct().where(
+        Claim.archived_at.is_(None), Claim.insurer.is_not(None))) if i)
+    columns: dict[int, list[Claim]] = {s.id: [] for s in stages}
     orphans = []
     for claim in claims:
         (columns[claim.stage_id] if claim.stage_id in columns else orphans).append(claim)
-    return render_template("staff/board.html", stages=stages, columns=columns, orphans=orphans, now=utcnow(),
-                           today=date.today())
+    return render_template("staff/board.html", stages=stages, columns=columns, orphans=orphans, now=now,
+                           today=today, days=days, hidden=hidden, insurer=insurer, insurers=insurers,
+                           overdue=overdue, total=len(claims),
+                           waiting=conversation.waiting([c.id for c in claims]))
+
+
+def _zone() -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(g.shop.timezone) if g.shop.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 PAGE_SIZE = service.SEARCH_PAGE_SIZE
@@ -73,7 +184,8 @@ PAGE_SIZE = service.SEARCH_PAGE_SIZE
 
 @bp.get("/claims")
 def claims() -> Any:
-    """Claim list: search number, customer, VIN or plate; filter by stage; 25 a page, newest activity first."""
+    """Claim list: search RO, name, phone (any format), VIN, plate, insurer claim #, make/model; filter by
+    stage; 25 a page, newest activity first."""
     args = request.args
     q = (args.get("q") or "").strip()[:100]
     stages = active_stages()
@@ -90,38 +202,76 @@ def claims() -> Any:
     rows, total, pages = found.claims, found.total, found.pages
     base = {k: v for k, v in {"q": q, "stage_id": stage_id, "archived": args.get("archived")}.items() if v}
     return render_template("staff/claims.html", claims=rows, stages=stages, q=q, stage_id=stage_id, page=page,
-                           pages=pages, total=total, base=base, archived=args.get("archived") == "1")
+                           pages=pages, total=total, base=base, archived=args.get("archived") == "1",
+                           waiting=conversation.waiting([c.id for c in rows]))
 
 
 @bp.route("/claims/new", methods=["GET", "POST"])
 def new_claim() -> Any:
+    """Open a claim. Every mistake (a used RO number, a bad VIN, phone, year or email) comes back
+    next to its field with everything typed still there (422)."""
     need("claims.write")
-    errors: dict[str, Any] = {}
-    form = request.form
-    if request.method == "POST":
-        data = {k: form.get(k, "").strip() or None for k, _ in CLAIM_FORM_FIELDS}
-        data["claim_type"] = form.get("claim_type") or "insurance"
-        data["text_consent"] = form.get("text_consent") or None
-        data["marketing_consent"] = form.getlist("marketing_consent")
-        try:
-            if data["vehicle_year"]:
-                data["vehicle_year"] = int(data["vehicle_year"])
-            if form.get("eta"):
-                data["eta"] = date.fromisoformat(form["eta"])
-            if data["claim_type"] not in CLAIM_TYPES:
-                raise ValidationError({"claim_type": ["unknown claim type"]})
-            claim = service.create_claim({k: v for k, v in data.items() if v is not None}, g.principal.user_id)
-            link = claim.portal_link
-            commit()
-            flash(f"Claim {claim.number} opened.")
-            # The staff-copy link exists in clear only now: this page shows it once.
-            return _claim_page(claim, new_link=link.url, status=201)
-        except (ValidationError, ValueError) as exc:
-            errors = exc.messages if isinstance(exc, ValidationError) else {"form": [str(exc)]}
-            get_session().rollback()
-    return render_template("staff/new_claim.html", fields=CLAIM_FORM_FIELDS, form=form, errors=errors,
-                           claim_types=CLAIM_TYPES, text_consent_choices=intake.TEXT_CONSENT,
-                           marketing_wording=intake.marketing_wording(g.shop)[0]), 422 if errors else 200
+    if request.method == "GET":
+        return _claim_form("staff/new_claim.html", None, {}, 200)
+    try:
+        data = claim_form_data(request.form, create=True)
+        claim = service.create_claim(data, g.principal.user_id)
+    except ValidationError as exc:
+        get_session().rollback()
+        return _claim_form("staff/new_claim.html", None, _friendly(exc.messages), 422)
+    link = claim.portal_link
+    commit()
+    flash(f"Claim {claim.number} opened.")
+    # The staff-copy link exists in clear only now: this page shows it once.
+    return _claim_page(claim, new_link=link.url, status=201)
+
+
+@bp.route("/claims/<int:claim_id>/edit", methods=["GET", "POST"])
+def edit_claim(claim_id: int) -> Any:
+    """Correct a claim's customer, vehicle and insurer fields (the API's schema and the claim
+    service: the same rules as ``PATCH /api/v1/claims/<id>``); errors inline, typed values kept."""
+    need("claims.write")
+    claim = _claim(claim_id)
+    if request.method == "GET":
+        return _claim_form("staff/edit_claim.html", claim, {}, 200)
+    try:
+        service.update_claim(claim, claim_form_data(request.form, create=False), g.principal.user_id)
+    except ValidationError as exc:
+        get_session().rollback()
+        return _claim_form("staff/edit_claim.html", _claim(claim_id), _friendly(exc.messages), 422)
+    commit()
+    flash("Claim saved.")
+    return redirect(url_for("console.claim", claim_id=claim.id))
+
+
+@bp.post("/claims/<int:claim_id>/close")
+def close_claim(claim_id: int) -> Any:
+    """Close (archive) the claim with a reason: it leaves the board and the claim list."""
+    need("claims.write")
+    claim = _claim(claim_id)
+    reason = request.form.get("reason") or ""
+    if not reason.strip():
+        flash("Say why the claim is closed (e.g. picked up, total loss, customer went elsewhere).", "error")
+        return redirect(url_for("console.claim", claim_id=claim.id) + "#close")
+    try:
+        service.archive_claim(claim, g.principal.user_id, reason)
+    except ValidationError as exc:
+        get_session().rollback()
+        flash(" ".join(_friendly(exc.messages)["reason"]), "error")
+        return redirect(url_for("console.claim", claim_id=claim.id) + "#close")
+    commit()
+    flash(f"Claim {claim.number} closed. It left the board; find it with \u201cInclude closed\u201d in Claims.")
+    return redirect(url_for("console.claim", claim_id=claim.id))
+
+
+@bp.post("/claims/<int:claim_id>/reopen")
+def reopen_claim(claim_id: int) -> Any:
+    need("claims.write")
+    claim = _claim(claim_id)
+    service.reopen_claim(claim, g.principal.user_id)
+    commit()
+    flash(f"Claim {claim.number} reopened: it is back on the board.")
+    return redirect(url_for("console.claim", claim_id=claim.id))
 
 
 PURPOSE_LABELS = {"work_order": "Work order", "hang_tag": "Hang tag", "receipt": "Receipt",
@@ -129,7 +279,8 @@ PURPOSE_LABELS = {"work_order": "Work order", "hang_tag": "Hang tag", "receipt":
                   "staff_copy": "Staff copy"}
 
 
-def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) -> Any:
+def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200,
+                composer: conversation.Composer | None = None) -> Any:
     panels = sorted(collect(g.hooks.claim_panels, claim=claim, user=g.principal.user), key=lambda p: p.order)
     live = [t for t in portal_tokens.active_tokens(claim) if portal_tokens.is_usable(t, claim)]
     portal = {"active": bool(live), "links": live, "labels": PURPOSE_LABELS,
@@ -137,8 +288,13 @@ def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200) ->
               "channels": [c for c in ("sms",) if channel_ready(g.shop, c)]}
     attempts = get_session().scalars(select(PortalAttempt).where(PortalAttempt.claim_id == claim.id)
                                      .order_by(PortalAttempt.at.desc(), PortalAttempt.id.desc()).limit(20)).all()
+    channels = conversation.channels(claim)
+    entries = conversation.entries(claim)
+    if composer is None:
+        composer = conversation.Composer("", conversation.default_channel(entries, channels))
     return render_template("staff/claim.html", claim=claim, stages=active_stages(),
-                           history=service.history(claim), panels=panels, thread=messages.thread(claim),
+                           history=service.history(claim), panels=panels, thread=entries,
+                           channels=channels, composer=composer, reply_key=uuid.uuid4().hex,
                            portal=portal, printing_docs=printing.DOCUMENTS, attempts=attempts), status
 
 
@@ -158,15 +314,35 @@ def claim(claim_id: int) -> Any:
 
 @bp.post("/claims/<int:claim_id>/messages")
 def reply(claim_id: int) -> Any:
+    """The claim's one composer: ``channel`` ``portal`` posts to the customer page (and, when texting
+    is set up and allowed, texts a short "new message" notice with the link); ``sms`` texts the
+    customer through the core outbox (purpose ``conversational``). A refusal keeps what was typed."""
     need("messages.send")
     claim = _claim(claim_id)
+    form = request.form
+    channel = form.get("channel") or "portal"
+    body = (form.get("body") or "").strip()
+    key = (form.get("idempotency_key") or "").strip()[:80] or uuid.uuid4().hex
+    ready = conversation.channels(claim)
+    if channel not in ready:
+        return _claim_page(claim, composer=conversation.Composer(body, channel, "That channel is not set up for "
+                                                                 "this shop; pick another."), status=422)
+    if not body or len(body) > messages.MAX_BODY:
+        return _claim_page(claim, composer=conversation.Composer(
+            body, channel, f"Write a message first (up to {messages.MAX_BODY} characters)."), status=422)
     try:
-        messages.send(claim, request.form.get("body"), g.principal.user_id)
+        note = conversation.send(claim, channel, body, key, g.principal.user_id,
+                                 confirm_quiet_hours=form.get("confirm_quiet_hours") in ("1", "on"))
+    except Refused as refused:
+        get_session().rollback()
+        return _claim_page(claim, composer=conversation.Composer(body, channel, refused.message,
+                                                                 quiet=refused.code == "quiet_hours"),
+                           status=409)
     except ValidationError:
         get_session().rollback()
-        flash("Write a message first (up to 2000 characters).")
-        return redirect(url_for("console.claim", claim_id=claim.id) + "#messages")
-    commit()
+        return _claim_page(claim, composer=conversation.Composer(body, channel, "Write a message first."),
+                           status=422)
+    flash(note)
     return redirect(url_for("console.claim", claim_id=claim.id) + "#messages")
 
 

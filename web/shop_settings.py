@@ -8,6 +8,7 @@ from flask_login import login_required
 from marshmallow import ValidationError
 
 from bayline import settings_registry
+from bayline.db import get_session
 from bayline.events import commit
 from bayline.plugins.types import SettingDef
 from bayline.tenants import provisioning
@@ -84,3 +85,72 @@ def toggle_feature(key: str) -> Any:
     commit()
     flash("Feature switched " + ("on." if request.form.get("enabled") == "1" else "off."))
     return redirect(url_for("shop_settings.edit"))
+
+
+PROFILE_FIELDS: list[tuple[str, str, dict[str, str]]] = [
+    ("name", "Shop name", {"required": "", "maxlength": "200"}),
+    ("phone", "Phone", {"type": "tel", "inputmode": "tel", "maxlength": "40"}),
+    ("email", "Email", {"type": "email", "inputmode": "email", "maxlength": "254"}),
+    ("address_line1", "Address", {"maxlength": "200", "autocomplete": "address-line1"}),
+    ("address_line2", "Address line 2", {"maxlength": "200", "autocomplete": "address-line2"}),
+    ("city", "City", {"maxlength": "100"}), ("region", "State / region", {"maxlength": "100"}),
+    ("postal_code", "ZIP / postal code", {"maxlength": "20", "inputmode": "numeric"}),
+]
+
+
+def _zones(current: str) -> list[str]:
+    from zoneinfo import available_timezones
+
+    areas = ("America/", "Europe/", "Pacific/", "Australia/", "Asia/", "Africa/", "Atlantic/")
+    return sorted({z for z in available_timezones() if z.startswith(areas)} | {current, "UTC"})
+
+
+def _hours_rows(hours: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The stored hours by weekday (rows whose ``days`` is one weekday); others are kept as they are."""
+    return {str(h.get("days")): h for h in hours or [] if h.get("days") in provisioning.WEEKDAYS}
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile() -> Any:
+    """The shop profile printed on every portal page and document: name, phone, address, time zone
+    and hours per weekday (``PATCH /api/v1/shop``'s schema and service); errors inline, typed values kept."""
+    from bayline.api.schemas import ShopPatchSchema
+
+    shop = g.principal.shop
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        form = request.form
+        hours = []
+        for day in provisioning.WEEKDAYS:
+            if form.get(f"closed_{day}"):
+                hours.append({"days": day, "closed": True})
+            elif form.get(f"open_{day}") or form.get(f"close_{day}"):
+                hours.append({"days": day, "open": form.get(f"open_{day}", ""), "close": form.get(f"close_{day}", "")})
+        others = [h for h in shop.hours or [] if h.get("days") not in provisioning.WEEKDAYS]
+        if form.get("keep_other_hours"):
+            hours = others + hours
+        payload: dict[str, Any] = {name: (form.get(name) or "").strip() or None for name, _, _ in PROFILE_FIELDS}
+        payload["name"] = (form.get("name") or "").strip()
+        payload["timezone"] = form.get("timezone") or shop.timezone
+        payload["hours"] = hours
+        try:
+            provisioning.update_profile(shop, ShopPatchSchema().load(payload))
+        except ValidationError as exc:
+            get_session().rollback()
+            errors = {k: list(v) for k, v in exc.messages.items()}  # type: ignore[union-attr]
+        else:
+            commit()
+            flash("Shop profile saved: the portal and new documents show it now.")
+            return redirect(url_for("shop_settings.profile"))
+        values: Any = form
+        rows = {day: {"days": day, "open": form.get(f"open_{day}", ""), "close": form.get(f"close_{day}", ""),
+                      "closed": bool(form.get(f"closed_{day}"))} for day in provisioning.WEEKDAYS}
+    else:
+        values = {name: getattr(shop, name) or "" for name, _, _ in PROFILE_FIELDS}
+        values["timezone"] = shop.timezone
+        rows = _hours_rows(shop.hours)
+        others = [h for h in shop.hours or [] if h.get("days") not in provisioning.WEEKDAYS]
+    return render_template("staff/profile.html", fields=PROFILE_FIELDS, form=values, errors=errors,
+                           zones=_zones(shop.timezone), weekdays=provisioning.WEEKDAYS, rows=rows,
+                           others=others, labels={n: label for n, label, _ in PROFILE_FIELDS}
+                           | {"timezone": "Time zone"}), 422 if errors else 200

@@ -6,7 +6,6 @@ from typing import Any
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 
 from bayline import settings_registry
 from bayline.auth.context import staff_shops
@@ -16,7 +15,6 @@ from bayline.claims.models import Claim
 from bayline.db import get_session
 from bayline.errors import Refused
 from bayline.events import commit
-from bayline.phones import to_e164
 from bayline.tenancy import tenant_scope
 from bayline.tenants import provisioning
 from bayline.tenants.entitlements import active_features, entitled_features
@@ -48,16 +46,7 @@ class CurrentShop(MethodView):
     @blp.response(200, ShopSchema)
     def patch(self, data: dict[str, Any]) -> Shop:
         """Edit the location's name, contact details, hours and time zone."""
-        shop = g.principal.shop
-        if data.get("phone"):
-            try:
-                data["phone"] = to_e164(data["phone"], shop.country)
-            except ValueError as exc:
-                raise ValidationError({"phone": [str(exc)]}) from None
-        if "timezone" in data:
-            provisioning.check_timezone(data["timezone"])
-        for key, value in data.items():
-            setattr(shop, key, value)
+        shop = provisioning.update_profile(g.principal.shop, data)
         commit()
         return shop
 

@@ -58,6 +58,7 @@ class Claim(TenantScoped, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    archive_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     stage: Mapped[Stage] = relationship(lazy="joined")
 

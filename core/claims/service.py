@@ -176,11 +176,31 @@ def set_eta(claim: Claim, eta: date | None, user_id: int | None = None, reason: 
     return entry
 
 
-def archive_claim(claim: Claim, user_id: int | None = None) -> None:
-    """Soft-close: the claim leaves the board and lists but keeps its history."""
+CLOSE_REASON_MAX = 200
+
+
+def archive_claim(claim: Claim, user_id: int | None = None, reason: str | None = None) -> None:
+    """Soft-close (archive): the claim leaves the board and lists but keeps its history; ``reason``
+    (up to 200 characters) is shown on the claim page. Its customer links stop working."""
+    reason = " ".join((reason or "").split()) or None
+    if reason and len(reason) > CLOSE_REASON_MAX:
+        raise ValidationError({"reason": [f"must be at most {CLOSE_REASON_MAX} characters"]})
     if claim.archived_at is None:
         claim.archived_at = utcnow()
+        claim.archive_reason = reason
+        claim.updated_at = claim.archived_at
         emit("claim.archived", claim.tenant_id, {"claim_id": claim.id, "user_id": user_id})
+
+
+def reopen_claim(claim: Claim, user_id: int | None = None) -> None:
+    """Undo :func:`archive_claim`: the claim is back on the board and in the lists (a ``claim.updated``
+    event names ``archived_at``). Links revoked by hand stay revoked."""
+    if claim.archived_at is not None:
+        claim.archived_at = None
+        claim.archive_reason = None
+        claim.updated_at = utcnow()
+        emit("claim.updated", claim.tenant_id, {"claim_id": claim.id, "fields": ["archived_at"],
+                                                "user_id": user_id})
 
 
 def history(claim: Claim) -> dict[str, list[Any]]:
@@ -217,7 +237,9 @@ def _like(text: str) -> str:
 def search_statement(q: str | None = None, stage_id: int | None = None, archived: bool = False,
                      updated_since: datetime | None = None) -> Select[tuple[Claim]]:
     """The claims of the current shop matching ``q`` (in the number, customer first, last or full
-    name, VIN or plate; case-insensitive, runs of spaces count as one), in ``stage_id``, changed since
+    name, VIN or plate, insurer claim number, make, model or "make model"; a phone number in any
+    format against the customer's mobile and the adjuster's phone; case-insensitive, runs of spaces
+    count as one), in ``stage_id``, changed since
     ``updated_since``; archived ones only when ``archived``. Newest activity first."""
     stmt = select(Claim)
     if not archived:
@@ -230,8 +252,18 @@ def search_statement(q: str | None = None, stage_id: int | None = None, archived
     if text:
         like = _like(text)
         full_name = Claim.customer_first_name + " " + Claim.customer_last_name
-        stmt = stmt.where(or_(*(col.ilike(like, escape="\\") for col in (
-            Claim.number, Claim.customer_first_name, Claim.customer_last_name, full_name, Claim.vin, Claim.plate))))
+        vehicle = func.coalesce(Claim.vehicle_make, "") + " " + func.coalesce(Claim.vehicle_model, "")
+        matches = [col.ilike(like, escape="\\") for col in (
+            Claim.number, Claim.customer_first_name, Claim.customer_last_name, full_name, Claim.vin, Claim.plate,
+            Claim.insurer_claim_number, Claim.vehicle_make, Claim.vehicle_model, vehicle)]
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if len(digits) >= 4 and not any(ch.isalpha() for ch in text):
+            # a phone number in any format (caller ID "+1 (617) 555-0142", "617.555.0142", "6175550142"):
+            # mobiles are stored E.164, so its digits (a leading 1 of a NANP number dropped) match inside
+            national = digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
+            matches += [Claim.customer_mobile.like(_like(national), escape="\\"),
+                        Claim.adjuster_phone.like(_like(national), escape="\\")]
+        stmt = stmt.where(or_(*matches))
     return stmt.order_by(Claim.updated_at.desc(), Claim.id.desc())
 
 

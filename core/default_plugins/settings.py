@@ -7,4 +7,13 @@ from bayline.plugins.types import SettingDef
 
 @hookimpl
 def register_tenant_settings() -> list[SettingDef]:
-    return [SettingDef("claims.phone_region", "Default country for phone numbers without +code", "str", "US")]
+    return [SettingDef("claims.phone_region", "Default country for phone numbers without +code", "str", "US"),
+            SettingDef("claims.board_delivered_days", "Days a delivered claim stays on the board", "int", 7,
+                       help="Delivered claims older than this leave the board (they stay in the claim list); "
+                            "0 keeps none.", validate=_days)]
+
+
+def _days(value: int) -> int:
+    if not 0 <= value <= 365:
+        raise ValueError("must be between 0 and 365 days")
+    return value

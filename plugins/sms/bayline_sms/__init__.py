@@ -17,13 +17,11 @@ from bayline.plugin_api import (
     Event,
     Feature,
     MenuItem,
-    OutboxItem,
     Permission,
     SettingDef,
     files,
     get_session,
     hookimpl,
-    outbox,
     phones,
     shop_settings,
 )
@@ -172,24 +170,24 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
     from sqlalchemy import select
 
     from .models import SmsInbound
-    from .service import CHANNEL, is_opted_out, shop_number
+    from .service import is_opted_out, shop_number
 
     session = get_session()
     number = shop_number()
     if number is None:
-        return [ClaimPanel(NAME, "Text messages", "<p>No texting number yet: an admin assigns or orders one "
-                           "(PUT /plugins/sms/number or POST /plugins/sms/numbers/order).</p>", order=150)]
+        setup = escape(url_for("plugin_sms.console"))
+        return [ClaimPanel(NAME, "Text messages", f'<p>Texting is not set up yet: the shop has no texting number. '
+                           f'An owner or admin picks one on the <a href="{setup}">Texts</a> page.</p>', order=150)]
+    # Texts themselves are in the claim's one conversation (core); this panel keeps what only texting
+    # has: pictures received by text and their download state, guessed matches, milestone texts.
     items: list[tuple[Any, str]] = []
-    for out in session.scalars(select(OutboxItem).where(OutboxItem.claim_id == claim.id,
-                                                         OutboxItem.channel == CHANNEL)):
-        status = escape(out.state) + (f" — {escape(out.reason)}" if out.reason else "")
-        items.append((out.created_at, f'<li class="sms-out"><b>Shop</b>: {escape(outbox.display_body(out.body))} '
-                                      f'<small class="sms-status sms-{escape(out.state)}">{status}</small></li>'))
     for inn in session.scalars(select(SmsInbound).where(SmsInbound.claim_id == claim.id)):
+        if not inn.needs_refile and not inn.media_files:
+            continue
         flag = ' <small class="sms-flag">matched by guess: re-file if wrong</small>' if inn.needs_refile else ""
         shown = "".join(f' <small class="sms-media sms-media-{escape(m.get("status"))}">picture {n}: '
                         f'{escape(_media_state(m))}</small>' for n, m in enumerate(inn.media_files or [], 1))
-        items.append((inn.received_at, f'<li class="sms-in"><b>Customer</b>: {escape(inn.body)}{flag}{shown}</li>'))
+        items.append((inn.received_at, f'<li class="sms-in">{escape(inn.body)}{flag}{shown}</li>'))
     items.sort(key=lambda i: i[0])
     to = claim.customer_mobile or ""
     opted_out = bool(to) and is_opted_out(to)
@@ -220,15 +218,17 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
     form = (f'<form method="post" action="{escape(action)}" class="sms-send">'
             f'<input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">'
             f'<input type="hidden" name="idempotency_key" value="{uuid.uuid4().hex}">'
-            f'<label>Text {escape(phones.pretty(to) or "(no mobile)")} from '
-            f'{escape(phones.pretty(number.phone_number))}'
-            f'<textarea name="body" maxlength="1600"></textarea></label>'
-            f'<label>…or send a milestone text <select name="template"><option value="">(write my own)</option>'
-            f'{options}</select></label>'
-            f'<p class="sms-link-note"><small>A text containing {{portal_link}} (typed, or in the chosen template: '
+            f'<p class="muted">Texts to {escape(phones.pretty(to) or "(no mobile)")} from '
+            f'{escape(phones.pretty(number.phone_number))} are written in the conversation.</p>'
+            f'<label for="sms-template-{claim.id}">Send a milestone text</label>'
+            f'<select id="sms-template-{claim.id}" name="template" required><option value="">Pick one</option>'
+            f'{options}</select>'
+            f'<p class="sms-link-note"><small>A text containing {{portal_link}} (in the chosen template: '
             f'{escape(", ".join(with_link) or "none")}) carries the customer\'s texting link; printed and other '
             f'links keep working.</small></p>{pictures}'
-            f'<label><input type="checkbox" name="confirm_quiet_hours" value="1"> Send even during quiet hours'
-            f'</label><button type="submit">Send text</button></form>')
-    html = f'<ul class="sms-thread">{"".join(h for _, h in items)}</ul>{notice}{form}'
+            f'<label class="check"><input type="checkbox" name="confirm_quiet_hours" value="1"> Send even during '
+            f'quiet hours</label><button type="submit" class="btn secondary">Send milestone text</button></form>')
+    received = (f'<h3>Pictures and guessed matches</h3><ul class="sms-thread">{"".join(h for _, h in items)}</ul>'
+                if items else "")
+    html = f'{received}{notice}{form}'
     return [ClaimPanel(NAME, "Text messages", html, order=150)]

@@ -66,6 +66,30 @@ def error_detail(exc: Exception) -> tuple[str | None, str]:
     return None, str(exc)
 
 
+def setup_problem() -> str | None:
+    """What is missing before numbers can be searched or ordered, in words for a shop admin; None when
+    the platform's Telnyx API key is set."""
+    import os
+
+    if plugin_config("sms").get_str("telnyx_api_key") or os.environ.get("TELNYX_API_KEY"):
+        return None
+    return ("Searching and ordering numbers need the platform's Telnyx API key, and none is set "
+            "(BAYLINE_PLUGIN_SMS_TELNYX_API_KEY). Ask whoever runs Bayline to add it; a number you "
+            "already have on Telnyx can still be assigned here.")
+
+
+def explain(exc: Exception) -> str:
+    """A Telnyx failure in words: an unreachable API names where it was tried."""
+    import telnyx
+
+    if isinstance(exc, telnyx.APIConnectionError):
+        base = plugin_config("sms").get_str("telnyx_base_url") or "https://api.telnyx.com/v2"
+        return f"Could not reach Telnyx at {base} (network down or wrong BAYLINE_PLUGIN_SMS_TELNYX_BASE_URL)."
+    if isinstance(exc, NotConfigured):
+        return setup_problem() or str(exc)
+    return error_detail(exc)[1]
+
+
 class Malformed(ValueError):
     """Signature valid but the body is not a usable event."""
 

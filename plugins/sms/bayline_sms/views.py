@@ -108,18 +108,23 @@ def console() -> Any:
     area = (request.args.get("area_code") or "").strip()
     available: list[str] = []
     error = None
+    setup_problem = provider.setup_problem() if principal.can("sms.manage") else None
     if area and principal.can("sms.manage"):
-        if area.isdigit() and len(area) == 3:
+        if not (area.isdigit() and len(area) == 3):
+            error = "The area code is 3 digits, e.g. 617."
+        elif setup_problem:
+            error = setup_problem
+        else:
             try:
                 available = _search(area)
             except provider.telnyx_errors() as exc:
-                error = provider.error_detail(exc)[1]
-        else:
-            error = "The area code is 3 digits."
+                error = provider.explain(exc)
+            if not error and not available:
+                error = f"Telnyx has no texting numbers in area code {area} right now; try a nearby one."
     return render_template("bayline_sms/console.html", number=service.shop_number(), inbox=_inbox_rows(),
                            failed_events=_failed_events(),
                            can_manage=principal.can("sms.manage"), available=available, area_code=area,
-                           search_error=error)
+                           search_error=error, setup_problem=setup_problem)
 
 
 @bp.get("/claims/<int:claim_id>/messages")
@@ -259,8 +264,13 @@ def assign_number_form() -> Any:
     try:
         phone = phones.to_e164(str(data.get("phone_number") or ""), "US")
     except ValueError as exc:
-        return _back(f"Phone number {exc}.", "error")
-    saved = _save_number(phone, (data.get("messaging_profile_id") or None), "assigned")
+        return _back(f"Not assigned: the phone number {exc} (e.g. (617) 555-0199).", "error")
+    try:
+        saved = _save_number(phone, (data.get("messaging_profile_id") or None), "assigned")
+    except Refused as refused:
+        if _is_form():
+            return _back(f"Not assigned: {refused.message}", "error")
+        raise
     return _back(f"Texts now go out from {saved['phone_number']}.") if _is_form() else saved
 
 
@@ -279,7 +289,7 @@ def available_numbers() -> Any:
     try:
         numbers = _search(area)
     except provider.telnyx_errors() as exc:
-        raise Refused(502, "provider_error", provider.error_detail(exc)[1]) from None
+        raise Refused(502, "provider_error", provider.explain(exc)) from None
     return {"numbers": numbers}
 
 
@@ -296,8 +306,8 @@ def order_number() -> Any:
         order = provider.client().number_orders.create(**kwargs)
     except provider.telnyx_errors() as exc:
         if _is_form():
-            return _back(f"Telnyx refused the order: {provider.error_detail(exc)[1]}", "error")
-        raise Refused(502, "provider_error", provider.error_detail(exc)[1]) from None
+            return _back(f"The number was not ordered: {provider.explain(exc)}", "error")
+        raise Refused(502, "provider_error", provider.explain(exc)) from None
     order_id = order.data.id if order.data else None
     saved = _save_number(phone, profile, "ordered", order_id)
     return _back(f"Ordered {phone}; texts now go out from it.") if _is_form() else (saved, 201)

@@ -48,3 +48,18 @@ def test_inbox_text_filed_by_claim_number(app, sms_shop, make_claim, client_for,
     assert "Nothing to file" in staff.get("/plugins/sms/").get_data(as_text=True)
     thread = sms_shop.api.get(f"/plugins/sms/claims/{claim.id}/messages").get_json()["inbound"]
     assert [m["body"] for m in thread] == ["Can I bring it Monday?"]
+
+
+def test_number_setup_errors_name_what_is_missing(app, make_shop, make_user, client_for, telnyx_api) -> None:
+    shop = make_shop(plan="starter")
+    staff = client_for(make_user(shop, "owner"))
+    page = staff.get("/plugins/sms/?area_code=41").get_data(as_text=True)
+    assert "The area code is 3 digits" in page and 'aria-invalid="true"' in page
+    form = {"csrf_token": _csrf(page), "phone_number": "555-CALL-NOW"}
+    after = staff.get(staff.post("/plugins/sms/number", data=form).headers["Location"]).get_data(as_text=True)
+    assert "Not assigned: the phone number" in after and "No texting number yet" in after
+    # without the platform's Telnyx key the page says so instead of "Connection error."
+    app.config["BAYLINE_PLUGIN_SMS_TELNYX_API_KEY"] = ""
+    page = staff.get("/plugins/sms/?area_code=415").get_data(as_text=True)
+    assert "BAYLINE_PLUGIN_SMS_TELNYX_API_KEY" in page and 'id="sms-setup-problem"' in page
+    assert not telnyx_api.requests or all("available_phone_numbers" not in str(r) for r in telnyx_api.requests)
