@@ -24,7 +24,7 @@ import pytest
 import redis
 from PIL import Image
 
-from bayline.live import channel
+from bayline.live import channel, deployment_namespace
 from bayline.testing.databases import _libpq
 from bayline.testing.plugin import in_tenant
 from bayline.testing.processes import READY_SECONDS
@@ -95,7 +95,7 @@ def test_killed_worker_task_reruns_once(app, database_url, own_redis, tmp_path, 
 
     broker = redis.Redis.from_url(own_redis.url)
     live = broker.pubsub()
-    live.subscribe(channel(shop.id, claim.id))
+    live.subscribe(deployment_namespace(database_url) + ":" + channel(shop.id, claim.id))  # the deployment's channel
     files = tmp_path / "files"
     logs: list[Path] = []
     lock = psycopg.connect(_libpq(database_url))  # holds the photo row until the first worker is dead
