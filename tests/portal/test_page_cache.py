@@ -18,6 +18,7 @@ from bayline.db import get_db, utcnow
 from bayline.events import commit
 from bayline.portal import tokens
 from bayline.testing.plugin import in_tenant
+from bayline.testing.processes import READY_SECONDS
 from bayline.web.portal_cache import Offer, PortalPageCache, get_cache
 
 from .conftest import csrf_from
@@ -253,8 +254,8 @@ class TestAcrossProcesses:
             "    service.change_stage(claim, service.get_stage(int(sys.argv[6])))\n"
             "    commit(session)\n")
         subprocess.run([sys.executable, "-c", code, database_url, redis_url, str(shop.id), str(claim.id),
-                        str(tmp_path / "other"), str(stages[3][0])], check=True, timeout=60)
-        ends = time.monotonic() + 5
+                        str(tmp_path / "other"), str(stages[3][0])], check=True, timeout=READY_SECONDS)
+        ends = time.monotonic() + READY_SECONDS  # a ceiling: the loop ends as soon as the page shows it
         while time.monotonic() < ends:
             html = _view(client).get_data(as_text=True)
             if stages[3][1] in html.split('aria-current="step"', 1)[1].split("</li>", 1)[0]:

@@ -12,6 +12,7 @@ from bayline.messages.models import Message
 from bayline.messaging.models import OutboxItem
 from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
+from bayline.testing.processes import READY_SECONDS
 
 
 def _send(app, sms_shop, claim_id: int, key: str = "k") -> dict:
@@ -175,22 +176,24 @@ def test_delivery_status_reaches_an_open_portal_stream(app, sms_shop, make_claim
     claim = make_claim(sms_shop.shop)
     _send(app, sms_shop, claim.id)
     telnyx_id = telnyx_api.messages[0]["id"]
-    app.config["BAYLINE_SSE_MAX_SECONDS"] = 3
+    app.config["BAYLINE_SSE_MAX_SECONDS"] = READY_SECONDS  # the stream must outlive a slow webhook
     app.config["BAYLINE_SSE_HEARTBEAT"] = 0.2
     customer = portal_client(claim)
     lines: list[str] = []
-    started = threading.Event()
+    started, heard = threading.Event(), threading.Event()
 
     def listen() -> None:
         resp = customer.get("/c/s/events", buffered=False)
         for chunk in resp.response:
             started.set()
             lines.append(chunk.decode() if isinstance(chunk, bytes) else chunk)
+            if '"message.sent"' in lines[-1]:
+                heard.set()
+                break
 
     reader = threading.Thread(target=listen, daemon=True)
     reader.start()
-    assert started.wait(5)
+    assert started.wait(READY_SECONDS)
     body = telnyx_api.delivery(telnyx_id, "delivered")
     post_webhook(app, body, telnyx_api.sign(body))
-    reader.join(6)
-    assert any('"message.sent"' in line for line in lines), lines
+    assert heard.wait(READY_SECONDS), lines
