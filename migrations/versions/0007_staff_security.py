@@ -57,7 +57,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_staff_invitations_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_staff_invitations_email"))
     op.drop_table("staff_invitations")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("session_epoch")
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.drop_column("operator_issued")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): a batch copy would drop and recreate
+    # ``users``, and SQLite's ON DELETE CASCADE / SET NULL would change every row pointing at it.
+    op.drop_column("users", "session_epoch")
+    op.drop_column("api_keys", "operator_issued")

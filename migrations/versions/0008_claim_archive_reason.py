@@ -19,5 +19,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('claims') as batch_op:
-        batch_op.drop_column('archive_reason')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): a batch copy would drop and recreate
+    # ``claims``, and SQLite's ON DELETE CASCADE would take every message and photo with it.
+    op.drop_column('claims', 'archive_reason')

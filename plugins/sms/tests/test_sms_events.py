@@ -117,22 +117,41 @@ def test_replayed_inbound_threads_once(app, sms_shop, make_claim, telnyx_api) ->
         assert session.scalar(select(func.count()).select_from(Message)) == 1
 
 
-def test_malformed_payload_fails_cleanly_and_stays_replayable(app, sms_shop, telnyx_api) -> None:
+def _failing_receive(monkeypatch) -> None:
+    import bayline_sms.tasks as tasks
+
+    def receive(shop, payload):
+        raise RuntimeError("database trouble while threading the text")
+
+    monkeypatch.setattr(tasks, "receive", receive)
+
+
+def test_malformed_signed_payload_is_refused_and_nothing_is_stored(app, sms_shop, telnyx_api) -> None:
     payload = json.loads(telnyx_api.inbound(CUSTOMER, SHOP_NUMBER, "x"))
     payload["data"]["payload"]["from"] = "not an object"
     body = json.dumps(payload)
+    assert post_webhook(app, body, telnyx_api.sign(body)).status_code == 400
+    with in_tenant(app, sms_shop.shop.id) as session:
+        assert session.scalar(select(func.count()).select_from(SmsWebhookEvent)) == 0
+
+
+def test_failed_processing_is_recorded_and_stays_replayable(app, sms_shop, telnyx_api, monkeypatch) -> None:
+    _failing_receive(monkeypatch)
+    body = telnyx_api.inbound(CUSTOMER, SHOP_NUMBER, "x")
     assert post_webhook(app, body, telnyx_api.sign(body)).status_code == 200
     event = _event(app, sms_shop.shop.id)
-    assert event.processed_at is None and "AttributeError" in event.last_error
+    assert event.processed_at is None and "RuntimeError" in event.last_error
     resp = sms_shop.api.post(f"/plugins/sms/events/{event.id}/replay")
     assert resp.status_code == 202 and resp.get_json()["status"] == "failed"
+    monkeypatch.undo()  # the trouble is over: a replay threads the text
+    resp = sms_shop.api.post(f"/plugins/sms/events/{event.id}/replay")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "processed"
 
 
 def test_replay_isolation_and_permissions(app, sms_shop, make_shop, make_user, api_client, client_for,
-                                          telnyx_api) -> None:
-    payload = json.loads(telnyx_api.inbound(CUSTOMER, SHOP_NUMBER, "x"))
-    payload["data"]["payload"]["from"] = 7
-    body = json.dumps(payload)
+                                          telnyx_api, monkeypatch) -> None:
+    _failing_receive(monkeypatch)
+    body = telnyx_api.inbound(CUSTOMER, SHOP_NUMBER, "x")
     post_webhook(app, body, telnyx_api.sign(body))
     event = _event(app, sms_shop.shop.id)
     other = make_shop(plan="starter")
