@@ -26,6 +26,9 @@ REVIEWED: dict[str, str] = {
                     "same short lock as its new columns (a few rows per claim); reviewed before 1.0",
     "a8380ba39b6f": "esign signers: the esign tables were new and empty in every deployment when it shipped",
     "cc9b35faa9c7": "sms media retries: sms tables were small when it shipped; constraints added in place",
+    "d41e7a0c5b92": "sms texts and consent move to the core outbox: rows are copied into the core tables in "
+                    "the same transaction, then the two sms tables are dropped; run with the old code stopped "
+                    "(the old code writes to the dropped tables)",
 }
 
 

@@ -28,9 +28,10 @@ PLATFORM_WIDE: dict[tuple[str, tuple[str, ...]], str] = {
     ("esign_documents", ("public_id",)): "a signed document is fetched by its public id alone",
     ("esign_signers", ("public_id",)): "a signer's link is opened from the public id alone",
     ("sms_numbers", ("phone_number",)): "an inbound text finds its shop from the number it was sent to",
-    ("sms_consent", ("shop_number", "customer_number")): "STOP/START is keyed by the number pair the carrier sees",
     ("sms_webhook_events", ("event_id",)): "provider event ids are deduplicated before the shop is known",
-    ("sms_outbound", ("idempotency_key",)): "the provider's idempotency key space is the account's",
+    ("staff_invitations", ("token_hash",)): "an invitation link is resolved to its shop from the link alone",
+    ("quotes_checkouts", ("provider", "session_ref")): "a payment provider's webhook names its checkout "
+                                                       "session before the shop is known",
 }
 # Unique within a tenant-owned parent (so already per tenant), without the column itself: widen each to
 # lead with tenant_id in its plugin's next migration before the tables are distributed.
@@ -38,6 +39,8 @@ TO_WIDEN: dict[tuple[str, tuple[str, ...]], str] = {
     ("esign_signatures", ("document_id", "signer_id")): "per document (tenant-owned); widen in esign",
     ("esign_signers", ("package_id", "position")): "per package (tenant-owned); widen in esign",
     ("sms_stage_notices", ("claim_id", "stage_id")): "per claim (tenant-owned); widen in sms",
+    ("quotes_lines", ("version_id", "line_no")): "per estimate version (tenant-owned); widen in quotes",
+    ("quotes_versions", ("estimate_id", "number")): "per estimate (tenant-owned); widen in quotes",
 }
 
 

@@ -20,7 +20,8 @@ from bayline.db import get_db
 from bayline.migrate import CORE, alembic_config, components, pending_changes
 from bayline.testing.databases import _admin, _with_database, postgres_admin_url, postgres_reachable
 
-PREVIOUS_RELEASE = {CORE: "5d2c8e1f0a47"}  # before customer links v2 (migrations/versions/0005_links_v2.py)
+# the last release: core before customer links v2 (0005_links_v2.py), sms before the core outbox
+PREVIOUS_RELEASE = {CORE: "5d2c8e1f0a47", "sms": "cc9b35faa9c7"}
 TOKEN = "Zq7" + "x" * 40
 
 
