@@ -63,6 +63,8 @@ def settings_file(path: Path, environ: dict[str, str]) -> dict[str, str]:
             "BAYLINE_METRICS_TOKEN": secrets.token_urlsafe(24),
             "BAYLINE_DATABASE_URL": LOCAL_PG,
             "BAYLINE_PUBLIC_URL": "https://localhost:8000",
+            # production answers only the public host and these (health probes and local checks by address)
+            "BAYLINE_TRUSTED_HOSTS": "localhost,127.0.0.1",
             "BAYLINE_PORT": "8000",
             "BAYLINE_WEB_WORKERS": "2",
             "BAYLINE_LOG_FORMAT": "json",

@@ -151,7 +151,7 @@ def test_make_prod_stack_end_to_end(broker, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAYLINE_") or k.startswith("BAYLINE_TEST")}
     env.update({"BAYLINE_INSTANCE_DIR": str(instance), "BAYLINE_DATABASE_URL": db.url, "BAYLINE_PORT": str(port),
                 "BAYLINE_PROD_REDIS_PORT": str(free_port()), "BAYLINE_PUBLIC_URL": "https://status.example.test",
-                **broker})
+                "BAYLINE_TRUSTED_HOSTS": "127.0.0.1", **broker})
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = tmp_path / "stack.log"
     stack = subprocess.Popen([sys.executable, "-m", "bayline.ops.prod"], cwd=ROOT, env=env,
