@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bayline.auth.permissions import require
 from bayline.claims.models import Claim
-from bayline.db import get_session
+from bayline.db import MAX_ID, get_session
 from bayline.errors import Refused
 from bayline.events import commit
 from bayline.messaging import consent
@@ -45,7 +45,7 @@ class OutboxQuerySchema(Schema):
     state = fields.String(validate=validate.OneOf(STATES))
     purpose = fields.String(validate=validate.OneOf(PURPOSES))
     channel = fields.String(validate=validate.Length(min=1, max=20))
-    claim_id = fields.Integer(validate=validate.Range(min=1))
+    claim_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 

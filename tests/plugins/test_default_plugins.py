@@ -86,7 +86,7 @@ def shop_with_both(make_shop, enable_plugin):
 
 
 def _nav(html: str) -> list[str]:
-    nav = re.search(r"<nav>(.*?)</nav>", html, re.S)
+    nav = re.search(r"<nav[^>]*>(.*?)</nav>", html, re.S)
     assert nav is not None
     return re.findall(r">([^<]+)</a>", nav.group(1))
 

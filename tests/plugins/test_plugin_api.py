@@ -292,4 +292,4 @@ def test_public_url_is_built_from_the_configured_public_url(app):
     with app.app_context():
         assert plugin_api.public_url("/c/s/quotes/paid") == "http://localhost/c/s/quotes/paid"
         assert plugin_api.public_url("plugins/x") == "http://localhost/plugins/x"
-        assert plugin_api.public_url() == "http://localhost"
+        assert plugin_api.public_url() == "http://localhost/"
