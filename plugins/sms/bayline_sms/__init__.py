@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import click
 from flask import Flask, g, url_for
 from markupsafe import escape
 
@@ -18,12 +19,16 @@ from bayline.plugin_api import (
     Feature,
     MenuItem,
     Permission,
+    Refused,
     SettingDef,
+    Shop,
     files,
+    for_shop,
     get_session,
     hookimpl,
     phones,
     shop_settings,
+    unscoped,
 )
 
 from . import models, tasks  # noqa: F401  (tables join the metadata; tasks register with Celery)
@@ -110,6 +115,63 @@ def register_public_blueprints(app: Flask) -> list[Any]:
     from .views import webhook_bp
 
     return [webhook_bp]
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """``flask sms assign-number`` / ``release-number``: the platform operator's number mapping
+    (run on the server, so platform administrators only; shop admins order or assign through the
+    staff routes, which only accept numbers of the platform's Telnyx account)."""
+    from flask.cli import AppGroup
+
+    group = AppGroup("sms", help="Texting numbers of shops (platform administration).")
+
+    def _shop(slug: str) -> Shop:
+        from sqlalchemy import select
+
+        session = get_session()
+        with unscoped(session):
+            shop = session.scalars(select(Shop).where(Shop.slug == slug)).first()
+        if shop is None:
+            raise click.ClickException(f"no shop {slug!r}")
+        return shop
+
+    @group.command("assign-number")
+    @click.option("--shop", "slug", required=True, help="The shop's slug.")
+    @click.option("--messaging-profile-id", default=None, help="Telnyx messaging profile of the number.")
+    @click.option("--ignore-quarantine", is_flag=True,
+                  help="Assign even though another shop released the number less than the quarantine ago.")
+    @click.argument("number")
+    def assign_number(slug: str, messaging_profile_id: str | None, ignore_quarantine: bool, number: str) -> None:
+        """Map NUMBER to the shop (its previous number, if any, is released into quarantine)."""
+        from .numbers import assign
+
+        try:
+            phone = phones.to_e164(number, "US")
+        except ValueError as exc:
+            raise click.ClickException(f"the number {exc}") from None
+        with for_shop(_shop(slug)) as shop:
+            try:
+                assign(phone, source="platform", by="platform (cli)", messaging_profile_id=messaging_profile_id,
+                       ignore_quarantine=ignore_quarantine)
+            except Refused as refused:
+                raise click.ClickException(f"{refused.code}: {refused.message}") from None
+            click.echo(f"{shop.slug}: texts now go out from {phone}")
+
+    @group.command("release-number")
+    @click.option("--shop", "slug", required=True, help="The shop's slug.")
+    def release_number(slug: str) -> None:
+        """Release the shop's number (quarantined before another shop may take it)."""
+        from .numbers import release
+
+        with for_shop(_shop(slug)) as shop:
+            released = release("platform (cli)")
+            if released is None:
+                raise click.ClickException(f"{shop.slug} has no texting number")
+            click.echo(f"{shop.slug}: released {released.phone_number}, quarantined until "
+                       f"{released.quarantined_until:%Y-%m-%d %H:%M} UTC")
+
+    cli.add_command(group)
 
 
 @hookimpl

@@ -71,3 +71,17 @@ class SmsStageNotice(TenantScoped, Base):
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
     stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsNumberRelease(TenantScoped, Base):
+    """A number a shop gave up (``tenant_id`` = that shop), quarantined until ``quarantined_until``.
+
+    Its customers keep texting it for a while, so during the quarantine no other shop may take it
+    (``bayline_sms.numbers``); the releasing shop may take it back. One row per release (history)."""
+
+    __tablename__ = "sms_number_releases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_number: Mapped[str] = mapped_column(String(20), index=True)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    quarantined_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    released_by: Mapped[str] = mapped_column(String(80))  # "user 12", "platform (cli)", "replaced"

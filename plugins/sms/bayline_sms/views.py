@@ -4,8 +4,10 @@ The webhook, ``POST /plugins/sms/webhook``, is public: Telnyx calls it for every
 no shop is known before the view runs. It lives on its own blueprint ``plugin_sms_public``
 (``public_blueprint("sms", csrf_protect=False)``, from ``register_public_blueprints``: not gated by
 the shop's plan, and exempt from CSRF because Telnyx's ed25519 signature authenticates it), binds
-the shop itself from the receiving number (``for_shop``), and ignores numbers whose shop does not
-have the ``sms`` feature active.
+the shop itself (``for_shop``) — an inbound text from the shop holding the receiving number now, a
+delivery status from the shop that sent the text (its Telnyx id; the sending number only until the
+id is stored) — and ignores numbers nobody holds (released, quarantined) or whose shop does not have
+the ``sms`` feature active.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ from bayline.plugin_api import (
     unscoped,
 )
 
-from . import provider, service
+from . import numbers, provider, service
 from .models import SmsInbound, SmsNumber, SmsWebhookEvent
 from .templates import MILESTONES, fill
 
@@ -215,30 +217,30 @@ def preview() -> Any:
         raise Refused(422, "validation_error", str(exc)) from None
 
 
-@bp.get("/number")
-@require("claims.read")
-def get_number() -> Any:
-    number = service.shop_number()
+def number_dict(number: SmsNumber | None) -> dict[str, Any]:
     return {"number": None if number is None else {
         "phone_number": number.phone_number, "messaging_profile_id": number.messaging_profile_id,
         "source": number.source}}
 
 
-def _save_number(phone: str, profile: str | None, source: str, order_id: str | None = None) -> Any:
-    session = get_session()
-    with unscoped(session):
-        taken = session.scalars(select(SmsNumber).where(SmsNumber.phone_number == phone)).first()
-    if taken is not None and taken.tenant_id != g.shop.id:
-        raise Refused(409, "conflict", "That number belongs to another shop.")
-    row = service.shop_number() or SmsNumber()
-    row.phone_number, row.messaging_profile_id, row.source, row.telnyx_order_id = phone, profile, source, order_id
-    session.add(row)
-    try:
-        commit(session)
-    except IntegrityError:
-        session.rollback()
-        raise Refused(409, "conflict", "That number belongs to another shop.") from None
-    return {"phone_number": row.phone_number, "messaging_profile_id": row.messaging_profile_id, "source": source}
+@bp.get("/number")
+@require("claims.read")
+def get_number() -> Any:
+    return number_dict(service.shop_number())
+
+
+def _by() -> str:
+    principal = _principal()
+    return f"user {principal.user_id}" if principal.user_id is not None else "api key"
+
+
+def _assign_from_account(phone: str, profile: str | None) -> SmsNumber:
+    """A shop admin assigns a number: only an active number of the platform's Telnyx account (asked
+    through the SDK), not held by another shop nor quarantined for it (``numbers``)."""
+    numbers.check_assignable(phone, g.shop.id)  # before asking Telnyx: a squatter learns nothing more
+    found = numbers.verify_in_account(phone)
+    return numbers.assign(phone, source="assigned", by=_by(),
+                          messaging_profile_id=profile or found.messaging_profile_id)
 
 
 def _phone(raw: Any) -> str:
@@ -249,11 +251,42 @@ def _phone(raw: Any) -> str:
                       errors={"json": {"phone_number": [str(exc)]}}) from None
 
 
+def _profile(data: dict[str, Any]) -> str | None:
+    profile = data.get("messaging_profile_id") or None
+    if profile is not None and (not isinstance(profile, str) or len(profile) > 64):
+        raise Refused(422, "validation_error", "messaging_profile_id is a Telnyx id (up to 64 characters).",
+                      errors={"json": {"messaging_profile_id": ["a string of up to 64 characters"]}})
+    return profile
+
+
 @bp.put("/number")
 @require("sms.manage")
 def assign_number() -> Any:
+    """Assign a number of the platform's Telnyx account (verified with Telnyx); 409
+    ``sms_number_taken`` / ``sms_number_quarantined``, 422 ``sms_number_not_in_account``."""
     data = _data()
-    return _save_number(_phone(data.get("phone_number")), (data.get("messaging_profile_id") or None), "assigned")
+    return number_dict(_assign_from_account(_phone(data.get("phone_number")), _profile(data)))["number"]
+
+
+@bp.delete("/number")
+@require("sms.manage")
+def release_number() -> Any:
+    """Release the shop's number: texts to it stop reaching the shop, and it is quarantined
+    (``BAYLINE_PLUGIN_SMS_NUMBER_QUARANTINE_DAYS``) before another shop may take it."""
+    released = numbers.release(_by())
+    if released is None:
+        raise Refused(404, "sms_no_number", "This shop has no texting number.")
+    return {"released": numbers.release_dict(released)}
+
+
+@bp.post("/number/release")
+@require("sms.manage")
+def release_number_form() -> Any:
+    """The console form's way to DELETE /number."""
+    released = numbers.release(_by())
+    if released is None:
+        return _back("This shop has no texting number.", "error")
+    return _back(f"Released {phones.pretty(released.phone_number)}: texts to it no longer reach the shop.")
 
 
 @bp.post("/number")
@@ -266,12 +299,12 @@ def assign_number_form() -> Any:
     except ValueError as exc:
         return _back(f"Not assigned: the phone number {exc} (e.g. (617) 555-0199).", "error")
     try:
-        saved = _save_number(phone, (data.get("messaging_profile_id") or None), "assigned")
+        saved = _assign_from_account(phone, _profile(data))
     except Refused as refused:
         if _is_form():
             return _back(f"Not assigned: {refused.message}", "error")
         raise
-    return _back(f"Texts now go out from {saved['phone_number']}.") if _is_form() else saved
+    return _back(f"Texts now go out from {saved.phone_number}.") if _is_form() else number_dict(saved)["number"]
 
 
 def _search(area: str) -> list[str]:
@@ -287,30 +320,36 @@ def available_numbers() -> Any:
     if not (area.isdigit() and len(area) == 3):
         raise Refused(422, "validation_error", "area_code must be 3 digits.")
     try:
-        numbers = _search(area)
+        found = _search(area)
     except provider.telnyx_errors() as exc:
         raise Refused(502, "provider_error", provider.explain(exc)) from None
-    return {"numbers": numbers}
+    return {"numbers": found}
 
 
 @bp.post("/numbers/order")
 @require("sms.manage")
 def order_number() -> Any:
+    """Order a number through the platform's Telnyx account; it becomes the shop's number."""
     data = _data()
     phone = _phone(data.get("phone_number"))
-    profile = data.get("messaging_profile_id") or None
+    profile = _profile(data)
     try:
+        numbers.check_assignable(phone, g.shop.id)
         kwargs: dict[str, Any] = {"phone_numbers": [{"phone_number": phone}]}
         if profile:
             kwargs["messaging_profile_id"] = profile
         order = provider.client().number_orders.create(**kwargs)
+    except Refused as refused:
+        if _is_form():
+            return _back(f"The number was not ordered: {refused.message}", "error")
+        raise
     except provider.telnyx_errors() as exc:
         if _is_form():
             return _back(f"The number was not ordered: {provider.explain(exc)}", "error")
         raise Refused(502, "provider_error", provider.explain(exc)) from None
     order_id = order.data.id if order.data else None
-    saved = _save_number(phone, profile, "ordered", order_id)
-    return _back(f"Ordered {phone}; texts now go out from it.") if _is_form() else (saved, 201)
+    saved = numbers.assign(phone, source="ordered", by=_by(), messaging_profile_id=profile, order_id=order_id)
+    return _back(f"Ordered {phone}; texts now go out from it.") if _is_form() else (number_dict(saved)["number"], 201)
 
 
 def _inbox_rows() -> list[SmsInbound]:
@@ -418,14 +457,24 @@ def webhook() -> Any:
             or (sender is not None and not isinstance(sender, dict)) \
             or not isinstance(payload.get("media") or [], list):
         return {"error": "malformed", "message": "payload.to is a list of objects, payload.from an object"}, 400
-    if event_type == "message.received":
+    session = get_session()
+    shop = None
+    if event_type == "message.received":  # an inbound text belongs to the shop holding the number now
         number = ((payload.get("to") or [{}])[0] or {}).get("phone_number")
     else:
+        # a status event belongs to the shop that sent the text, even if the number moved since;
+        # the sending number answers only while our send task has not stored Telnyx's id yet
         number = (payload.get("from") or {}).get("phone_number")
-    session = get_session()
-    with unscoped(session):
-        owner = session.scalars(select(SmsNumber).where(SmsNumber.phone_number == str(number or ""))).first()
-        shop = session.get(Shop, owner.tenant_id) if owner is not None else None
+        telnyx_id = str(payload.get("id") or "")[:100]
+        with unscoped(session):
+            sent = session.scalars(select(OutboxItem).where(
+                OutboxItem.channel == service.CHANNEL, OutboxItem.provider_id == telnyx_id)).first() \
+                if telnyx_id else None
+            shop = session.get(Shop, sent.tenant_id) if sent is not None else None
+    if shop is None:
+        owner = numbers.owner_of(str(number or ""))
+        with unscoped(session):
+            shop = session.get(Shop, owner.tenant_id) if owner is not None else None
     if shop is None:
         log.warning("sms webhook %s %s for unknown number %s: ignored", event_type, event_id, number)
         return {"status": "ignored", "reason": "unknown number"}, 200

@@ -24,8 +24,10 @@ def app_config(telnyx_api: TelnyxStandIn) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sms_shop(app, make_shop, make_user, api_client) -> Any:
-    """A starter shop with a texting number, quiet hours off, an owner and an API client."""
+def sms_shop(app, make_shop, make_user, api_client, telnyx_api) -> Any:
+    """A starter shop with a texting number, quiet hours off, an owner and an API client.
+    ``telnyx_api.requests`` starts empty afterwards (assigning the number asked Telnyx whether the
+    platform account holds it)."""
     shop = make_shop(plan="starter", name="Harbor Collision", phone="+16175550111")
     owner = make_user(shop, "owner")
     client = api_client(shop)
@@ -34,4 +36,5 @@ def sms_shop(app, make_shop, make_user, api_client) -> Any:
     resp = client.patch("/api/v1/shop/settings", json={"messaging.quiet_hours_start": "",
                                                          "messaging.quiet_hours_end": ""})
     assert resp.status_code == 200, resp.get_json()
+    telnyx_api.requests.clear()
     return type("SmsShop", (), {"shop": shop, "owner": owner, "api": client})

@@ -5,6 +5,10 @@ from typing import Any
 
 SHOP_NUMBER = "+16175550199"
 CUSTOMER = "+16175550100"
+OTHER_SHOP_NUMBER = "+16175550198"
+SPARE_NUMBER = "+16175550197"
+# numbers the stand-in's platform Telnyx account holds from the start (``TelnyxStandIn.inventory``)
+PLATFORM_NUMBERS = (SHOP_NUMBER, OTHER_SHOP_NUMBER, SPARE_NUMBER)
 
 
 def post_webhook(app: Any, body: str, headers: dict[str, str]) -> Any:

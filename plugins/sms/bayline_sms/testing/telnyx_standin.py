@@ -2,9 +2,12 @@
 
 A real HTTP server (werkzeug) in a thread, so the official ``telnyx`` SDK talks to it over the
 wire: ``POST /v2/messages`` (honours ``Idempotency-Key``; error 40300 for opted-out recipients,
-429 on demand), ``GET /v2/available_phone_numbers``, ``POST /v2/number_orders``, ``GET /media/...``
-(MMS media). It signs webhooks with a test ed25519 key exactly as Telnyx does: base64 signature
-over ``f"{timestamp}|{body}"`` in ``Telnyx-Signature-Ed25519``, with ``Telnyx-Timestamp``.
+429 on demand), ``GET /v2/available_phone_numbers``, ``POST /v2/number_orders`` (an ordered number
+joins the account), ``GET /v2/phone_numbers`` (the numbers of the platform's account: ``inventory``,
+seeded with :data:`~bayline_sms.testing.helpers.PLATFORM_NUMBERS`; ``filter[phone_number]`` takes
+digits only and matches part of the number, as Telnyx does), ``GET /media/...`` (MMS media).
+It signs webhooks with a test ed25519 key exactly as Telnyx does: base64 signature over
+``f"{timestamp}|{body}"`` in ``Telnyx-Signature-Ed25519``, with ``Telnyx-Timestamp``.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from typing import Any
 from nacl.signing import SigningKey
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from .helpers import PLATFORM_NUMBERS
 
 API_KEY = "KEYstandin_test_0123456789"
 
@@ -45,8 +50,29 @@ class TelnyxStandIn:
     after_send: Callable[[dict[str, Any]], None] | None = None
     rate_limit_next: int = 0
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    # the platform account's numbers (``GET /v2/phone_numbers``): E.164 → Telnyx's phone number record
+    inventory: dict[str, dict[str, Any]] = field(default_factory=dict)
     _idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        for number in PLATFORM_NUMBERS:
+            self.own(number)
+
+    def own(self, number: str, status: str = "active", messaging_profile_id: str | None = None) -> dict[str, Any]:
+        """Put ``number`` in the platform account's inventory (as bought or ported in)."""
+        record = {"id": str(uuid.uuid4()), "record_type": "phone_number", "phone_number": number,
+                  "status": status, "phone_number_type": "local", "tags": [], "deletion_lock_enabled": False,
+                  "messaging_profile_id": messaging_profile_id, "connection_id": None,
+                  "created_at": _now(), "purchased_at": _now(), "source_type": "number_order"}
+        with self._lock:
+            self.inventory[number] = record
+        return record
+
+    def disown(self, number: str) -> None:
+        """The number leaves the platform account (deleted or ported out)."""
+        with self._lock:
+            self.inventory.pop(number, None)
 
     # ------------------------------------------------------------------ server
     def start(self) -> TelnyxStandIn:
@@ -103,6 +129,8 @@ class TelnyxStandIn:
             return self._search(request)
         if request.method == "POST" and request.path == "/v2/number_orders":
             return self._order(body or {})
+        if request.method == "GET" and request.path == "/v2/phone_numbers":
+            return self._inventory(request)
         return _error(404, "10005", "Resource not found", f"{request.method} {request.path}")
 
     def _send(self, request: Request, body: dict[str, Any]) -> Response:
@@ -143,15 +171,36 @@ class TelnyxStandIn:
     def _search(self, request: Request) -> Response:
         area = request.args.get("filter[national_destination_code]", "555")
         limit = int(request.args.get("filter[limit]", "5"))
-        data = [{"record_type": "available_phone_number", "phone_number": f"+1{area}555{1000 + i:04d}"[:12],
+        candidates = [f"+1{area}555{1000 + i:04d}"[:12] for i in range(limit + len(self.inventory))]
+        free = [n for n in candidates if n not in self.inventory][:limit]  # numbers an account holds are not for sale
+        data = [{"record_type": "available_phone_number", "phone_number": number,
                  "vanity_format": None, "best_effort": False, "quickship": True, "reservable": True,
                  "region_information": [{"region_type": "rate_center", "region_name": "BOSTON"}],
                  "cost_information": {"upfront_cost": "1.00", "monthly_cost": "1.00", "currency": "USD"},
-                 "features": [{"name": "sms"}, {"name": "mms"}, {"name": "voice"}]} for i in range(limit)]
+                 "features": [{"name": "sms"}, {"name": "mms"}, {"name": "voice"}]} for number in free]
         return Response(json.dumps({"data": data, "meta": {"total_results": len(data), "best_effort_results": 0}}),
                         content_type="application/json")
 
+    def _inventory(self, request: Request) -> Response:
+        wanted = request.args.get("filter[phone_number]")
+        status = request.args.get("filter[status]")
+        with self._lock:
+            records = list(self.inventory.values())
+        if wanted is not None:  # Telnyx: digits only (anything else matches nothing), part of the number
+            records = [r for r in records if wanted.isdigit() and wanted in r["phone_number"]]
+        if status:
+            records = [r for r in records if r["status"] == status]
+        size = int(request.args.get("page[size]", "20"))
+        return Response(json.dumps({"data": records[:size], "meta": {
+            "page_number": 1, "total_pages": 1, "total_results": len(records), "page_size": size}}),
+            content_type="application/json")
+
     def _order(self, body: dict[str, Any]) -> Response:
+        with self._lock:
+            held = [n.get("phone_number") for n in body.get("phone_numbers") or []
+                    if n.get("phone_number") in self.inventory]
+        if held:
+            return _error(422, "10015", "Invalid value", f"{held[0]} is not available for purchase.")
         numbers = [{"id": str(uuid.uuid4()), "record_type": "number_order_phone_number",
                     "phone_number": n.get("phone_number"), "status": "success", "regulatory_requirements": []}
                    for n in body.get("phone_numbers") or []]
@@ -161,6 +210,8 @@ class TelnyxStandIn:
                  "updated_at": _now(), "requirements_met": True}
         with self._lock:
             self.orders.append(order)
+        for n in numbers:
+            self.own(str(n["phone_number"]), messaging_profile_id=body.get("messaging_profile_id"))
         return Response(json.dumps({"data": order}), content_type="application/json")
 
     # ------------------------------------------------------------------ webhooks
