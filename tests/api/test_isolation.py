@@ -461,3 +461,74 @@ def test_ops_routes_show_no_shops_data(app, tenants, api_client, client_for, por
             leaked = [m for m in a.markers + b.markers if m in text]
             assert r.status_code == 200, f"GET {url} as {probe.name}: {r.status_code}"
             assert not leaked, f"GET {url} as {probe.name} shows shop data: {leaked}"
+
+
+# Routes on the shop's own texting number (SMS plugin): no id in the URL, the shop is the caller's.
+# Each is requested as every probe while both shops hold a number: only A's number may change, B's
+# number, its releases and its texts never (issue 17, M4).
+SMS_NUMBER_ROUTES = {("/plugins/sms/number", "GET"), ("/plugins/sms/number", "PUT"),
+                     ("/plugins/sms/number", "DELETE"), ("/plugins/sms/number", "POST"),
+                     ("/plugins/sms/number/release", "POST")}
+
+
+def test_sms_number_routes_act_on_the_callers_number_only(app, tenants, api_client, client_for):
+    if "sms" not in app.extensions["bayline.plugins"].plugins:
+        pytest.skip("the sms plugin is not installed")
+    from bayline_sms.models import SmsNumber, SmsNumberRelease
+
+    from bayline.testing.plugin import in_tenant
+
+    a, b = tenants
+    numbers = {a.shop.id: "+16175550181", b.shop.id: "+16175550182"}
+    rules = {(r.rule, m) for r in app.url_map.iter_rules() if r.rule.startswith("/plugins/sms/number")
+             and not r.rule.startswith("/plugins/sms/numbers") for m in r.methods - {"HEAD", "OPTIONS"}}
+    assert rules == SMS_NUMBER_ROUTES, "a new number route joins SMS_NUMBER_ROUTES"
+
+    def state() -> dict[int, tuple[str | None, int]]:
+        with in_tenant(app) as session:  # unscoped
+            out = {}
+            for shop_id in numbers:
+                held = session.scalars(select(SmsNumber.phone_number).where(SmsNumber.tenant_id == shop_id)).first()
+                released = len(session.scalars(select(SmsNumberRelease).where(
+                    SmsNumberRelease.tenant_id == shop_id)).all())
+                out[shop_id] = (held, released)
+            return out
+
+    def give_numbers() -> None:
+        with in_tenant(app) as session:
+            for shop_id, number in numbers.items():
+                if session.scalars(select(SmsNumber).where(SmsNumber.tenant_id == shop_id)).first() is None:
+                    session.add(SmsNumber(tenant_id=shop_id, phone_number=number, source="assigned"))
+            session.commit()
+
+    give_numbers()
+    b_before = state()[b.shop.id]
+    for probe in make_probes(app, a, api_client, client_for):
+        for rule, method in sorted(SMS_NUMBER_ROUTES):
+            give_numbers()
+            a_before = state()[a.shop.id]
+            body = {"phone_number": numbers[b.shop.id]} if method in ("PUT", "POST") and rule.endswith("/number") \
+                else None
+            headers = {**probe.headers, "Accept": "application/json"}
+            if rule.endswith("/release") or (method == "POST" and probe.name == "staff owner"):
+                form = {"csrf_token": probe.headers.get("X-CSRFToken", ""), **(body or {})}
+                r = probe.client.open(rule, method=method, data=form, headers=headers)
+            else:
+                r = probe.client.open(rule, method=method, json=body, headers=headers)
+            where = f"{method} {rule} as {probe.name}"
+            assert numbers[b.shop.id] not in r.get_data(as_text=True) or r.status_code == 409, where
+            after = state()
+            assert after[b.shop.id] == b_before, f"{where} changed shop B's number"
+            if probe.name == "anonymous":
+                assert r.status_code in probe.expect, f"{where}: {r.status_code}"
+                assert after[a.shop.id] == a_before, f"{where} changed shop A's number"
+            elif method == "DELETE" or rule.endswith("/release"):
+                assert r.status_code in (200, 302), f"{where}: {r.status_code}"
+                assert after[a.shop.id] == (None, a_before[1] + 1), f"{where} did not release A's own number"
+            elif method in ("PUT", "POST"):  # taking B's number: refused, A keeps its own
+                assert r.status_code in (409, 302), f"{where}: {r.status_code}"
+                if r.status_code == 409:
+                    assert r.get_json()["code"] == "sms_number_taken", where
+                assert after[a.shop.id] == a_before, f"{where} changed shop A's number"
+            else:
+                assert r.status_code == 200 and r.get_json()["number"]["phone_number"] == numbers[a.shop.id], where

@@ -52,14 +52,16 @@ def owner_of(phone: str) -> SmsNumber | None:
 
 
 def quarantine_for(phone: str, shop_id: int, now: datetime | None = None) -> SmsNumberRelease | None:
-    """The live quarantine keeping ``phone`` from ``shop_id``: released by another shop and not yet
-    over (the releasing shop itself is never kept out)."""
+    """The live quarantine keeping ``phone`` from ``shop_id``: the number's latest release, when
+    another shop made it and it is not over yet (the releasing shop itself is never kept out; a
+    shop that took its number back and released it again starts a new quarantine)."""
     session = get_session()
     with unscoped(session):
-        return session.scalars(select(SmsNumberRelease).where(
-            SmsNumberRelease.phone_number == phone, SmsNumberRelease.tenant_id != shop_id,
-            SmsNumberRelease.quarantined_until > (now or utcnow()))
-            .order_by(SmsNumberRelease.quarantined_until.desc())).first()
+        latest = session.scalars(select(SmsNumberRelease).where(SmsNumberRelease.phone_number == phone)
+                                 .order_by(SmsNumberRelease.released_at.desc(), SmsNumberRelease.id.desc())).first()
+    if latest is None or latest.tenant_id == shop_id or latest.quarantined_until <= (now or utcnow()):
+        return None
+    return latest
 
 
 def check_assignable(phone: str, shop_id: int, *, ignore_quarantine: bool = False) -> None:

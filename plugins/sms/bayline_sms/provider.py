@@ -73,9 +73,8 @@ def setup_problem() -> str | None:
 
     if plugin_config("sms").get_str("telnyx_api_key") or os.environ.get("TELNYX_API_KEY"):
         return None
-    return ("Searching and ordering numbers need the platform's Telnyx API key, and none is set "
-            "(BAYLINE_PLUGIN_SMS_TELNYX_API_KEY). Ask whoever runs Bayline to add it; a number you "
-            "already have on Telnyx can still be assigned here.")
+    return ("Searching, ordering and assigning numbers need the platform's Telnyx API key, and none is set "
+            "(BAYLINE_PLUGIN_SMS_TELNYX_API_KEY). Ask whoever runs Bayline to add it.")
 
 
 def explain(exc: Exception) -> str:

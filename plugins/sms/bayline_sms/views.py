@@ -126,7 +126,8 @@ def console() -> Any:
     return render_template("bayline_sms/console.html", number=service.shop_number(), inbox=_inbox_rows(),
                            failed_events=_failed_events(),
                            can_manage=principal.can("sms.manage"), available=available, area_code=area,
-                           search_error=error, setup_problem=setup_problem)
+                           search_error=error, setup_problem=setup_problem,
+                           quarantine_days=numbers.quarantine_days())
 
 
 @bp.get("/claims/<int:claim_id>/messages")
