@@ -349,7 +349,12 @@ def order_number() -> Any:
             return _back(f"The number was not ordered: {provider.explain(exc)}", "error")
         raise Refused(502, "provider_error", provider.explain(exc)) from None
     order_id = order.data.id if order.data else None
-    saved = numbers.assign(phone, source="ordered", by=_by(), messaging_profile_id=profile, order_id=order_id)
+    try:  # another shop cannot hold a number Telnyx just sold us, short of a race on the same order
+        saved = numbers.assign(phone, source="ordered", by=_by(), messaging_profile_id=profile, order_id=order_id)
+    except Refused as refused:
+        if _is_form():
+            return _back(f"Ordered {phone} but not assigned: {refused.message}", "error")
+        raise
     return _back(f"Ordered {phone}; texts now go out from it.") if _is_form() else (number_dict(saved)["number"], 201)
 
 
