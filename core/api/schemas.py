@@ -90,6 +90,9 @@ class ClaimBaseSchema(Schema):
     adjuster_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     adjuster_phone = _opt(40)
     internal_notes = fields.String(allow_none=True, validate=validate.Length(max=20000))
+    estimator_id = _id(allow_none=True, metadata={
+        "description": "The staff member (user id) writing the estimate; one of the shop's active staff. "
+                       "`null`: nobody assigned. The board filters on it."})
 
 
 class ClaimPatchSchema(_NotEmpty, ClaimBaseSchema):
@@ -125,6 +128,8 @@ class ClaimSchema(ClaimBaseSchema):
     updated_at = fields.DateTime(dump_only=True)
     delivered_at = fields.DateTime(dump_only=True, allow_none=True)
     archived_at = fields.DateTime(dump_only=True, allow_none=True)
+    estimator_name = fields.Function(lambda c: c.estimator.name if c.estimator is not None else None,
+                                     dump_only=True, allow_none=True)
 
 
 class ClaimQuerySchema(Schema):
