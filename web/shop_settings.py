@@ -6,10 +6,13 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import login_required
 from marshmallow import ValidationError
+from sqlalchemy import select
 
 from bayline import settings_registry
+from bayline.claims.models import Claim
 from bayline.db import get_session
 from bayline.events import commit
+from bayline.messaging import templates as message_templates
 from bayline.plugins.types import SettingDef
 from bayline.tenants import provisioning
 from bayline.tenants.entitlements import active_features, entitled_features
@@ -30,7 +33,7 @@ def _parse(defn: SettingDef, form: Any) -> Any:
         return raw == "on"
     if defn.type == "int":
         try:
-            return int(raw or "")
+            return int((raw or "").strip())
         except ValueError:
             raise ValidationError({defn.key: ["must be a whole number"]}) from None
     return raw or ""
@@ -40,40 +43,97 @@ def _editable(defn: SettingDef) -> bool:
     return g.principal.can("*") or g.principal.role in defn.roles
 
 
+def textarea_rows(value: Any, minimum: int = 3, maximum: int = 24, width: int = 72) -> int:
+    """Rows a textarea needs to show ``value`` without scrolling (long lines wrap at ~``width``)."""
+    lines = str(value or "").split("\n")
+    needed = sum(max(1, -(-len(line) // width)) for line in lines) + 1
+    return max(minimum, min(maximum, needed))
+
+
+def _preview_claims() -> list[Claim]:
+    """Claims a template preview can be filled from: the shop's open ones, latest activity first."""
+    return list(get_session().scalars(select(Claim).where(Claim.archived_at.is_(None))
+                                      .order_by(Claim.updated_at.desc(), Claim.id.desc()).limit(20)))
+
+
+def _preview(defn: SettingDef, text: str, claim_id: str | None, claims: list[Claim]) -> dict[str, Any]:
+    """The message ``text`` would make (core template service), filled from the chosen claim (or the
+    most recent one); raises ValidationError naming the setting when the template is wrong."""
+    claim = next((c for c in claims if str(c.id) == (claim_id or "")), claims[0] if claims else None)
+    try:
+        shown = message_templates.preview(text, claim, g.principal.shop)
+    except ValueError as exc:
+        raise ValidationError({defn.key: [str(exc)]}) from None
+    return {"key": defn.key, "claim": claim, **shown}
+
+
+def feature_rows(shop: Any) -> list[dict[str, Any]]:
+    """Installed features only (a plan row for a plugin that is not installed is never shown), each
+    with what it does, whether the shop's plan (or an add-on) includes it and whether it is on."""
+    features = current_app.extensions["bayline.features"]
+    plan = set(shop.plan.feature_keys) if shop.plan is not None else set()
+    entitled, active = entitled_features(shop), active_features(shop)
+    rows = []
+    for key, feature in sorted(features.items(), key=lambda kv: kv[1].name.lower()):
+        rows.append({"key": key, "name": feature.name, "description": feature.description,
+                     "included": "plan" if key in plan else ("addon" if key in entitled else None),
+                     "on": key in active})
+    return rows
+
+
 @bp.route("/", methods=["GET", "POST"])
 def edit() -> Any:
+    """The shop's settings, by area, with words for choices, sized editors for long texts and a
+    preview of message templates. A mistake comes back next to its field with everything typed
+    kept (422); nothing is saved until every field is right. ``preview=<key>`` (the template's
+    Preview button) shows what that template makes for a real claim and saves nothing."""
     shop = g.principal.shop
     defs: dict[str, SettingDef] = settings_registry.definitions()
     active = active_features(shop)
     visible = {k: d for k, d in defs.items() if d.feature is None or d.feature in active}
     errors: dict[str, Any] = {}
+    preview: dict[str, Any] | None = None
+    claims = _preview_claims() if any(d.message_template for d in visible.values()) else []
+    values = settings_registry.get_all(shop.id)
     if request.method == "POST":
-        changes = {}
-        shown = set(request.form.getlist("shown"))  # fields the form displayed (unchecked boxes send nothing)
+        form = request.form
+        shown = set(form.getlist("shown"))  # fields the form displayed (unchecked boxes send nothing)
         for key, defn in visible.items():
-            if key not in shown or not _editable(defn) or (defn.secret and not request.form.get(key)):
-                continue
+            if key in shown and not defn.secret:  # what was typed comes back, right or wrong
+                values[key] = (form.get(key) == "on") if defn.type == "bool" else form.get(key, "")
+        wanted = form.get("preview")
+        if wanted:
+            defn = visible.get(wanted)
+            if defn is None or not defn.message_template:
+                abort(400, "That setting has no preview.")
             try:
-                changes[key] = _parse(defn, request.form)
+                preview = _preview(defn, form.get(wanted, ""), form.get("preview_claim"), claims)
             except ValidationError as exc:
                 errors.update(exc.messages)  # type: ignore[arg-type]
-        if not errors:
-            try:
-                role = None if g.principal.can("*") else g.principal.role
+        else:
+            changes = {}
+            role = None if g.principal.can("*") else g.principal.role
+            for key, defn in visible.items():
+                if key not in shown or not _editable(defn) or (defn.secret and not form.get(key)):
+                    continue
+                try:
+                    changes[key] = _parse(defn, form)
+                except ValidationError as exc:
+                    errors.update(exc.messages)  # type: ignore[arg-type]
+            try:  # every other field is checked too: all the mistakes show at once
+                settings_registry.validate(changes, role)
+            except ValidationError as exc:
+                errors.update(exc.messages)  # type: ignore[arg-type]
+            if not errors:
                 settings_registry.set_values(shop.id, changes, role)
                 commit()
                 flash("Settings saved.")
                 return redirect(url_for("shop_settings.edit"))
-            except ValidationError as exc:
-                errors = exc.messages  # type: ignore[assignment]
-    values = settings_registry.get_all(shop.id)
-    if request.method == "POST":
-        values.update({k: request.form.get(k) for k in visible if k in request.form})
-    features = current_app.extensions["bayline.features"]
-    entitled = entitled_features(shop)
-    return render_template("staff/settings.html", defs=visible, values=values, errors=errors,
-                           editable=_editable, features=features, entitled=entitled, active=active), (
-        422 if errors else 200)
+    errors = {k: [m[:1].upper() + m[1:] for m in v] for k, v in errors.items()}
+    return render_template("staff/settings.html", groups=settings_registry.grouped(visible), defs=visible,
+                           values=values, errors=errors, editable=_editable, preview=preview,
+                           preview_claims=claims, rows_for=textarea_rows, features=feature_rows(shop),
+                           field_id=lambda key: "s-" + key.replace(".", "-")), 422 if errors else 200
 
 
 @bp.post("/features/<key>")
