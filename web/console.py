@@ -29,6 +29,7 @@ from bayline.plugins.calling import collect
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
 from bayline.portal.models import PortalAttempt, PortalToken
+from bayline.tenants import hours as shop_hours
 from bayline.urls import safe_redirect_target
 from bayline.web import conversation
 from bayline.web.sse import event_stream
@@ -309,7 +310,9 @@ def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200,
     entries = conversation.entries(claim)
     if composer is None:
         composer = conversation.Composer("", conversation.default_channel(entries, channels))
-    return render_template("staff/claim.html", claim=claim, stages=active_stages(),
+    eta_closed = shop_hours.closed_reason(g.shop, claim.eta) if claim.eta else None
+    return render_template("staff/claim.html", claim=claim, stages=active_stages(), eta_closed=eta_closed,
+                           next_open=shop_hours.next_open_day(g.shop, claim.eta) if eta_closed else None,
                            history=service.history(claim), panels=panels, thread=entries,
                            channels=channels, composer=composer, reply_key=uuid.uuid4().hex,
                            portal=portal, printing_docs=printing.DOCUMENTS, attempts=attempts), status

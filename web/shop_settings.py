@@ -14,6 +14,7 @@ from bayline.db import get_session
 from bayline.events import commit
 from bayline.messaging import templates as message_templates
 from bayline.plugins.types import SettingDef
+from bayline.tenants import hours as shop_hours
 from bayline.tenants import provisioning
 from bayline.tenants.entitlements import active_features, entitled_features
 
@@ -172,8 +173,9 @@ def _hours_rows(hours: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 @bp.route("/profile", methods=["GET", "POST"])
 def profile() -> Any:
-    """The shop profile printed on every portal page and document: name, phone, address, time zone
-    and hours per weekday (``PATCH /api/v1/shop``'s schema and service); errors inline, typed values kept."""
+    """The shop profile printed on every portal page and document: name, phone, address, time zone,
+    hours per weekday and holiday closures (``PATCH /api/v1/shop``'s schema and service); errors
+    inline, typed values kept."""
     from bayline.api.schemas import ShopPatchSchema
 
     shop = g.principal.shop
@@ -193,11 +195,16 @@ def profile() -> Any:
         payload["name"] = (form.get("name") or "").strip()
         payload["timezone"] = form.get("timezone") or shop.timezone
         payload["hours"] = hours
+        closures, where = _closure_rows(form)
+        payload["closures"] = [{"date": r["date"], "label": r["label"]} for r in closures if r["send"]]
         try:
             provisioning.update_profile(shop, ShopPatchSchema().load(payload))
         except ValidationError as exc:
             get_session().rollback()
             errors = {k: list(v) for k, v in exc.messages.items()}  # type: ignore[union-attr]
+            # a closure's error names its row of the form (the list sent skips removed and empty rows)
+            errors = {(f"closures.{where[int(k.split('.')[1])]}" if k.startswith("closures.") else k): v
+                      for k, v in errors.items()}
         else:
             commit()
             flash("Shop profile saved: the portal and new documents show it now.")
@@ -205,12 +212,41 @@ def profile() -> Any:
         values: Any = form
         rows = {day: {"days": day, "open": form.get(f"open_{day}", ""), "close": form.get(f"close_{day}", ""),
                       "closed": bool(form.get(f"closed_{day}"))} for day in provisioning.WEEKDAYS}
+        # every row as typed, in its place (errors name the form row), and room for a few more
+        closures = closures + _blank_closures(max(0, 3 - sum(1 for r in closures if not r["send"])))
     else:
         values = {name: getattr(shop, name) or "" for name, _, _ in PROFILE_FIELDS}
         values["timezone"] = shop.timezone
         rows = _hours_rows(shop.hours)
         others = [h for h in shop.hours or [] if h.get("days") not in provisioning.WEEKDAYS]
+        closures = [{"date": c["date"], "label": c.get("label", ""), "remove": False}
+                    for c in shop.closures or []] + _blank_closures(3)
     return render_template("staff/profile.html", fields=PROFILE_FIELDS, form=values, errors=errors,
                            zones=_zones(shop.timezone), weekdays=provisioning.WEEKDAYS, rows=rows,
-                           others=others, labels={n: label for n, label, _ in PROFILE_FIELDS}
-                           | {"timezone": "Time zone"}), 422 if errors else 200
+                           others=others, closures=closures, labels={n: label for n, label, _ in PROFILE_FIELDS}
+                           | {"timezone": "Time zone", "closures": "Closed days"}
+                           | {f"closures.{i}": f"Closed day {i + 1}" for i in range(len(closures))}
+                           | {f"hours.{d}": f"Hours on {d}" for d in provisioning.WEEKDAYS}), 422 if errors else 200
+
+
+def _blank_closures(count: int) -> list[dict[str, Any]]:
+    return [{"date": "", "label": "", "remove": False} for _ in range(count)]
+
+
+def _closure_rows(form: Any) -> tuple[list[dict[str, Any]], list[int]]:
+    """The closed-day rows of the profile form as typed (``closure_date_<n>``, ``closure_label_<n>``,
+    ``closure_remove_<n>``), and for each row sent to the service the form row it came from."""
+    try:
+        count = min(int(form.get("closure_rows", "0")), shop_hours.MAX_CLOSURES + 10)
+    except ValueError:
+        count = 0
+    rows, where = [], []
+    for n in range(count):
+        row = {"date": (form.get(f"closure_date_{n}") or "").strip(),
+               "label": (form.get(f"closure_label_{n}") or "").strip(),
+               "remove": bool(form.get(f"closure_remove_{n}"))}
+        row["send"] = bool(row["date"] or row["label"]) and not row["remove"]
+        if row["send"]:
+            where.append(len(rows))
+        rows.append(row)
+    return rows, where

@@ -215,6 +215,10 @@ class ShopSchema(Schema):
     postal_code = _opt(20)
     timezone = fields.String()
     hours = fields.List(fields.Dict())
+    closures = fields.List(fields.Dict(), metadata={
+        "description": "Days the shop is closed besides its weekly hours (holidays): "
+                       "`[{\"date\": \"2026-12-25\", \"label\": \"Christmas\"}]`, label optional (80 "
+                       "characters); stored sorted, one per date. The portal shows the next two months'."})
     plan_key = fields.String(dump_only=True)
 
 
