@@ -28,11 +28,12 @@ def group_of(defn: SettingDef) -> str:
 
 
 def grouped(defs: dict[str, SettingDef]) -> list[tuple[str, list[SettingDef]]]:
-    """``defs`` by heading, headings in the order their first setting was registered."""
+    """``defs`` by heading: the core's headings first, then the features' (plugins'), each in the
+    order its first setting was registered."""
     out: dict[str, list[SettingDef]] = {}
     for defn in defs.values():
         out.setdefault(group_of(defn), []).append(defn)
-    return list(out.items())
+    return sorted(out.items(), key=lambda item: any(d.feature is not None for d in item[1]))
 
 
 def coerce(defn: SettingDef, value: Any) -> Any:
