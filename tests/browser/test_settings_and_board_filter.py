@@ -66,6 +66,24 @@ def test_settings_page_by_area_with_inline_errors_and_preview(app, live_server, 
     features = page.locator("#features .feature strong").all_inner_texts()
     assert features and all(name for name in features)
 
+    # the shop profile's holiday closures: a bad row answers inline, the typed label stays
+    page.click("#profile-link")
+    page.wait_for_selector("#closures")
+    page.fill("#f-closures\\.0", "2026-12-25")
+    page.fill("#closure_label_0", "Christmas")
+    page.fill("#closure_label_1", "No date typed")
+    page.click("button:has-text('Save profile')")
+    page.wait_for_selector("#closure-1-error")
+    assert page.input_value("#closure_label_1") == "No date typed"
+    assert page.input_value("#closure_label_0") == "Christmas"
+    no_sideways_scroll(page, size)
+    no_serious_axe_violations(page)
+    page.fill("#closure_label_1", "")
+    page.click("button:has-text('Save profile')")
+    page.wait_for_selector(".flash:has-text('Shop profile saved')")
+    assert page.input_value("#f-closures\\.0") == "2026-12-25"
+    page.screenshot(path=str(artifacts / f"profile-closures-{size}-{db_backend}.png"), full_page=True)
+
 
 def test_board_filters_by_estimator(app, live_server, sized, artifacts, db_backend, make_shop,  # noqa: F811
                                     make_user, make_claim):
