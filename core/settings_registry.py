@@ -15,6 +15,27 @@ def definitions() -> dict[str, SettingDef]:
     return current_app.extensions["bayline.settings_defs"]
 
 
+def group_of(defn: SettingDef) -> str:
+    """The heading a setting is listed under: its ``group``, else its feature's name, else its key's
+    namespace (``widget.colour`` → ``Widget``)."""
+    if defn.group:
+        return defn.group
+    features = current_app.extensions.get("bayline.features", {})
+    if defn.feature and defn.feature in features:
+        return str(features[defn.feature].name)
+    space = defn.key.split(".", 1)[0].replace("_", " ")
+    return space[:1].upper() + space[1:]
+
+
+def grouped(defs: dict[str, SettingDef]) -> list[tuple[str, list[SettingDef]]]:
+    """``defs`` by heading: the core's headings first, then the features' (plugins'), each in the
+    order its first setting was registered."""
+    out: dict[str, list[SettingDef]] = {}
+    for defn in defs.values():
+        out.setdefault(group_of(defn), []).append(defn)
+    return sorted(out.items(), key=lambda item: any(d.feature is not None for d in item[1]))
+
+
 def coerce(defn: SettingDef, value: Any) -> Any:
     """Validate and normalise ``value`` for ``defn``; raise ValidationError naming the key."""
     err = lambda msg: ValidationError({defn.key: [msg]})  # noqa: E731
@@ -70,12 +91,8 @@ def get(shop_id: int, key: str) -> Any:
     return get_all(shop_id)[key]
 
 
-def set_values(shop_id: int, changes: dict[str, Any], role: str | None) -> dict[str, Any]:
-    """Validate and store ``changes``; ``role`` None means the platform (no role check)."""
-    from bayline.tenants.models import ShopSetting
-
-    from .tenancy import tenant_scope
-
+def validate(changes: dict[str, Any], role: str | None) -> dict[str, Any]:
+    """``changes`` checked and normalised (nothing stored); ValidationError names every bad key."""
     defs = definitions()
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
@@ -93,6 +110,16 @@ def set_values(shop_id: int, changes: dict[str, Any], role: str | None) -> dict[
             errors.update(exc.messages)  # type: ignore[arg-type]
     if errors:
         raise ValidationError(errors)
+    return clean
+
+
+def set_values(shop_id: int, changes: dict[str, Any], role: str | None) -> dict[str, Any]:
+    """Validate and store ``changes``; ``role`` None means the platform (no role check)."""
+    from bayline.tenants.models import ShopSetting
+
+    from .tenancy import tenant_scope
+
+    clean = validate(changes, role)
     session = get_session()
     _memo().pop(shop_id, None)
     with tenant_scope([shop_id]):

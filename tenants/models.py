@@ -65,6 +65,9 @@ class Shop(Base):
     country: Mapped[str] = mapped_column(String(2), default="US")
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
     hours: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    closures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    """Dates the shop is closed besides its weekly hours: ``[{"date": "2026-12-25", "label": "Christmas"}]``
+    (sorted; see ``bayline.tenants.hours``)."""
     plan_key: Mapped[str] = mapped_column(ForeignKey("plans.key"), default="starter")
     entitlements_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,6 +17,7 @@ from bayline.db import get_session
 from bayline.phones import to_e164
 from bayline.tenancy import tenant_scope
 
+from . import hours
 from .entitlements import active_features, bump
 from .models import Group, GroupMembership, Membership, Plan, Shop, ShopAddon, ShopFeatureToggle
 
@@ -35,7 +36,7 @@ def check_timezone(name: str) -> str:
     return name
 
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = hours.WEEKDAYS
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
@@ -66,8 +67,8 @@ def check_hours(hours: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def update_profile(shop: Shop, data: dict[str, Any]) -> Shop:
-    """Change the shop's profile (name, phone, email, address, time zone, hours) from validated
-    ``ShopPatchSchema`` data: the phone becomes E.164, the zone and hours are checked. The API's
+    """Change the shop's profile (name, phone, email, address, time zone, hours, holiday closures) from
+    validated ``ShopPatchSchema`` data: the phone becomes E.164, the zone, hours and closures are checked. The API's
     ``PATCH /api/v1/shop`` and the console's profile page both use this; the caller commits."""
     errors: dict[str, list[str]] = {}
     if data.get("phone"):
@@ -83,6 +84,11 @@ def update_profile(shop: Shop, data: dict[str, Any]) -> Shop:
     if "hours" in data:
         try:
             data["hours"] = check_hours(data["hours"] or [])
+        except ValidationError as exc:
+            errors.update(exc.messages)  # type: ignore[arg-type]
+    if "closures" in data:
+        try:
+            data["closures"] = hours.check_closures(data["closures"] or [])
         except ValidationError as exc:
             errors.update(exc.messages)  # type: ignore[arg-type]
     if errors:

@@ -29,6 +29,7 @@ from bayline.plugins.calling import collect
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
 from bayline.portal.models import PortalAttempt, PortalToken
+from bayline.tenants import hours as shop_hours
 from bayline.urls import safe_redirect_target
 from bayline.web import conversation
 from bayline.web.sse import event_stream
@@ -54,7 +55,8 @@ CLAIM_FORM_FIELDS: list[tuple[str, str, dict[str, str]]] = [
 ]
 FIELD_LABELS = {name: label for name, label, _ in CLAIM_FORM_FIELDS} | {
     "claim_type": "Type", "eta": "ETA", "text_consent": "Texts about this repair",
-    "marketing_consent": "Marketing", "internal_notes": "Internal notes", "stage_id": "Stage", "reason": "Reason"}
+    "marketing_consent": "Marketing", "internal_notes": "Internal notes", "stage_id": "Stage", "reason": "Reason",
+    "estimator_id": "Estimator"}
 REQUIRED = ("number", "customer_first_name", "customer_last_name")
 _FRIENDLY = {"Shorter than minimum length 1.": "Required.", "Missing data for required field.": "Required.",
              "Not a valid integer.": "Enter the year as a number, e.g. 2021.",
@@ -73,6 +75,9 @@ def _friendly(errors: dict[str, Any]) -> dict[str, list[str]]:
     for field, found in errors.items():
         if isinstance(found, dict):  # a list field's per-item errors
             found = [m for ms in found.values() for m in ms]
+        if field == "estimator_id":  # a tampered select: not a number, or nobody of this shop
+            out[field] = ["Pick someone of this shop's staff."]
+            continue
         out[field] = [_FRIENDLY.get(m) or _between(m) or m[:1].upper() + m[1:] for m in found]
     return out
 
@@ -91,6 +96,8 @@ def claim_form_data(form: Any, create: bool) -> dict[str, Any]:
     notes = (form.get("internal_notes") or "").strip()
     if "internal_notes" in form:
         payload["internal_notes"] = notes or None
+    if "estimator_id" in form:  # the select's value: a user id, or "" for nobody
+        payload["estimator_id"] = (form.get("estimator_id") or "").strip() or None
     if create:
         if form.get("eta"):
             payload["eta"] = form["eta"]
@@ -115,6 +122,7 @@ def _claim_form(template: str, claim: Claim | None, errors: dict[str, list[str]]
         values = _Values({})
     return render_template(template, fields=CLAIM_FORM_FIELDS, form=values, errors=errors, labels=FIELD_LABELS,
                            claim=claim, claim_types=CLAIM_TYPES, text_consent_choices=intake.TEXT_CONSENT,
+                           staff=service.staff_choices(),
                            marketing_wording=intake.marketing_wording(g.shop)[0]), status
 
 
@@ -142,7 +150,8 @@ def _claim(claim_id: int) -> Claim:
 @bp.get("/")
 def board() -> Any:
     """The production board: open work, plus claims delivered within the shop's last
-    ``claims.board_delivered_days`` days; filters by insurer and overdue ETA; counts per column."""
+    ``claims.board_delivered_days`` days; filters by insurer, estimator (a user id, or ``none`` for
+    unassigned claims) and overdue ETA; counts per column."""
     stages = active_stages()
     days = int(settings_registry.get(g.shop.id, "claims.board_delivered_days") or 0)
     now = utcnow()
@@ -155,6 +164,14 @@ def board() -> Any:
         stmt = stmt.where(Claim.insurer == insurer)
     if overdue:
         stmt = stmt.where(Claim.eta < today, Claim.delivered_at.is_(None))
+    staff = service.staff_choices()
+    estimator = request.args.get("estimator") or ""
+    if estimator == "none":
+        stmt = stmt.where(Claim.estimator_id.is_(None))
+    elif estimator:
+        if not estimator.isdigit() or int(estimator) not in {uid for uid, _ in staff}:
+            abort(400, "Pick an estimator of this shop.")
+        stmt = stmt.where(Claim.estimator_id == int(estimator))
     claims = get_session().scalars(stmt.order_by(Claim.stage_entered_at)).all()
     hidden = get_session().scalar(select(func.count(Claim.id)).where(
         Claim.archived_at.is_(None), Claim.delivered_at < now - timedelta(days=days))) or 0
@@ -166,7 +183,8 @@ def board() -> Any:
         (columns[claim.stage_id] if claim.stage_id in columns else orphans).append(claim)
     return render_template("staff/board.html", stages=stages, columns=columns, orphans=orphans, now=now,
                            today=today, days=days, hidden=hidden, insurer=insurer, insurers=insurers,
-                           overdue=overdue, total=len(claims),
+                           overdue=overdue, total=len(claims), staff=staff, estimator=estimator,
+                           filtered=bool(insurer or overdue or estimator),
                            waiting=conversation.waiting([c.id for c in claims]))
 
 
@@ -292,7 +310,9 @@ def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200,
     entries = conversation.entries(claim)
     if composer is None:
         composer = conversation.Composer("", conversation.default_channel(entries, channels))
-    return render_template("staff/claim.html", claim=claim, stages=active_stages(),
+    eta_closed = shop_hours.closed_reason(g.shop, claim.eta) if claim.eta else None
+    return render_template("staff/claim.html", claim=claim, stages=active_stages(), eta_closed=eta_closed,
+                           next_open=shop_hours.next_open_day(g.shop, claim.eta) if eta_closed else None,
                            history=service.history(claim), panels=panels, thread=entries,
                            channels=channels, composer=composer, reply_key=uuid.uuid4().hex,
                            portal=portal, printing_docs=printing.DOCUMENTS, attempts=attempts), status

@@ -42,6 +42,7 @@ from bayline.plugins.setup import bind_shop
 from bayline.plugins.types import Viewer
 from bayline.portal import redact, tokens, verify
 from bayline.tenancy import set_tenant
+from bayline.tenants import hours as shop_hours
 from bayline.tenants.models import Shop
 from bayline.web import portal_cache
 from bayline.web.sse import event_stream
@@ -259,7 +260,8 @@ def home() -> Any:
     values = settings_registry.get_all(claim.tenant_id)
     html = render_template("portal/page.html", claim=claim, shop=g.shop, steps=timeline(claim),
                            show_insurer=values["portal.show_insurer"], show_eta=values["portal.show_eta"],
-                           sections=sections(claim))
+                           sections=sections(claim),
+                           closures=shop_hours.upcoming_closures(g.shop, shop_hours.shop_today(g.shop)))
     portal_cache.offer(tokens.expires_at(claim))  # type: ignore[arg-type]
     return html
 

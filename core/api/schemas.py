@@ -90,6 +90,9 @@ class ClaimBaseSchema(Schema):
     adjuster_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     adjuster_phone = _opt(40)
     internal_notes = fields.String(allow_none=True, validate=validate.Length(max=20000))
+    estimator_id = _id(allow_none=True, metadata={
+        "description": "The staff member (user id) writing the estimate; one of the shop's active staff. "
+                       "`null`: nobody assigned. The board filters on it."})
 
 
 class ClaimPatchSchema(_NotEmpty, ClaimBaseSchema):
@@ -125,6 +128,8 @@ class ClaimSchema(ClaimBaseSchema):
     updated_at = fields.DateTime(dump_only=True)
     delivered_at = fields.DateTime(dump_only=True, allow_none=True)
     archived_at = fields.DateTime(dump_only=True, allow_none=True)
+    estimator_name = fields.Function(lambda c: c.estimator.name if c.estimator is not None else None,
+                                     dump_only=True, allow_none=True)
 
 
 class ClaimQuerySchema(Schema):
@@ -210,6 +215,10 @@ class ShopSchema(Schema):
     postal_code = _opt(20)
     timezone = fields.String()
     hours = fields.List(fields.Dict())
+    closures = fields.List(fields.Dict(), metadata={
+        "description": "Days the shop is closed besides its weekly hours (holidays): "
+                       "`[{\"date\": \"2026-12-25\", \"label\": \"Christmas\"}]`, label optional (80 "
+                       "characters); stored sorted, one per date. The portal shows the next two months'."})
     plan_key = fields.String(dump_only=True)
 
 

@@ -59,8 +59,12 @@ class Claim(TenantScoped, Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     archive_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    estimator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    """The staff member writing the estimate (users are deactivated, never deleted)."""
 
     stage: Mapped[Stage] = relationship(lazy="joined")
+    estimator = relationship("User", lazy="selectin", viewonly=True)
+    """The staff member writing the estimate (``estimator_id``), or None."""
 
     @property
     def customer_name(self) -> str:

@@ -30,7 +30,33 @@ EDITABLE = {
     "number", "claim_type", "customer_first_name", "customer_last_name", "customer_mobile", "customer_email",
     "vehicle_year", "vehicle_make", "vehicle_model", "vehicle_color", "vin", "plate", "insurer",
     "insurer_claim_number", "adjuster_name", "adjuster_email", "adjuster_phone", "internal_notes",
+    "estimator_id",
 }
+
+
+def staff_choices() -> list[tuple[int, str]]:
+    """``(user id, name)`` of the current shop's active staff, by name: who may be a claim's estimator."""
+    from bayline.auth.models import User
+    from bayline.tenants.models import Membership
+
+    shop_id = current_tenant_id()
+    if shop_id is None:
+        raise RuntimeError("staff_choices needs a single-shop tenant context")
+    # The shop is named explicitly: the tenant criteria do not reach a join inside a column select.
+    rows = get_session().execute(select(User.id, User.name).join(Membership, Membership.user_id == User.id)
+                                 .where(Membership.tenant_id == shop_id, User.is_active.is_(True))
+                                 .order_by(User.name, User.id)).all()
+    return [(uid, name) for uid, name in rows]
+
+
+def _check_estimator(user_id: int | None) -> str | None:
+    """A field error when ``user_id`` is not an active staff member of the current shop (another
+    shop's user looks unknown)."""
+    if user_id is None:
+        return None
+    if user_id not in {uid for uid, _ in staff_choices()}:
+        return "no such staff member at this shop"
+    return None
 
 
 def _clean(data: dict[str, Any], shop_id: int) -> dict[str, Any]:
@@ -59,6 +85,10 @@ def _clean(data: dict[str, Any], shop_id: int) -> dict[str, Any]:
                 errors[field] = ["must not be blank"]
     if out.get("plate"):
         out["plate"] = out["plate"].strip().upper()
+    if "estimator_id" in out:
+        problem = _check_estimator(out["estimator_id"])
+        if problem:
+            errors["estimator_id"] = [problem]
     if errors:
         raise ValidationError(errors)
     return out
@@ -131,6 +161,8 @@ def update_claim(claim: Claim, data: dict[str, Any], user_id: int | None = None)
     changed = [k for k, v in data.items() if getattr(claim, k) != v]
     for key in changed:
         setattr(claim, key, data[key])
+    if "estimator_id" in changed:
+        get_session().expire(claim, ["estimator"])  # the view-only relationship reloads from the new id
     if changed:
         claim.updated_at = utcnow()
         emit("claim.updated", claim.tenant_id, {"claim_id": claim.id, "fields": changed, "user_id": user_id})

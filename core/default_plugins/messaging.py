@@ -18,24 +18,27 @@ def _hhmm(value: Any) -> str:
     return parse_hhmm(str(value)) if value else ""
 
 
+MESSAGING = "Messages and quiet hours"
+
+
 @hookimpl
 def register_tenant_settings() -> list[SettingDef]:
     return [
         SettingDef("messaging.quiet_hours_start", "Quiet hours start for updates (recipient's local time, HH:MM; "
-                   "empty = none)", "str", "21:00", validate=_hhmm),
+                   "empty = none)", "str", "21:00", validate=_hhmm, group=MESSAGING),
         SettingDef("messaging.quiet_hours_end", "Quiet hours end for updates (HH:MM)", "str", "08:00",
-                   validate=_hhmm),
+                   validate=_hhmm, group=MESSAGING),
         SettingDef("messaging.marketing_quiet_hours_start", "Marketing stops at (HH:MM; never later than 21:00)",
-                   "str", "21:00", validate=_hhmm),
+                   "str", "21:00", validate=_hhmm, group=MESSAGING),
         SettingDef("messaging.marketing_quiet_hours_end", "Marketing starts at (HH:MM; never earlier than 08:00)",
-                   "str", "08:00", validate=_hhmm),
+                   "str", "08:00", validate=_hhmm, group=MESSAGING),
         SettingDef("messaging.rate_limit_shop_per_hour", "Most messages the shop sends per hour (0 = no limit)",
-                   "int", 500),
+                   "int", 500, group=MESSAGING),
         SettingDef("messaging.rate_limit_recipient_per_hour", "Most messages one recipient gets per hour "
-                   "(0 = no limit)", "int", 10),
+                   "(0 = no limit)", "int", 10, group=MESSAGING),
         SettingDef("messaging.marketing_consent_wording", "Marketing consent wording on the claim form", "text",
                    DEFAULT_MARKETING_WORDING, help="{shop_name} is filled in. The exact text the customer agreed "
-                   "to is stored with each consent; changing it starts a new version."),
+                   "to is stored with each consent; changing it starts a new version.", group=MESSAGING),
     ]
 
 

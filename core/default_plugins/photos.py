@@ -60,15 +60,21 @@ def _positive(value: int) -> int:
     return value
 
 
+PHOTOS = "Photos and uploads"
+
+
 @hookimpl
 def register_tenant_settings() -> list[SettingDef]:
     return [
-        SettingDef("photos.extra_tags", "Photo tags besides before / during / after (comma-separated)", "str", ""),
-        SettingDef("photos.max_megapixels", "Largest photo accepted, in megapixels", "int", 60, validate=_positive),
+        SettingDef("photos.extra_tags", "Photo tags besides before / during / after (comma-separated)", "str", "",
+                   group=PHOTOS, help="e.g. teardown, supplement: technicians pick them when adding photos."),
+        SettingDef("photos.max_megapixels", "Largest photo accepted, in megapixels", "int", 60, validate=_positive,
+                   group=PHOTOS),
         SettingDef("uploads.max_file_mb", "Largest file accepted, in MB (capped by the server limit)", "int", 20,
-                   validate=_positive),
-        SettingDef("uploads.max_files_per_request", "Files accepted in one upload", "int", 10, validate=_positive),
-        SettingDef("uploads.claim_quota", "Customer uploads allowed per claim (0 = no limit)", "int", 50),
+                   validate=_positive, group=PHOTOS),
+        SettingDef("uploads.max_files_per_request", "Files accepted in one upload", "int", 10, validate=_positive,
+                   group=PHOTOS),
+        SettingDef("uploads.claim_quota", "Customer uploads allowed per claim (0 = no limit)", "int", 50, group=PHOTOS),
     ]
 
 

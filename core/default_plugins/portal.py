@@ -44,22 +44,36 @@ def register_event_types() -> list[EventType]:
                       "\"link isn't working\" page.", portal_live=True, staff_live=True)]
 
 
+PORTAL = "Customer portal"
+DOCUMENTS = "Printed documents"
+
+
 @hookimpl
 def register_tenant_settings() -> list[SettingDef]:
     return [
         SettingDef("portal.verification", "Customer verification before the portal shows status", "choice",
-                   "name_claim", ("off", "name_claim", "name_claim_pin")),
+                   "name_claim", ("off", "name_claim", "name_claim_pin"), group=PORTAL,
+                   choice_labels=("None: the link alone shows the repair", "Last name and claim number",
+                                  "Last name, claim number and the shop PIN"),
+                   help="What a customer confirms once before the portal shows their repair. A few wrong tries "
+                        "lock the link for a while."),
         SettingDef("portal.pin", "Shop PIN customers enter (when verification asks for it)", "str", "",
-                   secret=True),
-        SettingDef("portal.link_expiry_days", "Days a portal link keeps working after the final stage", "int", 14),
-        SettingDef("portal.show_insurer", "Show the insurer on the portal", "bool", True),
-        SettingDef("portal.show_eta", "Show the ETA on the portal", "bool", True),
-        SettingDef("portal.show_hidden_stages", "Show stages marked hidden on the portal timeline", "bool", False),
-        SettingDef("documents.paper", "Paper size of printed work orders", "choice", "letter", ("letter", "a4")),
+                   secret=True, group=PORTAL, help="Give it to the customer at the desk or on the phone."),
+        SettingDef("portal.link_expiry_days", "Days a portal link keeps working after the final stage", "int", 14,
+                   group=PORTAL, help="After that the customer sees a friendly page and can ask for a new link."),
+        SettingDef("portal.show_insurer", "Show the insurer on the portal", "bool", True, group=PORTAL),
+        SettingDef("portal.show_eta", "Show the ETA on the portal", "bool", True, group=PORTAL),
+        SettingDef("portal.show_hidden_stages", "Show stages marked hidden on the portal timeline", "bool", False,
+                   group=PORTAL, help="Hidden stages are internal steps (e.g. supplement sent); they stay off the "
+                                      "customer's timeline unless this is on."),
+        SettingDef("documents.paper", "Paper size of printed work orders", "choice", "letter", ("letter", "a4"),
+                   group=DOCUMENTS, choice_labels=("US Letter", "A4")),
         SettingDef("documents.authorization_terms", "Authorization text above the signature line on work orders",
                    "text", "I authorize the repairs described above and the use of the parts needed. I agree to "
-                   "the shop's terms and understand it is not responsible for items left in the vehicle."),
-        SettingDef("documents.print_notes", "Print the claim's damage / notes on the work order", "bool", False),
+                   "the shop's terms and understand it is not responsible for items left in the vehicle.",
+                   group=DOCUMENTS, help="Printed as written on every new work order."),
+        SettingDef("documents.print_notes", "Print the claim's damage / notes on the work order", "bool", False,
+                   group=DOCUMENTS, help="Internal notes are printed only when this is on."),
     ]
 
 

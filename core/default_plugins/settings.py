@@ -7,10 +7,15 @@ from bayline.plugins.types import SettingDef
 
 @hookimpl
 def register_tenant_settings() -> list[SettingDef]:
-    return [SettingDef("claims.phone_region", "Default country for phone numbers without +code", "str", "US"),
+    return [SettingDef("claims.phone_region", "Default country for phone numbers without +code", "str", "US",
+                       group=CLAIMS, help="Two letters, e.g. US or CA: a number typed without +1 is read as "
+                                          "this country's."),
             SettingDef("claims.board_delivered_days", "Days a delivered claim stays on the board", "int", 7,
                        help="Delivered claims older than this leave the board (they stay in the claim list); "
-                            "0 keeps none.", validate=_days)]
+                            "0 keeps none.", validate=_days, group=CLAIMS)]
+
+
+CLAIMS = "Claims and board"
 
 
 def _days(value: int) -> int:

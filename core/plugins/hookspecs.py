@@ -162,7 +162,9 @@ def register_tenant_settings() -> list[SettingDef]:
     """Declare per-shop settings: key (``<name>.*``), type, default, editing roles.
 
     Called once at start. Values are stored by the core, validated on write and
-    editable in the staff console and the API.
+    editable in the staff console and the API. The console's settings page lists them
+    under ``group`` (default: the feature's name), with ``label`` and ``help``, the
+    ``choice_labels`` words for ``choices``, and a preview for ``message_template`` texts.
 
     Arguments:
         none.
@@ -174,7 +176,8 @@ def register_tenant_settings() -> list[SettingDef]:
 
         @hookimpl
         def register_tenant_settings():
-            return [SettingDef("quotes.valid_days", "Days a quote stays valid", "int", 30, feature="quotes")]
+            return [SettingDef("quotes.valid_days", "Days a quote stays valid", "int", 30, feature="quotes",
+                               help="After that the customer asks for a new quote.")]
     """
 
 

@@ -49,7 +49,14 @@ class EventType:
 
 @dataclass(frozen=True)
 class SettingDef:
-    """A per-shop setting: ``key`` is namespaced (``sms.quiet_hours_start``)."""
+    """A per-shop setting: ``key`` is namespaced (``sms.quiet_hours_start``).
+
+    How the console's settings page shows it (all optional, keyword arguments after ``feature``):
+    ``group`` is the heading it is listed under (empty: the name of its ``feature``, else the
+    key's namespace); ``label`` and ``help`` are the words beside the field; ``choice_labels``
+    are the words shown for ``choices`` (same order; empty: the values with ``_`` as spaces);
+    ``message_template=True`` marks a ``text`` that is a message template (``{first_name}``
+    fields): the page previews it with the core template service on one of the shop's claims."""
 
     key: str
     label: str
@@ -61,6 +68,22 @@ class SettingDef:
     secret: bool = False
     validate: Callable[[Any], Any] | None = None
     feature: str | None = None
+    group: str = ""
+    choice_labels: tuple[str, ...] = ()
+    message_template: bool = False
+
+    def __post_init__(self) -> None:
+        if self.choice_labels and len(self.choice_labels) != len(self.choices):
+            raise ValueError(f"setting {self.key}: choice_labels must name each of the {len(self.choices)} choices")
+        if self.message_template and self.type != "text":
+            raise ValueError(f"setting {self.key}: a message template is a 'text' setting")
+
+    def choice_label(self, value: Any) -> str:
+        """The words shown for one of ``choices``."""
+        if value in self.choices and self.choice_labels:
+            return self.choice_labels[self.choices.index(value)]
+        text = str(value).replace("_", " ")
+        return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)

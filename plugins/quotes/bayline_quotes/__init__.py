@@ -78,23 +78,23 @@ def register_permissions() -> list[Permission]:
 
 @hookimpl
 def register_tenant_settings() -> list[SettingDef]:
-    tax = [SettingDef(f"quotes.tax_{cat}", f"Quotes: tax rate on {label} (%)", "str", "0", validate=_rate,
+    tax = [SettingDef(f"quotes.tax_{cat}", f"Tax rate on {label} (%)", "str", "0", validate=_rate,
                       feature=NAME, help="Percent, e.g. 9.975. 0 = not taxed.")
            for cat, label in (("parts", "parts"), ("labor", "labour"), ("paint", "paint and materials"),
                               ("sublet", "sublet"), ("other", "other charges"))]
     return [
-        SettingDef("quotes.currency", "Quotes: currency", "str", "USD", validate=_currency, feature=NAME),
-        SettingDef("quotes.rounding", "Quotes: round tax per line or on the total", "choice", "line",
-                   ("line", "total"), feature=NAME),
-        SettingDef("quotes.tax_inclusive", "Quotes: prices include tax", "bool", False, feature=NAME),
+        SettingDef("quotes.currency", "Currency", "str", "USD", validate=_currency, feature=NAME),
+        SettingDef("quotes.rounding", "Round tax per line or on the total", "choice", "line",
+                   ("line", "total"), feature=NAME, choice_labels=("On each line", "On the total")),
+        SettingDef("quotes.tax_inclusive", "Prices include tax", "bool", False, feature=NAME),
         *tax,
-        SettingDef("quotes.portal_lines", "Quotes: lines the customer sees", "choice", "customer_pay",
+        SettingDef("quotes.portal_lines", "Lines the customer sees", "choice", "customer_pay",
                    ("customer_pay", "all"), feature=NAME,
-                   help="customer_pay: only the lines the customer pays; all: every line except shop-only ones."),
-        SettingDef("quotes.approval_days", "Quotes: days a version can be approved", "int", 30, feature=NAME),
-        SettingDef("quotes.payment_summary", "Payments: show the customer their balance", "bool", False,
+                   choice_labels=("Only the lines the customer pays", "Every line except shop-only ones")),
+        SettingDef("quotes.approval_days", "Days a quote version can be approved", "int", 30, feature=NAME),
+        SettingDef("quotes.payment_summary", "Show the customer their balance", "bool", False,
                    feature=PAYMENTS),
-        SettingDef("quotes.online_payment", "Payments: let the customer pay their part online (Stripe)", "bool",
+        SettingDef("quotes.online_payment", "Let the customer pay their part online (Stripe)", "bool",
                    False, feature=PAYMENTS),
     ]
 

@@ -81,7 +81,7 @@ def register_tenant_settings() -> list[SettingDef]:
         SettingDef("sms.notify_stages", "Stages that send a text (comma-separated names; empty = every visible "
                    "stage)", "str", "", feature=NAME),
         SettingDef("sms.stage_template", "Stage notification text", "text", DEFAULT_STAGE_TEMPLATE,
-                   help=f"Variables: {names}", validate=_template, feature=NAME),
+                   help=f"Variables: {names}", validate=_template, feature=NAME, message_template=True),
         SettingDef("sms.stage_templates", "Per-stage texts (one per line: Stage name: text)", "text", "",
                    help="e.g. 'Supp Appr: Good news {first_name}, the insurer approved the supplement.' "
                         f"Stages not listed use the stage notification text. Variables: {names}",
@@ -90,14 +90,16 @@ def register_tenant_settings() -> list[SettingDef]:
                    "int", 240, feature=NAME),
         *[SettingDef(f"sms.template_{key}", f"Milestone text: {label}", "text", default, validate=_template,
                      help=f"Variables: {names}. {{portal_link}} sends the customer's texting link (the "
-                          "same one each time while it works; printed links are not touched).", feature=NAME)
+                          "same one each time while it works; printed links are not touched).", feature=NAME,
+                     message_template=True)
           for key, (label, default) in MILESTONES.items()],
         SettingDef("sms.milestone_stages", "Stages that are milestones (one per line: milestone: Stage, Stage)",
                    "text", DEFAULT_MILESTONE_STAGES, validate=_milestone_stages,
                    help=f"Milestones: {', '.join(MILESTONES)}. A stage listed here sends the milestone text "
                         "(unless it has its own per-stage text).", feature=NAME),
         SettingDef("sms.mms_photo_visibility", "Pictures customers text in become claim photos visible to",
-                   "choice", "internal", ("internal", "customer"), feature=NAME),
+                   "choice", "internal", ("internal", "customer"), feature=NAME,
+                   choice_labels=("Staff only", "Staff and the customer (on the portal)")),
     ]
 
 
