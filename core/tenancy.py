@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, event
+from sqlalchemy import ForeignKey, Table, event
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -23,8 +23,9 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql.util import find_tables
 
-from .db import get_session
+from .db import Base, get_session
 
 
 class TenantContextMissing(RuntimeError):
@@ -110,8 +111,18 @@ def _restore(session: Session, previous: TenantContext | None) -> None:
         session.info[_INFO_KEY] = previous
 
 
+def _tenant_tables() -> frozenset[Table]:
+    return frozenset(m.local_table for m in Base.registry.mappers if issubclass(m.class_, TenantScoped))
+
+
 def _touches_tenant_model(state: ORMExecuteState) -> bool:
-    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+    """Whether the statement involves a tenant-owned table anywhere: selected, joined, or in a
+    subquery (``select(User.id).join(Membership)`` selects no tenant entity but reads memberships)."""
+    if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+        return True
+    tenant_tables = _tenant_tables()
+    return any(t in tenant_tables for t in find_tables(state.statement, check_columns=True,
+                                                        include_aliases=True, include_joins=True))
 
 
 @event.listens_for(TenantSession, "do_orm_execute")
@@ -123,11 +134,13 @@ def _scope_statement(state: ORMExecuteState) -> None:
     ctx: TenantContext | None = state.session.info.get(_INFO_KEY)
     if ctx is not None and ctx.unscoped:
         return
-    if not _touches_tenant_model(state):
-        return
     if ctx is None:
+        if not _touches_tenant_model(state):
+            return
         names = ", ".join(sorted(m.class_.__name__ for m in state.all_mappers))
         raise TenantContextMissing(f"query on tenant-owned model(s) {names} without a tenant context")
+    # Added to every statement, not only those selecting a tenant entity: the criteria also reach
+    # tenant tables that are only joined or sit in a subquery, and are a no-op where there are none.
     ids = tuple(sorted(ctx.shop_ids))
     state.statement = state.statement.options(
         with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id.in_(ids), include_aliases=True)

@@ -68,3 +68,31 @@ def test_group_scope_is_explicit(app, make_shop, make_claim):
             assert len(session.scalars(select(Claim)).all()) == 2
         with pytest.raises(TenantContextMissing):
             session.scalars(select(Claim)).all()
+
+
+def test_tenant_model_only_joined_is_still_filtered(app, make_shop, make_user, make_claim):
+    """A statement selecting only platform-wide columns (users) but joining a tenant-owned table
+    (memberships, claims) is filtered by the joined table's tenant too. Before the fix the check looked
+    only at the selected entities, so ``select(User.id).join(Membership)`` listed every shop's staff."""
+    from bayline.auth.models import User
+    from bayline.tenants.models import Membership
+
+    a, b = make_shop(), make_shop()
+    ua, ub = make_user(a), make_user(b)
+    make_claim(a)
+    make_claim(b)
+    with app.app_context():
+        session = get_session()
+        set_tenant(a.id)
+        ids = session.scalars(select(User.id).join(Membership, Membership.user_id == User.id)).all()
+        assert ids == [ua.id]
+        assert ub.id not in session.scalars(select(User.id).join(Membership)).all()
+        # an aggregate over a joined tenant table, and a subquery in WHERE
+        from sqlalchemy import func
+        count = session.scalar(select(func.count(User.id)).join(Membership, Membership.user_id == User.id))
+        assert count == 1
+        sub = select(Membership.user_id)
+        assert session.scalars(select(User.id).where(User.id.in_(sub))).all() == [ua.id]
+        set_tenant(None)
+        with pytest.raises(TenantContextMissing):
+            session.scalars(select(User.id).join(Membership, Membership.user_id == User.id)).all()
