@@ -61,7 +61,11 @@ CONSENT_TEXT = (
 
 
 def ensure_builtin_templates() -> None:
-    """Give the current shop version 1 of every built-in template it does not have yet."""
+    """Give the current shop version 1 of every built-in template it does not have yet.
+
+    Called when a shop gets the feature (``tenant_provisioned``, ``entitlements_changed``) and, for the
+    shops that existed before, by the data step of migration ``b7e3c1f05a92``; never on a page view
+    (a GET writes nothing: tests/api/test_no_writes_on_get.py)."""
     db = get_session()
     have = set(db.scalars(select(EsignTemplate.key)).all())
     for kind, spec in BUILTIN.items():
@@ -72,7 +76,7 @@ def ensure_builtin_templates() -> None:
 
 
 def latest_templates() -> list[EsignTemplate]:
-    ensure_builtin_templates()
+    """The newest version of each of the current shop's templates (read only)."""
     rows = get_session().scalars(select(EsignTemplate).order_by(EsignTemplate.key, EsignTemplate.version)).all()
     latest: dict[str, EsignTemplate] = {}
     for row in rows:

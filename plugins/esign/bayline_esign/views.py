@@ -77,7 +77,6 @@ def staff_routes() -> Blueprint:
     @require("claims.read")
     def templates() -> Any:
         rows = service.latest_templates()
-        commit()
         return jsonify([{"key": t.key, "kind": t.kind, "version": t.version, "title": t.title, "body": t.body,
                          "requires_initials": t.requires_initials} for t in rows])
 
