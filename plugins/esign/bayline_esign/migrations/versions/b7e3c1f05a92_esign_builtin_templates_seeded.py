@@ -12,9 +12,9 @@ Create Date: 2026-12-02 14:05:00
 """
 import sqlalchemy as sa
 from alembic import op
+from bayline_esign.templating import BUILTIN
 
 import bayline.plugin_api
-from bayline_esign.templating import BUILTIN
 
 revision = 'b7e3c1f05a92'
 down_revision = 'a8380ba39b6f'
