@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,27 @@ from .db import MAX_ID, Database, get_session
 from .tenancy import TenantSession
 
 log = logging.getLogger("bayline")
+
+_APPS: weakref.WeakSet[Flask] = weakref.WeakSet()
+"""Every app built in this process, for :func:`after_fork`."""
+
+
+def after_fork() -> None:
+    """Run first thing in a process forked from one that built apps: gunicorn's ``post_fork`` with
+    ``--preload`` (deploy/gunicorn.conf.py) and Celery's ``worker_process_init`` (prefork children).
+
+    Each app's engine forgets the parent's pooled connections (without closing the parent's
+    sockets), Celery forgets the parent's broker connections, and the Redis clients that publish
+    (``bayline.publishing``) are made anew; the live-update and page-cache listeners are per process
+    already (keyed by pid) and start on first use in the child."""
+    from . import publishing
+
+    publishing.reset_after_fork()
+    for app in list(_APPS):
+        app.extensions["bayline.db"].after_fork()
+        celery = app.extensions.get("celery")
+        if celery is not None and hasattr(celery, "_after_fork"):
+            celery._after_fork()
 
 
 class IdConverter(IntegerConverter):
@@ -44,7 +66,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
 
     app.extensions[ENV_EXTENSION] = plugin_environ(os.environ if environ is None else environ)
 
-    database = Database(settings.database_url, TenantSession)
+    database = Database(settings.database_url, TenantSession, pool_size=settings.db_pool_size,
+                        max_overflow=settings.db_max_overflow, pool_recycle=settings.db_pool_recycle)
     database.init_app(app)
     _track_generations(app, settings, database)
 
@@ -74,6 +97,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
 
     registry.finish(app)
     _request_hooks(app)
+    _APPS.add(app)
     return app
 
 
