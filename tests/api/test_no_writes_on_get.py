@@ -8,8 +8,9 @@ UPDATE or DELETE. Any is reported with the route, the caller and the statement.
 
 Deliberate exceptions, each written at most once and never by the page's own read:
 
-- an API key's ``last_used_at``: at most every 5 minutes per key, in its own short transaction at
-  authentication (core/auth/context.py). The walk makes one request per caller before it listens.
+- an API key's ``last_used_at``: at most every 5 minutes per key, a conditional UPDATE in its own
+  short transaction at authentication that bumps no page-cache generation (core/auth/context.py,
+  ``stamp_last_used``). The walk makes one request per caller before it listens.
 - :data:`FIRST_VIEW_STAMPS`: audit evidence stamped on the first view only (the e-sign audit page
   shows when the signer first opened the document). The walk views each once before it listens,
   allows only that table there, and then the route must write nothing.
@@ -181,3 +182,40 @@ def test_the_walk_catches_a_writing_view(app, shop_a, client_for) -> None:
     with recorded_writes(app) as writes:
         assert client_for(shop_a.owner, shop_a.shop).get("/console/writing-test").status_code == 200
     assert any(w.upper().startswith("UPDATE CLAIMS") for w in writes), writes
+
+
+def test_an_api_key_stamp_is_throttled_and_changes_no_page(app, make_shop, make_claim, api_client) -> None:
+    """The one write a GET may make: a key's last use, once per 5 minutes, without invalidating the
+    shop's stored portal pages (a key's use changes no page)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from bayline.auth.models import ApiKey
+    from bayline.testing.plugin import in_tenant
+
+    shop = make_shop()
+    claim = make_claim(shop)
+    client = api_client(shop)
+    store = app.extensions["bayline.generations"]
+    pages = store.current(shop.id, claim.id)
+
+    def stamp() -> Any:
+        with in_tenant(app, shop.id) as session:
+            return session.scalar(select(ApiKey.last_used_at))
+
+    with recorded_writes(app) as writes:
+        assert client.get("/api/v1/claims").status_code == 200
+    assert [w.split(" SET")[0] for w in writes] == ["UPDATE api_keys"] and stamp() is not None
+    with recorded_writes(app) as writes:
+        assert client.get("/api/v1/claims").status_code == 200
+    assert writes == []
+    first = stamp()
+    with in_tenant(app, shop.id) as session:  # six minutes later
+        session.execute(update(ApiKey).values(last_used_at=first - timedelta(minutes=6)))
+        session.commit()
+    pages = store.current(shop.id, claim.id)
+    with recorded_writes(app) as writes:
+        assert client.get("/api/v1/claims").status_code == 200
+    assert len(writes) == 1 and stamp() > first - timedelta(minutes=6)
+    assert store.current(shop.id, claim.id) == pages  # the stored pages stay valid
