@@ -3,39 +3,18 @@ from __future__ import annotations
 
 import logging
 import os
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, g, request
 from werkzeug.routing import IntegerConverter
 
+from . import forking
 from .config import Settings, load_settings
 from .db import MAX_ID, Database, get_session
 from .tenancy import TenantSession
 
 log = logging.getLogger("bayline")
-
-_APPS: weakref.WeakSet[Flask] = weakref.WeakSet()
-"""Every app built in this process, for :func:`after_fork`."""
-
-
-def after_fork() -> None:
-    """Run first thing in a process forked from one that built apps: gunicorn's ``post_fork`` with
-    ``--preload`` (deploy/gunicorn.conf.py) and Celery's ``worker_process_init`` (prefork children).
-
-    Each app's engine forgets the parent's pooled connections (without closing the parent's
-    sockets), Celery forgets the parent's broker connections, and the Redis clients that publish
-    (``bayline.publishing``) are made anew; the live-update and page-cache listeners are per process
-    already (keyed by pid) and start on first use in the child."""
-    from . import publishing
-
-    publishing.reset_after_fork()
-    for app in list(_APPS):
-        app.extensions["bayline.db"].after_fork()
-        celery = app.extensions.get("celery")
-        if celery is not None and hasattr(celery, "_after_fork"):
-            celery._after_fork()
 
 
 class IdConverter(IntegerConverter):
@@ -97,7 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
 
     registry.finish(app)
     _request_hooks(app)
-    _APPS.add(app)
+    forking.track(app)
     return app
 
 

@@ -85,7 +85,7 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
 
 
 def _after_fork_child(**_kwargs: Any) -> None:
-    from .app import after_fork
+    from .forking import after_fork
 
     after_fork()
 

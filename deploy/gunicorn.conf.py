@@ -4,7 +4,7 @@ with the request id) instead of gunicorn's, and Prometheus' multiprocess files c
 
 Run it with ``--preload`` (deploy/Procfile): the master imports the app once and forks the workers
 from it (copy-on-write: less memory per worker, one import instead of one per worker); ``post_fork``
-gives each worker its own database and Redis connections (``bayline.app.after_fork``). Each worker's
+gives each worker its own database and Redis connections (``bayline.forking.after_fork``). Each worker's
 database pool holds one connection per thread: ``BAYLINE_DB_POOL_SIZE`` defaults to ``threads`` (set
 here before the app loads)."""
 import os
@@ -23,7 +23,7 @@ forwarded_allow_ips = os.environ.get("BAYLINE_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def post_fork(server, worker):  # gunicorn calls it in the new worker, before it serves
-    from bayline.app import after_fork
+    from bayline.forking import after_fork
 
     after_fork()
     pool = int(os.environ.get("BAYLINE_DB_POOL_SIZE", threads))

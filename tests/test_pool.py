@@ -62,8 +62,8 @@ def test_a_checkout_replaces_a_connection_the_server_ended(app, database_url):
 
 
 def test_a_forked_process_opens_its_own_connections(app):
-    from bayline.app import after_fork
     from bayline.db import get_db
+    from bayline.forking import after_fork
 
     engine = get_db(app).engine
     with engine.connect() as conn:
