@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, g, request
 from werkzeug.routing import IntegerConverter
 
+from . import forking
 from .config import Settings, load_settings
 from .db import MAX_ID, Database, get_session
 from .tenancy import TenantSession
@@ -44,7 +45,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
 
     app.extensions[ENV_EXTENSION] = plugin_environ(os.environ if environ is None else environ)
 
-    database = Database(settings.database_url, TenantSession)
+    database = Database(settings.database_url, TenantSession, pool_size=settings.db_pool_size,
+                        max_overflow=settings.db_max_overflow, pool_recycle=settings.db_pool_recycle)
     database.init_app(app)
     _track_generations(app, settings, database)
 
@@ -74,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
 
     registry.finish(app)
     _request_hooks(app)
+    forking.track(app)
     return app
 
 

@@ -13,7 +13,6 @@ from flask.cli import AppGroup
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from bayline import migrate
 from bayline.db import get_session
 from bayline.events import commit
 from bayline.tenancy import set_tenant
@@ -31,6 +30,8 @@ bayline_cli.add_command(features_cli)
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Upgrade the core and every installed plugin to their heads."""
+    from bayline import migrate  # alembic: imported where used, not with the app
+
     for component in migrate.upgrade_all(current_app):
         click.echo(f"upgraded {component}")
     _apply_default_tiers()
@@ -46,6 +47,8 @@ def _apply_default_tiers() -> None:
 
 @db_cli.command("current")
 def db_current() -> None:
+    from bayline import migrate  # alembic: imported where used, not with the app
+
     for component, revs in migrate.current(current_app).items():
         click.echo(f"{component}: {', '.join(revs) or '(none)'}")
 
@@ -53,6 +56,8 @@ def db_current() -> None:
 @db_cli.command("check")
 def db_check() -> None:
     """Fail if the models and the migrated database differ."""
+    from bayline import migrate  # alembic: imported where used, not with the app
+
     diffs = migrate.pending_changes(current_app)
     for diff in diffs:
         click.echo(repr(diff))
@@ -64,6 +69,8 @@ def db_check() -> None:
 @click.option("-m", "--message", required=True)
 def db_revision(component: str, message: str) -> None:
     """Autogenerate a revision for the core or a plugin (developers)."""
+    from bayline import migrate  # alembic: imported where used, not with the app
+
     migrate.revision(current_app, component, message)
 
 
@@ -299,6 +306,8 @@ def plugins_list(as_json: bool) -> None:
 
 
 def plugin_rows(app: Flask) -> list[dict[str, object]]:
+    from bayline import migrate  # alembic: imported where used, not with the app
+
     registry = app.extensions["bayline.plugins"]
     rows = []
     for info in registry.plugins.values():

@@ -41,6 +41,14 @@ class Settings:
     """Reverse proxies in front of the app (``BAYLINE_PROXY_HOPS``): their ``X-Forwarded-*`` headers are
     believed (werkzeug ``ProxyFix``) for client IP and scheme, and never more of them."""
     instance_dir: Path = INSTANCE_DIR
+    db_pool_size: int = 16
+    """Connections each process keeps (``BAYLINE_DB_POOL_SIZE``); default: the web worker's thread
+    count (``BAYLINE_WEB_THREADS``, 16, what deploy/gunicorn.conf.py runs), one per request thread."""
+    db_max_overflow: int = 4
+    """Extra connections beyond the pool for a burst (``BAYLINE_DB_MAX_OVERFLOW``); closed after use."""
+    db_pool_recycle: int = 1800
+    """Seconds before a pooled connection is replaced (``BAYLINE_DB_POOL_RECYCLE``), ahead of server and
+    firewall idle timeouts."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -109,6 +117,19 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             settings.proxy_hops = int(env["BAYLINE_PROXY_HOPS"])
         except ValueError:
             raise ConfigError("BAYLINE_PROXY_HOPS must be a whole number (reverse proxies in front)") from None
+    for var, attr, low in (("BAYLINE_DB_POOL_SIZE", "db_pool_size", 1),
+                           ("BAYLINE_DB_MAX_OVERFLOW", "db_max_overflow", 0),
+                           ("BAYLINE_DB_POOL_RECYCLE", "db_pool_recycle", 1)):
+        raw = env.get(var) or (env.get("BAYLINE_WEB_THREADS") if attr == "db_pool_size" else None)
+        if raw:
+            source = var if env.get(var) else "BAYLINE_WEB_THREADS"
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"{source} must be a whole number") from None
+            if value < low:
+                raise ConfigError(f"{source} must be at least {low}")
+            setattr(settings, attr, value)
     if "BAYLINE_MAX_CONTENT_LENGTH" in env:
         try:
             settings.max_content_length = int(env["BAYLINE_MAX_CONTENT_LENGTH"])

@@ -6,12 +6,14 @@ teardown. Use :func:`get_session` everywhere; never build sessions by hand.
 """
 from __future__ import annotations
 
+import select
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -70,7 +72,29 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _alive(dbapi_conn: Any) -> bool:
+    """Whether an idle pooled PostgreSQL connection can be used, without a round trip.
+
+    An idle connection has nothing to read: when its socket is readable the server has sent
+    something unasked (the FATAL notice of a terminated backend or a restart, then EOF), or the
+    driver already knows it is closed or broken. Either way the pool replaces it. This replaces
+    ``pool_pre_ping`` (a ``SELECT 1`` round trip on every checkout); what it cannot see (a silent
+    network drop) fails that one request with a 503, and the pool is invalidated by the error."""
+    if getattr(dbapi_conn, "closed", False) or getattr(dbapi_conn, "broken", False):
+        return False
+    try:
+        fd = dbapi_conn.fileno()
+    except Exception:
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return not poller.poll(0)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url``. PostgreSQL: a ``QueuePool`` (``pool_size``, ``max_overflow``,
+    ``pool_recycle`` from the caller, see :class:`Database`) with a syscall-only liveness check on
+    checkout; ``nullpool=True`` for one-off engines."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
@@ -84,18 +108,29 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     if kwargs.pop("nullpool", False):
         kwargs["poolclass"] = NullPool
-    return create_engine(url, **kwargs)
+        for name in ("pool_size", "max_overflow"):
+            kwargs.pop(name, None)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "checkout")
+    def _check_alive(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if not _alive(dbapi_conn):
+            raise DisconnectionError("pooled connection closed by the server")  # the pool retries anew
+
+    return engine
 
 
 class Database:
     """Engine + session factory bound to one Flask app."""
 
-    def __init__(self, url: str, session_class: type[Session]) -> None:
+    def __init__(self, url: str, session_class: type[Session], *, pool_size: int = 16, max_overflow: int = 4,
+                 pool_recycle: int = 1800) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        pool = ({} if self.url.startswith("sqlite") else
+                {"pool_size": pool_size, "max_overflow": max_overflow, "pool_recycle": pool_recycle})
+        self.engine = make_engine(self.url, **pool)
         self.sessionmaker = sessionmaker(bind=self.engine, class_=session_class, expire_on_commit=False)
 
     def init_app(self, app: Flask) -> None:
@@ -110,6 +145,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def after_fork(self) -> None:
+        """In a process forked from the one that made the engine (gunicorn ``--preload``, Celery
+        prefork): drop the parent's pooled connections without closing them (the parent owns the
+        sockets); this process opens its own."""
+        self.engine.dispose(close=False)
 
 
 def get_db(app: Flask | None = None) -> Database:

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from . import publishing
 from .db import get_session, utcnow
 from .plugins.calling import call_each
 from .plugins.payloads import payload_problems
@@ -53,8 +54,10 @@ def _drop(session: Session, _previous: Any) -> None:
 def commit(session: Session | None = None) -> None:
     """Commit the session, then deliver the events it committed."""
     session = session or get_session()
-    session.commit()
-    dispatch_committed(session)
+    # the generation bump (after_commit) and the events' live updates: one Redis round trip
+    with publishing.batched():
+        session.commit()
+        dispatch_committed(session)
 
 
 def dispatch_committed(session: Session | None = None) -> None:

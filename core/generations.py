@@ -31,6 +31,8 @@ from cachetools import LRUCache
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
+from . import publishing
+
 log = logging.getLogger(__name__)
 
 PLATFORM = "p"
@@ -177,27 +179,24 @@ class RedisGenerations:
     costs no round trip. Namespaced by database so deployments and test databases can share a Redis."""
 
     def __init__(self, url: str, database_url: str) -> None:
-        import redis
-
         self.url = url
         self.namespace = hashlib.sha256(database_url.encode()).hexdigest()[:12]
-        self.client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
 
     def current(self, shop_id: int, claim_id: int) -> Generations | None:
         return _mirror(self.url).current(self.namespace, (PLATFORM, shop_key(shop_id), claim_key(claim_id)))
 
     def bump(self, keys: Iterable[str]) -> None:
-        import redis
-
         keys = sorted(set(keys))
         local = _MIRRORS.get((os.getpid(), self.url))  # none in a process that serves no pages (a worker)
         if local is not None:
             local.apply(self.namespace, keys)
-        try:
-            self.client.publish(CHANNEL_PREFIX + self.namespace, json.dumps(keys))
-        except redis.RedisError as exc:
+
+        def failed(exc: Exception) -> None:
             # The change is committed; other processes' stored pages age out (PortalPageCache.max_age).
             log.warning("generation bump not published (Redis unavailable): %s", exc)
+
+        # inside a commit (bayline.events.commit) it goes out with the change's live updates
+        publishing.publish(self.url, CHANNEL_PREFIX + self.namespace, json.dumps(keys), failed)
 
 
 def keys_of(obj: Any) -> str:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 import time
 from typing import Any, Protocol
 
 from flask import Flask, current_app
+
+from . import publishing
 
 log = logging.getLogger(__name__)
 
@@ -159,20 +162,31 @@ class RedisBroker:
     """Redis pub/sub: works across processes and hosts."""
 
     def __init__(self, url: str, namespace: str = "") -> None:
-        import redis
-
-        self.client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        self.url = url
         self.namespace = namespace
         """Prefixed to every channel: deployments sharing one Redis never hear each other's shops."""
+        self._clients: dict[int, Any] = {}
+
+    @property
+    def client(self) -> Any:
+        """This process's subscribing client (a forked worker makes its own)."""
+        pid = os.getpid()
+        found = self._clients.get(pid)
+        if found is None:
+            import redis
+
+            self._clients.clear()
+            found = self._clients[pid] = redis.Redis.from_url(self.url, socket_connect_timeout=2)
+        return found
 
     def publish(self, channel: str, message: dict[str, Any]) -> None:
-        """Best effort: the change is already committed; open pages poll when Redis is down."""
-        import redis
+        """Best effort: the change is already committed; open pages poll when Redis is down. Inside
+        :func:`bayline.publishing.batched` it goes out with the change's other publishes."""
 
-        try:
-            self.client.publish(self.namespace + channel, json.dumps(message))
-        except redis.RedisError as exc:
+        def failed(exc: Exception) -> None:
             log.warning("live update %s on %s not published: %s", message.get("type"), channel, exc)
+
+        publishing.publish(self.url, self.namespace + channel, json.dumps(message), failed)
 
     def subscribe(self, channel: str) -> _RedisSubscription:
         return _RedisSubscription(self.client, self.namespace + channel)
@@ -197,10 +211,11 @@ def publish_event(tenant_id: int, claim_id: int, type_: str, event_id: str = "")
     registered = current_app.extensions["bayline.event_types"].get(type_)
     if registered is None:
         return
-    if registered.portal_live:
-        broker.publish(channel(tenant_id, claim_id), message)
-    if registered.staff_live:
-        broker.publish(shop_channel(tenant_id), message)
+    with publishing.batched():  # both channels in one round trip
+        if registered.portal_live:
+            broker.publish(channel(tenant_id, claim_id), message)
+        if registered.staff_live:
+            broker.publish(shop_channel(tenant_id), message)
 
 
 # -- publishing after a commit ------------------------------------------------------------------
@@ -216,11 +231,12 @@ def publish_after_commit(session: Any, tenant_id: int, claim_id: int, type_: str
 
 
 def _publish_pending(session: Any) -> None:
-    for tenant_id, claim_id, type_, event_id in session.info.pop(_PENDING, None) or []:
-        try:
-            publish_event(tenant_id, claim_id, type_, event_id)
-        except Exception:  # a broker outage never fails the committed change; pages poll too
-            log.exception("live update %s for claim %s not published", type_, claim_id)
+    with publishing.batched():
+        for tenant_id, claim_id, type_, event_id in session.info.pop(_PENDING, None) or []:
+            try:
+                publish_event(tenant_id, claim_id, type_, event_id)
+            except Exception:  # a broker outage never fails the committed change; pages poll too
+                log.exception("live update %s for claim %s not published", type_, claim_id)
 
 
 def _drop_pending(session: Any, _previous: Any = None) -> None:

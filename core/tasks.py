@@ -74,6 +74,7 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
     )
     celery.set_default()
+    _connect_after_fork()
     app.extensions["celery"] = celery
     registry = app.extensions["bayline.plugins"]
     schedule: dict[str, Any] = {}
@@ -81,6 +82,19 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
         schedule.update(entries or {})
     celery.conf.beat_schedule = schedule
     return celery
+
+
+def _after_fork_child(**_kwargs: Any) -> None:
+    from .forking import after_fork
+
+    after_fork()
+
+
+def _connect_after_fork() -> None:
+    """A prefork child of ``celery worker`` starts with its own database and Redis connections."""
+    from celery.signals import worker_process_init
+
+    worker_process_init.connect(_after_fork_child, weak=False, dispatch_uid="bayline.after_fork")
 
 
 def enqueue(name: str, *args: Any, countdown: float | None = None, **kwargs: Any) -> Any:

@@ -85,7 +85,7 @@ def _fault(status: int, code: str, message: str, retry_after: int | None = None)
 
 def handle_database_error(exc: Exception) -> Any:
     """The database went away (connection dropped, server restarting): 503, nothing was committed
-    (the transaction died with the connection) and the pool replaces the connection (pre-ping)."""
+    (the transaction died with the connection) and the pool replaces the connection (bayline.db._alive)."""
     from sqlalchemy.exc import DBAPIError
 
     if not (isinstance(exc, DBAPIError) and exc.connection_invalidated):

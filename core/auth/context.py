@@ -7,10 +7,12 @@ context of the database session is set from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app, g, request, session
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bayline.db import get_session, utcnow
 from bayline.tenancy import set_tenant, unscoped
@@ -72,6 +74,24 @@ def permission_table() -> dict[str, list[str]]:
     return current_app.extensions["bayline.permissions"]
 
 
+LAST_USED_EVERY = timedelta(minutes=5)
+"""How stale an API key's ``last_used_at`` may get: the one write a GET may make (throttled)."""
+
+
+def stamp_last_used(key: ApiKey, now: datetime) -> None:
+    """Record that ``key`` was used, at most every :data:`LAST_USED_EVERY`, in a transaction of its own
+    committed before the view runs. A conditional Core UPDATE: requests racing at the boundary write
+    once, and no ORM flush happens, so the shop's page-cache generation is not bumped (a key's use
+    changes no page)."""
+    table = ApiKey.__table__
+    db = get_session()
+    db.connection().execute(update(table).where(
+        table.c.id == key.id, or_(table.c.last_used_at.is_(None), table.c.last_used_at < now - LAST_USED_EVERY))
+        .values(last_used_at=now))
+    db.commit()
+    set_committed_value(key, "last_used_at", now)
+
+
 def bearer_secret() -> str | None:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
@@ -105,9 +125,8 @@ def resolve_principal() -> Principal | None:
             held = permissions_for_role("platform_admin" if creator.is_platform_admin else role, permission_table())
             granted = (held if "*" in granted else granted & held) - PLATFORM_PERMISSIONS
         now = utcnow()
-        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 300:
-            key.last_used_at = now
-            get_session().commit()
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_EVERY:
+            stamp_last_used(key, now)
         return Principal(shop=shop, role=role, api_key=key, creator=creator, permissions=frozenset(granted))
     if not current_user.is_authenticated:
         return None

@@ -12,17 +12,23 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import segno
-from reportlab.lib.pagesizes import A4, LETTER
-from reportlab.lib.units import inch, mm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfgen.canvas import Canvas
 
 from bayline.claims.models import Claim
 from bayline.phones import pretty
 from bayline.tenants.models import Shop
+
+if TYPE_CHECKING:  # reportlab is imported by the first document printed, not with the app
+    from reportlab.pdfgen.canvas import Canvas
+
+# PostScript points, the values of reportlab.lib.units and reportlab.lib.pagesizes
+inch = 72.0
+mm = 72.0 / 25.4
+LETTER = (8.5 * inch, 11 * inch)
+A4 = (210 * mm, 297 * mm)
 
 CAMERA = "Point your phone camera here"
 PAPER = {"letter": LETTER, "a4": A4}
@@ -84,6 +90,8 @@ def header(c: Canvas, sheet: Sheet, title: str, x: float, top: float, width: flo
 def qr_block(c: Canvas, sheet: Sheet, cx: float, top: float, size: float, small: bool = False) -> float:
     """The QR centred on ``cx`` below ``top``, the camera line, the typable URL and the PIN; returns
     the y below the block."""
+    from reportlab.lib.utils import ImageReader
+
     c.setFont("Helvetica-Bold", 8 if small else 11)
     c.drawCentredString(cx, top - 10, CAMERA)
     y = top - 14 - size
@@ -202,4 +210,4 @@ def receipt(c: Canvas, sheet: Sheet, page: tuple[float, float]) -> None:
     qr_block(c, sheet, width / 2, y - 2, 46 * mm, small=True)
 
 
-Draw = Callable[[Canvas, Sheet, tuple[float, float]], None]
+Draw = Callable[["Canvas", Sheet, tuple[float, float]], None]

@@ -11,7 +11,6 @@ import io
 
 import segno
 from marshmallow import ValidationError
-from reportlab.pdfgen.canvas import Canvas
 
 from bayline import settings_registry
 from bayline.claims.models import Claim
@@ -84,6 +83,8 @@ def render(kind: str, pages: list[tuple[Claim, Shop, str]], paper: str | None = 
 
 def render_pages(pages: list[tuple[str, Claim, Shop, str]], paper: str | None = None) -> bytes:
     """One PDF, a page per (kind, claim, shop, url); each page has its own size."""
+    from reportlab.pdfgen.canvas import Canvas  # imported by the first document printed
+
     out = io.BytesIO()
     canvas = Canvas(out, invariant=True)
     titles = []

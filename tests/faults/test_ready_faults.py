@@ -3,7 +3,7 @@
 
 The first readiness answer after each stop is already 503: every check has a ceiling of a couple of
 seconds (``bayline.ops.health.CHECK_SECONDS``), so a load balancer takes the instance out within one
-probe interval. After a restart the pool's dead connections are replaced (``pool_pre_ping``).
+probe interval. After a restart the pool's dead connections are replaced (the checkout's liveness poll).
 """
 from __future__ import annotations
 

@@ -74,6 +74,23 @@ def register_tenant_settings() -> list[SettingDef]:
 
 
 @hookimpl
+def tenant_provisioned(shop: Any) -> None:
+    """A new shop on a plan with e-signature gets the built-in templates with its creation."""
+    from .service import ensure_builtin_templates
+
+    ensure_builtin_templates()
+
+
+@hookimpl
+def entitlements_changed(shop: Any, before: set[str], after: set[str]) -> None:
+    """A shop that just got e-signature gets the built-in templates it does not have yet."""
+    if NAME in after - before:
+        from .service import ensure_builtin_templates
+
+        ensure_builtin_templates()
+
+
+@hookimpl
 def register_blueprints(app: Flask) -> list[Any]:
     from .views import portal_routes, staff_routes
 

@@ -27,7 +27,6 @@ from bayline.plugin_api import (
     utcnow,
 )
 
-from . import keys, pdf
 from .models import (
     EsignConsent,
     EsignDocument,
@@ -61,7 +60,11 @@ CONSENT_TEXT = (
 
 
 def ensure_builtin_templates() -> None:
-    """Give the current shop version 1 of every built-in template it does not have yet."""
+    """Give the current shop version 1 of every built-in template it does not have yet.
+
+    Called when a shop gets the feature (``tenant_provisioned``, ``entitlements_changed``) and, for the
+    shops that existed before, by the data step of migration ``b7e3c1f05a92``; never on a page view
+    (a GET writes nothing: tests/api/test_no_writes_on_get.py)."""
     db = get_session()
     have = set(db.scalars(select(EsignTemplate.key)).all())
     for kind, spec in BUILTIN.items():
@@ -72,7 +75,7 @@ def ensure_builtin_templates() -> None:
 
 
 def latest_templates() -> list[EsignTemplate]:
-    ensure_builtin_templates()
+    """The newest version of each of the current shop's templates (read only)."""
     rows = get_session().scalars(select(EsignTemplate).order_by(EsignTemplate.key, EsignTemplate.version)).all()
     latest: dict[str, EsignTemplate] = {}
     for row in rows:
@@ -143,6 +146,8 @@ def _signer_specs(claim: Claim, signer_name: str | None, signers: Any) -> list[t
 def create_package(claim: Claim, template_keys: Sequence[str], *, shop_name: str, signer_name: str | None = None,
                    title: str | None = None, expires_in_days: int = DEFAULT_EXPIRY_DAYS,
                    user_id: int | None = None, signers: Any = None) -> EsignPackage:
+    from . import pdf  # reportlab: imported by the first signing work, not with the app
+
     specs = _signer_specs(claim, signer_name, signers)
     if not specs[0][0]:
         raise Refused(422, "validation_error", "The signer needs a name.")
@@ -454,6 +459,8 @@ def sign_document(doc: EsignDocument, *, method: str, drawn: str | None = None, 
     """``signer`` signs ``doc``: validate and record. Once every signer has signed, render the
     document with all signatures and the audit page, seal it with one pyHanko signature per signer,
     store it and emit ``document.signed``."""
+    from . import pdf
+
     # Row lock: two signers finishing the same document at once must not both miss the seal.
     db = get_session()
     db.execute(select(EsignDocument.id).where(EsignDocument.id == doc.id).with_for_update())
@@ -520,6 +527,8 @@ def sign_document(doc: EsignDocument, *, method: str, drawn: str | None = None, 
 
 def _seal_document(doc: EsignDocument, pkg: EsignPackage, *, shop_name: str, claim_number: str,
                    now: datetime) -> None:
+    from . import keys, pdf  # pyHanko, asn1crypto, reportlab
+
     by_signer = {s.signer_id: s for s in doc.signatures}
     consents = {c.id: c for c in get_session().scalars(
         select(EsignConsent).where(EsignConsent.package_id == pkg.id)).all()}

@@ -29,7 +29,7 @@ from bayline.plugin_api import (
     wants_json,
 )
 
-from . import keys, pdf, service
+from . import service
 from .models import EsignDocument, EsignPackage
 
 MAX_VERIFY_BYTES = 15 * 1024 * 1024
@@ -77,7 +77,6 @@ def staff_routes() -> Blueprint:
     @require("claims.read")
     def templates() -> Any:
         rows = service.latest_templates()
-        commit()
         return jsonify([{"key": t.key, "kind": t.kind, "version": t.version, "title": t.title, "body": t.body,
                          "requires_initials": t.requires_initials} for t in rows])
 
@@ -348,6 +347,8 @@ def portal_routes() -> Blueprint:
 
 def verify_upload(data: bytes) -> dict[str, Any]:
     """Hash lookup plus pyHanko validation of an uploaded PDF."""
+    from . import keys, pdf  # pyHanko: imported by the first verification, not with the app
+
     digest = pdf.sha256(data)
     db = get_session()
     with unscoped(db):

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import stripe
 from babel.numbers import get_currency_precision
 
 from bayline.plugin_api import Refused, plugin_config
+
+if TYPE_CHECKING:  # the SDK is imported by the first payment call, not with the app
+    import stripe
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class StripeProvider:
         return bool(cfg.get_str("stripe_secret_key") and cfg.get_str("stripe_webhook_secret"))
 
     def client(self) -> stripe.StripeClient:
+        import stripe
+
         cfg = self._config()
         base = cfg.get_str("stripe_api_base")
         return stripe.StripeClient(cfg.require("stripe_secret_key"), max_network_retries=0,
@@ -69,6 +73,8 @@ class StripeProvider:
 
     def start_checkout(self, *, amount: Decimal, currency: str, description: str, claim_id: int, shop_id: int,
                        success_url: str, cancel_url: str) -> CheckoutStart:
+        import stripe
+
         params: dict[str, Any] = {
             "mode": "payment",
             "line_items": [{"quantity": 1, "price_data": {
@@ -87,6 +93,8 @@ class StripeProvider:
         return CheckoutStart(ref=session.id, url=str(session.url))
 
     def parse_webhook(self, payload: bytes, headers: Any) -> PaidNotice | None:
+        import stripe
+
         secret = self._config().require("stripe_webhook_secret")
         try:
             event = stripe.Webhook.construct_event(payload, headers.get("Stripe-Signature"), secret)

@@ -10,12 +10,14 @@ Celery task retries too).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from telnyx import Telnyx
 
 from bayline.plugin_api import plugin_config
+
+if TYPE_CHECKING:  # the SDK takes seconds to import: loaded by the first call that needs it
+    from telnyx import Telnyx
 
 WEBHOOK_TOLERANCE_SECONDS = 300  # the SDK's unwrap() rejects timestamps further off than this
 
@@ -29,6 +31,8 @@ def client() -> Telnyx:
     cache = current_app.extensions.setdefault("bayline_sms.clients", {})
     key = (cfg.get_str("telnyx_api_key"), cfg.get_str("telnyx_public_key"), cfg.get_str("telnyx_base_url"))
     if key not in cache:
+        from telnyx import Telnyx
+
         try:
             cache[key] = Telnyx(api_key=key[0], public_key=key[1], base_url=key[2],
                                 max_retries=cfg.get_int("telnyx_max_retries", 2), timeout=15.0)
