@@ -5,6 +5,7 @@ from typing import Any
 
 from bayline.auth.roles import ROLES
 from bayline.db import utcnow
+from bayline.ops.credentials import unusable_hash
 from bayline.plugins.markers import hookimpl
 from bayline.plugins.types import Permission, ShopArchiveRules
 
@@ -31,17 +32,13 @@ def register_permissions() -> list[Permission]:
 
 def _revoked_key(row: dict[str, Any]) -> dict[str, Any]:
     """API keys stop at an export: the hash stays behind, the key comes back revoked (issue new ones)."""
-    from bayline.ops.archive import fresh_hash
-
-    return {**row, "key_hash": fresh_hash(), "revoked_at": row.get("revoked_at") or utcnow()}
+    return {**row, "key_hash": unusable_hash(), "revoked_at": row.get("revoked_at") or utcnow()}
 
 
 def _revoked_invitation(row: dict[str, Any]) -> dict[str, Any]:
     """A pending invitation's link does not travel: it comes back revoked (invite again)."""
-    from bayline.ops.archive import fresh_hash
-
     pending = row.get("accepted_at") is None and row.get("revoked_at") is None
-    return {**row, "token_hash": fresh_hash(), "revoked_at": utcnow() if pending else row.get("revoked_at")}
+    return {**row, "token_hash": unusable_hash(), "revoked_at": utcnow() if pending else row.get("revoked_at")}
 
 
 @hookimpl

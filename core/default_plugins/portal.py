@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 
 from bayline import live
 from bayline.db import utcnow
+from bayline.ops.credentials import unusable_hash
 from bayline.plugins.markers import hookimpl
 from bayline.plugins.types import Event, EventType, Feature, SettingDef, ShopArchiveRules
 
@@ -93,9 +94,7 @@ def _revoked_link(row: dict[str, Any]) -> dict[str, Any]:
     """A customer link never works in another deployment: its secret stays behind (the archive
     carries no hash and no sealed copy), the row comes back revoked with an unusable hash, for the
     history (which link carried which text, attempts). Staff issue new links after an import."""
-    from bayline.ops.archive import fresh_hash
-
-    row = {**row, "token_hash": fresh_hash(), "sealed": None, "short_hash": None}
+    row = {**row, "token_hash": unusable_hash(), "sealed": None, "short_hash": None}
     if row.get("state") == "active":
         row["state"], row["ended_at"] = "revoked", row.get("ended_at") or utcnow()
     return row

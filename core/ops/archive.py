@@ -55,11 +55,6 @@ _KEY_BASE = re.compile(r"^t\d+/([A-Za-z0-9_-]+)/([0-9a-f]{8,64})(/.*)?$")
 PEOPLE = ("users", "groups")
 
 
-def fresh_hash() -> str:
-    """The SHA-256 of a secret nobody holds: what an imported credential row stores (it cannot work)."""
-    return hashlib.sha256(secrets.token_bytes(32)).hexdigest()
-
-
 class ArchiveError(Exception):
     """A refusal, with a message for the operator; nothing was written."""
 

@@ -60,8 +60,8 @@ def storage(app, tmp_path):
 
 
 @pytest.fixture
-def target(request, db_backend, tmp_path, telnyx_api):
-    """Another deployment: a fresh database at head, its own storage and secret key."""
+def target(request, db_backend, tmp_path, telnyx_api, extra_plugins):
+    """Another deployment: a fresh database at head, its own storage and secret key (same plugins)."""
     from bayline import create_app
     from bayline.db import get_db
     from bayline.storage import LocalStorage
@@ -69,7 +69,8 @@ def target(request, db_backend, tmp_path, telnyx_api):
     dbs = request.getfixturevalue(f"_{db_backend}_template")
     url = dbs.clone()
     other = create_app({"database_url": url, "env": "test", "instance_dir": tmp_path / "target-instance",
-                        "public_url": "http://restored.example", "secret_key": "another-deployment-" + "x" * 40})
+                        "public_url": "http://restored.example", "secret_key": "another-deployment-" + "x" * 40},
+                       plugins=extra_plugins)
     other.extensions["bayline.storage"] = LocalStorage(tmp_path / "target-files")
     yield other
     get_db(other).dispose()
@@ -496,3 +497,117 @@ def test_refusals_leave_the_target_untouched(app, storage, busy_shop, target, tm
         commit(session)
     result = target.test_cli_runner().invoke(args=["bayline", "import-shop", str(archive), "--slug", "fresh"])
     assert result.exit_code == 0, result.output
+
+
+# -- a plugin's own tables: found from the metadata, special columns from its rules ----------------------------
+
+PROBE_TABLES: list[Any] = []
+
+
+def _probe_module():
+    """Plugin ``archprobe``: a tenant table with a storage key and an id without a foreign key, and a
+    child table without ``tenant_id`` reached through its foreign key only."""
+    import sys
+    import types
+
+    from sqlalchemy import Column, ForeignKey, Integer, String, Table
+
+    from bayline.db import Base
+    from bayline.plugins.markers import hookimpl
+    from bayline.plugins.types import Feature, ShopArchiveRules
+
+    if "archprobe_notes" not in Base.metadata.tables:
+        PROBE_TABLES.append(Table("archprobe_notes", Base.metadata, Column("id", Integer, primary_key=True),
+                                  Column("tenant_id", ForeignKey("shops.id"), nullable=False),
+                                  Column("claim_id", ForeignKey("claims.id"), nullable=False),
+                                  Column("doc_key", String(200)), Column("other_claim", Integer),
+                                  Column("secret", String(64))))
+        PROBE_TABLES.append(Table("archprobe_tags", Base.metadata, Column("id", Integer, primary_key=True),
+                                  Column("note_id", ForeignKey("archprobe_notes.id"), nullable=False),
+                                  Column("label", String(40))))
+    module = types.ModuleType("bayline_archprobe")
+
+    @hookimpl
+    def register_features():
+        return [Feature("archprobe", "Archive probe")]
+
+    @hookimpl
+    def shop_archive_rules():
+        return ShopArchiveRules(storage_keys=("archprobe_notes.doc_key",),
+                                id_columns={"archprobe_notes.other_claim": "claims"},
+                                redact=("archprobe_notes.secret",))
+
+    module.register_features, module.shop_archive_rules = register_features, shop_archive_rules
+    sys.modules.setdefault(module.__name__, module)
+    return module
+
+
+@pytest.fixture
+def extra_plugins(request):
+    if "plugin_table" not in request.node.name:
+        yield []
+        return
+    yield [("archprobe", _probe_module())]
+    from bayline.db import Base
+
+    for table in PROBE_TABLES:  # leave the shared metadata as the other tests know it
+        Base.metadata.remove(table)
+    PROBE_TABLES.clear()
+
+
+def test_a_plugin_table_travels_by_its_rules(app, storage, target, make_shop, make_claim, tmp_path):
+    from bayline.db import Base, get_db
+    from bayline.storage import new_key
+
+    for deployment in (app, target):  # the plugin's migration, in short
+        for name in ("archprobe_notes", "archprobe_tags"):
+            Base.metadata.tables[name].create(get_db(deployment).engine)
+    shop = make_shop()
+    first, second = make_claim(shop, number="RO-1"), make_claim(shop, number="RO-2")
+    key = f"{new_key(shop.id, 'archprobe')}/note.txt"
+    storage.put(key, b"probe bytes", "text/plain")
+    notes, tags = Base.metadata.tables["archprobe_notes"], Base.metadata.tables["archprobe_tags"]
+    with get_db(app).engine.begin() as conn:
+        note = conn.execute(notes.insert().values(tenant_id=shop.id, claim_id=first.id, doc_key=key,
+                                                  other_claim=second.id, secret="s3cret")).inserted_primary_key[0]
+        conn.execute(tags.insert().values(note_id=note, label="urgent"))
+    archive = _export(app, shop, tmp_path / "probe.zip")
+    with zipfile.ZipFile(archive) as zf:
+        assert b"s3cret" not in zf.read("rows/archprobe_notes.json")
+        assert json.loads(zf.read("manifest.json"))["tables"]["archprobe_tags"] == {
+            "component": "archprobe", "rows": 1, "columns": ["id", "note_id", "label"]}
+    result = target.test_cli_runner().invoke(args=["bayline", "import-shop", str(archive)])
+    assert result.exit_code == 0, result.output
+    claims = Base.metadata.tables["claims"]
+    with get_db(target).engine.connect() as conn:
+        row = conn.execute(notes.select()).mappings().one()
+        numbers = dict(conn.execute(select(claims.c.id, claims.c.number)).all())
+        assert conn.execute(select(tags.c.note_id, tags.c.label)).one() == (row["id"], "urgent")
+    assert (numbers[row["claim_id"]], numbers[row["other_claim"]]) == ("RO-1", "RO-2")
+    assert row["secret"] is None and row["doc_key"] != key and row["doc_key"].endswith("/note.txt")
+    assert row["doc_key"].startswith(f"t{row['tenant_id']}/archprobe/")
+    assert target.extensions["bayline.storage"].get(row["doc_key"]) == b"probe bytes"
+
+
+def test_a_reference_out_of_the_shop_is_refused_at_export(app, storage, make_shop, tmp_path, monkeypatch):
+    """A carried table pointing at a platform table the archive cannot resolve: a clear refusal."""
+    from bayline.ops import archive
+
+    real = archive.carried_tables
+
+    def with_platform_link(app_, rules):
+        from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table
+
+        meta = MetaData()
+        Table("platform_things", meta, Column("id", Integer, primary_key=True))
+        linked = Table("linked_rows", meta, Column("id", Integer, primary_key=True),
+                       Column("thing_id", ForeignKey("platform_things.id")))
+        return [*real(app_, rules), linked]
+
+    monkeypatch.setattr(archive, "carried_tables", with_platform_link)
+    shop = make_shop()
+    result = app.test_cli_runner().invoke(args=["bayline", "export-shop", "--shop", shop.slug, "--out",
+                                                str(tmp_path / "x.zip")])
+    assert result.exit_code != 0
+    assert "linked_rows.thing_id refers to platform_things" in result.output and "shop_archive_rules" in result.output
+    assert not (tmp_path / "x.zip").exists()
