@@ -67,6 +67,18 @@ def _outbox_options(options: Any, row: dict[str, Any], remap: ArchiveRemap) -> A
     return out
 
 
+IMPORT_CANCELLED = "cancelled by import-shop: not sent from the new deployment (send again if still wanted)"
+
+
+def _imported_outbox(row: dict[str, Any]) -> dict[str, Any]:
+    """Messages waiting to go (queued, held for quiet hours or a due time) do not leave the new
+    deployment on their own: the old one may have sent them, or the shop runs in both for a while."""
+    if row.get("state") in ("queued", "held"):
+        return {**row, "state": "cancelled", "reason": IMPORT_CANCELLED, "due_at": None}
+    return row
+
+
 @hookimpl
 def shop_archive_rules() -> ShopArchiveRules:
-    return ShopArchiveRules(json_columns={"outbox_items.options": _outbox_options})
+    return ShopArchiveRules(json_columns={"outbox_items.options": _outbox_options},
+                            on_import={"outbox_items": _imported_outbox})
