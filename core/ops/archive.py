@@ -283,7 +283,9 @@ def export_shop(app: Flask, slug: str, out: Path) -> ExportSummary:
                 else:
                     found_by: dict[Any, dict[str, Any]] = {}
                     pk = [c.name for c in table.primary_key.columns]
-                    for fk in table.foreign_keys:
+                    # a tenant table by its shop column; a child table by every carried parent it names
+                    by_shop = [fk for fk in table.foreign_keys if fk.column.table.name == "shops"]
+                    for fk in by_shop or table.foreign_keys:
                         parent = fk.column.table.name
                         if parent in carried and parent != table.name and ids.get(parent):
                             for row in _where_ids(conn, table, fk.parent.name, ids[parent]):
