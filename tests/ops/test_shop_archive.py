@@ -667,3 +667,19 @@ def test_an_archive_newer_than_the_database_is_refused(app, storage, make_shop, 
     migrate.upgrade_all(target)
     result = target.test_cli_runner().invoke(args=["bayline", "import-shop", str(archive)])
     assert result.exit_code == 0, result.output
+
+
+def test_conformance_checks_a_plugins_archive_rules(app):
+    from bayline.plugins.types import ShopArchiveRules
+    from bayline.testing.conformance import check_archive_rules, check_plugin
+
+    for plugin in ("sms", "esign", "quotes"):  # the bundled rules name real columns
+        assert [p for p in check_plugin(app, plugin) if "shop_archive_rules" in p] == []
+    bad = ShopArchiveRules(storage_keys=("sms_inbound.nope",), id_columns={"sms_inbound.claim_id": "ghosts"},
+                           skip_tables=("claims",), redact=("sms_missing.secret",))
+    assert check_archive_rules("sms", [bad, "junk"]) == [
+        "sms: shop_archive_rules names 'claims', not one of its 'sms_' tables",
+        "sms: shop_archive_rules names 'sms_inbound.nope': no such column",
+        "sms: shop_archive_rules names table 'sms_missing', which does not exist",
+        "sms: shop_archive_rules maps 'sms_inbound.claim_id' to unknown table 'ghosts'",
+        "sms: shop_archive_rules returned 'junk', not ShopArchiveRules"]
