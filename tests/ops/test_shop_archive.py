@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,14 +107,14 @@ def phone(portal_client, claim):
 @pytest.fixture
 def busy_shop(app, storage, make_shop, make_user, make_claim, api_client, portal_client, telnyx_api):
     """A shop with something in every corner of the core and of the three bundled plugins."""
-    from bayline_sms.models import SmsInbound
+    from bayline_sms.models import SmsInbound, SmsNumberRelease
 
     from bayline.events import commit
     from bayline.photos import service as photos
 
     shop = make_shop(plan="starter", name="Harbor Collision")
     owner = make_user(shop, "owner", email="owner@harbor.example")
-    make_user(shop, "advisor", email="advisor@harbor.example")
+    advisor = make_user(shop, "advisor", email="advisor@harbor.example")
     api = api_client(shop)
     r = api.patch("/api/v1/shop/settings", json={"messaging.quiet_hours_start": "", "messaging.quiet_hours_end": "",
                                                  "quotes.tax_parts": "10"})
@@ -122,7 +123,7 @@ def busy_shop(app, storage, make_shop, make_user, make_claim, api_client, portal
 
     claim = make_claim(shop, number="RO-4471", vin="1HGCM82633A004352", insurer="Acme Mutual",
                        insurer_claim_number="AM-99-1203", vehicle_year=2021, vehicle_make="Subaru",
-                       vehicle_model="Outback")
+                       vehicle_model="Outback", estimator_id=advisor.id)
     other = make_claim(shop, number="RO-4472", customer_first_name="Sam", customer_mobile="+16175550101")
     stages = api.get("/api/v1/stages").get_json()
     for stage in stages[1:3]:  # two moves: stage history with from/to stages
@@ -167,6 +168,8 @@ def busy_shop(app, storage, make_shop, make_user, make_claim, api_client, portal
                                              "photo_id": photo_ids[1]},
                                             {"url": "https://media.example/2", "status": "stored",
                                              "attachment_id": attachment.id}]))
+        session.add(SmsNumberRelease(phone_number="+16175550188", released_by=f"user {owner.id}",
+                                     quarantined_until=datetime(2027, 3, 1, tzinfo=UTC)))
         commit(session)
     link = api.post(f"/api/v1/claims/{claim.id}/portal-link", json={}).get_json()["url"]
 
@@ -355,7 +358,8 @@ def test_shop_round_trips_into_a_fresh_database(app, storage, busy_shop, target,
     assert {t: len(source_dump[t]) for t in tables} == {t: len(target_dump[t]) for t in tables}
     for name in ("claims", "stage_history", "photos", "attachments", "messages", "outbox_items", "consent_records",
                  "consent_events", "portal_tokens", "esign_documents", "esign_signatures", "esign_consents",
-                 "sms_numbers", "sms_inbound", "quotes_versions", "quotes_lines", "quotes_decisions"):
+                 "sms_numbers", "sms_inbound", "sms_number_releases", "quotes_versions", "quotes_lines",
+                 "quotes_decisions"):
         assert source_dump[name], f"the busy shop has no {name} rows: the test proves nothing for them"
     source, copied = _canonical(app, app.extensions["bayline.storage"], source_dump), \
         _canonical(target, target.extensions["bayline.storage"], target_dump)
