@@ -278,7 +278,9 @@ def test_make_prod_stack_end_to_end(broker, tmp_path, telnyx_api):
         wait_until(lambda: texts("Your Civic is in paint."), "the text at the Telnyx stand-in", alive=dead)
         assert texts("Your Civic is in paint.")[0]["from"]["phone_number"] == "+16175550199"
 
-        # a scheduled item: stored held with its due time; only beat's dispatch_due releases it
+        # a scheduled item: stored held with its due time; only beat's dispatch_due releases it. No API
+        # takes a due time, so it is made the way the product's reminders are: the messaging service,
+        # in a process of its own with the stack's production settings
         scheduled = subprocess.run([sys.executable, "-c", SCHEDULE, "Reminder: pick-up at 5 pm."], cwd=ROOT,
                                    env=cli_env, capture_output=True, text=True, timeout=READY_SECONDS)
         assert scheduled.returncode == 0, scheduled.stdout + scheduled.stderr
