@@ -59,3 +59,23 @@ def test_portal_sign_out_ends_the_session_for_a_copied_cookie_too(app, make_shop
     # the other session of the link goes on (and is answered from the store again)
     assert family.get("/c/s/").status_code == 200
     assert claim.number in family.get("/c/s/").get_data(as_text=True)
+
+
+def test_opening_the_link_again_replaces_this_browsers_portal_session(app, make_shop, make_claim, set_setting):
+    """A browser that opens its link again gets a new session row; the one it had ends, so a copy of
+    the earlier cookie stops working (and sign-out then ends the new one)."""
+    shop = make_shop()
+    claim = make_claim(shop)
+    set_setting(shop, "portal.verification", "off")
+    name = app.config["SESSION_COOKIE_NAME"]
+    browser = app.test_client()
+    assert browser.get(f"/c/{claim.portal_link.raw}").status_code == 303
+    assert browser.get("/c/s/").status_code == 200
+    earlier = app.test_client()
+    earlier.set_cookie(name, browser.get_cookie(name).value)
+    assert earlier.get("/c/s/").status_code == 200
+    assert browser.get(f"/c/{claim.portal_link.raw}").status_code == 303
+    assert browser.get("/c/s/").status_code == 200
+    assert earlier.get("/c/s/").status_code == 404
+    browser.post("/c/s/leave", data={"csrf_token": csrf_token(browser, "/c/s/")})
+    assert browser.get("/c/s/").status_code == 404
