@@ -9,10 +9,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from bayline_sms.testing.telnyx_standin import API_KEY, TelnyxStandIn
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
-
-from bayline_sms.testing.telnyx_standin import API_KEY, TelnyxStandIn
 
 from bayline.testing.forms import csrf_token
 

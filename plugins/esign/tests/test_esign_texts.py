@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from bayline_sms.testing.telnyx_standin import API_KEY, TelnyxStandIn
+from bayline_sms.testing.telnyx_standin import TelnyxStandIn
 
 from bayline import Feature, hookimpl
 
