@@ -371,3 +371,46 @@ def test_expired_code_page_keeps_the_signer_going(h, app, texting_package, phone
                                                  "document": doc["id"], "code": code})
     body = page.get_data(as_text=True)
     assert page.status_code == 422 and "The code expired. Ask for a new one." in body and "Text a new code" in body
+
+
+def test_code_attempts_are_counted_atomically(h, app, texting_package, phone, telnyx_api) -> None:
+    """Another request uses up the code's attempts between this request's read of the code and its
+    check. Before this change (``row.attempts += 1`` on the row read earlier) the stale row let the
+    right code through and wrote attempts back to 1; the conditional UPDATE refuses: locked, 5."""
+    from bayline_esign import service
+    from bayline_esign.models import EsignOtp, EsignPackage
+    from sqlalchemy import event, select, text
+
+    from bayline.errors import Refused
+    from bayline.testing.plugin import in_tenant
+
+    shop, claim, _staff, pkg = texting_package(signers=SIGNERS)
+    spouse = pkg["signers"][1]
+    customer = phone(claim)
+    assert customer.post(f"/c/s/esign/packages/{pkg['id']}/otp", data={
+        "csrf_token": h.csrf_from(customer), "signer": spouse["id"]}, headers=h.JSON).status_code == 200
+    code = h.last_code(telnyx_api, SPOUSE_MOBILE)
+    with in_tenant(app, shop.id) as session:
+        package = session.scalars(select(EsignPackage).where(EsignPackage.public_id == pkg["id"])).one()
+        signer = service.get_signer(package, spouse["id"])
+        raced: list[int] = []
+
+        def other_request_guesses(state: Any) -> Any:
+            result = state.invoke_statement()
+            if state.is_select and not raced and EsignOtp in [d["entity"] for d in state.statement.column_descriptions]:
+                with session.get_bind().connect() as other:  # the concurrent wrong guesses, committed
+                    other.execute(text("UPDATE esign_otps SET attempts = 5"))
+                    other.commit()
+                raced.append(1)
+            return result
+
+        event.listen(session, "do_orm_execute", other_request_guesses)
+        try:
+            with pytest.raises(Refused) as refused:
+                service.verify_otp(package, signer, code)
+        finally:
+            event.remove(session, "do_orm_execute", other_request_guesses)
+        assert raced and refused.value.code == "otp_locked"
+        session.rollback()
+        row = session.scalars(select(EsignOtp)).one()
+        assert row.attempts == 5 and row.verified_at is None
