@@ -264,13 +264,23 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
         rows.append(f"<div class=\"esign-package\"><strong>{escape(pkg.title)}</strong> &mdash; "
                     f"<span class=\"esign-state\">{escape(state)}</span><p>Signers: {escape(who)}</p>{declined}"
                     f"<ul>{''.join(docs)}</ul>{cancel}</div>")
-    options = "".join(f'<label><input type="checkbox" name="templates" value="{escape(t.key)}"> '
+    from flask import session
+
+    from .views import FORM_KEY
+
+    typed = session.pop(FORM_KEY, None) if FORM_KEY in session else None
+    typed = typed if isinstance(typed, dict) and typed.get("claim_id") == claim.id else {}
+    ticked = set(typed.get("templates") or ())
+    options = "".join(f'<label><input type="checkbox" name="templates" value="{escape(t.key)}"'
+                      f'{" checked" if t.key in ticked else ""}> '
                       f"{escape(t.title)}</label><br>" for t in latest_templates())
     action = url_for("plugin_esign.create_package", claim_id=claim.id)
     form = (f'<form method="post" action="{escape(action)}"><input type="hidden" name="csrf_token" '
             f'value="{escape(generate_csrf())}">{options}'
-            '<label>Second signer (optional) <input name="second_signer_name" maxlength="200"></label> '
-            '<label>their mobile <input name="second_signer_mobile" type="tel" maxlength="32"></label><br>'
+            '<label>Second signer (optional) <input name="second_signer_name" maxlength="200" '
+            f'value="{escape(typed.get("second_signer_name", ""))}"></label> '
+            '<label>their mobile (they confirm a texted code) <input name="second_signer_mobile" type="tel" '
+            f'maxlength="32" value="{escape(typed.get("second_signer_mobile", ""))}"></label><br>'
             '<button type="submit">Prepare for signature</button></form>')
     html = "".join(rows) or "<p>No documents sent for signature yet.</p>"
     return [ClaimPanel(key="esign", title="E-signature", html=html + form, order=50)]

@@ -33,6 +33,7 @@ from . import service
 from .models import EsignDocument, EsignPackage
 
 MAX_VERIFY_BYTES = 15 * 1024 * 1024
+FORM_KEY = "esign_package_form"  # the console form's typed values after a refusal, read back once
 
 
 def _client() -> tuple[str | None, str | None]:
@@ -117,11 +118,26 @@ def staff_routes() -> Blueprint:
         if signers is None and data.get("second_signer_name"):  # the console form: one extra signer
             signers = [{"name": data.get("signer_name") or claim.customer_name},
                        {"name": data.get("second_signer_name"), "mobile": data.get("second_signer_mobile")}]
-        pkg = service.create_package(claim, list(keys_), shop_name=g.shop.name,
-                                     signer_name=data.get("signer_name") or None, title=data.get("title") or None,
-                                     expires_in_days=days, user_id=principal.user_id, signers=signers)
+        console_form = not wants_json() and not request.is_json
+        try:
+            pkg = service.create_package(claim, list(keys_), shop_name=g.shop.name,
+                                         signer_name=data.get("signer_name") or None,
+                                         title=data.get("title") or None, expires_in_days=days,
+                                         user_id=principal.user_id, signers=signers)
+        except Refused as refused:
+            if not console_form or refused.status != 422:
+                raise
+            # The claim page again with the reason and what was typed (the panel reads it back).
+            from flask import flash, session
+
+            get_session().rollback()
+            flash(refused.message, "error")
+            session[FORM_KEY] = {"claim_id": claim.id, "templates": [str(k) for k in keys_][:20],
+                                 **{k: str(data.get(k) or "")[:200] for k in
+                                    ("second_signer_name", "second_signer_mobile")}}
+            return redirect(_back_target(claim.id))
         commit()
-        if not wants_json() and not request.is_json:
+        if console_form:
             return redirect(_back_target(claim.id))
         return jsonify(service.package_json(pkg)), 201
 

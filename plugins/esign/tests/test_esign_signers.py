@@ -210,6 +210,15 @@ def test_console_form_adds_a_second_signer(h, app, make_shop, make_claim, make_u
     html = browser.get(page).get_data(as_text=True)
     assert 'name="second_signer_name"' in html and 'name="second_signer_mobile"' in html
     token = h.csrf_from(browser, page)
+    # A second signer without a mobile: the claim page again, the reason inline, the typed values kept.
+    resp = browser.post(f"/plugins/esign/claims/{claim.id}/packages",
+                        data={"csrf_token": token, "templates": ["pickup_signoff"], "second_signer_name": "Sam Reyes"})
+    assert resp.status_code == 302
+    html = browser.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Signer 2 needs a mobile number" in html and 'value="Sam Reyes"' in html
+    assert 'value="pickup_signoff" checked' in html
+    assert 'value="Sam Reyes"' not in browser.get(page).get_data(as_text=True)  # shown once
+    assert api_client(shop).get(f"/plugins/esign/claims/{claim.id}/packages", headers=h.JSON).get_json() == []
     resp = browser.post(f"/plugins/esign/claims/{claim.id}/packages",
                         data={"csrf_token": token, "templates": ["pickup_signoff"], "second_signer_name": "Sam Reyes",
                               "second_signer_mobile": "617-555-0142"})
