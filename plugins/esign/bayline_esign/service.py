@@ -265,9 +265,13 @@ def active_consent(pkg: EsignPackage, signer: EsignSigner | None = None) -> Esig
         .order_by(EsignConsent.id.desc())).first()
 
 
-def give_consent(pkg: EsignPackage, signer: EsignSigner, *, ip: str | None,
-                 user_agent: str | None) -> EsignConsent:
+def give_consent(pkg: EsignPackage, signer: EsignSigner, *, ip: str | None, user_agent: str | None,
+                 proof_otp_id: int | None = None) -> EsignConsent:
+    """Record ``signer``'s consent; an additional signer gives it only after their own code
+    (``proof_otp_id``, as for signing), so nobody else records consent in their name."""
     _require_open(pkg)
+    if needs_own_proof(signer) and not has_proof(signer, proof_otp_id):
+        raise Refused(403, "otp_required", f"{signer.name}: enter the code we text to your mobile first.")
     consent = active_consent(pkg, signer)
     if consent is None:
         consent = EsignConsent(package_id=pkg.id, signer_id=signer.id, signer_name=signer.name,

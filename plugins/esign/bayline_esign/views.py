@@ -317,7 +317,8 @@ def portal_routes() -> Blueprint:
         if request.form.get("agree") not in ("1", "true", "on", "yes"):
             raise Refused(422, "consent_required", "Tick 'I agree' to sign electronically.")
         ip, ua = _client()
-        service.give_consent(pkg, _chosen_signer(pkg, required=True), ip=ip, user_agent=ua)
+        signer = _chosen_signer(pkg, required=True)
+        service.give_consent(pkg, signer, ip=ip, user_agent=ua, proof_otp_id=_proof(signer))
         commit()
         return _back({"consent": True})
 

@@ -56,6 +56,8 @@ def test_two_signers_each_sign_every_document_then_sealed_twice(h, app, texting_
 
     # Consent is per signer: Dana's consent does not let Sam sign.
     assert _consent(h, customer, pkg, owner, first["id"]).status_code == 200
+    # Sam confirms a code texted to his own mobile (Dana's portal session proves nothing about him).
+    h.prove(customer, telnyx_api, pkg["id"], spouse["id"], SPOUSE_MOBILE)
     resp = _as(h, customer, pkg, spouse, first["id"], initials="SR")
     assert resp.status_code == 422 and resp.get_json()["code"] == "consent_required"
 
@@ -78,8 +80,6 @@ def test_two_signers_each_sign_every_document_then_sealed_twice(h, app, texting_
     assert "you signed this document" in html and "Sam Reyes has signed too" in html
     assert "Signing as\n<strong>Dana Reyes</strong>" in html and f"signer={spouse['id']}" in html  # switch
 
-    # Sam confirms a code texted to his own mobile (Dana's portal session proves nothing about him).
-    h.prove(customer, telnyx_api, pkg["id"], spouse["id"], SPOUSE_MOBILE)
     resp = _as(h, customer, pkg, spouse, first["id"], method="typed", signature="", typed_name="Sam Reyes",
                initials="SR")
     assert resp.status_code == 200, resp.get_json()
@@ -282,8 +282,9 @@ def test_sealing_and_verifying_inside_a_running_event_loop(app) -> None:
 def test_additional_signer_needs_their_own_code(h, app, texting_package, phone, telnyx_api) -> None:
     """L1 regression: the portal session belongs to the customer whose link opened it; it alone
     does not let them sign for the second signer. Before this change the first signer's session
-    signed as Sam with no code at all (200 on the first ``sign`` as Sam below); now Sam's own code,
-    texted to his mobile and confirmed in this browser session, is required, wrong codes lock."""
+    consented and signed as Sam with no code at all (200 on the first consent as Sam below, and on
+    the sign after it); now Sam's own code, texted to his mobile and confirmed in this browser
+    session, is required before his consent and signature, and wrong codes lock."""
     from bayline_esign.models import EsignOtp
     from sqlalchemy import select
 
@@ -296,18 +297,23 @@ def test_additional_signer_needs_their_own_code(h, app, texting_package, phone, 
     # The primary signer keeps the shop's flow (codes off by default): consent and sign.
     assert _consent(h, customer, pkg, owner, doc["id"]).status_code == 200
     assert _as(h, customer, pkg, owner, doc["id"], initials="DR").status_code == 200
-    # The same session cannot sign as Sam without his code.
-    assert _consent(h, customer, pkg, spouse, doc["id"]).status_code == 200
-    resp = _as(h, customer, pkg, spouse, doc["id"], initials="SR")
+    # The same session cannot consent or sign as Sam without his code.
+    resp = _consent(h, customer, pkg, spouse, doc["id"])
     assert resp.status_code == 403 and resp.get_json()["code"] == "otp_required"
+    resp = _as(h, customer, pkg, spouse, doc["id"], initials="SR")
+    assert resp.status_code == 422 and resp.get_json()["code"] == "consent_required"
     state = customer.get(f"/c/s/esign/documents/{doc['id']}?signer={spouse['id']}", headers=h.JSON).get_json()
     assert state["otp_needed"] is True and state["documents"][0]["signed_by"] == ["Dana Reyes"]
     html = customer.get(f"/c/s/esign/documents/{doc['id']}?signer={spouse['id']}",
                         headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "Confirm it is you, Sam Reyes" in html and "mobile ending 0142" in html and 'id="sign"' not in html
+    assert 'name="agree"' not in html  # the code comes before his consent
 
     # A code Sam confirmed on his own phone proves nothing for Dana's browser session.
-    h.prove(phone(claim), telnyx_api, pkg["id"], spouse["id"], SPOUSE_MOBILE)
+    sams_phone = phone(claim)
+    h.prove(sams_phone, telnyx_api, pkg["id"], spouse["id"], SPOUSE_MOBILE)
+    assert _consent(h, customer, pkg, spouse, doc["id"]).get_json()["code"] == "otp_required"
+    assert _consent(h, sams_phone, pkg, spouse, doc["id"]).status_code == 200
     resp = _as(h, customer, pkg, spouse, doc["id"], initials="SR")
     assert resp.status_code == 403 and resp.get_json()["code"] == "otp_required"
 
@@ -365,7 +371,6 @@ def test_expired_code_page_keeps_the_signer_going(h, app, texting_package, phone
     spouse = pkg["signers"][1]
     doc = pkg["documents"][0]
     customer = phone(claim)
-    assert _consent(h, customer, pkg, spouse, doc["id"]).status_code == 200
     base = f"/c/s/esign/packages/{pkg['id']}/otp"
     back = f"/c/s/esign/documents/{doc['id']}?signer={spouse['id']}"
     sent = customer.post(base, data={"csrf_token": h.csrf_from(customer), "signer": spouse["id"],
