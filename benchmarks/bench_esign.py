@@ -58,10 +58,11 @@ def _portal_sign(app, documents: int) -> float:
             docs.append(pkg.documents[0].public_id)
         token = tokens.issue(claim).token
         commit(get_session())
-        claim_id, shop_id, token_id = claim.id, shop.id, token.id
+        entry = tokens.open_session(token, claim)
+        commit(get_session())
     client = app.test_client()
     with client.session_transaction() as s:
-        s["portal"] = {"c": claim_id, "s": shop_id, "t": token_id}
+        s["portal"] = entry
     html = client.get("/plugins/esign/verify").get_data(as_text=True)
     csrf = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     drawn = "data:image/png;base64," + base64.b64encode(_signature_png()).decode()

@@ -48,8 +48,8 @@ def _portal(app, photos: int):
             commit(get_session())
             service.enqueue(batch)
         token = tokens.active_token(claim) or tokens.issue(claim).token
+        entry = tokens.open_session(token, claim)
         commit(get_session())
-        entry = {"c": claim.id, "s": shop.id, "t": token.id}
     client = app.test_client()
     with client.session_transaction() as s:
         s["portal"] = entry

@@ -213,6 +213,49 @@ def rotate_api_key_cmd(shop_slug: str, name: str, scopes: tuple[str, ...]) -> No
     click.echo(secret)
 
 
+@bayline_cli.command("export-shop")
+@click.option("--shop", "shop_slug", required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The archive to write (a zip).")
+def export_shop_cmd(shop_slug: str, out: Path) -> None:
+    """Write one archive of the shop: its rows (core and every plugin) and its stored files.
+
+    Staff users travel as email, name and state (never password hashes); portal link secrets, API
+    key and invitation hashes stay behind. See docs/operations.md."""
+    from bayline.ops import archive
+
+    try:
+        summary = archive.export_shop(current_app, shop_slug, out)
+    except archive.ArchiveError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"exported {summary.shop} to {summary.path}: {sum(summary.rows.values())} rows in "
+               f"{len(summary.rows)} tables, {summary.files} files, {summary.users} staff users")
+
+
+@bayline_cli.command("import-shop")
+@click.argument("archive_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--slug", help="The shop's slug here (default: the archived one).")
+@click.option("--group", "group_slug", help="Add the shop to this existing group (default: recreate its group).")
+def import_shop_cmd(archive_file: Path, slug: str | None, group_slug: str | None) -> None:
+    """Restore a shop archive as a new shop: new ids, files under new keys, all in one transaction.
+
+    Refused (nothing written) when the slug or group slug is taken, the archive's schema is newer
+    than this database, or the archive is corrupt. Customer links and API keys come back revoked;
+    staff users are matched by email, new ones are created without a password (reset link)."""
+    from bayline.ops import archive
+
+    try:
+        summary = archive.import_shop(current_app, archive_file, slug=slug, group_slug=group_slug)
+    except archive.ArchiveError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"imported shop {summary.shop_id} {summary.slug}: {sum(summary.rows.values())} rows, "
+               f"{summary.files} files")
+    if summary.users_matched:
+        click.echo(f"staff matched by email: {', '.join(summary.users_matched)}")
+    if summary.users_created:
+        click.echo(f"staff created without a password (send them a reset link): {', '.join(summary.users_created)}")
+    click.echo("customer portal links and API keys were revoked: issue new ones")
+
+
 def _flat(exc: ValidationError) -> str:
     messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
     return "; ".join(str(m) for msgs in messages.values() for m in (msgs if isinstance(msgs, list) else [msgs]))

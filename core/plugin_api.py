@@ -40,6 +40,7 @@ from .plugins.config import MissingConfig, PluginConfig, plugin_config
 from .plugins.markers import hookimpl
 from .plugins.scope import for_shop
 from .plugins.types import (
+    ArchiveRemap,
     ClaimPanel,
     Event,
     EventType,
@@ -48,6 +49,7 @@ from .plugins.types import (
     Permission,
     PortalSection,
     SettingDef,
+    ShopArchiveRules,
     Viewer,
 )
 from .portal.current import current_portal_claim
@@ -61,8 +63,8 @@ from .urls import external_url_for, public_url, safe_redirect_target
 
 __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
-    "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection", "SettingDef", "Viewer",
-    "hookimpl",
+    "ArchiveRemap", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection",
+    "SettingDef", "ShopArchiveRules", "Viewer", "hookimpl",
     # models a hook receives or a plugin reads
     "Attachment", "Claim", "Message", "OutboxItem", "Photo", "Shop", "Stage", "User",
     # database and tenancy

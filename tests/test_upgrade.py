@@ -9,7 +9,7 @@ models, and ``/-/ready`` sees the migrations at head. Bump ``PREVIOUS_RELEASE`` 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -46,7 +46,8 @@ def populate_previous_release(engine: sa.Engine) -> dict[str, int]:
     now = datetime.now(UTC)
     with engine.begin() as conn:
         meta = sa.MetaData()
-        meta.reflect(conn, only=["groups", "shops", "stages", "claims", "portal_tokens", "messages"])
+        meta.reflect(conn, only=["groups", "shops", "stages", "claims", "portal_tokens", "messages",
+                                 "sms_consent"])
         t = meta.tables
 
         def insert(table_name: str, **values) -> int:
@@ -76,6 +77,14 @@ def populate_previous_release(engine: sa.Engine) -> dict[str, int]:
         message = insert("messages", tenant_id=shop, claim_id=claim, direction="out", channel="sms",
                          body=f"Track your repair: https://status.example.test/c/{TOKEN}", created_at=now,
                          delivery_state="sent")
+        # the old SMS ledger was unique per (shop number, customer): after a number change one shop
+        # holds two rows for one customer, the older one a STOP
+        insert("sms_consent", tenant_id=shop, shop_number="+15550100001", customer_number="+15555550123",
+               status="opted_out", source="keyword", purposes=[], changed_at=now - timedelta(days=30),
+               history=[{"status": "opted_out", "source": "keyword", "at": (now - timedelta(days=30)).isoformat()}])
+        insert("sms_consent", tenant_id=shop, shop_number="+15550100002", customer_number="+15555550123",
+               status="opted_in", source="intake", purposes=[], changed_at=now,
+               history=[{"status": "opted_in", "source": "intake", "at": now.isoformat()}])
     return {"shop": shop, "claim": claim, "token": token, "message": message}
 
 
@@ -99,6 +108,15 @@ def test_upgrade_from_the_previous_release_keeps_every_row(empty_database_url, t
     assert tuple(token) == ("staff_copy", "active", ids["claim"])  # the new column's default for old links
     assert TOKEN not in body and "(link sent)" in body  # the data migration masked the stored link
     assert tuple(claim) == ("RO-OLD-1", ids["shop"])
+    with engine.connect() as conn:  # one ledger row per purpose; the STOP under the old number wins
+        records = conn.execute(sa.text("SELECT purpose, status FROM consent_records WHERE tenant_id = :s "
+                                       "AND contact = '+15555550123' ORDER BY purpose"), {"s": ids["shop"]}).all()
+        suppressed = conn.execute(sa.text("SELECT count(*) FROM suppressions WHERE tenant_id = :s"),
+                                  {"s": ids["shop"]}).scalar_one()
+        history = conn.execute(sa.text("SELECT count(*) FROM consent_events e JOIN consent_records r "
+                                       "ON r.id = e.record_id WHERE r.purpose = 'transactional'")).scalar_one()
+    assert [tuple(r) for r in records] == [("marketing", "revoked"), ("transactional", "revoked")]
+    assert suppressed == 1 and history == 2
     assert pending_changes(app) == []
     ready = app.test_client().get("/-/ready")
     assert ready.status_code == 200 and ready.json["checks"]["migrations"]["ok"], ready.json

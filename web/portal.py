@@ -75,7 +75,7 @@ def resolve_portal_shop() -> Shop | None:
         session.pop(SESSION_KEY, None)
         return None
     set_tenant(shop.id)
-    found = tokens.load_session_token(entry["t"], entry["c"])
+    found = tokens.load_session_token(entry["t"], entry["c"], entry["i"])
     if found is None:
         set_tenant(None)
         session.pop(SESSION_KEY, None)
@@ -94,7 +94,11 @@ def current_claim() -> Claim:
 
 
 def _open_session(token: Any, claim: Claim) -> Any:
-    session[SESSION_KEY] = {"c": claim.id, "s": claim.tenant_id, "t": token.id}
+    """A new session row for this browser (a session it had before ends: its copies open nothing)."""
+    previous = _session_entry()
+    if previous is not None and previous["s"] == claim.tenant_id:
+        tokens.end_session(previous["i"])
+    session[SESSION_KEY] = tokens.open_session(token, claim)
     token.last_used_at = utcnow()
     commit()
     return redirect(url_for("portal.home"), 303)
@@ -293,6 +297,12 @@ def events() -> Any:
 
 @bp.post("/s/leave")
 def leave() -> Any:
+    """Sign out on this device: the session ends in the database (a copied cookie no longer opens
+    the portal), then leaves the browser."""
+    entry = _session_entry()
+    if entry is not None and g.get("portal_claim") is not None:
+        tokens.end_session(entry["i"])
+        commit()
     session.pop(SESSION_KEY, None)
     return render_template("portal/left.html"), 200
 

@@ -16,9 +16,13 @@ wraps the app's WSGI callable and, for ``GET /c/s/``:
    cookies) under those generations, read *before* any data the page was built from.
 
 A stored page is never served to a session whose signed cookie does not name that shop, claim and
-link; token rotation, revocation or expiry, archiving, plan or setting changes all bump a
-generation, so the next request renders. Always rendered (and then kept): requests with query
-arguments or flashed messages, ``Cache-Control: no-cache`` (portal.js's refetch after a live
+link, nor to a portal session the app has not found open under the current generations; token
+rotation, revocation or expiry, archiving, a session signing out, plan or setting changes all bump
+a generation, so the next request renders (and a signed-out session's copied cookie is refused).
+Never stored nor served from the store: the page of a session carrying values of its own (an
+upload notice, flashed messages, anything outside :data:`SHARED_SESSION_KEYS`), so one session's
+notice never reaches another session of the link. Always rendered (and then kept): requests with
+query arguments, ``Cache-Control: no-cache`` (portal.js's refetch after a live
 update, a hard reload), a customer's views in the seconds after their own change (another process
 may not have heard of it yet), and a session seen for the first time (its form token is made by
 Flask-WTF). A stored page also goes after ``max_age`` seconds, which bounds how long it may lag if
@@ -49,7 +53,7 @@ from bayline.generations import Generations, GenerationStore
 log = logging.getLogger(__name__)
 
 PAGE_PATH = "/c/s/"
-SESSION_KEY = "portal"  # the verified portal session's entry: {"s": shop, "c": claim, "t": link}
+SESSION_KEY = "portal"  # the verified portal session's entry: {"s": shop, "c": claim, "t": link, "i": session}
 PAGE_LIMIT = "120 per minute"
 CSRF_SLOT = b"\x00csrf\x00"  # never in a rendered page: NUL is refused at the door
 OWN_WRITE_KEY = "portal_w"
@@ -58,6 +62,11 @@ GENERATIONS = "bayline.portal.generations"
 OFFER = "bayline.portal.offer"
 LIMITED = "bayline.portal.limited"
 UNSTORED_HEADERS = frozenset({"set-cookie", "content-length", "date", "server"})
+# What a session may carry and still share the link's stored page: none of these is ever shown on
+# it. Anything else in a session (an upload notice, flashed messages, a plugin's remembered choice,
+# a staff login) is this session's own: its page is rendered for it and never stored or served.
+# (Flask-Login's "_fresh" marker is set in anonymous sessions too.)
+SHARED_SESSION_KEYS = frozenset({SESSION_KEY, "csrf_token", OWN_WRITE_KEY, "_permanent", "_fresh"})
 
 Key = tuple[int, int, int]  # shop, claim, link (token id)
 
@@ -80,17 +89,22 @@ class Offer:
     expires_at: datetime | None
     csrf_secret: str
     csrf_token: str
+    session_id: int
 
 
 class PortalPageCache:
-    """Pages by (shop, claim, link), and the CSRF token made for each session secret (tokens never
-    expire here, ``WTF_CSRF_TIME_LIMIT`` None, so a session's token is reused, not signed anew)."""
+    """Pages by (shop, claim, link), the CSRF token made for each session secret (tokens never
+    expire here, ``WTF_CSRF_TIME_LIMIT`` None, so a session's token is reused, not signed anew), and
+    the portal sessions the app found open, each under the generations it was checked at: a stored
+    page goes only to a session checked under the current generations (ending a session bumps the
+    claim's generation, so a signed-out session's copied cookie is checked again, and refused)."""
 
     def __init__(self, generations: GenerationStore, max_entries: int = 2048, max_age: float = 60.0) -> None:
         self.generations = generations
         self.max_age = max_age
         self._pages: LRUCache[Key, StoredPage] = LRUCache(maxsize=max_entries)
         self._csrf_tokens: LRUCache[str, str] = LRUCache(maxsize=max_entries)
+        self._open_sessions: LRUCache[int, Generations] = LRUCache(maxsize=max_entries)
         self._lock = threading.Lock()
 
     def find(self, key: Key, generations: Generations) -> StoredPage | None:
@@ -109,6 +123,12 @@ class PortalPageCache:
         with self._lock:
             self._pages[offer.key] = page
             self._csrf_tokens[offer.csrf_secret] = offer.csrf_token
+            self._open_sessions[offer.session_id] = offer.generations
+
+    def session_open(self, session_id: int, generations: Generations) -> bool:
+        """The app found this portal session open under exactly these generations."""
+        with self._lock:
+            return self._open_sessions.get(session_id) == generations
 
     def csrf_token(self, secret: str) -> str | None:
         with self._lock:
@@ -146,9 +166,20 @@ class PageLimit:
 def session_key(data: Any) -> Key | None:
     """(shop, claim, link) of a verified portal session's data (its ``portal`` entry), or None."""
     entry = data.get(SESSION_KEY)
-    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), int) for k in ("c", "s", "t")):
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), int) for k in ("c", "s", "t", "i")):
         return None
     return entry["s"], entry["c"], entry["t"]
+
+
+def session_id(data: Any) -> int | None:
+    """The portal session row (:class:`~bayline.portal.models.PortalSession`) a verified entry names."""
+    return data[SESSION_KEY]["i"] if session_key(data) is not None else None
+
+
+def has_own_values(data: Any) -> bool:
+    """The session carries values of its own (anything outside :data:`SHARED_SESSION_KEYS`): its page
+    is neither served from the store nor kept there."""
+    return any(name not in SHARED_SESSION_KEYS for name in data)
 
 
 def _asks_fresh(environ: dict[str, Any]) -> bool:
@@ -176,12 +207,13 @@ class PortalPageServer:
         if method != "GET" or environ.get("QUERY_STRING"):
             return self.next_app(environ, start_response)
         data = self._session(environ)
-        key = session_key(data) if data is not None and "_flashes" not in data else None
+        key = session_key(data) if data is not None and not has_own_values(data) else None
         generations = self.cache.generations.current(key[0], key[1]) if key is not None else None
         if generations is None:
             return self.next_app(environ, start_response)
         token = self._csrf_token(data)  # type: ignore[arg-type]
-        if token is not None and not _asks_fresh(environ) and data.get(OWN_WRITE_KEY, 0) <= time.time():  # type: ignore[union-attr]
+        if (token is not None and not _asks_fresh(environ) and data.get(OWN_WRITE_KEY, 0) <= time.time()  # type: ignore[union-attr]
+                and self.cache.session_open(session_id(data), generations)):  # type: ignore[arg-type]
             page = self.cache.find(key, generations)  # type: ignore[arg-type]
             if page is not None:
                 body = page.body.replace(CSRF_SLOT, token.encode())
@@ -239,10 +271,11 @@ def offer(expires_at: datetime | None) -> None:
     request was a plain view it read generations for."""
     generations = request.environ.get(GENERATIONS)
     key = session_key(session)
-    if generations is None or key is None or request.args or "_flashes" in session:
+    if generations is None or key is None or request.args or has_own_values(session):
         return
     token = generate_csrf()  # made (and the secret put in the session) now if this is the first view
-    request.environ[OFFER] = Offer(key, generations, expires_at, session["csrf_token"], token)
+    request.environ[OFFER] = Offer(key, generations, expires_at, session["csrf_token"], token,
+                                   session[SESSION_KEY]["i"])
 
 
 def note_customer_write(response: Any) -> Any:

@@ -9,7 +9,7 @@ from bayline.messaging import tasks
 from bayline.messaging.intake import DEFAULT_MARKETING_WORDING
 from bayline.messaging.quiet import parse_hhmm
 from bayline.plugins.markers import hookimpl
-from bayline.plugins.types import MenuItem, SettingDef
+from bayline.plugins.types import ArchiveRemap, MenuItem, SettingDef, ShopArchiveRules
 
 BEAT_SECONDS = 30.0  # how often due rows (reminders, quiet-hours holds, back-offs) are released
 
@@ -53,3 +53,32 @@ def menu_items(user: Any, shop: Any) -> list[MenuItem]:
     if principal is None or not principal.can("claims.read"):
         return []
     return [MenuItem("Outbox", url_for("console_outbox.outbox"), 35)]
+
+
+def _outbox_options(options: Any, row: dict[str, Any], remap: ArchiveRemap) -> Any:
+    """``photo_ids`` (texted photos) and ``portal_token_id`` (the link a text carries) name rows."""
+    if not isinstance(options, dict):
+        return options
+    out = dict(options)
+    if isinstance(out.get("photo_ids"), list):
+        out["photo_ids"] = [new for new in (remap.id("photos", i) for i in out["photo_ids"]) if new is not None]
+    if out.get("portal_token_id") is not None:
+        out["portal_token_id"] = remap.id("portal_tokens", out["portal_token_id"])
+    return out
+
+
+IMPORT_CANCELLED = "cancelled by import-shop: not sent from the new deployment (send again if still wanted)"
+
+
+def _imported_outbox(row: dict[str, Any]) -> dict[str, Any]:
+    """Messages waiting to go (queued, held for quiet hours or a due time) do not leave the new
+    deployment on their own: the old one may have sent them, or the shop runs in both for a while."""
+    if row.get("state") in ("queued", "held"):
+        return {**row, "state": "cancelled", "reason": IMPORT_CANCELLED, "due_at": None}
+    return row
+
+
+@hookimpl
+def shop_archive_rules() -> ShopArchiveRules:
+    return ShopArchiveRules(json_columns={"outbox_items.options": _outbox_options},
+                            on_import={"outbox_items": _imported_outbox})

@@ -10,7 +10,16 @@ from bayline.auth.roles import ROLES
 from bayline.claims.models import Claim
 from bayline.photos import checks, service, tasks  # noqa: F401  (tasks: registers the Celery tasks)
 from bayline.plugins.markers import hookimpl
-from bayline.plugins.types import ClaimPanel, EventType, Feature, Permission, PortalSection, SettingDef, Viewer
+from bayline.plugins.types import (
+    ClaimPanel,
+    EventType,
+    Feature,
+    Permission,
+    PortalSection,
+    SettingDef,
+    ShopArchiveRules,
+    Viewer,
+)
 
 _STAFF_MANAGERS = ("owner", "admin", "advisor", "estimator", "production_manager")
 
@@ -128,3 +137,9 @@ def portal_sections(claim: Claim, viewer: Viewer) -> list[PortalSection]:
                                notice=session.pop("photos.upload_notice", None))
         sections.append(PortalSection(key="uploads", title="Send us photos or documents", html=html, order=60))
     return sections
+
+
+@hookimpl
+def shop_archive_rules() -> ShopArchiveRules:
+    """Photo keys are prefixes (``<key>/original``, ``display.jpg``, ``thumb.webp``); attachments one object."""
+    return ShopArchiveRules(storage_keys=("photos.key", "attachments.key"))

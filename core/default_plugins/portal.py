@@ -3,11 +3,13 @@ that tell open portal and staff pages something changed (for every event type re
 from __future__ import annotations
 
 import logging
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from bayline import live
+from bayline.db import utcnow
+from bayline.ops.credentials import unusable_hash
 from bayline.plugins.markers import hookimpl
-from bayline.plugins.types import Event, EventType, Feature, SettingDef
+from bayline.plugins.types import Event, EventType, Feature, SettingDef, ShopArchiveRules
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +88,19 @@ def on_event(event: Event) -> None:
         live.publish_event(event.tenant_id, int(event.payload["claim_id"]), event.type, event.id)
     except Exception:  # a broker outage must never fail the change itself; pages also poll
         log.exception("live update for %s could not be published", event.type)
+
+
+def _revoked_link(row: dict[str, Any]) -> dict[str, Any]:
+    """A customer link never works in another deployment: its secret stays behind (the archive
+    carries no hash and no sealed copy), the row comes back revoked with an unusable hash, for the
+    history (which link carried which text, attempts). Staff issue new links after an import."""
+    row = {**row, "token_hash": unusable_hash(), "sealed": None, "short_hash": None}
+    if row.get("state") == "active":
+        row["state"], row["ended_at"] = "revoked", row.get("ended_at") or utcnow()
+    return row
+
+
+@hookimpl
+def shop_archive_rules() -> ShopArchiveRules:
+    return ShopArchiveRules(redact=("portal_tokens.token_hash", "portal_tokens.sealed", "portal_tokens.short_hash"),
+                            on_import={"portal_tokens": _revoked_link})

@@ -1,4 +1,5 @@
-"""Operations: health and readiness checks, Prometheus metrics, JSON logs with request ids, Sentry.
+"""Operations: health and readiness checks, Prometheus metrics, JSON logs with request ids, Sentry,
+and shop archives (:mod:`bayline.ops.archive`: ``flask bayline export-shop`` / ``import-shop``).
 
 ``init_ops(app, settings)`` is called once by the app factory. Everything here is read from
 ``BAYLINE_*`` variables (or the same names, lower-case without the prefix, given to ``create_app``):

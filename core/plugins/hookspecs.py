@@ -26,7 +26,18 @@ if TYPE_CHECKING:
     from bayline.messaging.models import OutboxItem
     from bayline.tenants.models import Shop
 
-    from .types import ClaimPanel, Event, EventType, Feature, MenuItem, Permission, PortalSection, SettingDef, Viewer
+    from .types import (
+        ClaimPanel,
+        Event,
+        EventType,
+        Feature,
+        MenuItem,
+        Permission,
+        PortalSection,
+        SettingDef,
+        ShopArchiveRules,
+        Viewer,
+    )
 
 # -------------------------------------------------------------------------
 # Registration: called once at app start for every installed plugin
@@ -469,4 +480,37 @@ def entitlements_changed(shop: Shop, before: set[str], after: set[str]) -> None:
         def entitlements_changed(shop, before, after):
             if "quotes" in after - before:
                 get_session().add(QuoteTemplate(tenant_id=shop.id, name="Standard"))
+    """
+
+
+# -------------------------------------------------------------------------
+# Operations: called by platform commands for every installed plugin
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def shop_archive_rules() -> ShopArchiveRules | list[ShopArchiveRules]:
+    """Say how your tables travel in a shop archive (``flask bayline export-shop`` / ``import-shop``).
+
+    Called by both commands for every installed plugin (core ones too). Tables with a ``tenant_id``,
+    and tables reached from them through declared foreign keys, are carried without any rule (new
+    primary keys, foreign keys remapped); implement this only for what the schema does not say:
+    tables to skip, columns holding storage keys (their files go into the archive), integer columns
+    naming rows without a foreign key, ids or keys inside JSON values, secrets to leave out.
+
+    Arguments:
+        none.
+
+    Commits:
+        no; return the rules only.
+
+    Example::
+
+        @hookimpl
+        def shop_archive_rules():
+            return ShopArchiveRules(
+                storage_keys=("quotes_files.key",),
+                id_columns={"quotes_decisions.version_ref": "quotes_versions"},
+                json_columns={"quotes_decisions.line_ids":
+                              lambda ids, row, remap: [remap.id("quotes_lines", i) for i in ids or []]})
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 
 @dataclass(frozen=True)
@@ -130,3 +130,49 @@ class Viewer:
 
     claim_id: int
     kind: str = "customer"
+
+
+class ArchiveRemap(Protocol):
+    """What a :class:`ShopArchiveRules` rewriter is given: the new id of an old row and the new storage
+    key of an old one. On export the same rewriters run against a remap that returns ids unchanged and
+    records every key it is asked about (so the archive carries those files)."""
+
+    def id(self, table: str, old: Any) -> int | None:
+        """The new id of row ``old`` of ``table`` (None: that row is not in the archive)."""
+        ...
+
+    def key(self, old: str) -> str:
+        """The new storage key of ``old`` (``<key>/<name>`` objects under it move along)."""
+        ...
+
+
+JsonRewriter = Callable[[Any, dict[str, Any], ArchiveRemap], Any]
+"""``(value, row, remap) -> new value`` for a column holding ids or storage keys inside a value
+(JSON lists and dicts); ``row`` is the whole exported row (read-only)."""
+
+RowFix = Callable[[dict[str, Any]], dict[str, Any]]
+"""``(row) -> row``: last changes to an imported row (ids and keys are already new)."""
+
+
+@dataclass(frozen=True)
+class ShopArchiveRules:
+    """How ``flask bayline export-shop`` / ``import-shop`` treat some tables (``shop_archive_rules``).
+
+    Every table with a ``tenant_id`` and every table reached from one through declared foreign keys
+    is carried without rules: new primary keys, foreign keys remapped. Rules say what the schema
+    cannot: names are ``"table.column"``."""
+
+    skip_tables: tuple[str, ...] = ()
+    """Tables not carried (caches, rows rebuilt on demand)."""
+    storage_keys: tuple[str, ...] = ()
+    """Columns holding a storage key, or a key prefix whose objects are ``<key>/<name>``: the files go
+    into the archive and come back under new keys of the new shop."""
+    id_columns: dict[str, str] = field(default_factory=dict)
+    """Integer columns naming rows of another table without a declared foreign key → that table."""
+    json_columns: dict[str, JsonRewriter] = field(default_factory=dict)
+    """Columns holding ids or keys inside a value → a :data:`JsonRewriter`."""
+    redact: tuple[str, ...] = ()
+    """Columns never written to the archive (secrets sealed under this deployment's key); exported
+    as null, so an ``on_import`` fix must fill a NOT NULL one."""
+    on_import: dict[str, RowFix] = field(default_factory=dict)
+    """Table → a :data:`RowFix` run on each imported row (e.g. revoke live links)."""

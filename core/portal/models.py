@@ -47,3 +47,16 @@ class PortalAttempt(TenantScoped, Base):
     ok: Mapped[bool] = mapped_column(Boolean, default=False)
     ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class PortalSession(TenantScoped, Base):
+    """One browser's verified portal session, opened through one link. The signed cookie names this
+    row; "sign out on this device" ends it, so a copy of the cookie stops opening the portal. A
+    session also ends with its link's revocation, the claim's expiry or archiving (checked on load)."""
+
+    __tablename__ = "portal_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("portal_tokens.id", ondelete="CASCADE"), index=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

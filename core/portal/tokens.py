@@ -7,6 +7,10 @@ that purpose's current link (state ``rotated``); the others keep working. The se
 print or send the same link again, the secret sealed under a key derived from the app secret
 (:mod:`bayline.portal.sealing`). Links stop working ``portal.link_expiry_days`` after the claim
 reached a terminal stage. Revoking ends links and the portal sessions they opened.
+
+A verified portal session is a :class:`~bayline.portal.models.PortalSession` row named by the
+browser's signed cookie (:func:`open_session`); "sign out on this device" ends the row
+(:func:`end_session`), so a copy of the cookie opens nothing afterwards.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from bayline.events import emit
 from bayline.tenancy import unscoped
 
 from . import sealing
-from .models import PURPOSES, PortalToken
+from .models import PURPOSES, PortalSession, PortalToken
 
 PATH_PREFIX = "/c/"
 # Printed purposes also get a short code, typed by hand from the paper (10 characters of an
@@ -219,10 +223,34 @@ def lookup(raw: str) -> tuple[PortalToken, Claim] | None:
     return token, claim  # type: ignore[return-value]
 
 
-def load_session_token(token_id: int, claim_id: int) -> tuple[PortalToken, Claim] | None:
-    """Re-check a portal session's link: a revoked link ends its sessions, as do expiry and
-    archiving; a replaced (rotated) link no longer opens, but a customer already in keeps going."""
+def open_session(token: PortalToken, claim: Claim) -> dict[str, int]:
+    """Open a portal session through ``token`` for ``claim``: the row, and the entry the browser's
+    signed cookie carries (``{"s": shop, "c": claim, "t": link, "i": session}``)."""
+    row = PortalSession(tenant_id=claim.tenant_id, token_id=token.id, claim_id=claim.id)
+    get_session().add(row)
+    get_session().flush()
+    return {"c": claim.id, "s": claim.tenant_id, "t": token.id, "i": row.id}
+
+
+def end_session(session_id: int) -> bool:
+    """End one portal session (this device signs out). False when it had already ended or is unknown
+    in the current tenant. Ending the row bumps the claim's generation, so no stored page outlives it."""
+    row = get_session().get(PortalSession, session_id)
+    if row is None or row.ended_at is not None:
+        return False
+    row.ended_at = utcnow()
+    get_session().flush()
+    return True
+
+
+def load_session_token(token_id: int, claim_id: int, session_id: int) -> tuple[PortalToken, Claim] | None:
+    """Re-check a portal session and its link: an ended session (signed out), a revoked link,
+    expiry and archiving end it; a replaced (rotated) link no longer opens, but a customer already
+    in keeps going."""
     session = get_session()
+    row = session.get(PortalSession, session_id)
+    if row is None or row.ended_at is not None or row.token_id != token_id or row.claim_id != claim_id:
+        return None
     token = session.get(PortalToken, token_id)
     claim = session.get(Claim, claim_id)
     if token is None or claim is None or token.state == "revoked" or claim.archived_at is not None:

@@ -108,7 +108,12 @@ class LocalStorage:
         return self._path(key).is_file()
 
     def keys(self, prefix: str = "") -> Iterator[str]:
-        for path in sorted(self.root.rglob("*")):
+        # walk only the deepest directory the prefix names (``t1/photos/ab12/`` → that folder)
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.root / folder if folder and _KEY_RE.match(folder) and ".." not in folder else self.root
+        if not start.is_dir():
+            return
+        for path in sorted(start.rglob("*")):
             if path.is_file() and not path.name.startswith(".up-"):
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):

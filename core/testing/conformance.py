@@ -4,7 +4,8 @@ A plugin called ``x`` is distribution ``bayline-x``, package ``bayline_x``, entr
 point ``x``, feature key ``x``, blueprints ``plugin_x`` / ``plugin_x_public`` under ``/plugins/x``,
 ``plugin_x_portal`` under ``/c/s/x`` and ``plugin_x_api`` under ``/api/v1/plugins/x`` (the
 ``plugin_api`` blueprint factories make them so), Alembic branch label ``x``, tables ``x_*``
-carrying ``tenant_id``, settings ``x.*``, Celery tasks ``bayline_x.*``; event types are
+carrying ``tenant_id``, settings ``x.*``, Celery tasks ``bayline_x.*``, shop archive rules naming
+existing columns of its own ``x_*`` tables; event types are
 ``EventType`` values with a ``TypedDict`` payload and a "fires" description; and its modules import
 nothing of ``bayline`` but ``bayline.plugin_api`` and ``bayline.testing`` (see :mod:`.imports`).
 """
@@ -60,6 +61,7 @@ def check_plugin(app: Flask, name: str) -> list[str]:
             problems.append(f"{name}: setting {defn.key!r} is outside the '{name}.' namespace")
     for item in registry.call_collect(registry.hook_of("register_event_types", name)()):
         problems += _check_event_type(name, item)
+    problems += check_archive_rules(name, registry.call_collect(registry.hook_of("shop_archive_rules", name)()))
     celery = app.extensions.get("celery")
     if celery is not None:
         for task_name, task in celery.tasks.items():
@@ -107,3 +109,39 @@ def _check_migrations(app: Flask, name: str, info: Any) -> list[str]:
     if name not in labels:
         return [f"{name}: Alembic branch label should be {name!r} (found {sorted(labels) or 'none'})"]
     return []
+
+
+def check_archive_rules(name: str, rules: list[Any]) -> list[str]:
+    """``shop_archive_rules`` results: ``ShopArchiveRules`` naming real columns of the plugin's own
+    ``x_*`` tables (and real tables as id targets)."""
+    from bayline.plugins.types import ShopArchiveRules
+
+    tables = Base.metadata.tables
+    problems: list[str] = []
+
+    def own(table: str) -> bool:
+        if not table.startswith(f"{name}_"):
+            problems.append(f"{name}: shop_archive_rules names {table!r}, not one of its '{name}_' tables")
+            return False
+        if table not in tables:
+            problems.append(f"{name}: shop_archive_rules names table {table!r}, which does not exist")
+            return False
+        return True
+
+    def column(ref: str) -> None:
+        table, _, col = ref.partition(".")
+        if own(table) and col not in tables[table].c:
+            problems.append(f"{name}: shop_archive_rules names {ref!r}: no such column")
+
+    for item in rules:
+        if not isinstance(item, ShopArchiveRules):
+            problems.append(f"{name}: shop_archive_rules returned {item!r}, not ShopArchiveRules")
+            continue
+        for table in (*item.skip_tables, *item.on_import):
+            own(table)
+        for ref in (*item.storage_keys, *item.id_columns, *item.json_columns, *item.redact):
+            column(ref)
+        for ref, target in item.id_columns.items():
+            if target not in tables:
+                problems.append(f"{name}: shop_archive_rules maps {ref!r} to unknown table {target!r}")
+    return problems

@@ -229,7 +229,8 @@ def api_client(app: Flask) -> Callable[..., FlaskClient]:
 @pytest.fixture
 def portal_client(app: Flask) -> Callable[..., FlaskClient]:
     """``portal_client(claim)`` → a test client with a verified customer portal session for ``claim``
-    (bound to the claim's active link, issuing one if it has none); pages live under ``/c/s/``."""
+    (bound to the claim's active link, issuing one if it has none, with its own session row, as a
+    verified browser gets); pages live under ``/c/s/``."""
     from bayline.claims.models import Claim
     from bayline.events import commit
     from bayline.portal import tokens
@@ -241,10 +242,11 @@ def portal_client(app: Flask) -> Callable[..., FlaskClient]:
             if token is None:
                 token = tokens.issue(current).token
                 commit(session)
-            token_id = token.id
+            entry = tokens.open_session(token, current)
+            commit(session)
         client = app.test_client()
         with client.session_transaction() as sess:
-            sess["portal"] = {"c": claim.id, "s": claim.tenant_id, "t": token_id}
+            sess["portal"] = entry
         return client
 
     return factory

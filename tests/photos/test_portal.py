@@ -105,3 +105,24 @@ def test_uploads_card_and_script_on_the_portal(app, bay, portal_client):
     assert "application/pdf" in page and "10 files" in page and "20 MB" in page
     js = app.test_client().get("/assets/photos/gallery.js")
     assert js.status_code == 200 and "XMLHttpRequest" in js.get_data(as_text=True)
+
+
+def test_upload_notice_never_reaches_another_session_of_the_link(app, bay, portal_client):
+    """L3. Before: the page one session rendered with its upload notice ("Thank you, we received 1
+    file.") went into the page store and was served to every other session of the same link. Now a
+    session carrying values of its own is rendered for itself and never stored."""
+    from bayline.web.portal_cache import get_cache
+
+    alice, bob = portal_client(bay.claim), portal_client(bay.claim)
+    csrf = portal_csrf(alice)
+    portal_csrf(bob)
+    sent = customer_upload(alice, [(images.jpeg(), "door.jpg", "image/jpeg")], csrf, json=False)
+    assert sent.status_code == 303
+    notice = "Thank you, we received 1 file."
+    assert notice not in bob.get("/c/s/").get_data(as_text=True)  # Bob's session is checked open now
+    assert notice in alice.get("/c/s/").get_data(as_text=True)
+    for _ in range(3):  # from the store (or rendered): never Alice's notice
+        page = bob.get("/c/s/")
+        assert page.status_code == 200 and notice not in page.get_data(as_text=True)
+    assert len(get_cache(app)) == 1
+    assert notice not in alice.get("/c/s/").get_data(as_text=True)  # shown once

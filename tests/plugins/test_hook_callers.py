@@ -44,6 +44,7 @@ HOOK_TESTS: dict[str, str] = {
     "on_event": "tests/faults/test_plugin_fault.py::test_failing_plugin_handler_does_not_silence_the_others",
     "tenant_provisioned": "tests/plugins/test_hook_callers.py::test_tenant_provisioned_rows_commit_with_the_shop",
     "entitlements_changed": "tests/plugins/test_hook_callers.py::test_entitlements_changed_on_plan_addon_and_toggle",
+    "shop_archive_rules": "tests/ops/test_shop_archive.py::test_a_plugin_table_travels_by_its_rules",
 }
 
 

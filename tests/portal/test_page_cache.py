@@ -188,12 +188,14 @@ def test_stored_page_stops_at_link_expiry_and_max_age():
     cache = PortalPageCache(generations=None, max_age=30)  # type: ignore[arg-type]
     gens = ("p", "s", "c")
     past = utcnow() - timedelta(seconds=1)
-    cache.keep(Offer((1, 2, 3), gens, past, "secret", "tok"), b"<p>tok</p>", [])
+    cache.keep(Offer((1, 2, 3), gens, past, "secret", "tok", 4), b"<p>tok</p>", [])
     assert cache.find((1, 2, 3), gens) is None
-    cache.keep(Offer((1, 2, 3), gens, None, "secret", "tok"), b"<p>tok</p>", [("Set-Cookie", "x"), ("X-A", "1")])
+    cache.keep(Offer((1, 2, 3), gens, None, "secret", "tok", 4), b"<p>tok</p>", [("Set-Cookie", "x"), ("X-A", "1")])
     page = cache.find((1, 2, 3), gens)
     assert page is not None and b"tok" not in page.body and page.headers == [("X-A", "1")]
     assert cache.find((1, 2, 3), ("p", "s", "other")) is None
+    assert cache.session_open(4, gens) and not cache.session_open(4, ("p", "s", "other"))
+    assert not cache.session_open(5, gens)  # a session the app never found open
     cache.max_age = 0
     time.sleep(0.01)
     assert cache.find((1, 2, 3), gens) is None

@@ -149,10 +149,13 @@ def test_session_is_scoped_to_one_claim(app, make_shop, make_claim, portal_clien
     assert "Alpha" in body and "Bravo" not in body and claim_b.number not in body
     with in_tenant(app, shop.id) as session:
         token_a = tokens.active_token(session.get(Claim, claim_a.id)).id
-    # a session entry that pairs A's link with claim B, or with another shop, reads nothing
-    for forged in ({"c": claim_b.id, "s": shop.id, "t": token_a},
-                   {"c": claim_c.id, "s": other_shop.id, "t": token_a},
-                   {"c": claim_a.id, "s": other_shop.id, "t": token_a}):
+    with client.session_transaction() as sess:
+        session_a = sess["portal"]["i"]
+    # a session entry that pairs A's link and session with claim B, or with another shop, reads nothing
+    for forged in ({"c": claim_b.id, "s": shop.id, "t": token_a, "i": session_a},
+                   {"c": claim_c.id, "s": other_shop.id, "t": token_a, "i": session_a},
+                   {"c": claim_a.id, "s": other_shop.id, "t": token_a, "i": session_a},
+                   {"c": claim_a.id, "s": shop.id, "t": token_a}):
         forger = app.test_client()
         with forger.session_transaction() as sess:
             sess["portal"] = forged

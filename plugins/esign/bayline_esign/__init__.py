@@ -17,6 +17,7 @@ from bayline.plugin_api import (
     Permission,
     PortalSection,
     SettingDef,
+    ShopArchiveRules,
     hookimpl,
     plugin_config,
 )
@@ -284,3 +285,10 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
             '<button type="submit">Prepare for signature</button></form>')
     html = "".join(rows) or "<p>No documents sent for signature yet.</p>"
     return [ClaimPanel(key="esign", title="E-signature", html=html + form, order=50)]
+
+
+@hookimpl
+def shop_archive_rules() -> ShopArchiveRules:
+    """Signed PDFs live in core storage; a consent names its signer without a foreign key."""
+    return ShopArchiveRules(storage_keys=("esign_documents.signed_pdf_key",),
+                            id_columns={"esign_consents.signer_id": "esign_signers"})

@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 from flask import Flask, g, render_template
 
 from bayline.plugin_api import (
+    ArchiveRemap,
     Claim,
     ClaimPanel,
     EventType,
@@ -24,6 +25,7 @@ from bayline.plugin_api import (
     Permission,
     PortalSection,
     SettingDef,
+    ShopArchiveRules,
     User,
     Viewer,
     hookimpl,
@@ -221,3 +223,15 @@ def portal_sections(claim: Claim, viewer: Viewer) -> list[PortalSection]:
     html = render_template("bayline_quotes/portal_card.html", cards=cards, pol=pol, summary=s, timeline=timeline,
                            online=show_pay and shop_settings(NAME).get_bool("online_payment"))
     return [PortalSection(NAME, "Your estimate", html, order=35)]
+
+
+def _line_ids(ids: Any, row: dict[str, Any], remap: ArchiveRemap) -> Any:
+    """A decision names the lines it decided (JSON list of ``quotes_lines`` ids)."""
+    if not isinstance(ids, list):
+        return ids
+    return [new for new in (remap.id("quotes_lines", i) for i in ids) if new is not None]
+
+
+@hookimpl
+def shop_archive_rules() -> ShopArchiveRules:
+    return ShopArchiveRules(json_columns={"quotes_decisions.line_ids": _line_ids})

@@ -14,6 +14,7 @@ from flask import Flask, g, url_for
 from markupsafe import escape
 
 from bayline.plugin_api import (
+    ArchiveRemap,
     ClaimPanel,
     Event,
     Feature,
@@ -22,6 +23,7 @@ from bayline.plugin_api import (
     Refused,
     SettingDef,
     Shop,
+    ShopArchiveRules,
     files,
     for_shop,
     get_session,
@@ -296,3 +298,25 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
                 if items else "")
     html = f'{received}{notice}{form}'
     return [ClaimPanel(NAME, "Text messages", html, order=150)]
+
+
+def _media_files(items: Any, row: dict[str, Any], remap: ArchiveRemap) -> Any:
+    """Inbound MMS media: a held item's storage ``key``, a stored one's ``photo_id`` / ``attachment_id``."""
+    if not isinstance(items, list):
+        return items
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            item = dict(item)
+            if item.get("key"):
+                item["key"] = remap.key(item["key"])
+            for name, table in (("photo_id", "photos"), ("attachment_id", "attachments")):
+                if item.get(name) is not None:
+                    item[name] = remap.id(table, item[name])
+        out.append(item)
+    return out
+
+
+@hookimpl
+def shop_archive_rules() -> ShopArchiveRules:
+    return ShopArchiveRules(json_columns={"sms_inbound.media_files": _media_files})

@@ -31,6 +31,27 @@ def _json(value):
     return json.loads(value)
 
 
+def _merged_consent(bind, consent):
+    """One row per (shop, customer). The old table was unique per (shop number, customer), so a shop
+    that changed numbers could hold two rows for one customer, while the core ledger is unique per
+    (shop, contact, channel, purpose): an opt-out under any number wins (a STOP is never lost),
+    otherwise the latest row decides; the histories are merged in time order."""
+    merged: dict = {}
+    for row in bind.execute(sa.select(consent).order_by(consent.c.changed_at, consent.c.id)).mappings():
+        history = _json(row["history"]) or [{"status": row["status"], "source": row["source"]}]
+        key = (row["tenant_id"], row["customer_number"])
+        current = merged.get(key)
+        if current is None:
+            merged[key] = {**row, "history": list(history)}
+            continue
+        current["history"].extend(history)
+        if row["status"] == "opted_out" or current["status"] != "opted_out":
+            current.update(status=row["status"], source=row["source"], changed_at=row["changed_at"])
+    for row in merged.values():
+        row["history"].sort(key=lambda entry: entry.get("at") or "")
+        yield row
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     meta = sa.MetaData()
@@ -57,7 +78,7 @@ def upgrade() -> None:
             sent_at=row["updated_at"] if state in ("sent", "delivered") else None,
             delivered_at=row["updated_at"] if state == "delivered" else None))
     now = datetime.now(UTC)
-    for row in bind.execute(sa.select(consent)).mappings():
+    for row in _merged_consent(bind, consent):
         out = row["status"] == "opted_out"
         for purpose in ("transactional", "marketing"):
             if purpose == "marketing" and not out:
@@ -67,7 +88,7 @@ def upgrade() -> None:
                 tenant_id=row["tenant_id"], contact=row["customer_number"], channel="sms", purpose=purpose,
                 status=status, source=row["source"][:40], wording_version=None,
                 changed_at=row["changed_at"] or now)).inserted_primary_key[0]
-            for entry in _json(row["history"]) or [{"status": row["status"], "source": row["source"]}]:
+            for entry in row["history"]:
                 at = entry.get("at")
                 bind.execute(events.insert().values(
                     tenant_id=row["tenant_id"], record_id=record_id,
