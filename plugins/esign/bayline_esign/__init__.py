@@ -19,6 +19,7 @@ from bayline.plugin_api import (
     SettingDef,
     ShopArchiveRules,
     hookimpl,
+    plugin_config,
 )
 
 from . import models  # noqa: F401  (register the tables on the shared metadata)
@@ -120,16 +121,71 @@ def register_commands(cli: click.Group) -> None:
 
     group = AppGroup("esign", help="E-signature: platform keys and verification.")
 
+    def ca_dir_option(fn: Any) -> Any:
+        return click.option(
+            "--ca-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+            help="Where the CA key lives, outside the runtime key directory (default: "
+                 "BAYLINE_PLUGIN_ESIGN_CA_DIR). Keep it offline.")(fn)
+
+    def passphrase_option(confirm: bool) -> Any:
+        return click.option("--passphrase", envvar="BAYLINE_ESIGN_CA_PASSPHRASE", prompt="CA key passphrase",
+                            hide_input=True, confirmation_prompt=confirm,
+                            help="Encrypts the CA key (env BAYLINE_ESIGN_CA_PASSPHRASE); not the app's secret.")
+
+    def resolve_ca_dir(given: Path | None) -> Path:
+        value = given or plugin_config(NAME).get_str("ca_dir")
+        if not value:
+            raise click.UsageError("give --ca-dir or set BAYLINE_PLUGIN_ESIGN_CA_DIR")
+        return Path(value)
+
     @group.command("init-keys")
-    @click.option("--force", is_flag=True, help="Replace existing keys (old documents stop validating).")
+    @click.option("--force", is_flag=True, help="Replace the signing key (earlier documents keep validating).")
     def init_keys(force: bool) -> None:
-        """Create the platform CA and document-signing certificate under the instance dir."""
+        """Set up the runtime key directory with a CA whose key is discarded at once (for a CA you keep
+        offline, to issue later certificates from: init-ca, then issue-signing-cert)."""
         from flask import current_app
 
         from .keys import generate_keys, key_dir
 
         made = generate_keys(key_dir(), current_app.config["SECRET_KEY"].encode(), force=force)
-        click.echo(f"{'created' if made else 'kept existing'} keys in {key_dir()}")
+        click.echo(f"{'created' if made else 'kept existing'} keys in {key_dir()} (no CA key stored)")
+
+    @group.command("init-ca")
+    @ca_dir_option
+    @passphrase_option(confirm=True)
+    @click.option("--force", is_flag=True, help="Replace an existing CA in the CA directory.")
+    def init_ca_cmd(ca_dir: Path | None, passphrase: str, force: bool) -> None:
+        """Create the platform CA in a separate directory (or move an older version's CA key out of
+        the runtime key directory there). The app never reads it."""
+        from flask import current_app
+
+        from .keys import CaProblem, init_ca, key_dir
+
+        target = resolve_ca_dir(ca_dir)
+        try:
+            done = init_ca(key_dir(), target, passphrase.encode(), current_app.config["SECRET_KEY"].encode(),
+                           force=force)
+        except CaProblem as exc:
+            raise click.ClickException(str(exc)) from None
+        words = {"created": "created a CA in", "moved": "moved the CA key out of the runtime directory to",
+                 "kept": "kept the existing CA in"}
+        click.echo(f"{words[done]} {target}; next: flask esign issue-signing-cert, then keep {target} offline")
+
+    @group.command("issue-signing-cert")
+    @ca_dir_option
+    @passphrase_option(confirm=False)
+    def issue_cmd(ca_dir: Path | None, passphrase: str) -> None:
+        """Issue a new document-signing key and certificate from the CA into the runtime key directory."""
+        from flask import current_app
+
+        from .keys import CaProblem, issue_signing_cert, key_dir
+
+        try:
+            issue_signing_cert(key_dir(), resolve_ca_dir(ca_dir), passphrase.encode(),
+                               current_app.config["SECRET_KEY"].encode())
+        except CaProblem as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"issued a signing certificate into {key_dir()} (restart the app workers to use it)")
 
     @group.command("verify")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -209,13 +265,23 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
         rows.append(f"<div class=\"esign-package\"><strong>{escape(pkg.title)}</strong> &mdash; "
                     f"<span class=\"esign-state\">{escape(state)}</span><p>Signers: {escape(who)}</p>{declined}"
                     f"<ul>{''.join(docs)}</ul>{cancel}</div>")
-    options = "".join(f'<label><input type="checkbox" name="templates" value="{escape(t.key)}"> '
+    from flask import session
+
+    from .views import FORM_KEY
+
+    typed = session.pop(FORM_KEY, None) if FORM_KEY in session else None
+    typed = typed if isinstance(typed, dict) and typed.get("claim_id") == claim.id else {}
+    ticked = set(typed.get("templates") or ())
+    options = "".join(f'<label><input type="checkbox" name="templates" value="{escape(t.key)}"'
+                      f'{" checked" if t.key in ticked else ""}> '
                       f"{escape(t.title)}</label><br>" for t in latest_templates())
     action = url_for("plugin_esign.create_package", claim_id=claim.id)
     form = (f'<form method="post" action="{escape(action)}"><input type="hidden" name="csrf_token" '
             f'value="{escape(generate_csrf())}">{options}'
-            '<label>Second signer (optional) <input name="second_signer_name" maxlength="200"></label> '
-            '<label>their mobile <input name="second_signer_mobile" type="tel" maxlength="32"></label><br>'
+            '<label>Second signer (optional) <input name="second_signer_name" maxlength="200" '
+            f'value="{escape(typed.get("second_signer_name", ""))}"></label> '
+            '<label>their mobile (they confirm a texted code) <input name="second_signer_mobile" type="tel" '
+            f'maxlength="32" value="{escape(typed.get("second_signer_mobile", ""))}"></label><br>'
             '<button type="submit">Prepare for signature</button></form>')
     html = "".join(rows) or "<p>No documents sent for signature yet.</p>"
     return [ClaimPanel(key="esign", title="E-signature", html=html + form, order=50)]

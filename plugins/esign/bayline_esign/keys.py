@@ -1,13 +1,22 @@
-"""The platform's signing keys: a CA and a document-signing certificate under the instance dir.
+"""The platform's signing keys.
 
-Generated on first use (or by ``flask esign init-keys``); private keys are stored PEM-encrypted
-with the app's secret key. The loaded pyHanko signer is cached per key directory.
+The runtime key directory (``<instance dir>/esign``) holds only what signing needs: the
+document-signing key (``signer.key.pem``, PEM-encrypted with the app's secret key), its
+certificate (``signer.pem``) and the CA certificate (``ca.pem``, the chain and the trust root of
+verification). The CA's private key never lives there and the app never reads it: it exists only
+in a separate CA directory that the operator keeps offline (``flask esign init-ca`` /
+``issue-signing-cert``, encrypted with a passphrase of its own), or nowhere at all when the keys were
+set up automatically (first use, ``flask esign init-keys`` without ``--ca-dir``: the CA key is
+generated in memory, signs the certificate and is discarded). The loaded pyHanko signer is cached
+per key directory.
 """
 from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +40,9 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+log = logging.getLogger(__name__)
 FIELD_NAME = "BaylineSeal"
+CA_KEY = "ca.key.pem"  # only ever in the CA directory, never in the runtime key directory
 BYTES_RESERVED = 8192  # ECDSA P-256 CMS with two certificates is ~1.5 kB; room for a timestamp token later
 _lock = threading.Lock()
 _cache: dict[str, PlatformKeys] = {}
@@ -57,9 +68,11 @@ class PlatformKeys:
     ca_cert: asn1_x509.Certificate
     signing_cert: asn1_x509.Certificate
     signer: signers.SimpleSigner
+    previous_cas: tuple[asn1_x509.Certificate, ...] = ()
 
     def validation_context(self) -> ValidationContext:
-        return ValidationContext(trust_roots=[self.ca_cert], allow_fetching=False)
+        """Trust roots: the current CA and the CAs of earlier signing certificates."""
+        return ValidationContext(trust_roots=[self.ca_cert, *self.previous_cas], allow_fetching=False)
 
 
 def key_dir(app: Any = None) -> Path:
@@ -80,11 +93,11 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def generate_keys(directory: Path, secret: bytes, *, force: bool = False) -> bool:
-    """Create the CA and signing certificate in ``directory``; False when they already exist."""
-    directory.mkdir(parents=True, exist_ok=True)
-    if (directory / "signer.pem").exists() and not force:
-        return False
+class CaProblem(Exception):
+    """The CA directory is missing, unreadable or in the wrong place (a message for the operator)."""
+
+
+def _new_ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
@@ -98,6 +111,12 @@ def generate_keys(directory: Path, secret: bytes, *, force: bool = False) -> boo
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
+    return ca_key, ca_cert
+
+
+def _issue(directory: Path, secret: bytes, ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate) -> None:
+    """A new document-signing key and certificate under ``ca_cert`` into the runtime ``directory``."""
+    now = datetime.now(UTC)
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder().subject_name(_name("Bayline Document Signing")).issuer_name(ca_cert.subject)
@@ -112,15 +131,78 @@ def generate_keys(directory: Path, secret: bytes, *, force: bool = False) -> boo
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    enc = serialization.BestAvailableEncryption(secret)
+    directory.mkdir(parents=True, exist_ok=True)
     pem = serialization.Encoding.PEM
-    pkcs8 = serialization.PrivateFormat.PKCS8
-    _write(directory / "ca.key.pem", ca_key.private_bytes(pem, pkcs8, enc))
-    _write(directory / "ca.pem", ca_cert.public_bytes(pem))
-    _write(directory / "signer.key.pem", key.private_bytes(pem, pkcs8, enc))
+    current = directory / "ca.pem"
+    if current.exists() and current.read_bytes() != ca_cert.public_bytes(pem):
+        # A different CA: its certificate stays a trust root, so documents it sealed keep validating.
+        n = 1 + len(list(directory.glob("ca.previous-*.pem")))
+        os.replace(current, directory / f"ca.previous-{n}.pem")
+    _write(current, ca_cert.public_bytes(pem))
+    _write(directory / "signer.key.pem", key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                           serialization.BestAvailableEncryption(secret)))
     _write(directory / "signer.pem", cert.public_bytes(pem))  # written last: marks the set complete
     _cache.pop(str(directory), None)
+
+
+def _check_apart(runtime_dir: Path, ca_dir: Path) -> None:
+    runtime, ca = runtime_dir.resolve(), ca_dir.resolve()
+    if ca == runtime or runtime in ca.parents or ca in runtime.parents:
+        raise CaProblem(f"the CA directory {ca_dir} must be outside the runtime key directory {runtime_dir}")
+
+
+def generate_keys(directory: Path, secret: bytes, *, force: bool = False) -> bool:
+    """Set up the runtime ``directory`` with a CA of its own (False when it is set up already).
+
+    The CA key is generated in memory, signs the document-signing certificate and is discarded:
+    nothing can issue another certificate under this CA (use ``init-ca`` for a CA kept offline)."""
+    if (directory / "signer.pem").exists() and not force:
+        return False
+    ca_key, ca_cert = _new_ca()
+    _issue(directory, secret, ca_key, ca_cert)
     return True
+
+
+def init_ca(runtime_dir: Path, ca_dir: Path, passphrase: bytes, secret: bytes, *, force: bool = False) -> str:
+    """Create the platform CA in ``ca_dir`` (its key encrypted with ``passphrase``), outside the
+    runtime key directory. A CA key left in ``runtime_dir`` by an older version is moved there
+    instead (re-encrypted), so documents sealed before keep validating. Returns what happened:
+    ``created``, ``moved`` or ``kept``."""
+    _check_apart(runtime_dir, ca_dir)
+    if (ca_dir / CA_KEY).exists() and not force:
+        return "kept"
+    ca_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(ca_dir, 0o700)
+    legacy = runtime_dir / CA_KEY
+    pem = serialization.Encoding.PEM
+    enc = serialization.BestAvailableEncryption(passphrase)
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    if legacy.exists() and not force:
+        old = serialization.load_pem_private_key(legacy.read_bytes(), password=secret)
+        _write(ca_dir / CA_KEY, old.private_bytes(pem, pkcs8, enc))  # type: ignore[union-attr]
+        shutil.copyfile(runtime_dir / "ca.pem", ca_dir / "ca.pem")
+        legacy.unlink()
+        return "moved"
+    ca_key, ca_cert = _new_ca()
+    _write(ca_dir / CA_KEY, ca_key.private_bytes(pem, pkcs8, enc))
+    _write(ca_dir / "ca.pem", ca_cert.public_bytes(pem))
+    return "created"
+
+
+def issue_signing_cert(runtime_dir: Path, ca_dir: Path, passphrase: bytes, secret: bytes) -> None:
+    """A new document-signing key and certificate from the CA in ``ca_dir`` into ``runtime_dir``
+    (with the CA certificate; never the CA key). Documents sealed before keep validating."""
+    _check_apart(runtime_dir, ca_dir)
+    if not (ca_dir / CA_KEY).exists():
+        raise CaProblem(f"no CA in {ca_dir}: run `flask esign init-ca` first")
+    try:
+        ca_key = serialization.load_pem_private_key((ca_dir / CA_KEY).read_bytes(), password=passphrase)
+    except ValueError as exc:
+        raise CaProblem("the CA passphrase is wrong") from exc
+    ca_cert = x509.load_pem_x509_certificate((ca_dir / "ca.pem").read_bytes())
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise CaProblem(f"{ca_dir / CA_KEY} is not an EC key")
+    _issue(runtime_dir, secret, ca_key, ca_cert)
 
 
 def _asn1_cert(path: Path) -> asn1_x509.Certificate:
@@ -141,6 +223,9 @@ def load_keys(app: Any = None) -> PlatformKeys:
         if cached is not None:
             return cached
         generate_keys(directory, secret)
+        if (directory / CA_KEY).exists():
+            log.warning("a CA private key lies in the runtime key directory %s (from an older version; "
+                        "never read): move it out with `flask esign init-ca --ca-dir DIR`", directory)
         ca_cert = _asn1_cert(directory / "ca.pem")
         signing_cert = _asn1_cert(directory / "signer.pem")
         private = serialization.load_pem_private_key((directory / "signer.key.pem").read_bytes(), password=secret)
@@ -149,7 +234,8 @@ def load_keys(app: Any = None) -> PlatformKeys:
         signer = signers.SimpleSigner(
             signing_cert=signing_cert, signing_key=asn1_keys.PrivateKeyInfo.load(der),
             cert_registry=SimpleCertificateStore.from_certs([ca_cert]))
-        keys = PlatformKeys(directory, ca_cert, signing_cert, signer)
+        previous = tuple(_asn1_cert(p) for p in sorted(directory.glob("ca.previous-*.pem")))
+        keys = PlatformKeys(directory, ca_cert, signing_cert, signer, previous)
         _cache[str(directory)] = keys
         return keys
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bayline.plugin_api import (
@@ -137,6 +137,10 @@ def _signer_specs(claim: Claim, signer_name: str | None, signers: Any) -> list[t
                 raise Refused(422, "validation_error", f"Signer {index + 1}'s mobile {exc}.") from None
         elif index == 0:
             mobile = claim.customer_mobile or None
+        if index > 0 and not mobile:
+            # An additional signer proves who they are with a code texted to their own mobile.
+            raise Refused(422, "validation_error",
+                          f"Signer {index + 1} needs a mobile number: they confirm a code texted to it.")
         if name.casefold() in {n.casefold() for n, _ in out}:
             raise Refused(422, "validation_error", f"Two signers are called {name!r}.")
         out.append((name, mobile))
@@ -261,9 +265,13 @@ def active_consent(pkg: EsignPackage, signer: EsignSigner | None = None) -> Esig
         .order_by(EsignConsent.id.desc())).first()
 
 
-def give_consent(pkg: EsignPackage, signer: EsignSigner, *, ip: str | None,
-                 user_agent: str | None) -> EsignConsent:
+def give_consent(pkg: EsignPackage, signer: EsignSigner, *, ip: str | None, user_agent: str | None,
+                 proof_otp_id: int | None = None) -> EsignConsent:
+    """Record ``signer``'s consent; an additional signer gives it only after their own code
+    (``proof_otp_id``, as for signing), so nobody else records consent in their name."""
     _require_open(pkg)
+    if needs_own_proof(signer) and not has_proof(signer, proof_otp_id):
+        raise Refused(403, "otp_required", f"{signer.name}: enter the code we text to your mobile first.")
     consent = active_consent(pkg, signer)
     if consent is None:
         consent = EsignConsent(package_id=pkg.id, signer_id=signer.id, signer_name=signer.name,
@@ -355,29 +363,66 @@ def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, hooks: Any, f
     return row
 
 
-def verify_otp(pkg: EsignPackage, signer: EsignSigner, code: str | None) -> EsignSigner:
+def needs_own_proof(signer: EsignSigner) -> bool:
+    """An additional signer (not the customer whose link opened the portal) always proves who they
+    are with a code sent to their own mobile: the portal session belongs to the first signer."""
+    return signer.position > 1
+
+
+def otp_needed(signer: EsignSigner, tenant_id: int, proof_otp_id: int | None) -> bool:
+    """Whether ``signer`` must still confirm a code before signing, in the browser session that
+    holds ``proof_otp_id`` (the code it verified, for additional signers)."""
+    if needs_own_proof(signer):
+        return not has_proof(signer, proof_otp_id)
+    return otp_required(tenant_id) and signer.otp_verified_at is None
+
+
+def has_proof(signer: EsignSigner, proof_otp_id: int | None) -> bool:
+    """``proof_otp_id`` is a code of ``signer`` that was verified (in the session that holds it)."""
+    if not proof_otp_id:
+        return False
+    row = get_session().get(EsignOtp, int(proof_otp_id))
+    return row is not None and row.signer_id == signer.id and row.verified_at is not None
+
+
+def verify_otp(pkg: EsignPackage, signer: EsignSigner, code: str | None) -> EsignOtp:
+    """Check ``code`` against the signer's newest code. Each try takes one of the code's attempts
+    with one atomic ``UPDATE ... SET attempts = attempts + 1 WHERE attempts < max`` committed before
+    the comparison, so concurrent wrong guesses can never exceed the limit. Returns the verified row
+    (the caller keeps its id in the browser session as the signer's proof)."""
     _require_open(pkg)
-    row = get_session().scalars(select(EsignOtp).where(EsignOtp.signer_id == signer.id)
-                                .order_by(EsignOtp.id.desc())).first()
+    db = get_session()
+    row = db.scalars(select(EsignOtp).where(EsignOtp.signer_id == signer.id)
+                     .order_by(EsignOtp.id.desc())).first()
     if row is None:
         raise Refused(409, "otp_required", "Ask for a code first.")
     if row.verified_at is not None:
         raise Refused(409, "otp_used", "That code was already used; ask for a new one if needed.")
-    if row.attempts >= OTP_MAX_ATTEMPTS:
-        raise Refused(429, "otp_locked", "Too many wrong codes. Ask for a new code.")
     if utcnow() >= row.expires_at:
         raise Refused(422, "otp_expired", "The code expired. Ask for a new one.")
-    row.attempts += 1
+    taken = db.execute(update(EsignOtp).where(EsignOtp.id == row.id, EsignOtp.attempts < OTP_MAX_ATTEMPTS,
+                                              EsignOtp.verified_at.is_(None))
+                       .values(attempts=EsignOtp.attempts + 1).execution_options(synchronize_session=False))
+    commit()  # the attempt counts even though the request may fail
+    db.refresh(row)
+    if taken.rowcount != 1:
+        if row.verified_at is not None:
+            raise Refused(409, "otp_used", "That code was already used; ask for a new one if needed.")
+        raise Refused(429, "otp_locked", "Too many wrong codes. Ask for a new code.")
     given = "".join(ch for ch in (code or "") if ch.isdigit())
     if len(given) != 6 or not hmac.compare_digest(row.code_hash, _otp_hash(signer, given)):
         left = OTP_MAX_ATTEMPTS - row.attempts
-        commit()  # the failed attempt counts even though the request fails
         if left <= 0:
             raise Refused(429, "otp_locked", "Too many wrong codes. Ask for a new code.")
         raise Refused(422, "otp_invalid", f"That code is not right ({left} tries left).")
-    row.verified_at = utcnow()
-    signer.otp_verified_at = row.verified_at
-    return signer
+    now = utcnow()
+    used = db.execute(update(EsignOtp).where(EsignOtp.id == row.id, EsignOtp.verified_at.is_(None))
+                      .values(verified_at=now).execution_options(synchronize_session=False))
+    if used.rowcount != 1:  # a concurrent request used the same code first
+        raise Refused(409, "otp_used", "That code was already used; ask for a new one if needed.")
+    row.verified_at = now
+    signer.otp_verified_at = now
+    return row
 
 
 # -- sending the link ----------------------------------------------------------------
@@ -455,10 +500,15 @@ def _verification(signer: EsignSigner, tenant_id: int) -> str:
 def sign_document(doc: EsignDocument, *, method: str, drawn: str | None = None, typed_name: str | None = None,
                   initials: str | None = None, intent: bool = False, ip: str | None = None,
                   user_agent: str | None = None, time_zone: str | None = None, shop_name: str,
-                  claim_number: str, signer: EsignSigner | None = None) -> EsignDocument:
+                  claim_number: str, signer: EsignSigner | None = None,
+                  proof_otp_id: int | None = None) -> EsignDocument:
     """``signer`` signs ``doc``: validate and record. Once every signer has signed, render the
     document with all signatures and the audit page, seal it with one pyHanko signature per signer,
-    store it and emit ``document.signed``."""
+    store it and emit ``document.signed``.
+
+    An additional signer (position 2+) signs only with ``proof_otp_id``: the id of a code sent to
+    their own mobile and verified in the same browser session (the portal session is the first
+    signer's, so it alone proves nothing about the others)."""
     from . import pdf
 
     # Row lock: two signers finishing the same document at once must not both miss the seal.
@@ -482,8 +532,8 @@ def sign_document(doc: EsignDocument, *, method: str, drawn: str | None = None, 
                          "Agree to do business electronically before signing (or ask the shop for paper).")
     tenant_id = current_tenant_id()
     assert tenant_id is not None
-    if otp_required(tenant_id) and signer.otp_verified_at is None:
-        raise Refused(403, "otp_required", "Enter the code we text to your mobile first.")
+    if otp_needed(signer, tenant_id, proof_otp_id):
+        raise Refused(403, "otp_required", f"{signer.name}: enter the code we text to your mobile first.")
     if not intent:
         raise Refused(422, "intent_required", "Confirm that you mean to sign (the Sign button).")
     if doc.requires_initials and not (initials or "").strip():

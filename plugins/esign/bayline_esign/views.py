@@ -33,6 +33,7 @@ from . import service
 from .models import EsignDocument, EsignPackage
 
 MAX_VERIFY_BYTES = 15 * 1024 * 1024
+FORM_KEY = "esign_package_form"  # the console form's typed values after a refusal, read back once
 
 
 def _client() -> tuple[str | None, str | None]:
@@ -117,11 +118,26 @@ def staff_routes() -> Blueprint:
         if signers is None and data.get("second_signer_name"):  # the console form: one extra signer
             signers = [{"name": data.get("signer_name") or claim.customer_name},
                        {"name": data.get("second_signer_name"), "mobile": data.get("second_signer_mobile")}]
-        pkg = service.create_package(claim, list(keys_), shop_name=g.shop.name,
-                                     signer_name=data.get("signer_name") or None, title=data.get("title") or None,
-                                     expires_in_days=days, user_id=principal.user_id, signers=signers)
+        console_form = not wants_json() and not request.is_json
+        try:
+            pkg = service.create_package(claim, list(keys_), shop_name=g.shop.name,
+                                         signer_name=data.get("signer_name") or None,
+                                         title=data.get("title") or None, expires_in_days=days,
+                                         user_id=principal.user_id, signers=signers)
+        except Refused as refused:
+            if not console_form or refused.status != 422:
+                raise
+            # The claim page again with the reason and what was typed (the panel reads it back).
+            from flask import flash, session
+
+            get_session().rollback()
+            flash(refused.message, "error")
+            session[FORM_KEY] = {"claim_id": claim.id, "templates": [str(k) for k in keys_][:20],
+                                 **{k: str(data.get(k) or "")[:200] for k in
+                                    ("second_signer_name", "second_signer_mobile")}}
+            return redirect(_back_target(claim.id))
         commit()
-        if not wants_json() and not request.is_json:
+        if console_form:
             return redirect(_back_target(claim.id))
         return jsonify(service.package_json(pkg)), 201
 
@@ -179,6 +195,23 @@ def staff_routes() -> Blueprint:
 # -- customer portal ------------------------------------------------------------------
 
 SIGNER_KEY = "esign_signer"
+PROOF_KEY = "esign_proof"  # {signer public id: id of the code verified in this browser session}
+
+
+def _proof(signer: Any) -> int | None:
+    """The code this browser session verified for ``signer`` (an additional signer's proof)."""
+    from flask import session
+
+    proofs = session.get(PROOF_KEY)
+    value = proofs.get(signer.public_id) if isinstance(proofs, dict) else None
+    return value if isinstance(value, int) else None
+
+
+def _remember_proof(signer: Any, otp_id: int) -> None:
+    from flask import session
+
+    proofs = session.get(PROOF_KEY) if isinstance(session.get(PROOF_KEY), dict) else {}
+    session[PROOF_KEY] = {**proofs, signer.public_id: otp_id}
 
 
 def _chosen_signer(pkg: EsignPackage, required: bool) -> Any:
@@ -238,17 +271,11 @@ def portal_routes() -> Blueprint:
                                static_endpoint="plugin_esign_portal.static",
                                packages=[(p, service.package_state(p)) for p in pkgs])
 
-    @route("/documents/<public_id>")
-    def document(public_id: str) -> Any:
-        doc = service.get_document(public_id, _portal_claim_id())
+    def document_page(doc: EsignDocument, signer: Any, *, otp_error: str | None = None, status: int = 200) -> Any:
         pkg = doc.package
         state = service.package_state(pkg)
-        if state == "sent":
-            service.record_view(doc)
-            commit()
-        signer = _chosen_signer(pkg, required=False)
         consent = service.active_consent(pkg, signer) if signer is not None else None
-        otp_needed = (signer is not None and service.otp_required(g.shop.id) and signer.otp_verified_at is None)
+        otp_needed = signer is not None and service.otp_needed(signer, g.shop.id, _proof(signer))
         if wants_json():
             data = service.package_json(pkg)
             data["signer"] = signer.public_id if signer is not None else None
@@ -260,7 +287,16 @@ def portal_routes() -> Blueprint:
         return render_template("bayline_esign/document.html", title=doc.title, shop=g.shop, back="/c/s/",
                                static_endpoint="plugin_esign_portal.static", doc=doc, pkg=pkg, state=state,
                                signer=signer, signed_by=service.signed_by, waiting=waiting, otp_needed=otp_needed,
-                               masked=service.masked, consent=consent, consent_text=service.CONSENT_TEXT)
+                               masked=service.masked, consent=consent, consent_text=service.CONSENT_TEXT,
+                               otp_error=otp_error), status
+
+    @route("/documents/<public_id>")
+    def document(public_id: str) -> Any:
+        doc = service.get_document(public_id, _portal_claim_id())
+        if service.package_state(doc.package) == "sent":
+            service.record_view(doc)
+            commit()
+        return document_page(doc, _chosen_signer(doc.package, required=False))
 
     @route("/documents/<public_id>/original.pdf")
     def original_pdf(public_id: str) -> Any:
@@ -281,7 +317,8 @@ def portal_routes() -> Blueprint:
         if request.form.get("agree") not in ("1", "true", "on", "yes"):
             raise Refused(422, "consent_required", "Tick 'I agree' to sign electronically.")
         ip, ua = _client()
-        service.give_consent(pkg, _chosen_signer(pkg, required=True), ip=ip, user_agent=ua)
+        signer = _chosen_signer(pkg, required=True)
+        service.give_consent(pkg, signer, ip=ip, user_agent=ua, proof_otp_id=_proof(signer))
         commit()
         return _back({"consent": True})
 
@@ -303,11 +340,26 @@ def portal_routes() -> Blueprint:
             return jsonify(service.package_json(pkg))
         return redirect(url_for("plugin_esign_portal.index"))
 
+    def otp_form_document(pkg: EsignPackage) -> EsignDocument | None:
+        """The document page a phone form came from (``document``), to answer it in place."""
+        public_id = request.form.get("document")
+        if wants_json() or not public_id:
+            return None
+        doc = service.get_document(public_id, pkg.claim_id)
+        return doc if doc.package_id == pkg.id else None
+
     @route("/packages/<public_id>/otp", methods=["POST"])
     def otp_send(public_id: str) -> Any:
         pkg = service.get_package(public_id, _portal_claim_id())
         signer = _chosen_signer(pkg, required=True)
-        row = service.send_otp(pkg, signer, shop=g.shop, hooks=g.hooks, features=g.features)
+        doc = otp_form_document(pkg)
+        try:
+            row = service.send_otp(pkg, signer, shop=g.shop, hooks=g.hooks, features=g.features)
+        except Refused as refused:
+            if doc is None:
+                raise
+            get_session().rollback()
+            return document_page(doc, signer, otp_error=refused.message, status=refused.status)
         commit()
         return _back({"sent": True, "to": service.masked(row.to_number),
                       "expires_at": row.expires_at.isoformat()})
@@ -316,8 +368,18 @@ def portal_routes() -> Blueprint:
     def otp_verify(public_id: str) -> Any:
         pkg = service.get_package(public_id, _portal_claim_id())
         signer = _chosen_signer(pkg, required=True)
-        service.verify_otp(pkg, signer, request.form.get("code"))
+        doc = otp_form_document(pkg)
+        try:
+            row = service.verify_otp(pkg, signer, request.form.get("code"))
+        except Refused as refused:
+            if doc is None:
+                raise
+            # Wrong, expired or locked code: the same page again, with the reason and the way on
+            # (a new code); consent and earlier signatures stay as they were.
+            get_session().rollback()
+            return document_page(doc, signer, otp_error=refused.message, status=refused.status)
         commit()
+        _remember_proof(signer, row.id)
         return _back({"verified": True})
 
     @route("/documents/<public_id>/sign", methods=["POST"])
@@ -334,7 +396,7 @@ def portal_routes() -> Blueprint:
             doc, signer=signer, method=method, drawn=form.get("signature"), typed_name=form.get("typed_name"),
             initials=form.get("initials"), intent=form.get("intent") in ("1", "true", "on", "yes"), ip=ip,
             user_agent=ua, time_zone=form.get("time_zone"), shop_name=g.shop.name,
-            claim_number=_claim_number(claim_id))
+            claim_number=_claim_number(claim_id), proof_otp_id=_proof(signer))
         commit()
         if wants_json():
             return jsonify(service.package_json(doc.package))

@@ -3,17 +3,36 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from bayline_sms.testing.telnyx_standin import API_KEY, TelnyxStandIn
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
 
 from bayline.testing.forms import csrf_token
 
 JSON = {"Accept": "application/json"}
+SHOP_NUMBER = "+16175550199"
+
+
+@pytest.fixture
+def telnyx_api() -> Iterator[TelnyxStandIn]:
+    """The SMS plugin's local Telnyx stand-in (HTTP), for the texts a module sends."""
+    server = TelnyxStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def texting_config(telnyx_api: TelnyxStandIn) -> dict[str, Any]:
+    """``create_app`` settings pointing the SMS plugin at the stand-in: a module that texts says
+    ``app_config = texting_config`` (a fixture of its own returning this)."""
+    return {"BAYLINE_PLUGIN_SMS_TELNYX_API_KEY": API_KEY, "BAYLINE_PLUGIN_SMS_TELNYX_PUBLIC_KEY": telnyx_api.public_key,
+            "BAYLINE_PLUGIN_SMS_TELNYX_BASE_URL": telnyx_api.base_url, "BAYLINE_PLUGIN_SMS_TELNYX_MAX_RETRIES": 0}
 
 
 @pytest.fixture
@@ -81,7 +100,43 @@ def consent(client: FlaskClient, package_id: str, doc_id: str) -> Any:
 
 
 @pytest.fixture
+def texting_package(shop_with_package: Callable[..., Any]) -> Callable[..., Any]:
+    """``texting_package(**extra)`` → (shop, claim, staff, package) for a shop with a texting number."""
+
+    def factory(*args: Any, **extra: Any) -> tuple[Any, ...]:
+        shop, claim, staff, pkg = shop_with_package(*args, **extra)
+        resp = staff.put("/plugins/sms/number", json={"phone_number": SHOP_NUMBER, "messaging_profile_id": "mp-1"})
+        assert resp.status_code == 200, resp.get_json()
+        resp = staff.patch("/api/v1/shop/settings", json={"messaging.quiet_hours_start": "",
+                                                           "messaging.quiet_hours_end": ""})
+        assert resp.status_code == 200, resp.get_json()
+        return shop, claim, staff, pkg
+
+    return factory
+
+
+def last_code(api: TelnyxStandIn, to: str) -> str:
+    """The newest signing code the stand-in received for ``to``."""
+    texts = [r["json"]["text"] for r in api.message_posts() if r["json"]["to"] == to]
+    found = re.search(r"your signing code is (\d{6})\.", texts[-1] if texts else "")
+    assert found, texts
+    return found.group(1)
+
+
+def prove(client: FlaskClient, api: TelnyxStandIn, package_id: str, signer_id: str, mobile: str) -> Any:
+    """Ask for a code for ``signer_id`` in ``client``'s session and confirm it (the signer's own proof)."""
+    base = f"/c/s/esign/packages/{package_id}/otp"
+    resp = client.post(base, data={"csrf_token": csrf_from(client), "signer": signer_id}, headers=JSON)
+    assert resp.status_code == 200, resp.get_json()
+    resp = client.post(f"{base}/verify", data={"csrf_token": csrf_from(client), "signer": signer_id,
+                                               "code": last_code(api, mobile)}, headers=JSON)
+    assert resp.status_code == 200, resp.get_json()
+    return resp
+
+
+@pytest.fixture
 def h() -> SimpleNamespace:
     """Helpers for the signing flow (fixtures, so test modules need no imports from this directory)."""
     return SimpleNamespace(JSON=JSON, csrf_from=csrf_from, drawn_signature=drawn_signature,
-                           blank_signature=blank_signature, sign=sign, consent=consent)
+                           blank_signature=blank_signature, sign=sign, consent=consent, prove=prove,
+                           last_code=last_code)

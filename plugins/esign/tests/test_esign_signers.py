@@ -5,11 +5,18 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import validate_pdf_signature
 
 SIGNERS = [{"name": "Dana Reyes"}, {"name": "Sam Reyes", "mobile": "(617) 555-0142"}]
+SPOUSE_MOBILE = "+16175550142"
+
+
+@pytest.fixture
+def app_config(texting_config: dict[str, Any]) -> dict[str, Any]:
+    return texting_config  # the second signer confirms a texted code
 
 
 def _validate_all(app: Any, data: bytes) -> list[tuple[Any, Any]]:
@@ -32,8 +39,9 @@ def _consent(h: Any, client: Any, pkg: dict[str, Any], signer: dict[str, Any], d
                        data={"csrf_token": token, "agree": "1", "signer": signer["id"]}, headers=h.JSON)
 
 
-def test_two_signers_each_sign_every_document_then_sealed_twice(h, app, shop_with_package, phone) -> None:
-    _shop, claim, staff, pkg = shop_with_package(("repair_authorization", "pickup_signoff"), signers=SIGNERS)
+def test_two_signers_each_sign_every_document_then_sealed_twice(h, app, texting_package, phone,
+                                                                telnyx_api) -> None:
+    _shop, claim, staff, pkg = texting_package(("repair_authorization", "pickup_signoff"), signers=SIGNERS)
     owner, spouse = pkg["signers"]
     assert [owner["name"], spouse["name"]] == ["Dana Reyes", "Sam Reyes"]
     assert owner["mobile"] == "mobile ending 0100" and spouse["mobile"] == "mobile ending 0142"
@@ -48,6 +56,8 @@ def test_two_signers_each_sign_every_document_then_sealed_twice(h, app, shop_wit
 
     # Consent is per signer: Dana's consent does not let Sam sign.
     assert _consent(h, customer, pkg, owner, first["id"]).status_code == 200
+    # Sam confirms a code texted to his own mobile (Dana's portal session proves nothing about him).
+    h.prove(customer, telnyx_api, pkg["id"], spouse["id"], SPOUSE_MOBILE)
     resp = _as(h, customer, pkg, spouse, first["id"], initials="SR")
     assert resp.status_code == 422 and resp.get_json()["code"] == "consent_required"
 
@@ -163,7 +173,7 @@ def test_signer_input_validated(h, app, shop_with_package, make_shop, make_claim
     staff = api_client(shop)
     url = f"/plugins/esign/claims/{claim.id}/packages"
     for signers in ([{"name": ""}], [{"name": "A"}] * 5, [{"name": "A"}, {"name": "a"}],
-                    [{"name": "A", "mobile": "12"}], "nope"):
+                    [{"name": "A", "mobile": "12"}], [{"name": "A"}, {"name": "B"}], "nope"):
         resp = staff.post(url, json={"templates": ["pickup_signoff"], "signers": signers}, headers=h.JSON)
         assert resp.status_code == 422, (signers, resp.get_json())
 
@@ -200,6 +210,15 @@ def test_console_form_adds_a_second_signer(h, app, make_shop, make_claim, make_u
     html = browser.get(page).get_data(as_text=True)
     assert 'name="second_signer_name"' in html and 'name="second_signer_mobile"' in html
     token = h.csrf_from(browser, page)
+    # A second signer without a mobile: the claim page again, the reason inline, the typed values kept.
+    resp = browser.post(f"/plugins/esign/claims/{claim.id}/packages",
+                        data={"csrf_token": token, "templates": ["pickup_signoff"], "second_signer_name": "Sam Reyes"})
+    assert resp.status_code == 302
+    html = browser.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Signer 2 needs a mobile number" in html and 'value="Sam Reyes"' in html
+    assert 'value="pickup_signoff" checked' in html
+    assert 'value="Sam Reyes"' not in browser.get(page).get_data(as_text=True)  # shown once
+    assert api_client(shop).get(f"/plugins/esign/claims/{claim.id}/packages", headers=h.JSON).get_json() == []
     resp = browser.post(f"/plugins/esign/claims/{claim.id}/packages",
                         data={"csrf_token": token, "templates": ["pickup_signoff"], "second_signer_name": "Sam Reyes",
                               "second_signer_mobile": "617-555-0142"})
@@ -211,10 +230,11 @@ def test_console_form_adds_a_second_signer(h, app, make_shop, make_claim, make_u
     assert "Signers: Dana Reyes (waiting), Sam Reyes (waiting)" in html
 
 
-def test_verify_page_lists_both_signatures(h, app, shop_with_package, phone) -> None:
-    _shop, claim, staff, pkg = shop_with_package(signers=SIGNERS)
+def test_verify_page_lists_both_signatures(h, app, texting_package, phone, telnyx_api) -> None:
+    _shop, claim, staff, pkg = texting_package(signers=SIGNERS)
     doc = pkg["documents"][0]
     customer = phone(claim)
+    h.prove(customer, telnyx_api, pkg["id"], pkg["signers"][1]["id"], SPOUSE_MOBILE)
     for signer, initials in zip(pkg["signers"], ("DR", "SR"), strict=True):
         assert _consent(h, customer, pkg, signer, doc["id"]).status_code == 200
         assert _as(h, customer, pkg, signer, doc["id"], initials=initials).status_code == 200
@@ -257,3 +277,154 @@ def test_sealing_and_verifying_inside_a_running_event_loop(app) -> None:
     runner.start()
     runner.join(timeout=120)
     assert outcome == [True]
+
+
+def test_additional_signer_needs_their_own_code(h, app, texting_package, phone, telnyx_api) -> None:
+    """L1 regression: the portal session belongs to the customer whose link opened it; it alone
+    does not let them sign for the second signer. Before this change the first signer's session
+    consented and signed as Sam with no code at all (200 on the first consent as Sam below, and on
+    the sign after it); now Sam's own code, texted to his mobile and confirmed in this browser
+    session, is required before his consent and signature, and wrong codes lock."""
+    from bayline_esign.models import EsignOtp
+    from sqlalchemy import select
+
+    from bayline.testing.plugin import in_tenant
+
+    shop, claim, staff, pkg = texting_package(signers=SIGNERS)
+    owner, spouse = pkg["signers"]
+    doc = pkg["documents"][0]
+    customer = phone(claim)  # Dana's link
+    # The primary signer keeps the shop's flow (codes off by default): consent and sign.
+    assert _consent(h, customer, pkg, owner, doc["id"]).status_code == 200
+    assert _as(h, customer, pkg, owner, doc["id"], initials="DR").status_code == 200
+    # The same session cannot consent or sign as Sam without his code.
+    resp = _consent(h, customer, pkg, spouse, doc["id"])
+    assert resp.status_code == 403 and resp.get_json()["code"] == "otp_required"
+    resp = _as(h, customer, pkg, spouse, doc["id"], initials="SR")
+    assert resp.status_code == 422 and resp.get_json()["code"] == "consent_required"
+    state = customer.get(f"/c/s/esign/documents/{doc['id']}?signer={spouse['id']}", headers=h.JSON).get_json()
+    assert state["otp_needed"] is True and state["documents"][0]["signed_by"] == ["Dana Reyes"]
+    html = customer.get(f"/c/s/esign/documents/{doc['id']}?signer={spouse['id']}",
+                        headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "Confirm it is you, Sam Reyes" in html and "mobile ending 0142" in html and 'id="sign"' not in html
+    assert 'name="agree"' not in html  # the code comes before his consent
+
+    # A code Sam confirmed on his own phone proves nothing for Dana's browser session.
+    sams_phone = phone(claim)
+    h.prove(sams_phone, telnyx_api, pkg["id"], spouse["id"], SPOUSE_MOBILE)
+    assert _consent(h, customer, pkg, spouse, doc["id"]).get_json()["code"] == "otp_required"
+    assert _consent(h, sams_phone, pkg, spouse, doc["id"]).status_code == 200
+    resp = _as(h, customer, pkg, spouse, doc["id"], initials="SR")
+    assert resp.status_code == 403 and resp.get_json()["code"] == "otp_required"
+
+    # Wrong codes: four tries left to none, then locked even for the right code.
+    base = f"/c/s/esign/packages/{pkg['id']}/otp"
+    assert customer.post(base, data={"csrf_token": h.csrf_from(customer), "signer": spouse["id"]},
+                         headers=h.JSON).status_code == 200
+    code = h.last_code(telnyx_api, SPOUSE_MOBILE)
+    assert not [r for r in telnyx_api.message_posts() if code in r["json"]["text"]
+                and r["json"]["to"] != SPOUSE_MOBILE]  # texted to Sam's mobile only
+    wrong = "000000" if code != "000000" else "111111"
+
+    def verify(value: str, accept: dict[str, str] = h.JSON, **extra: str) -> Any:
+        return customer.post(f"{base}/verify", data={"csrf_token": h.csrf_from(customer), "signer": spouse["id"],
+                                                     "code": value, **extra}, headers=accept)
+
+    # The phone form answers a wrong code in place: a friendly page, consent and progress kept.
+    page = verify(wrong, {"Accept": "text/html"}, document=doc["id"])
+    body = page.get_data(as_text=True)
+    assert page.status_code == 422 and "That code is not right (4 tries left)." in body
+    assert "Text a new code" in body and 'name="code"' in body and "Dana Reyes" in body
+    codes = [verify(wrong).get_json()["code"] for _ in range(4)]
+    assert codes == ["otp_invalid"] * 3 + ["otp_locked"]
+    resp = verify(code)
+    assert resp.status_code == 429 and resp.get_json()["code"] == "otp_locked"
+    page = verify(code, {"Accept": "text/html"}, document=doc["id"])
+    assert page.status_code == 429 and "Too many wrong codes" in page.get_data(as_text=True)
+    with in_tenant(app, shop.id) as session:
+        rows = session.scalars(select(EsignOtp).order_by(EsignOtp.id)).all()
+        assert rows[-1].attempts == 5 and rows[-1].verified_at is None
+        assert all(code not in r.code_hash for r in rows)
+    assert _as(h, customer, pkg, spouse, doc["id"], initials="SR").get_json()["code"] == "otp_required"
+
+    # A new code, confirmed in this session: Sam signs, the document is sealed.
+    h.prove(customer, telnyx_api, pkg["id"], spouse["id"], SPOUSE_MOBILE)
+    resp = _as(h, customer, pkg, spouse, doc["id"], initials="SR")
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["documents"][0]["status"] == "signed"
+    data = staff.get(f"/plugins/esign/documents/{doc['id']}/signed.pdf").data
+    assert b"one-time code texted to the mobile ending 0142" in data
+    results = _validate_all(app, data)
+    assert len(results) == 2 and all(status.bottom_line for _sig, status in results)
+
+
+def test_expired_code_page_keeps_the_signer_going(h, app, texting_package, phone, telnyx_api) -> None:
+    """An expired code is answered on the document page with a way to get a new one."""
+    from bayline_esign.models import EsignOtp
+    from sqlalchemy import select
+
+    from bayline.db import utcnow
+    from bayline.events import commit
+    from bayline.testing.plugin import in_tenant
+
+    shop, claim, _staff, pkg = texting_package(signers=SIGNERS)
+    spouse = pkg["signers"][1]
+    doc = pkg["documents"][0]
+    customer = phone(claim)
+    base = f"/c/s/esign/packages/{pkg['id']}/otp"
+    back = f"/c/s/esign/documents/{doc['id']}?signer={spouse['id']}"
+    sent = customer.post(base, data={"csrf_token": h.csrf_from(customer), "signer": spouse["id"],
+                                     "document": doc["id"], "next": back})
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(back)
+    code = h.last_code(telnyx_api, SPOUSE_MOBILE)
+    with in_tenant(app, shop.id) as session:
+        row = session.scalars(select(EsignOtp)).one()
+        row.expires_at = utcnow()
+        commit(session)
+    page = customer.post(f"{base}/verify", data={"csrf_token": h.csrf_from(customer), "signer": spouse["id"],
+                                                 "document": doc["id"], "code": code})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 422 and "The code expired. Ask for a new one." in body and "Text a new code" in body
+
+
+def test_code_attempts_are_counted_atomically(h, app, texting_package, phone, telnyx_api) -> None:
+    """Another request uses up the code's attempts between this request's read of the code and its
+    check. Before this change (``row.attempts += 1`` on the row read earlier) the stale row let the
+    right code through and wrote attempts back to 1; the conditional UPDATE refuses: locked, 5."""
+    from bayline_esign import service
+    from bayline_esign.models import EsignOtp, EsignPackage
+    from sqlalchemy import event, select, text
+
+    from bayline.errors import Refused
+    from bayline.testing.plugin import in_tenant
+
+    shop, claim, _staff, pkg = texting_package(signers=SIGNERS)
+    spouse = pkg["signers"][1]
+    customer = phone(claim)
+    assert customer.post(f"/c/s/esign/packages/{pkg['id']}/otp", data={
+        "csrf_token": h.csrf_from(customer), "signer": spouse["id"]}, headers=h.JSON).status_code == 200
+    code = h.last_code(telnyx_api, SPOUSE_MOBILE)
+    with in_tenant(app, shop.id) as session:
+        package = session.scalars(select(EsignPackage).where(EsignPackage.public_id == pkg["id"])).one()
+        signer = service.get_signer(package, spouse["id"])
+        raced: list[int] = []
+
+        def other_request_guesses(state: Any) -> Any:
+            result = state.invoke_statement()
+            if state.is_select and not raced and EsignOtp in [d["entity"] for d in state.statement.column_descriptions]:
+                with session.get_bind().connect() as other:  # the concurrent wrong guesses, committed
+                    other.execute(text("UPDATE esign_otps SET attempts = 5"))
+                    other.commit()
+                raced.append(1)
+            return result
+
+        event.listen(session, "do_orm_execute", other_request_guesses)
+        try:
+            with pytest.raises(Refused) as refused:
+                service.verify_otp(package, signer, code)
+        finally:
+            event.remove(session, "do_orm_execute", other_request_guesses)
+        assert raced and refused.value.code == "otp_locked"
+        session.rollback()
+        row = session.scalars(select(EsignOtp)).one()
+        assert row.attempts == 5 and row.verified_at is None

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from bayline_sms.testing.telnyx_standin import API_KEY, TelnyxStandIn
+from bayline_sms.testing.telnyx_standin import TelnyxStandIn
 
 from bayline import Feature, hookimpl
 
@@ -36,32 +35,8 @@ def extra_plugins() -> list[tuple[str, object]]:
 
 
 @pytest.fixture
-def telnyx_api() -> Iterator[TelnyxStandIn]:
-    server = TelnyxStandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def app_config(telnyx_api: TelnyxStandIn) -> dict[str, Any]:
-    return {"BAYLINE_PLUGIN_SMS_TELNYX_API_KEY": API_KEY, "BAYLINE_PLUGIN_SMS_TELNYX_PUBLIC_KEY": telnyx_api.public_key,
-            "BAYLINE_PLUGIN_SMS_TELNYX_BASE_URL": telnyx_api.base_url, "BAYLINE_PLUGIN_SMS_TELNYX_MAX_RETRIES": 0}
-
-
-@pytest.fixture
-def texting_package(shop_with_package: Any) -> Any:
-    """``texting_package(**extra)`` → (shop, claim, staff, package) for a shop with a texting number."""
-
-    def factory(**extra: Any) -> tuple[Any, ...]:
-        shop, claim, staff, pkg = shop_with_package(**extra)
-        resp = staff.put("/plugins/sms/number", json={"phone_number": SHOP_NUMBER, "messaging_profile_id": "mp-1"})
-        assert resp.status_code == 200, resp.get_json()
-        resp = staff.patch("/api/v1/shop/settings", json={"messaging.quiet_hours_start": "",
-                                                           "messaging.quiet_hours_end": ""})
-        assert resp.status_code == 200, resp.get_json()
-        return shop, claim, staff, pkg
-
-    return factory
+def app_config(texting_config: dict[str, Any]) -> dict[str, Any]:
+    return texting_config
 
 
 def _post(h: Any, client: Any, path: str, **form: Any) -> Any:
@@ -320,10 +295,12 @@ def test_one_time_code_needs_texting(h, app, shop_with_package, phone, telnyx_ap
     assert telnyx_api.message_posts() == []
 
 
-def test_verify_page_still_rejects_tampering_of_two_signer_documents(h, app, shop_with_package, phone) -> None:
-    _shop, claim, staff, pkg = shop_with_package(signers=SIGNERS)
+def test_verify_page_still_rejects_tampering_of_two_signer_documents(h, app, texting_package, phone,
+                                                                     telnyx_api) -> None:
+    _shop, claim, staff, pkg = texting_package(signers=SIGNERS)
     doc = pkg["documents"][0]
     customer = phone(claim)
+    h.prove(customer, telnyx_api, pkg["id"], pkg["signers"][1]["id"], SPOUSE_MOBILE)
     for signer, initials in zip(pkg["signers"], ("DR", "SR"), strict=True):
         customer.get(f"/c/s/esign/documents/{doc['id']}?signer={signer['id']}", headers=h.JSON)
         assert _post(h, customer, f"/c/s/esign/packages/{pkg['id']}/consent", agree="1",
