@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bayline.errors import Refused
 from bayline.portal import tokens
 from bayline.portal.links import MASK, mask_links, unmask
+from bayline.portal.sealing import seal, unseal
 
 from .models import OutboxItem
 from .templates import PORTAL_LINK
@@ -23,13 +25,31 @@ def link_purpose(item: OutboxItem) -> str:
     return str((item.options or {}).get("link_purpose") or CHANNEL_LINK_PURPOSE.get(item.channel, item.channel))
 
 
+def sealed_fields(body: str, values: dict[str, str]) -> dict[str, str]:
+    """``values`` sealed for ``options["sealed_fields"]``; each must appear as ``{name}`` in ``body``."""
+    missing = [name for name in values if "{" + name + "}" not in body]
+    if missing:
+        raise Refused(422, "invalid_secret_fields", f"the text has no placeholder for: {', '.join(missing)}")
+    return {name: seal(str(value)) for name, value in values.items()}
+
+
+def _fill_secrets(item: OutboxItem, body: str) -> str:
+    for name, sealed in ((item.options or {}).get("sealed_fields") or {}).items():
+        value = unseal(sealed)
+        if value is None:  # the key changed since: never send the placeholder as if it were the code
+            raise Refused(409, "secret_unavailable", "a one-time value of this text can no longer be opened")
+        body = body.replace("{" + name + "}", value)
+    return body
+
+
 def provider_body(item: OutboxItem, claim: Any) -> str:
-    """The ONE place ``{portal_link}`` becomes a real link: the text of the provider request, with
+    """The ONE place ``{portal_link}`` becomes a real link and sealed ``secret_fields`` their values:
+    the text of the provider request, with
     the claim's live link for the item's purpose (issued when none is live; no other link changes).
 
     The caller commits before the provider call (``item.options["portal_token_id"]`` records the
     link) so the link the customer receives exists."""
-    body = unmask(item.body, claim, (item.options or {}).get("portal_token_id"))
+    body = _fill_secrets(item, unmask(item.body, claim, (item.options or {}).get("portal_token_id")))
     if PORTAL_LINK not in body or claim is None:
         return body
     link = tokens.current_or_issue(claim, link_purpose(item), item.queued_by_user_id or item.created_by_user_id)

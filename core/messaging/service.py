@@ -18,7 +18,7 @@ from bayline.portal.links import link_ids_in, mask_links
 from bayline.tenancy import current_tenant_id
 
 from . import consent, quiet
-from .links import display_body
+from .links import display_body, sealed_fields
 from .models import FINAL_STATES, PURPOSES, TRANSITIONS, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def enqueue(*, channel: str, purpose: str, recipient: str, body: str, idempotenc
             options: dict[str, Any] | None = None, due_at: datetime | None = None, draft: bool = False,
             recipient_timezone: str | None = None, subject: str | None = None,
             confirm_quiet_hours: bool = False, intake_consent: bool = True,
-            thread: bool = True) -> tuple[OutboxItem, bool]:
+            thread: bool = True, secret_fields: dict[str, str] | None = None) -> tuple[OutboxItem, bool]:
     """Store an outbound message and start its send. Returns (item, created): a known
     ``idempotency_key`` returns the existing row and does nothing (a double click, a retried task).
 
@@ -83,7 +83,10 @@ def enqueue(*, channel: str, purpose: str, recipient: str, body: str, idempotenc
     staff send during quiet hours without ``confirm_quiet_hours``. Automatic messages in quiet hours
     and messages ``due_at`` later are stored ``held`` with the reason; the scheduler releases them.
     ``draft=True`` stores a draft: only :func:`queue_draft` (a staff action) sends it. ``thread=False``
-    keeps it off the claim's thread (e.g. a link the customer asked for on the not-working page)."""
+    keeps it off the claim's thread (e.g. a link the customer asked for on the not-working page).
+    ``secret_fields`` (e.g. ``{"code": "482913"}`` for a body holding ``{code}``) are stored sealed and
+    filled only in the provider request, like ``{portal_link}``: staff, the thread and the database see
+    the placeholder, never the value."""
     existing = find(idempotency_key)
     if existing is not None:
         return existing, False
@@ -99,6 +102,8 @@ def enqueue(*, channel: str, purpose: str, recipient: str, body: str, idempotenc
     carried = link_ids_in(body, current_tenant_id() or 0)
     if carried:  # a portal URL written into the text is stored masked; the send puts it back
         options["portal_token_id"] = carried[0]
+    if secret_fields:
+        options["sealed_fields"] = sealed_fields(body, secret_fields)
     item = OutboxItem(idempotency_key=idempotency_key, claim_id=claim.id if claim else None, channel=channel,
                       purpose=purpose, kind=kind, recipient=recipient, recipient_timezone=recipient_timezone,
                       subject=subject, body=mask_links(body), options=options, attempts=0,

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from bayline.db import get_session, utcnow
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.tenancy import set_tenant, unscoped
 
@@ -71,7 +72,11 @@ def send(self: Any, item_id: int) -> str:
     from bayline.claims.models import Claim
 
     claim = session.get(Claim, item.claim_id) if item.claim_id else None
-    body = provider_body(item, claim)
+    try:
+        body = provider_body(item, claim)
+    except Refused as refused:  # a sealed value that no longer opens: fail it, never send a placeholder
+        service.report_state(item, "failed", reason=refused.message)
+        return "failed"
     commit(session)  # the attempt and any link it carries exist before the request leaves
     result = _deliver(item, shop, body)
     if result is None:

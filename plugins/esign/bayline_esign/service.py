@@ -323,13 +323,13 @@ def masked(number: str | None) -> str:
 
 
 def _text(to: str, body: str, key: str, claim: Claim | None, *, kind: str = "automatic", thread: bool = True,
-          user_id: int | None = None) -> dict[str, Any]:
+          user_id: int | None = None, secret_fields: dict[str, str] | None = None) -> dict[str, Any]:
     """A transactional text through the core outbox (consent, quiet hours, idempotency, delivery);
     ``{portal_link}`` in it becomes the claim's e-sign text link when the text leaves."""
     try:
         item, _ = outbox.enqueue(channel="sms", purpose="transactional", recipient=to, body=body,
                                  idempotency_key=key, claim=claim, user_id=user_id, kind=kind, thread=thread,
-                                 options={"link_purpose": "esign_sms"})
+                                 options={"link_purpose": "esign_sms"}, secret_fields=secret_fields)
     except Refused as refused:
         get_session().rollback()
         return {"status": "refused", "message": refused.message}
@@ -355,8 +355,10 @@ def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, hooks: Any, f
     get_session().add(row)
     get_session().flush()
     commit()  # the code exists before the text leaves (the SMS hook commits its own rows)
-    body = message_templates.render(OTP_TEXT, {"shop_name": shop.name, "code": code})
-    result = _text(signer.mobile, body, f"esign-otp:{row.id}", None, kind="requested", thread=False)
+    # the code itself is sealed in the outbox row and filled in only when the text leaves
+    body = message_templates.render(OTP_TEXT, {"shop_name": shop.name, "code": "{code}"})
+    result = _text(signer.mobile, body, f"esign-otp:{row.id}", None, kind="requested", thread=False,
+                   secret_fields={"code": code})
     if result.get("status") in ("refused", "failed"):
         detail = (result or {}).get("message") or "no texting provider answered"
         raise Refused(502, "otp_not_sent", f"The code could not be texted: {detail}")

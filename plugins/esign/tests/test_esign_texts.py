@@ -213,6 +213,12 @@ def test_one_time_code_then_sign(h, app, texting_package, phone, telnyx_api) -> 
         row = session.scalars(select(EsignOtp)).one()
         assert row.code_hash != code and len(row.code_hash) == 64 and code not in str(vars(row))
         assert (row.expires_at - row.created_at) == timedelta(minutes=10)
+        # the outbox row staff can list holds the placeholder, never the code (sealed until it leaves)
+        from bayline.plugin_api import OutboxItem
+
+        texts = session.scalars(select(OutboxItem)).all()
+        assert texts and all(code not in t.body and code not in str(t.options) for t in texts)
+        assert any("{code}" in t.body for t in texts)
 
     wrong = "000000" if code != "000000" else "111111"
     resp = _post(h, customer, f"{base}/verify", code=wrong)
