@@ -37,6 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
     app = Flask("bayline.web", instance_path=str(settings.instance_dir.resolve()))
     app.url_map.converters["int"] = IdConverter  # before any route is added
     _configure(app, settings)
+    from .config import flask_env_config
+
+    app.config.update(flask_env_config(os.environ if environ is None else environ))
     app.config.update(flask_config)
     from .ops import init_ops
 

@@ -18,6 +18,39 @@ INSTANCE_DIR = Path(os.environ.get("BAYLINE_INSTANCE_DIR", Path.cwd() / "instanc
 
 ENVIRONMENTS = ("development", "test", "production")
 
+# Flask config keys that may also come from the environment variable of the same name (a
+# ``create_app({...})`` value wins): platform mail, live-update limits and the two test-default checks.
+FLASK_ENV_KEYS: dict[str, type] = {
+    "BAYLINE_SMTP_URL": str, "BAYLINE_MAIL_FROM": str,
+    "BAYLINE_SSE_HEARTBEAT": float, "BAYLINE_SSE_MAX_SECONDS": float,
+    "BAYLINE_SSE_MAX_PER_IP": int, "BAYLINE_SSE_MAX_PER_SESSION": int,
+    "BAYLINE_RAISE_HOOK_ERRORS": bool, "BAYLINE_CHECK_EVENT_PAYLOADS": bool,
+}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def flask_env_config(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The :data:`FLASK_ENV_KEYS` set (non-empty) in ``environ``, converted; ConfigError naming a bad one."""
+    out: dict[str, Any] = {}
+    for name, kind in FLASK_ENV_KEYS.items():
+        raw = (environ.get(name) or "").strip()
+        if not raw:
+            continue
+        if kind is bool:
+            if raw.lower() not in _TRUE | _FALSE:
+                raise ConfigError(f"{name} must be 1/true/yes/on or 0/false/no/off, got {raw!r}")
+            out[name] = raw.lower() in _TRUE
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if kind is not str and value <= 0:
+            raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
+        out[name] = value
+    return out
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or invalid; the message names it."""

@@ -15,6 +15,7 @@ from bayline.errors import Refused
 from bayline.events import commit
 
 from .schemas import (
+    ClaimArchiveQuerySchema,
     ClaimCreateSchema,
     ClaimPatchSchema,
     ClaimQuerySchema,
@@ -79,10 +80,12 @@ class ClaimById(MethodView):
         return claim
 
     @require("claims.write")
+    @blp.arguments(ClaimArchiveQuerySchema, location="query")
     @blp.response(204)
-    def delete(self, claim_id: int) -> None:
-        """Archive (soft-close) the claim; its history is kept."""
-        service.archive_claim(load_claim(claim_id), g.principal.user_id)
+    def delete(self, args: dict[str, Any], claim_id: int) -> None:
+        """Archive (soft-close) the claim, with an optional ``reason`` (``archive_reason`` in the
+        claim); its history is kept."""
+        service.archive_claim(load_claim(claim_id), g.principal.user_id, args.get("reason"))
         commit()
 
 

@@ -128,6 +128,9 @@ class ClaimSchema(ClaimBaseSchema):
     updated_at = fields.DateTime(dump_only=True)
     delivered_at = fields.DateTime(dump_only=True, allow_none=True)
     archived_at = fields.DateTime(dump_only=True, allow_none=True)
+    archive_reason = fields.String(dump_only=True, allow_none=True,
+                                   metadata={"description": "Why the claim was closed (archived), as given when "
+                                                            "it was closed; null when open or closed without one."})
     estimator_name = fields.Function(lambda c: c.estimator.name if c.estimator is not None else None,
                                      dump_only=True, allow_none=True)
 
@@ -137,6 +140,11 @@ class ClaimQuerySchema(Schema):
     updated_since = fields.AwareDateTime()
     q = fields.String(validate=validate.Length(max=100))
     include_archived = fields.Boolean(load_default=False)
+
+
+class ClaimArchiveQuerySchema(Schema):
+    reason = fields.String(validate=validate.Length(max=200),
+                           metadata={"description": "Why the claim is closed (shown on the claim page)."})
 
 
 class StageChangeSchema(Schema):

@@ -84,6 +84,25 @@ def test_archive_hides_claim_from_list(app, make_shop, make_claim, api_client):
     assert len(client.get("/api/v1/claims?include_archived=true").json) == 1
 
 
+def test_archive_reason_in_the_claim_response(app, make_shop, make_claim, api_client):
+    shop = make_shop()
+    claim = make_claim(shop)
+    client = api_client(shop)
+    assert client.get(f"/api/v1/claims/{claim.id}").json["archive_reason"] is None
+    assert client.delete(f"/api/v1/claims/{claim.id}", query_string={"reason": "Total loss"}).status_code == 204
+    body = client.get(f"/api/v1/claims/{claim.id}").json
+    assert body["archive_reason"] == "Total loss" and body["archived_at"]
+    listed = client.get("/api/v1/claims?include_archived=true").json
+    assert listed[0]["archive_reason"] == "Total loss"
+    too_long = client.delete(f"/api/v1/claims/{claim.id}", query_string={"reason": "x" * 201})
+    assert too_long.status_code == 422 and too_long.json["code"] == "validation_error"
+    spec = app.test_client().get("/api/v1/openapi.json").json
+    claim_schema = spec["components"]["schemas"]["Claim"]["properties"]
+    assert claim_schema["archive_reason"]["readOnly"] is True
+    params = spec["paths"]["/api/v1/claims/{claim_id}"]["delete"]["parameters"]
+    assert any(p["name"] == "reason" and p["in"] == "query" for p in params)
+
+
 def test_read_scope_cannot_write(app, make_shop, api_client):
     shop = make_shop()
     client = api_client(shop, scopes=("read",))

@@ -14,6 +14,7 @@ from bayline.plugin_api import (
     ClaimPanel,
     EventType,
     Feature,
+    MenuItem,
     Permission,
     PortalSection,
     SettingDef,
@@ -233,58 +234,32 @@ def portal_sections(claim: Any, viewer: Any) -> list[PortalSection]:
 
 @hookimpl
 def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
-    from flask_wtf.csrf import generate_csrf
+    from flask import render_template
 
-    from .service import latest_templates, signer_state
+    from bayline.plugin_api import current_principal
 
-    rows = []
-    for pkg, state in _status_list(claim.id, portal=False):
-        docs = []
-        for doc in pkg.documents:
-            link = ""
-            if doc.status == "signed":
-                href = url_for("plugin_esign.signed_pdf", public_id=doc.public_id)
-                link = f' (<a href="{escape(href)}">signed PDF</a>)'
-            docs.append(f"<li>{escape(doc.title)}: <span class=\"esign-status\">{escape(doc.status)}</span>{link}</li>")
-        cancel = ""
-        if state == "sent":
-            action = url_for("plugin_esign.cancel", public_id=pkg.public_id)
-            cancel = (f'<form method="post" action="{escape(action)}"><input type="hidden" name="csrf_token" '
-                      f'value="{escape(generate_csrf())}"><button type="submit">Cancel</button></form>')
-            if "sms" in g.get("features", ()):
-                action = url_for("plugin_esign.send", public_id=pkg.public_id)
-                label = "Re-send by text" if pkg.last_sent_at else "Send link by text"
-                cancel += (f'<form method="post" action="{escape(action)}"><input type="hidden" name="csrf_token" '
-                           f'value="{escape(generate_csrf())}"><input type="hidden" name="idempotency_key" '
-                           f'value="{uuid.uuid4().hex}"><button type="submit">{label}</button></form>')
-        who = ", ".join(f"{s.name} ({signer_state(pkg, s)})" for s in pkg.signers)
-        declined = ""
-        if state == "declined":
-            declined = (f'<p class="esign-declined">Declined by {escape(pkg.declined_by or "")}: '
-                        f'{escape(pkg.decline_reason or "")}</p>')
-        rows.append(f"<div class=\"esign-package\"><strong>{escape(pkg.title)}</strong> &mdash; "
-                    f"<span class=\"esign-state\">{escape(state)}</span><p>Signers: {escape(who)}</p>{declined}"
-                    f"<ul>{''.join(docs)}</ul>{cancel}</div>")
+    from .service import latest_sends, latest_templates, masked, signer_state
+
+    packages = [{"pkg": pkg, "state": state, "sends": latest_sends(pkg),
+                 "signer_states": {s.id: signer_state(pkg, s) for s in pkg.signers}}
+                for pkg, state in _status_list(claim.id, portal=False)]
+    principal = current_principal()
     from flask import session
 
     from .views import FORM_KEY
 
-    typed = session.pop(FORM_KEY, None) if FORM_KEY in session else None
+    typed = session.pop(FORM_KEY, None) if FORM_KEY in session else None  # after a refusal: what was typed
     typed = typed if isinstance(typed, dict) and typed.get("claim_id") == claim.id else {}
-    ticked = set(typed.get("templates") or ())
-    options = "".join(f'<label><input type="checkbox" name="templates" value="{escape(t.key)}"'
-                      f'{" checked" if t.key in ticked else ""}> '
-                      f"{escape(t.title)}</label><br>" for t in latest_templates())
-    action = url_for("plugin_esign.create_package", claim_id=claim.id)
-    form = (f'<form method="post" action="{escape(action)}"><input type="hidden" name="csrf_token" '
-            f'value="{escape(generate_csrf())}">{options}'
-            '<label>Second signer (optional) <input name="second_signer_name" maxlength="200" '
-            f'value="{escape(typed.get("second_signer_name", ""))}"></label> '
-            '<label>their mobile (they confirm a texted code) <input name="second_signer_mobile" type="tel" '
-            f'maxlength="32" value="{escape(typed.get("second_signer_mobile", ""))}"></label><br>'
-            '<button type="submit">Prepare for signature</button></form>')
-    html = "".join(rows) or "<p>No documents sent for signature yet.</p>"
-    return [ClaimPanel(key="esign", title="E-signature", html=html + form, order=50)]
+    html = render_template("bayline_esign/claim_panel.html", claim=claim, packages=packages, typed=typed,
+                           templates=latest_templates(), texting="sms" in g.get("features", ()), masked=masked,
+                           new_key=lambda: uuid.uuid4().hex,
+                           can_edit_templates=principal is not None and principal.can("esign.templates"))
+    return [ClaimPanel(key="esign", title="E-signature", html=html, order=50)]
+
+
+@hookimpl
+def menu_items(user: Any, shop: Any) -> list[MenuItem]:
+    return [MenuItem("Signing templates", url_for("plugin_esign.templates"), order=310)]
 
 
 @hookimpl

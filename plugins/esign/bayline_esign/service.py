@@ -87,17 +87,33 @@ def latest_template(key: str) -> EsignTemplate | None:
     return next((t for t in latest_templates() if t.key == key), None)
 
 
-def save_template(key: str, title: str, body: str, requires_initials: bool = False) -> EsignTemplate:
-    """A new version of template ``key`` (custom keys create a custom template)."""
+def template_problems(key: str, title: str, body: str) -> dict[str, str]:
+    """What is wrong with a template before it is saved, by field (``key``, ``title``, ``body``)."""
+    problems: dict[str, str] = {}
     key = (key or "").strip().lower()
     if not key or not key.replace("_", "").isalnum() or len(key) > 60:
-        raise Refused(422, "validation_error", "Template key: letters, digits and underscores.")
+        problems["key"] = "Template key: letters, digits and underscores (up to 60)."
     if not title.strip():
-        raise Refused(422, "validation_error", "A template needs a title.")
+        problems["title"] = "A template needs a title."
+    elif len(title.strip()) > 200:
+        problems["title"] = "The title is limited to 200 characters."
     try:
         check_body(body)
     except TemplateProblem as exc:
-        raise Refused(422, "template_error", str(exc)) from exc
+        problems["body"] = str(exc)
+    return problems
+
+
+def save_template(key: str, title: str, body: str, requires_initials: bool = False) -> EsignTemplate:
+    """A new version of template ``key`` (custom keys create a custom template). Earlier versions stay:
+    a document prepared from one keeps pointing at it (and keeps its rendered text)."""
+    problems = template_problems(key, title, body)
+    for field in ("key", "title"):
+        if field in problems:
+            raise Refused(422, "validation_error", problems[field])
+    if "body" in problems:
+        raise Refused(422, "template_error", problems["body"])
+    key = key.strip().lower()
     current = latest_template(key)
     template = EsignTemplate(key=key, kind=key if key in BUILTIN else "custom",
                              version=(current.version + 1) if current else 1, title=title.strip(), body=body,
@@ -105,6 +121,32 @@ def save_template(key: str, title: str, body: str, requires_initials: bool = Fal
     get_session().add(template)
     get_session().flush()
     return template
+
+
+def template_versions(key: str) -> list[tuple[EsignTemplate, int]]:
+    """Every version of template ``key``, newest first, with how many documents were prepared from it."""
+    ensure_builtin_templates()
+    db = get_session()
+    used = dict(db.execute(select(EsignDocument.template_id, func.count(EsignDocument.id))
+                           .join(EsignTemplate, EsignTemplate.id == EsignDocument.template_id)
+                           .where(EsignTemplate.key == key).group_by(EsignDocument.template_id)).all())
+    rows = db.scalars(select(EsignTemplate).where(EsignTemplate.key == key)
+                      .order_by(EsignTemplate.version.desc())).all()
+    return [(row, int(used.get(row.id, 0))) for row in rows]
+
+
+def preview_text(body: str, claim: Claim, shop_name: str) -> str:
+    """``body`` rendered on ``claim``, exactly as a document prepared now would read (TemplateProblem
+    when it cannot be)."""
+    return render_body(body, claim_context(claim, shop_name))
+
+
+def preview_pdf(title: str, body: str, claim: Claim, shop_name: str, requires_initials: bool) -> bytes:
+    """The unsigned PDF a document prepared from this (unsaved) wording on ``claim`` would have."""
+    from . import pdf  # reportlab: imported by the first PDF work, not with the app
+
+    return pdf.render_original(title.strip() or "Untitled", preview_text(body, claim, shop_name),
+                               f"{shop_name} - repair order {claim.number}", requires_initials)
 
 
 # -- packages --------------------------------------------------------------------
@@ -470,12 +512,45 @@ def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, feature
         # {portal_link} is filled only in the provider request: the claim's e-sign text link
         body = message_templates.render(LINK_TEXT, {"shop_name": shop.name, "signer_name": signer.name,
                                                     "title": pkg.title, "claim_number": claim.number})
-        result = _text(signer.mobile or "", body, f"esign-send:{pkg.public_id}:{row.idempotency_key}", claim,
-                       user_id=user_id)
+        result = _text(signer.mobile or "", body, _outbox_key(pkg, row), claim, user_id=user_id)
         row.status = str((result or {}).get("status") or "not_sent")[:40]
         row.detail = str((result or {}).get("message") or "")[:300] or None
     commit()
     return rows, True
+
+
+def _outbox_key(pkg: EsignPackage, row: EsignSend) -> str:
+    return f"esign-send:{pkg.public_id}:{row.idempotency_key}"
+
+
+def send_state(pkg: EsignPackage, row: EsignSend) -> tuple[str, str]:
+    """(state, words for staff) of one text of the link, live from its outbox item: ``waiting to send:
+    quiet hours until 8:00 AM`` while held, ``failed: <reason>``, ``sent``, ``delivered`` ..."""
+    item = outbox.find(_outbox_key(pkg, row))
+    state, reason = (item.state, item.reason) if item is not None else (row.status, row.detail)
+    reason = (reason or "").strip()
+    if state == "held":
+        return state, "waiting to send: " + (reason.removeprefix("waiting: ") or "held in the outbox")
+    if state in ("failed", "refused", "not_sent"):
+        return state, f"{'failed' if state == 'failed' else 'not sent'}: {reason or 'no reason given'}"
+    if state in ("draft", "queued", "sending"):
+        return state, "sending"
+    return state, state
+
+
+def latest_sends(pkg: EsignPackage) -> list[tuple[EsignSigner, EsignSend, str, str]]:
+    """The last text of the link to each signer: (signer, send row, state, words)."""
+    rows = get_session().scalars(select(EsignSend).where(EsignSend.package_id == pkg.id)
+                                 .order_by(EsignSend.id)).all()
+    last: dict[int, EsignSend] = {}
+    for row in rows:
+        last[row.signer_id] = row
+    out = []
+    for signer in pkg.signers:
+        row = last.get(signer.id)
+        if row is not None:
+            out.append((signer, row, *send_state(pkg, row)))
+    return out
 
 
 def record_view(doc: EsignDocument) -> None:
@@ -655,6 +730,8 @@ def package_json(pkg: EsignPackage, include_urls: Any = None) -> dict[str, Any]:
         "declined_at": pkg.declined_at.isoformat() if pkg.declined_at else None,
         "decline_reason": pkg.decline_reason, "declined_by": pkg.declined_by,
         "last_sent_at": pkg.last_sent_at.isoformat() if pkg.last_sent_at else None,
+        "sends": [{"signer": signer.public_id, "to": masked(row.to_number), "state": state, "text": words,
+                   "sent_at": row.created_at.isoformat()} for signer, row, state, words in latest_sends(pkg)],
         "signers": [{"id": s.public_id, "position": s.position, "name": s.name,
                      "mobile": masked(s.mobile) if s.mobile else None, "state": signer_state(pkg, s),
                      "otp_verified": s.otp_verified_at is not None} for s in pkg.signers],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
 from bayline.plugin_api import (
@@ -62,6 +62,30 @@ def _claim(claim_id: int) -> Claim:
     return claim
 
 
+def _recent_claims() -> list[Claim]:
+    return list(get_session().scalars(select(Claim).where(Claim.archived_at.is_(None))
+                                      .order_by(Claim.updated_at.desc()).limit(30)).all())
+
+
+def _preview_claim(raw: str | None) -> Claim | None:
+    try:
+        claim_id = int(raw or "")
+    except ValueError:
+        return None
+    return get_session().scalars(select(Claim).where(Claim.id == claim_id)).first()
+
+
+def _editor(template: Any, values: dict[str, Any], *, errors: dict[str, str] | None = None,
+            preview: dict[str, Any] | None = None) -> str:
+    from .templating import FIELDS
+
+    versions = service.template_versions(template.key) if template is not None else []
+    return render_template("bayline_esign/console_template_edit.html", template=template, values=values,
+                           errors=errors or {}, preview=preview, claims=_recent_claims(), fields=FIELDS,
+                           versions=versions, can_edit=_principal().can("esign.templates"),
+                           chosen=request.form.get("preview_claim") or request.args.get("claim_id") or "")
+
+
 def _payload() -> dict[str, Any]:
     if request.is_json:
         return request.get_json(silent=True) or {}
@@ -77,9 +101,13 @@ def staff_routes() -> Blueprint:
     @bp.get("/templates")
     @require("claims.read")
     def templates() -> Any:
+        """The shop's templates: JSON for API callers, else the console's template list."""
         rows = service.latest_templates()
-        return jsonify([{"key": t.key, "kind": t.kind, "version": t.version, "title": t.title, "body": t.body,
-                         "requires_initials": t.requires_initials} for t in rows])
+        if wants_json() or _principal().api_key is not None:
+            return jsonify([{"key": t.key, "kind": t.kind, "version": t.version, "title": t.title, "body": t.body,
+                             "requires_initials": t.requires_initials} for t in rows])
+        return render_template("bayline_esign/console_templates.html", templates=rows,
+                               can_edit=_principal().can("esign.templates"))
 
     @bp.post("/templates")
     @require("esign.templates")
@@ -89,6 +117,59 @@ def staff_routes() -> Blueprint:
                                   bool(data.get("requires_initials")))
         commit()
         return jsonify({"key": t.key, "version": t.version, "title": t.title}), 201
+
+    @bp.get("/templates/edit")
+    @require("claims.read")
+    def edit_template() -> Any:
+        """The console's editor for template ``key`` (none: a new custom template)."""
+        key = (request.args.get("key") or "").strip().lower()
+        template = service.latest_template(key) if key else None
+        if key and template is None:
+            raise Refused(404, "not_found", "No such template.")
+        values = {"key": key, "title": template.title if template else "", "body": template.body if template else "",
+                  "requires_initials": bool(template and template.requires_initials)}
+        return _editor(template, values)
+
+    @bp.post("/templates/edit")
+    @require("esign.templates")
+    def edit_template_post() -> Any:
+        """``action``: ``preview`` (the wording on a chosen claim, nothing saved), ``pdf`` (that preview as
+        the unsigned PDF) or ``save`` (a new version; problems answered next to their field, typed text kept)."""
+        form = request.form
+        key = (form.get("key") or "").strip().lower()
+        template = service.latest_template(key) if key else None
+        values = {"key": key, "title": form.get("title", ""), "body": form.get("body", ""),
+                  "requires_initials": form.get("requires_initials") in ("1", "on", "true", "yes")}
+        action = form.get("action", "save")
+        if action in ("preview", "pdf"):
+            claim = _preview_claim(form.get("preview_claim"))
+            problems = service.template_problems(key or "preview", values["title"] or "preview", values["body"])
+            errors = {"body": problems["body"]} if "body" in problems else {}
+            if claim is None:
+                errors["preview_claim"] = "Choose a claim to preview on."
+            if errors:
+                return _editor(template, values, errors=errors), 422
+            assert claim is not None
+            if action == "pdf":
+                data = service.preview_pdf(values["title"], values["body"], claim, g.shop.name,
+                                           values["requires_initials"])
+                resp = send_file(io.BytesIO(data), mimetype="application/pdf", download_name="preview.pdf")
+                resp.headers["Cache-Control"] = "private, no-store"
+                return resp
+            text = service.preview_text(values["body"], claim, g.shop.name)
+            return _editor(template, values, preview={"claim": claim, "text": text})
+        errors = service.template_problems(key, values["title"], values["body"])
+        if template is None and key and not errors and not form.get("new_key"):
+            errors["key"] = "No such template."
+        if template is not None and form.get("new_key"):
+            errors["key"] = f"A template {key!r} exists already: open it from the list to change it."
+        if errors:
+            return _editor(template, values, errors=errors), 422
+        saved = service.save_template(key, values["title"], values["body"], values["requires_initials"])
+        commit()
+        flash(f"Saved {saved.title!r} as version {saved.version}. New documents use it; documents prepared "
+              "earlier keep the version they were made from.")
+        return redirect(url_for("plugin_esign.edit_template", key=saved.key))
 
     @bp.get("/claims/<int:claim_id>/packages")
     @require("claims.read")

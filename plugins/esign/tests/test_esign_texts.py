@@ -320,3 +320,38 @@ def test_verify_page_still_rejects_tampering_of_two_signer_documents(h, app, tex
     result = anon.post("/plugins/esign/verify", data={"csrf_token": token, "file": (io.BytesIO(tampered), "x.pdf")},
                        headers=h.JSON, content_type="multipart/form-data").get_json()
     assert not result["ok"] and not result["intact"]
+
+
+def test_claim_panel_shows_each_text_of_the_link_as_it_stands(h, app, texting_package, telnyx_api, make_user,
+                                                              client_for) -> None:
+    """A text of the link held in the outbox (Telnyx busy) reads "waiting to send: <reason>" on the
+    claim's e-sign panel; one the provider refuses reads "failed: <reason>"; one the outbox refuses
+    (the recipient opted out) "not sent: <reason>"."""
+    shop, claim, staff, pkg = texting_package()
+    console = client_for(make_user(shop), shop)
+
+    def _esign_sends(client: Any, claim: Any) -> str:
+        page = client.get(f"/console/claims/{claim.id}", headers={"Accept": "text/html"}).get_data(as_text=True)
+        return page.split('class="esign-sends"', 1)[1].split("</ul>", 1)[0]  # the e-sign panel's list only
+    url = f"/plugins/esign/packages/{pkg['id']}/send"
+
+    telnyx_api.rate_limit_next = 1  # Telnyx answers 429: the outbox holds the text and retries later
+    resp = staff.post(url, json={"idempotency_key": "busy"}, headers=h.JSON)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["sends"][0]["status"] == "held"
+    html = _esign_sends(console, claim)
+    assert 'data-state="held"' in html and "waiting to send: provider busy, retrying at" in html
+    state = staff.get(f"/plugins/esign/packages/{pkg['id']}", headers=h.JSON).get_json()["sends"]
+    assert state[0]["state"] == "held" and state[0]["text"].startswith("waiting to send: provider busy")
+
+    telnyx_api.blocked.add(OWNER_MOBILE)  # the carrier refuses the recipient: the send fails for good
+    resp = staff.post(url, json={"idempotency_key": "blocked"}, headers=h.JSON)
+    assert resp.status_code == 201, resp.get_json()
+    html = _esign_sends(console, claim)
+    assert 'data-state="failed"' in html and "failed: " in html and "waiting to send" not in html
+
+    # the carrier's refusal recorded the opt-out: the next send is not even tried, and says why
+    resp = staff.post(url, json={"idempotency_key": "after-stop"}, headers=h.JSON)
+    assert resp.status_code == 201, resp.get_json()
+    html = _esign_sends(console, claim)
+    assert 'data-state="refused"' in html and "not sent: " in html and "opted out" in html
