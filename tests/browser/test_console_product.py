@@ -152,10 +152,8 @@ def telnyx_api() -> Iterator[Any]:
 
 @pytest.fixture
 def app_config(telnyx_api: Any) -> dict[str, Any]:
-    from bayline_sms.testing.telnyx_standin import API_KEY
 
-    return {"BAYLINE_PLUGIN_SMS_TELNYX_API_KEY": API_KEY, "BAYLINE_PLUGIN_SMS_TELNYX_PUBLIC_KEY": telnyx_api.public_key,
-            "BAYLINE_PLUGIN_SMS_TELNYX_BASE_URL": telnyx_api.base_url, "BAYLINE_PLUGIN_SMS_TELNYX_MAX_RETRIES": 0}
+    return telnyx_api.app_settings()
 
 
 def test_one_composer_for_the_customer_page_and_texts(app, live_server, sized, artifacts, db_backend, make_shop,

@@ -19,7 +19,7 @@ from bayline.testing.plugin import in_tenant
 from .conftest import csrf_from
 
 bayline_sms = pytest.importorskip("bayline_sms", reason="the SMS plugin (plugins/sms) is not installed")
-from bayline_sms.testing.telnyx_standin import API_KEY, TelnyxStandIn  # noqa: E402
+from bayline_sms.testing.telnyx_standin import TelnyxStandIn  # noqa: E402
 
 SHOP_NUMBER = "+16175550199"
 MOBILE = "+16175550123"
@@ -35,8 +35,7 @@ def telnyx_api() -> Iterator[TelnyxStandIn]:
 
 @pytest.fixture
 def app_config(telnyx_api: TelnyxStandIn) -> dict[str, Any]:
-    return {"BAYLINE_PLUGIN_SMS_TELNYX_API_KEY": API_KEY, "BAYLINE_PLUGIN_SMS_TELNYX_PUBLIC_KEY": telnyx_api.public_key,
-            "BAYLINE_PLUGIN_SMS_TELNYX_BASE_URL": telnyx_api.base_url, "BAYLINE_PLUGIN_SMS_TELNYX_MAX_RETRIES": 0}
+    return telnyx_api.app_settings()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from bayline_sms.testing.telnyx_standin import API_KEY, TelnyxStandIn
+from bayline_sms.testing.telnyx_standin import TelnyxStandIn
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
 
@@ -31,8 +31,7 @@ def telnyx_api() -> Iterator[TelnyxStandIn]:
 def texting_config(telnyx_api: TelnyxStandIn) -> dict[str, Any]:
     """``create_app`` settings pointing the SMS plugin at the stand-in: a module that texts says
     ``app_config = texting_config`` (a fixture of its own returning this)."""
-    return {"BAYLINE_PLUGIN_SMS_TELNYX_API_KEY": API_KEY, "BAYLINE_PLUGIN_SMS_TELNYX_PUBLIC_KEY": telnyx_api.public_key,
-            "BAYLINE_PLUGIN_SMS_TELNYX_BASE_URL": telnyx_api.base_url, "BAYLINE_PLUGIN_SMS_TELNYX_MAX_RETRIES": 0}
+    return telnyx_api.app_settings()
 
 
 @pytest.fixture

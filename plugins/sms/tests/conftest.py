@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from bayline_sms.testing.helpers import SHOP_NUMBER
-from bayline_sms.testing.telnyx_standin import API_KEY, TelnyxStandIn
+from bayline_sms.testing.telnyx_standin import TelnyxStandIn
 
 
 @pytest.fixture
@@ -18,8 +18,7 @@ def telnyx_api() -> Iterator[TelnyxStandIn]:
 
 @pytest.fixture
 def app_config(telnyx_api: TelnyxStandIn) -> dict[str, Any]:
-    return {"BAYLINE_PLUGIN_SMS_TELNYX_API_KEY": API_KEY, "BAYLINE_PLUGIN_SMS_TELNYX_PUBLIC_KEY": telnyx_api.public_key,
-            "BAYLINE_PLUGIN_SMS_TELNYX_BASE_URL": telnyx_api.base_url, "BAYLINE_PLUGIN_SMS_TELNYX_MAX_RETRIES": 0,
+    return {**telnyx_api.app_settings(),
             "BAYLINE_PLUGIN_SMS_MEDIA_SCHEMES": ("http", "https")}  # the stand-in serves media over plain HTTP
 
 

@@ -94,6 +94,11 @@ class TelnyxStandIn:
     def public_key(self) -> str:
         return base64.b64encode(bytes(self.signing_key.verify_key)).decode()
 
+    def app_settings(self) -> dict[str, object]:
+        """``create_app`` settings pointing the SMS plugin at this stand-in (no client retries)."""
+        return {"BAYLINE_PLUGIN_SMS_TELNYX_API_KEY": API_KEY, "BAYLINE_PLUGIN_SMS_TELNYX_PUBLIC_KEY": self.public_key,
+                "BAYLINE_PLUGIN_SMS_TELNYX_BASE_URL": self.base_url, "BAYLINE_PLUGIN_SMS_TELNYX_MAX_RETRIES": 0}
+
     def media_url(self, name: str) -> str:
         """Where the stand-in serves ``media[name]`` (Telnyx's temporary MMS media URLs)."""
         return f"http://127.0.0.1:{self.port}/media/{name}"
