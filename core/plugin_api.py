@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import files, phones, storage
+from . import files, payments, phones, signatures, storage
 from .auth.context import Principal, current_principal
 from .auth.models import User
 from .auth.permissions import require
@@ -40,14 +40,19 @@ from .plugins.config import MissingConfig, PluginConfig, plugin_config
 from .plugins.markers import hookimpl
 from .plugins.scope import for_shop
 from .plugins.types import (
+    CheckoutStart,
     ClaimPanel,
     Event,
     EventType,
     Feature,
     MenuItem,
+    PaidNotice,
+    PaymentProvider,
     Permission,
     PortalSection,
     SettingDef,
+    SignatureDocument,
+    SignatureRequest,
     Viewer,
 )
 from .portal.current import current_portal_claim
@@ -63,6 +68,10 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
     "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection", "SettingDef", "Viewer",
     "hookimpl",
+    # payment providers and signatures: one plugin provides, another uses (hooks payment_provider,
+    # request_signature)
+    "CheckoutStart", "PaidNotice", "PaymentProvider", "SignatureDocument", "SignatureRequest", "payments",
+    "signatures",
     # models a hook receives or a plugin reads
     "Attachment", "Claim", "Message", "OutboxItem", "Photo", "Shop", "Stage", "User",
     # database and tenancy

@@ -21,6 +21,7 @@ from bayline.plugin_api import (
     ClaimPanel,
     EventType,
     Feature,
+    PaymentProvider,
     Permission,
     PortalSection,
     SettingDef,
@@ -61,6 +62,13 @@ def _currency(value: Any) -> Any:
     return code
 
 
+def _provider_name(value: Any) -> Any:
+    name = str(value).strip().lower()
+    if not name or not name.replace("_", "").replace("-", "").isalnum() or len(name) > 40:
+        raise ValueError("a provider name such as stripe")
+    return name
+
+
 @hookimpl
 def register_features() -> list[Feature]:
     return [Feature(NAME, "Quotes", "Estimates and supplements from the estimating system, payer split, customer "
@@ -94,8 +102,10 @@ def register_tenant_settings() -> list[SettingDef]:
         SettingDef("quotes.approval_days", "Days a quote version can be approved", "int", 30, feature=NAME),
         SettingDef("quotes.payment_summary", "Show the customer their balance", "bool", False,
                    feature=PAYMENTS),
-        SettingDef("quotes.online_payment", "Let the customer pay their part online (Stripe)", "bool",
+        SettingDef("quotes.online_payment", "Let the customer pay their part online", "bool",
                    False, feature=PAYMENTS),
+        SettingDef("quotes.payment_provider", "Online payment provider", "str", "stripe", validate=_provider_name,
+                   feature=PAYMENTS, help="The payment provider's name (a plugin provides it); Stripe is built in."),
     ]
 
 
@@ -176,6 +186,14 @@ def register_public_blueprints(app: Flask) -> list[Any]:
     from .views import public
 
     return [public]
+
+
+@hookimpl
+def payment_provider(name: str) -> PaymentProvider | None:
+    """Stripe, for any plugin taking payments (core hook ``payment_provider``)."""
+    from .payments import STRIPE
+
+    return STRIPE if name == STRIPE.name else None
 
 
 def payments_on(shop: Any = None) -> bool:
