@@ -51,6 +51,10 @@ class EsignPackage(TenantScoped, Base):
     decline_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     declined_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    source: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """The plugin that asked for this package through ``request_signature`` (None: staff prepared it)."""
+    reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """That plugin's own id of what is signed; both return in ``document.signed``."""
 
     documents: Mapped[list[EsignDocument]] = relationship(
         back_populates="package", order_by="EsignDocument.position", lazy="selectin")
@@ -111,7 +115,8 @@ class EsignDocument(TenantScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), default=new_public_id, unique=True)
     package_id: Mapped[int] = mapped_column(ForeignKey("esign_packages.id", ondelete="CASCADE"), index=True)
-    template_id: Mapped[int] = mapped_column(ForeignKey("esign_templates.id"), index=True)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("esign_templates.id"), index=True, nullable=True)
+    """None for a document another plugin provided (hook ``request_signature``)."""
     position: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     body_text: Mapped[str] = mapped_column(Text)
@@ -127,7 +132,7 @@ class EsignDocument(TenantScoped, Base):
 
     package: Mapped[EsignPackage] = relationship(back_populates="documents")
     signatures: Mapped[list[EsignSignature]] = relationship(lazy="selectin", order_by="EsignSignature.id")
-    template: Mapped[EsignTemplate] = relationship(lazy="joined")
+    template: Mapped[EsignTemplate | None] = relationship(lazy="joined")
 
 
 class EsignConsent(TenantScoped, Base):

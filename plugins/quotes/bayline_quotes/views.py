@@ -177,6 +177,8 @@ def _portal_json(version: Any) -> dict[str, Any]:
     return {"id": version.id, "label": version.label, "status": version.status, "approval": version.approval,
             "your_amount": str(scope.payers["customer"]), "total": str(scope.gross),
             "summary": d.summary if d else None,
+            "signature": {"status": version.signature_status, "url": version.signature_url}
+            if version.signature_status else None,
             "lines": [{"id": ln.id, "description": ln.description, "decision": ln.decision,
                        "amount": str(scope.lines[ln.id].gross) if ln.id in scope.lines else None}
                       for ln in service.customer_lines(version)]}
