@@ -115,8 +115,7 @@ class EsignDocument(TenantScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), default=new_public_id, unique=True)
     package_id: Mapped[int] = mapped_column(ForeignKey("esign_packages.id", ondelete="CASCADE"), index=True)
-    template_id: Mapped[int | None] = mapped_column(ForeignKey("esign_templates.id"), index=True, nullable=True)
-    """None for a document another plugin provided (hook ``request_signature``)."""
+    template_id: Mapped[int] = mapped_column(ForeignKey("esign_templates.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     body_text: Mapped[str] = mapped_column(Text)
@@ -132,7 +131,7 @@ class EsignDocument(TenantScoped, Base):
 
     package: Mapped[EsignPackage] = relationship(back_populates="documents")
     signatures: Mapped[list[EsignSignature]] = relationship(lazy="selectin", order_by="EsignSignature.id")
-    template: Mapped[EsignTemplate | None] = relationship(lazy="joined")
+    template: Mapped[EsignTemplate] = relationship(lazy="joined")
 
 
 class EsignConsent(TenantScoped, Base):

@@ -185,6 +185,21 @@ def create_package(claim: Claim, template_keys: Sequence[str], *, shop_name: str
     return pkg
 
 
+def _provided_template(source: str) -> EsignTemplate:
+    """The shop's stand-in template row for documents ``source`` provides: key ``provided:<source>``
+    (staff keys cannot contain ``:``), archived so it is never offered to staff; the text is the
+    document's own."""
+    key = f"provided:{source}"[:60]
+    db = get_session()
+    row = db.scalars(select(EsignTemplate).where(EsignTemplate.key == key)).first()
+    if row is None:
+        row = EsignTemplate(key=key, kind="provided", version=1, title=f"Documents from {source}"[:200], body="",
+                            archived_at=utcnow())
+        db.add(row)
+        db.flush()
+    return row
+
+
 def create_provided_package(claim: Claim, *, source: str, reference: str, title: str, body: str,
                             shop_name: str, signer_name: str | None = None,
                             expires_in_days: int = DEFAULT_EXPIRY_DAYS) -> EsignPackage:
@@ -201,6 +216,7 @@ def create_provided_package(claim: Claim, *, source: str, reference: str, title:
     if not 1 <= int(expires_in_days) <= 90:
         raise Refused(422, "validation_error", "Expiry must be 1 to 90 days.")
     db = get_session()
+    template = _provided_template(source)
     pkg = EsignPackage(claim_id=claim.id, title=title, signer_name=specs[0][0], source=source[:40],
                        reference=reference[:100], expires_at=utcnow() + timedelta(days=int(expires_in_days)))
     db.add(pkg)
@@ -208,7 +224,7 @@ def create_provided_package(claim: Claim, *, source: str, reference: str, title:
     name, mobile = specs[0]
     db.add(EsignSigner(package_id=pkg.id, position=1, name=name, mobile=mobile))
     original = pdf.render_original(title, body, f"{shop_name} - repair order {claim.number}", False)
-    db.add(EsignDocument(package_id=pkg.id, template_id=None, position=1, title=title, body_text=body,
+    db.add(EsignDocument(package_id=pkg.id, template_id=template.id, position=1, title=title, body_text=body,
                          requires_initials=False, original_pdf=original, original_sha256=pdf.sha256(original)))
     db.flush()
     db.refresh(pkg)
@@ -565,7 +581,7 @@ def _seal_document(doc: EsignDocument, pkg: EsignPackage, *, shop_name: str, cla
         select(EsignConsent).where(EsignConsent.package_id == pkg.id)).all()}
     audit = [
         ("Document", f"{doc.title} ({doc.public_id})"),
-        ("Template", f"{doc.template.key} version {doc.template.version}" if doc.template
+        ("Template", f"{doc.template.key} version {doc.template.version}" if not pkg.source
          else f"provided by {pkg.source} ({pkg.reference})"),
         ("Signing session", pkg.public_id),
         ("Repair order", claim_number),
@@ -640,8 +656,7 @@ def package_json(pkg: EsignPackage, include_urls: Any = None) -> dict[str, Any]:
                      "otp_verified": s.otp_verified_at is not None} for s in pkg.signers],
         "documents": [{
             "id": d.public_id, "position": d.position, "title": d.title, "status": d.status,
-            "template": d.template.key if d.template else None,
-            "template_version": d.template.version if d.template else None,
+            "template": d.template.key, "template_version": d.template.version,
             "original_sha256": d.original_sha256, "signed_sha256": d.signed_sha256,
             "viewed_at": d.viewed_at.isoformat() if d.viewed_at else None,
             "signed_at": d.signed_at.isoformat() if d.signed_at else None,

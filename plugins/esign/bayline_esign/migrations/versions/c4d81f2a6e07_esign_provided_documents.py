@@ -14,17 +14,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('esign_packages') as batch:
-        batch.add_column(sa.Column('source', sa.String(length=40), nullable=True))
-        batch.add_column(sa.Column('reference', sa.String(length=100), nullable=True))
-    with op.batch_alter_table('esign_documents') as batch:
-        batch.alter_column('template_id', existing_type=sa.Integer(), nullable=True)
+    # Plain ADD COLUMNs: on SQLite, batch mode would recreate esign_packages, and dropping the old
+    # table cascades to every row pointing at it (foreign keys are on).
+    op.add_column('esign_packages', sa.Column('source', sa.String(length=40), nullable=True))
+    op.add_column('esign_packages', sa.Column('reference', sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM esign_packages WHERE source IS NOT NULL")
-    with op.batch_alter_table('esign_documents') as batch:
-        batch.alter_column('template_id', existing_type=sa.Integer(), nullable=False)
-    with op.batch_alter_table('esign_packages') as batch:
-        batch.drop_column('reference')
-        batch.drop_column('source')
+    # In place as well (SQLite >= 3.35). The provided packages stay, as ordinary packages.
+    op.drop_column('esign_packages', 'reference')
+    op.drop_column('esign_packages', 'source')

@@ -16,20 +16,23 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("quotes_versions") as batch:
-        batch.add_column(sa.Column("signature_status", sa.String(length=20), nullable=True))
-        batch.add_column(sa.Column("signature_package", sa.String(length=40), nullable=True))
-        batch.add_column(sa.Column("signature_url", sa.String(length=300), nullable=True))
-        batch.add_column(sa.Column("signature_line_ids", sa.JSON(), nullable=True))
-        batch.add_column(sa.Column("signature_requested_at", bayline.plugin_api.UTCDateTime(timezone=True),
-                                   nullable=True))
-        batch.add_column(sa.Column("signed_at", bayline.plugin_api.UTCDateTime(timezone=True), nullable=True))
-        batch.create_index("ix_quotes_versions_signature_package", ["signature_package"])
+    # Plain ADD COLUMNs: on SQLite, batch mode would recreate quotes_versions, and dropping the old
+    # table cascades to its lines and decisions (foreign keys are on).
+    op.add_column("quotes_versions", sa.Column("signature_status", sa.String(length=20), nullable=True))
+    op.add_column("quotes_versions", sa.Column("signature_package", sa.String(length=40), nullable=True))
+    op.add_column("quotes_versions", sa.Column("signature_url", sa.String(length=300), nullable=True))
+    op.add_column("quotes_versions", sa.Column("signature_line_ids", sa.JSON(), nullable=True))
+    op.add_column("quotes_versions", sa.Column("signature_requested_at",
+                                               bayline.plugin_api.UTCDateTime(timezone=True), nullable=True))
+    op.add_column("quotes_versions", sa.Column("signed_at", bayline.plugin_api.UTCDateTime(timezone=True),
+                                               nullable=True))
+    op.create_index(op.f("ix_quotes_versions_signature_package"), "quotes_versions", ["signature_package"],
+                    unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("quotes_versions") as batch:
-        batch.drop_index("ix_quotes_versions_signature_package")
-        for name in ("signed_at", "signature_requested_at", "signature_line_ids", "signature_url",
-                     "signature_package", "signature_status"):
-            batch.drop_column(name)
+    # In place as well (SQLite >= 3.35).
+    op.drop_index(op.f("ix_quotes_versions_signature_package"), table_name="quotes_versions")
+    for name in ("signed_at", "signature_requested_at", "signature_line_ids", "signature_url",
+                 "signature_package", "signature_status"):
+        op.drop_column("quotes_versions", name)
