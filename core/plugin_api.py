@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import files, phones, storage
+from . import files, payments, phones, signatures, storage
 from .auth.context import Principal, current_principal
 from .auth.models import User
 from .auth.permissions import require
@@ -41,15 +41,20 @@ from .plugins.markers import hookimpl
 from .plugins.scope import for_shop
 from .plugins.types import (
     ArchiveRemap,
+    CheckoutStart,
     ClaimPanel,
     Event,
     EventType,
     Feature,
     MenuItem,
+    PaidNotice,
+    PaymentProvider,
     Permission,
     PortalSection,
     SettingDef,
     ShopArchiveRules,
+    SignatureDocument,
+    SignatureRequest,
     Viewer,
 )
 from .portal.current import current_portal_claim
@@ -65,6 +70,10 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
     "ArchiveRemap", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection",
     "SettingDef", "ShopArchiveRules", "Viewer", "hookimpl",
+    # payment providers and signatures: one plugin provides, another uses (hooks payment_provider,
+    # request_signature)
+    "CheckoutStart", "PaidNotice", "PaymentProvider", "SignatureDocument", "SignatureRequest", "payments",
+    "signatures",
     # models a hook receives or a plugin reads
     "Attachment", "Claim", "Message", "OutboxItem", "Photo", "Shop", "Stage", "User",
     # database and tenancy

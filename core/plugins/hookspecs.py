@@ -32,10 +32,13 @@ if TYPE_CHECKING:
         EventType,
         Feature,
         MenuItem,
+        PaymentProvider,
         Permission,
         PortalSection,
         SettingDef,
         ShopArchiveRules,
+        SignatureDocument,
+        SignatureRequest,
         Viewer,
     )
 
@@ -404,6 +407,65 @@ def channel_ready(shop: Shop, channel: str) -> bool | None:
         @hookimpl
         def channel_ready(shop, channel):
             return channel == "sms" and provider.configured() if channel == "sms" else None
+    """
+
+
+# -------------------------------------------------------------------------
+# Payments and signatures: services one plugin provides and another uses
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def payment_provider(name: str) -> PaymentProvider | None:
+    """Your :class:`bayline.plugin_api.PaymentProvider` when ``name`` is its name; else None.
+
+    Asked through ``bayline.plugin_api.payments.provider(name)``: in a shop's request or task only the
+    plugins active for the shop answer; a provider webhook (no shop yet) asks every installed plugin
+    and checks the shop's features once the verified payload names the session. The first provider
+    returned wins, so give each provider a distinct name (``"stripe"``). A plugin taking payments
+    routes its webhook per provider name (``/plugins/<plugin>/webhooks/<name>``) and lets the
+    provider verify the signature (``parse_webhook``).
+
+    Arguments:
+        name: the provider asked for (a shop setting such as ``quotes.payment_provider``, or the
+            webhook path's last part).
+
+    Commits:
+        no: a lookup; the provider's methods talk to the provider, the caller records the result.
+
+    Example::
+
+        @hookimpl
+        def payment_provider(name):
+            return STRIPE if name == "stripe" else None
+    """
+
+
+@hookspec
+def request_signature(claim: Claim, document: SignatureDocument) -> SignatureRequest | None:
+    """Create a signing request for ``document`` for the customer of ``claim``; return it, or None
+    when you do not provide signatures.
+
+    Asked through ``bayline.plugin_api.signatures.request(claim, document)`` for the plugins active
+    for the shop; the first request returned wins (``signatures.available()`` says whether an active
+    plugin implements this hook, so a setting that needs signing can be refused without one). When
+    every signer signed, the provider emits ``document.signed`` with ``source`` and ``reference``
+    of the document, so the asker finalises in ``on_event`` without importing the provider.
+
+    Arguments:
+        claim: the claim whose customer signs (tenant context set).
+        document: what to sign (:class:`bayline.plugin_api.SignatureDocument`).
+
+    Commits:
+        no: add the request's rows to the session; the caller commits them with its own change (or
+        rolls all back).
+
+    Example::
+
+        @hookimpl
+        def request_signature(claim, document):
+            pkg = create_provided_package(claim, document)
+            return SignatureRequest("esign", pkg.public_id, f"/c/s/esign/packages/{pkg.public_id}")
     """
 
 

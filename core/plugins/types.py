@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from decimal import Decimal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -176,3 +177,78 @@ class ShopArchiveRules:
     as null, so an ``on_import`` fix must fill a NOT NULL one."""
     on_import: dict[str, RowFix] = field(default_factory=dict)
     """Table → a :data:`RowFix` run on each imported row (e.g. revoke live links)."""
+# -- payments (hook ``payment_provider``) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckoutStart:
+    """A payment session a provider opened: ``ref`` is its id, ``url`` where the customer's browser goes."""
+
+    ref: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PaidNotice:
+    """A verified provider webhook saying a payment session was paid."""
+
+    ref: str
+    """The payment session (``CheckoutStart.ref``) the payment belongs to."""
+    payment_ref: str
+    """The provider's id of the payment (the reference staff see)."""
+    amount: Decimal
+    currency: str
+
+
+@runtime_checkable
+class PaymentProvider(Protocol):
+    """What a plugin returns from ``payment_provider``: one online payment service (Stripe ...).
+
+    ``name`` is the provider's key: the shop setting that picks it and the webhook path
+    (``.../webhooks/<name>``) use it."""
+
+    name: str
+
+    def configured(self) -> bool:
+        """Whether the platform has the credentials to take payments now."""
+        ...
+
+    def start_checkout(self, *, amount: Decimal, currency: str, description: str, claim_id: int, shop_id: int,
+                       success_url: str, cancel_url: str) -> CheckoutStart:
+        """Open a payment session for ``amount``; raise ``Refused`` (502) when the provider refuses."""
+        ...
+
+    def parse_webhook(self, payload: bytes, headers: Any) -> PaidNotice | None:
+        """Verify the webhook's signature (raise ``Refused`` 400 when it does not verify) and return the
+        payment it reports, or None for events that are not a completed payment."""
+        ...
+
+
+# -- signatures (hook ``request_signature``) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignatureDocument:
+    """A document a plugin wants the customer of a claim to sign.
+
+    ``source`` is the asking plugin's name and ``reference`` its own id of the thing signed (e.g.
+    ``"version:12"``): both come back in the ``document.signed`` event, so the asker knows what was
+    signed without knowing the signing plugin. ``body`` is the plain text shown and sealed."""
+
+    source: str
+    reference: str
+    title: str
+    body: str
+    signer_name: str | None = None
+    expires_in_days: int = 14
+
+
+@dataclass(frozen=True)
+class SignatureRequest:
+    """A signing request a provider created: ``provider`` is its plugin name, ``package_id`` the public
+    id of the signing package (``document.signed``'s ``package_id``), ``url`` the portal page where the
+    customer signs (a relative URL in the claim's portal)."""
+
+    provider: str
+    package_id: str
+    url: str

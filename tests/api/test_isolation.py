@@ -32,6 +32,9 @@ NOT_OBJECT_IDS = {
     # /reset/<token>: signed and single-use, see tests/web/test_auth.py; /u/<token>: a signed
     # unsubscribe token naming its shop, see tests/messaging/test_unsubscribe.py
     "token",
+    # /plugins/quotes/webhooks/<provider_name>: a payment provider's name (hook payment_provider), not a
+    # shop's object; the signed payload names the session, see test_quotes_payments.py
+    "provider_name",
     "key",  # /console/settings/features/<key>: a catalogue feature key of the caller's own shop
     # /api/v1/platform/shops/<shop_slug>/..., /console/platform/shops/<slug>: cross-shop by design, for
     # platform admins only; tests/api/test_platform_features.py sweeps every /platform route as shop

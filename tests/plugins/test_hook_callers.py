@@ -42,6 +42,9 @@ HOOK_TESTS: dict[str, str] = {
                            "test_extra_template_vars_gets_the_real_template_name",
     "deliver": "tests/portal/test_relink.py::test_replaced_link_texts_a_working_link_to_the_mobile_on_file",
     "on_event": "tests/faults/test_plugin_fault.py::test_failing_plugin_handler_does_not_silence_the_others",
+    "payment_provider": "plugins/quotes/tests/test_quotes_payments.py::"
+                        "test_payment_provider_is_a_core_hook_routed_by_name",
+    "request_signature": "plugins/quotes/tests/test_quotes_signed.py::test_signed_approval_counts_once_signed",
     "tenant_provisioned": "tests/plugins/test_hook_callers.py::test_tenant_provisioned_rows_commit_with_the_shop",
     "entitlements_changed": "tests/plugins/test_hook_callers.py::test_entitlements_changed_on_plan_addon_and_toggle",
     "shop_archive_rules": "tests/ops/test_shop_archive.py::test_a_plugin_table_travels_by_its_rules",

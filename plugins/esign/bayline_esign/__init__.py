@@ -11,6 +11,7 @@ from flask import Flask, g, url_for
 from markupsafe import escape
 
 from bayline.plugin_api import (
+    Claim,
     ClaimPanel,
     EventType,
     Feature,
@@ -19,6 +20,8 @@ from bayline.plugin_api import (
     PortalSection,
     SettingDef,
     ShopArchiveRules,
+    SignatureDocument,
+    SignatureRequest,
     hookimpl,
     plugin_config,
 )
@@ -57,6 +60,10 @@ class DocumentSigned(TypedDict):
     """SHA-256 of the sealed PDF."""
     package_completed: bool
     """Every document of the package is signed now."""
+    source: str
+    """The plugin that asked for the signature (hook ``request_signature``); empty for staff packages."""
+    reference: str
+    """That plugin's own id of what was signed (e.g. ``version:12``); empty for staff packages."""
 
 
 class EsignDeclined(TypedDict):
@@ -99,6 +106,21 @@ def entitlements_changed(shop: Any, before: set[str], after: set[str]) -> None:
         from .service import ensure_builtin_templates
 
         ensure_builtin_templates()
+
+
+@hookimpl
+def request_signature(claim: Claim, document: SignatureDocument) -> SignatureRequest:
+    """Another plugin's document for the claim's customer to sign (core hook ``request_signature``):
+    a package of that one document; ``document.signed`` carries its ``source`` and ``reference``."""
+    from flask import g
+
+    from .service import create_provided_package
+
+    pkg = create_provided_package(claim, source=document.source, reference=document.reference,
+                                  title=document.title, body=document.body, shop_name=g.shop.name,
+                                  signer_name=document.signer_name, expires_in_days=document.expires_in_days)
+    return SignatureRequest(NAME, pkg.public_id,
+                            url_for("plugin_esign_portal.document", public_id=pkg.documents[0].public_id))
 
 
 @hookimpl

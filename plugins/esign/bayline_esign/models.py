@@ -51,6 +51,10 @@ class EsignPackage(TenantScoped, Base):
     decline_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     declined_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    source: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """The plugin that asked for this package through ``request_signature`` (None: staff prepared it)."""
+    reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """That plugin's own id of what is signed; both return in ``document.signed``."""
 
     documents: Mapped[list[EsignDocument]] = relationship(
         back_populates="package", order_by="EsignDocument.position", lazy="selectin")

@@ -231,6 +231,52 @@ def create_package(claim: Claim, template_keys: Sequence[str], *, shop_name: str
     return pkg
 
 
+def _provided_template(source: str) -> EsignTemplate:
+    """The shop's stand-in template row for documents ``source`` provides: key ``provided:<source>``
+    (staff keys cannot contain ``:``), archived so it is never offered to staff; the text is the
+    document's own."""
+    key = f"provided:{source}"[:60]
+    db = get_session()
+    row = db.scalars(select(EsignTemplate).where(EsignTemplate.key == key)).first()
+    if row is None:
+        row = EsignTemplate(key=key, kind="provided", version=1, title=f"Documents from {source}"[:200], body="",
+                            archived_at=utcnow())
+        db.add(row)
+        db.flush()
+    return row
+
+
+def create_provided_package(claim: Claim, *, source: str, reference: str, title: str, body: str,
+                            shop_name: str, signer_name: str | None = None,
+                            expires_in_days: int = DEFAULT_EXPIRY_DAYS) -> EsignPackage:
+    """A package of one document another plugin provided (hook ``request_signature``): ``body`` is
+    the text shown, signed and sealed; ``source`` and ``reference`` come back in ``document.signed``."""
+    from . import pdf
+
+    specs = _signer_specs(claim, signer_name, None)
+    title = " ".join((title or "").split())[:200]
+    if not specs[0][0]:
+        raise Refused(422, "validation_error", "The signer needs a name.")
+    if not title or not (body or "").strip():
+        raise Refused(422, "validation_error", "The document to sign needs a title and a text.")
+    if not 1 <= int(expires_in_days) <= 90:
+        raise Refused(422, "validation_error", "Expiry must be 1 to 90 days.")
+    db = get_session()
+    template = _provided_template(source)
+    pkg = EsignPackage(claim_id=claim.id, title=title, signer_name=specs[0][0], source=source[:40],
+                       reference=reference[:100], expires_at=utcnow() + timedelta(days=int(expires_in_days)))
+    db.add(pkg)
+    db.flush()
+    name, mobile = specs[0]
+    db.add(EsignSigner(package_id=pkg.id, position=1, name=name, mobile=mobile))
+    original = pdf.render_original(title, body, f"{shop_name} - repair order {claim.number}", False)
+    db.add(EsignDocument(package_id=pkg.id, template_id=template.id, position=1, title=title, body_text=body,
+                         requires_initials=False, original_pdf=original, original_sha256=pdf.sha256(original)))
+    db.flush()
+    db.refresh(pkg)
+    return pkg
+
+
 def packages_for_claim(claim_id: int) -> list[EsignPackage]:
     return list(get_session().scalars(
         select(EsignPackage).where(EsignPackage.claim_id == claim_id).order_by(EsignPackage.id.desc())).all())
@@ -648,6 +694,7 @@ def sign_document(doc: EsignDocument, *, method: str, drawn: str | None = None, 
         "claim_id": pkg.claim_id, "package_id": pkg.public_id, "document_id": doc.public_id,
         "title": doc.title, "signer": ", ".join(s.name for s in pkg.signers), "sha256": doc.signed_sha256,
         "signers": [s.name for s in pkg.signers], "package_completed": pkg.status == "completed",
+        "source": pkg.source or "", "reference": pkg.reference or "",
     })
     return doc
 
@@ -661,7 +708,8 @@ def _seal_document(doc: EsignDocument, pkg: EsignPackage, *, shop_name: str, cla
         select(EsignConsent).where(EsignConsent.package_id == pkg.id)).all()}
     audit = [
         ("Document", f"{doc.title} ({doc.public_id})"),
-        ("Template", f"{doc.template.key} version {doc.template.version}"),
+        ("Template", f"{doc.template.key} version {doc.template.version}" if not pkg.source
+         else f"provided by {pkg.source} ({pkg.reference})"),
         ("Signing session", pkg.public_id),
         ("Repair order", claim_number),
         ("Shop", shop_name),

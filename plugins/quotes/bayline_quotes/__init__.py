@@ -20,8 +20,10 @@ from bayline.plugin_api import (
     ArchiveRemap,
     Claim,
     ClaimPanel,
+    Event,
     EventType,
     Feature,
+    PaymentProvider,
     Permission,
     PortalSection,
     SettingDef,
@@ -31,6 +33,7 @@ from bayline.plugin_api import (
     hookimpl,
     is_feature_active,
     shop_settings,
+    signatures,
 )
 
 from . import models  # noqa: F401  (register the tables on the shared metadata)
@@ -63,6 +66,19 @@ def _currency(value: Any) -> Any:
     return code
 
 
+def _provider_name(value: Any) -> Any:
+    name = str(value).strip().lower()
+    if not name or not name.replace("_", "").replace("-", "").isalnum() or len(name) > 40:
+        raise ValueError("a provider name such as stripe")
+    return name
+
+
+def _signed_approval(value: Any) -> Any:
+    if value and not signatures.available():
+        raise ValueError("needs the e-signature feature (esign) active for this shop; turn it on first")
+    return value
+
+
 @hookimpl
 def register_features() -> list[Feature]:
     return [Feature(NAME, "Quotes", "Estimates and supplements from the estimating system, payer split, customer "
@@ -93,11 +109,16 @@ def register_tenant_settings() -> list[SettingDef]:
         SettingDef("quotes.portal_lines", "Lines the customer sees", "choice", "customer_pay",
                    ("customer_pay", "all"), feature=NAME,
                    choice_labels=("Only the lines the customer pays", "Every line except shop-only ones")),
+        SettingDef("quotes.signed_approval", "Customer signs their approval", "bool", False,
+                   validate=_signed_approval, feature=NAME,
+                   help="The approval counts once the customer signs it (needs e-signature)."),
         SettingDef("quotes.approval_days", "Days a quote version can be approved", "int", 30, feature=NAME),
         SettingDef("quotes.payment_summary", "Show the customer their balance", "bool", False,
                    feature=PAYMENTS),
-        SettingDef("quotes.online_payment", "Let the customer pay their part online (Stripe)", "bool",
+        SettingDef("quotes.online_payment", "Let the customer pay their part online", "bool",
                    False, feature=PAYMENTS),
+        SettingDef("quotes.payment_provider", "Online payment provider", "str", "stripe", validate=_provider_name,
+                   feature=PAYMENTS, help="The payment provider's name (a plugin provides it); Stripe is built in."),
     ]
 
 
@@ -178,6 +199,30 @@ def register_public_blueprints(app: Flask) -> list[Any]:
     from .views import public
 
     return [public]
+
+
+@hookimpl
+def on_event(event: Event) -> None:
+    """A signature this plugin asked for (hook ``request_signature``) was given or declined."""
+    from bayline.plugin_api import commit
+
+    from . import service
+
+    if event.type == "document.signed" and event.payload.get("source") == NAME:
+        if service.finish_signed_approval(str(event.payload.get("reference") or ""),
+                                          str(event.payload.get("package_id") or ""),
+                                          str(event.payload.get("signer") or "")) is not None:
+            commit()
+    elif event.type == "esign.declined" and service.signature_declined(str(event.payload.get("package_id") or "")):
+        commit()
+
+
+@hookimpl
+def payment_provider(name: str) -> PaymentProvider | None:
+    """Stripe, for any plugin taking payments (core hook ``payment_provider``)."""
+    from .payments import STRIPE
+
+    return STRIPE if name == STRIPE.name else None
 
 
 def payments_on(shop: Any = None) -> bool:

@@ -87,6 +87,9 @@ class VersionSchema(Schema):
     file_totals = fields.Dict(allow_none=True)
     totals_mismatch = fields.List(fields.Dict())
     diff = fields.Dict(allow_none=True)
+    signature = fields.Dict(allow_none=True, metadata={
+        "description": "Signed approval (quotes.signed_approval): status pending | signed | declined | lapsed | "
+                       "cancelled, package_id, line_ids awaiting it, requested_at, signed_at, url"})
     lines = fields.List(fields.Nested(LineSchema))
 
 
@@ -163,7 +166,7 @@ def version_json(v: Any) -> dict[str, Any]:
             "approval": v.approval, "saves": v.saves, "expires_at": v.expires_at, "created_at": v.created_at,
             "totals": t.as_dict(), "owed": service.totals(v, pol, scope=True).as_dict(),
             "file_totals": v.file_totals, "totals_mismatch": v.mismatches or [],
-            "diff": d.as_dict() if d else None, "lines": lines}
+            "diff": d.as_dict() if d else None, "signature": service.signature_dict(v), "lines": lines}
 
 
 def _read_import(data: dict[str, Any]) -> Any:

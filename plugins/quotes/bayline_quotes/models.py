@@ -64,6 +64,15 @@ class QuoteVersion(TenantScoped, Base):
     saves: Mapped[int] = mapped_column(Integer, default=1)  # how many identical re-saves arrived
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     withdrawn_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # Signed approval (setting quotes.signed_approval): the customer's approval of signature_line_ids
+    # counts only once the signing plugin reports document.signed for signature_package.
+    # signature_status: pending | signed | declined | lapsed (version closed first) | cancelled (staff)
+    signature_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    signature_package: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    signature_url: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    signature_line_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    signature_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
                                                            nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,8 +1,10 @@
-"""Payment providers: how the customer pays their part online.
+"""The Stripe payment provider: how the customer pays their part online.
 
-A provider implements :class:`PaymentProvider`; the one shipped is :class:`StripeProvider` (the
-official ``stripe`` library, Checkout Sessions, webhooks verified with the library's signature
-check). Configuration is the platform operator's (``plugin_config("quotes")``):
+Providers are the core hook ``payment_provider`` (:class:`bayline.plugin_api.PaymentProvider`): this
+plugin provides :class:`StripeProvider` (the official ``stripe`` library, Checkout Sessions, webhooks
+verified with the library's signature check) and uses whichever provider the shop's
+``quotes.payment_provider`` names, from any plugin. Configuration is the platform operator's
+(``plugin_config("quotes")``):
 
 * ``BAYLINE_PLUGIN_QUOTES_STRIPE_SECRET_KEY``   - the secret API key (``sk_...``)
 * ``BAYLINE_PLUGIN_QUOTES_STRIPE_WEBHOOK_SECRET`` - the endpoint's signing secret (``whsec_...``)
@@ -10,41 +12,15 @@ check). Configuration is the platform operator's (``plugin_config("quotes")``):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from babel.numbers import get_currency_precision
 
-from bayline.plugin_api import Refused, plugin_config
+from bayline.plugin_api import CheckoutStart, PaidNotice, PaymentProvider, Refused, plugin_config
 
 if TYPE_CHECKING:  # the SDK is imported by the first payment call, not with the app
     import stripe
-
-
-@dataclass(frozen=True)
-class CheckoutStart:
-    ref: str  # the provider's id of the payment session
-    url: str  # where the customer's browser goes to pay
-
-
-@dataclass(frozen=True)
-class PaidNotice:
-    ref: str  # the session the payment belongs to
-    payment_ref: str  # the provider's payment id (the reference staff see)
-    amount: Decimal
-    currency: str
-
-
-class PaymentProvider(Protocol):
-    name: str
-
-    def configured(self) -> bool: ...
-
-    def start_checkout(self, *, amount: Decimal, currency: str, description: str, claim_id: int, shop_id: int,
-                       success_url: str, cancel_url: str) -> CheckoutStart: ...
-
-    def parse_webhook(self, payload: bytes, headers: Any) -> PaidNotice | None: ...
 
 
 def minor_units(amount: Decimal, currency: str) -> int:
@@ -111,8 +87,4 @@ class StripeProvider:
                           amount=amount, currency=currency)
 
 
-PROVIDERS: dict[str, PaymentProvider] = {"stripe": StripeProvider()}
-
-
-def provider(name: str = "stripe") -> PaymentProvider:
-    return PROVIDERS[name]
+STRIPE: PaymentProvider = StripeProvider()

@@ -11,10 +11,21 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask import g, render_template
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bayline.plugin_api import Claim, Refused, commit, emit, get_session, shop_settings, utcnow
+from bayline.plugin_api import (
+    Claim,
+    Refused,
+    SignatureDocument,
+    commit,
+    emit,
+    get_session,
+    shop_settings,
+    signatures,
+    utcnow,
+)
 
 from .imports import ImportedEstimate, ImportRejected
 from .models import QuoteCheckout, QuoteDecision, QuoteEstimate, QuoteLine, QuotePayment, QuoteVersion
@@ -359,8 +370,13 @@ def decide(version: QuoteVersion, *, action: str, approve: list[int], reason: st
       (with ``reason``); declined lines may be approved later;
     * ``decline_all`` - every pending line is declined with ``reason``.
 
-    Approved lines are final (only staff reverse them)."""
+    Approved lines are final (only staff reverse them). With the shop's ``quotes.signed_approval`` the
+    approval is the signing plugin's request first (hook ``request_signature``): the lines stay
+    pending until ``document.signed`` comes back (:func:`finish_signed_approval`); declines count now."""
     _refuse_closed(version)
+    if version.signature_status == "pending":
+        raise Refused(409, "quotes_signature_pending",
+                      "Your approval is waiting for your signature; sign it, or ask the shop to change it.")
     if action not in ("approve_all", "approve_selected", "decline_all"):
         raise Refused(422, "validation_error", "Choose approve all, approve selected lines, or decline.",
                       errors={"form": {"action": ["unknown action"]}})
@@ -396,12 +412,16 @@ def decide(version: QuoteVersion, *, action: str, approve: list[int], reason: st
                           errors={"form": {"reason_text": ["required with 'Other'"]}})
     now = utcnow()
     db = get_session()
+    signed = signed_approval_on() and bool(approve or (action == "approve_all" and not mine))
+    if signed:
+        _request_signature(version, sorted(approve), actor, now)
+        approve = []
     for i in approve:
         mine[i].decision, mine[i].decided_at = "approved", now
     for i in decline:
         mine[i].decision, mine[i].decided_at = "declined", now
     if not mine and action == "approve_all":
-        version.approval = "approved"
+        version.approval = "pending" if signed else "approved"
     elif not mine:
         version.approval = "declined"
     else:
@@ -410,7 +430,7 @@ def decide(version: QuoteVersion, *, action: str, approve: list[int], reason: st
             "user_id": actor.user_id, "ip": actor.ip, "user_agent": (actor.user_agent or "")[:500] or None,
             "tenant_id": version.tenant_id, "created_at": now}
     scope = totals(version, scope=True)
-    if approve or (action == "approve_all" and not mine):
+    if not signed and (approve or (action == "approve_all" and not mine)):
         db.add(QuoteDecision(action="approve", line_ids=sorted(approve), **base))
         emit("quote.approved", version.tenant_id, {
             "claim_id": version.claim_id, "version_id": version.id, "version_number": version.number,
@@ -441,7 +461,9 @@ def reverse(version: QuoteVersion, line_ids: list[int], reason: str | None, acto
                       errors={"json": {"line_ids": [f"unknown line {i}" for i in unknown]}})
     chosen = [lines[i] for i in line_ids] if line_ids else [ln for ln in lines.values() if ln.decision != "pending"]
     chosen = [ln for ln in chosen if ln.decision != "pending"]
-    if not chosen and version.approval == "pending":
+    if version.signature_status == "pending":
+        version.signature_status = "cancelled"  # a later document.signed for it changes nothing
+    elif not chosen and version.approval == "pending":
         raise Refused(409, "quotes_nothing_to_reverse", "Nothing on this estimate was decided yet.")
     for ln in chosen:
         ln.decision, ln.decided_at = "pending", None
@@ -454,6 +476,95 @@ def reverse(version: QuoteVersion, line_ids: list[int], reason: str | None, acto
     emit("quote.reversed", version.tenant_id, {"claim_id": version.claim_id, "version_id": version.id,
                                                "line_ids": sorted(ln.id for ln in chosen), "reason": reason})
     return version
+
+
+# -- signed approval ---------------------------------------------------------------------
+
+
+def signed_approval_on() -> bool:
+    return bool(shop_settings(NAME).get_bool("signed_approval"))
+
+
+def signature_text(version: QuoteVersion, line_ids: list[int], customer: str) -> str:
+    """The text the customer signs: the lines they approve with their amounts and their part."""
+    pol = policy()
+    t = totals(version, pol)
+    chosen = [ln for ln in customer_lines(version) if ln.id in line_ids]
+    return render_template("bayline_quotes/signature_body.txt", version=version, lines=chosen, totals=t,
+                           pol=pol, customer=customer, shop=g.shop,
+                           amount=sum((t.lines[ln.id].gross for ln in chosen), ZERO)).strip()
+
+
+def _request_signature(version: QuoteVersion, line_ids: list[int], actor: Actor, now: Any) -> None:
+    claim = get_claim(version.claim_id)
+    doc = SignatureDocument(source=NAME, reference=f"version:{version.id}",
+                            title=f"Repair approval: {version.label}"[:200],
+                            body=signature_text(version, line_ids, actor.name),
+                            signer_name=None if actor.kind != "customer" else actor.name)
+    req = signatures.request(claim, doc)
+    version.signature_status, version.signature_package = "pending", req.package_id
+    version.signature_url, version.signature_line_ids = req.url[:300], line_ids
+    version.signature_requested_at, version.signed_at = now, None
+    get_session().add(QuoteDecision(
+        version_id=version.id, claim_id=version.claim_id, action="sign_request", line_ids=line_ids,
+        actor=actor.kind, actor_name=actor.name, user_id=actor.user_id, ip=actor.ip,
+        user_agent=(actor.user_agent or "")[:500] or None, tenant_id=version.tenant_id, created_at=now))
+
+
+def version_for_package(package_id: str) -> QuoteVersion | None:
+    return get_session().scalars(select(QuoteVersion).where(QuoteVersion.signature_package == package_id)).first()
+
+
+def finish_signed_approval(reference: str, package_id: str, signer: str) -> QuoteVersion | None:
+    """``document.signed`` for a signature this plugin asked for: the approval now counts (lines
+    approved, ``quote.approved``). A version closed, or a request staff cancelled, meanwhile stays
+    as it is (``lapsed``). Returns the version, None when the event is not ours."""
+    kind, _, raw = reference.partition(":")
+    if kind != "version" or not raw.isdigit():
+        return None
+    version = get_session().get(QuoteVersion, int(raw))
+    if version is None or version.signature_package != package_id:
+        return None
+    if version.signature_status != "pending":
+        return version
+    now = utcnow()
+    try:
+        _refuse_closed(version)
+    except Refused:
+        version.signature_status = "lapsed"
+        return version
+    mine = {ln.id: ln for ln in customer_lines(version)}
+    ids = [i for i in (version.signature_line_ids or []) if i in mine and mine[i].decision != "approved"]
+    for i in ids:
+        mine[i].decision, mine[i].decided_at = "approved", now
+    version.approval = _approval_state(version) if mine else "approved"
+    version.signature_status, version.signed_at, version.updated_at = "signed", now, now
+    get_session().add(QuoteDecision(
+        version_id=version.id, claim_id=version.claim_id, action="approve", line_ids=sorted(ids), actor="customer",
+        actor_name=signer[:200] or "customer", reason_text=f"signed electronically ({package_id})",
+        tenant_id=version.tenant_id, created_at=now))
+    emit("quote.approved", version.tenant_id, {
+        "claim_id": version.claim_id, "version_id": version.id, "version_number": version.number,
+        "line_ids": sorted(ids), "approval": version.approval,
+        "customer_amount": str(totals(version, scope=True).payers["customer"]), "by": "customer"})
+    return version
+
+
+def signature_declined(package_id: str) -> QuoteVersion | None:
+    """The customer declined to sign: the approval never counted; they may decide again."""
+    version = version_for_package(package_id)
+    if version is None or version.signature_status != "pending":
+        return None
+    version.signature_status, version.updated_at = "declined", utcnow()
+    return version
+
+
+def signature_dict(version: QuoteVersion) -> dict[str, Any] | None:
+    if version.signature_status is None:
+        return None
+    return {"status": version.signature_status, "package_id": version.signature_package,
+            "line_ids": version.signature_line_ids or [], "requested_at": version.signature_requested_at,
+            "signed_at": version.signed_at, "url": version.signature_url}
 
 
 def withdraw(version: QuoteVersion, reason: str | None) -> QuoteVersion:

@@ -18,6 +18,7 @@ from bayline.plugin_api import (
     for_shop,
     get_session,
     is_feature_active,
+    payments,
     portal_blueprint,
     public_blueprint,
     public_url,
@@ -30,7 +31,7 @@ from bayline.plugin_api import (
     wants_json,
 )
 
-from . import NAME, PAYMENTS, payments, service
+from . import NAME, PAYMENTS, service
 from .imports import MAX_BYTES, ImportRejected, parse
 from .models import QuoteCheckout
 
@@ -176,6 +177,8 @@ def _portal_json(version: Any) -> dict[str, Any]:
     return {"id": version.id, "label": version.label, "status": version.status, "approval": version.approval,
             "your_amount": str(scope.payers["customer"]), "total": str(scope.gross),
             "summary": d.summary if d else None,
+            "signature": {"status": version.signature_status, "url": version.signature_url}
+            if version.signature_status else None,
             "lines": [{"id": ln.id, "description": ln.description, "decision": ln.decision,
                        "amount": str(scope.lines[ln.id].gross) if ln.id in scope.lines else None}
                       for ln in service.customer_lines(version)]}
@@ -224,8 +227,8 @@ def pay() -> Any:
     claim = current_portal_claim()
     if not (is_feature_active(g.shop, PAYMENTS) and shop_settings(NAME).get_bool("online_payment")):
         raise Refused(404, "not_found", "Online payment is not available.")
-    prov = payments.provider("stripe")
-    if not prov.configured():
+    prov = payments.provider(shop_settings(NAME).get_str("payment_provider") or "stripe")
+    if prov is None or not prov.configured():
         raise Refused(503, "quotes_payments_unavailable", "Online payment is not available right now.")
     s = service.summary(claim.id)
     if s.balance <= 0:
@@ -254,12 +257,16 @@ def paid() -> Any:
 # -- provider webhook -------------------------------------------------------------------------
 
 
-@public.post("/webhooks/stripe")
+@public.post("/webhooks/<provider_name>")
 @rate_limit("120/minute", methods=["POST"])
-def stripe_webhook() -> Any:
-    """``checkout.session.completed``: signature verified with the library, then the payment is
-    recorded once (the session id is the idempotency key) for the session's shop."""
-    prov = payments.provider("stripe")
+def provider_webhook(provider_name: str) -> Any:
+    """A payment provider's webhook, routed by the provider's name (``/webhooks/stripe``): the
+    provider verifies the signature (Stripe: the library's check on ``checkout.session.completed``),
+    then the payment is recorded once (the session id is the idempotency key) for the session's shop,
+    if the payments feature is active there."""
+    prov = payments.provider(provider_name)
+    if prov is None:
+        raise Refused(404, "not_found", "No such payment provider.")
     if not prov.configured():
         raise Refused(503, "quotes_payments_unavailable", "Online payment is not configured.")
     notice = prov.parse_webhook(request.get_data(), request.headers)

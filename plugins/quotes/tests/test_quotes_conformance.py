@@ -39,3 +39,21 @@ def test_migration_matches_the_models_and_round_trips(app, quotes_shop, q):
         assert migrate.pending_changes(app) == []
     r = quotes_shop.api.post("/api/v1/plugins/quotes/imports", json=q.bms("bms_original.xml"))
     assert r.status_code == 201 and r.get_json()["version"]["totals"]["total"] == "1030.00"
+
+
+def test_signed_approval_revision_keeps_the_estimates(app, quotes_shop, q):
+    """Revision 8d2e6b4f1a93 only adds columns: down and up again, versions and lines stay."""
+    from bayline import migrate
+    from bayline.db import get_db
+
+    v = quotes_shop.api.post("/api/v1/plugins/quotes/imports", json=q.bms("bms_original.xml")).get_json()["version"]
+    with app.app_context():
+        get_db(app).dispose()
+        migrate.downgrade(app, "quotes", "3f1c9a7e5b21")
+        get_db(app).dispose()
+        migrate.upgrade_all(app)
+        get_db(app).dispose()
+        assert migrate.pending_changes(app) == []
+    after = quotes_shop.api.get(f"/api/v1/plugins/quotes/versions/{v['id']}").get_json()
+    assert len(after["lines"]) == len(v["lines"]) and after["totals"]["total"] == "1030.00"
+    assert after["signature"] is None

@@ -150,3 +150,38 @@ def test_webhook_for_an_unknown_session_is_acknowledged_and_ignored(app, quotes_
                                headers={"Stripe-Signature": sign(body), "Content-Type": "application/json"})
     assert r.status_code == 200 and r.get_json() == {"status": "unknown_session"}
     assert summary(quotes_shop)["paid"] == "0.00"
+
+
+def test_payment_provider_is_a_core_hook_routed_by_name(app, quotes_shop, make_shop, set_setting, stripe_api):
+    """Stripe reaches the portal and the webhook through the core ``payment_provider`` hook: an unknown
+    provider name is a clear 404 on the webhook and a 503 in the portal, and a shop without the payments
+    feature gets no provider at all."""
+    from bayline.plugin_api import PaymentProvider, for_shop, payments
+
+    with app.test_request_context(), for_shop(quotes_shop.shop.id):
+        stripe = payments.provider("stripe")
+        assert isinstance(stripe, PaymentProvider) and stripe.name == "stripe" and stripe.configured()
+        assert payments.provider("paypal") is None and payments.provider("") is None
+    bare = make_shop(plan="starter")
+    from bayline.tenants import provisioning
+    from bayline.tenants.models import Shop
+    from bayline.testing.plugin import in_tenant
+
+    with in_tenant(app) as session:
+        provisioning.set_feature_enabled(session.get(Shop, bare.id), "quotes", False)
+        session.commit()
+    with app.test_request_context(), for_shop(bare.id):
+        assert payments.provider("stripe") is None  # the providing plugin is not active there
+    r = app.test_client().post("/plugins/quotes/webhooks/paypal", data=b"{}",
+                               headers={"Content-Type": "application/json"})
+    assert r.status_code == 404 and r.get_json()["code"] == "not_found"
+
+
+def test_portal_checkout_uses_the_provider_the_shop_names(quotes_shop, estimate, portal_client, set_setting):
+    set_setting(quotes_shop.shop, "quotes.online_payment", True)
+    set_setting(quotes_shop.shop, "quotes.payment_provider", "paypal")  # no plugin provides it
+    r = checkout(quotes_shop, portal_client(quotes_shop.claim))
+    assert r.status_code == 503 and r.get_json()["code"] == "quotes_payments_unavailable"
+    assert summary(quotes_shop)["paid"] == "0.00"
+    bad = quotes_shop.api.patch("/api/v1/shop/settings", json={"quotes.payment_provider": "no such/thing"})
+    assert bad.status_code == 422, bad.get_json()
