@@ -1,5 +1,6 @@
 """Signatures on documents, asked of the plugins (hook ``request_signature``), never by plugin name:
-the asking plugin hands over a :class:`SignatureDocument` and hears ``document.signed`` back."""
+the asking plugin hands over a :class:`SignatureDocument` and hears the provider's signed event
+(an event type the provider registers, carrying ``source`` and ``reference``) back."""
 from __future__ import annotations
 
 from typing import Any

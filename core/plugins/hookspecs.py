@@ -449,8 +449,8 @@ def request_signature(claim: Claim, document: SignatureDocument) -> SignatureReq
     Asked through ``bayline.plugin_api.signatures.request(claim, document)`` for the plugins active
     for the shop; the first request returned wins (``signatures.available()`` says whether an active
     plugin implements this hook, so a setting that needs signing can be refused without one). When
-    every signer signed, the provider emits ``document.signed`` with ``source`` and ``reference``
-    of the document, so the asker finalises in ``on_event`` without importing the provider.
+    every signer signed, the provider emits its signed event (an event type it registers and
+    documents) with ``source`` and ``reference`` of the document, so the asker finalises in ``on_event`` without importing the provider.
 
     Arguments:
         claim: the claim whose customer signs (tenant context set).

@@ -232,7 +232,7 @@ class SignatureDocument:
     """A document a plugin wants the customer of a claim to sign.
 
     ``source`` is the asking plugin's name and ``reference`` its own id of the thing signed (e.g.
-    ``"version:12"``): both come back in the ``document.signed`` event, so the asker knows what was
+    ``"version:12"``): both come back in the provider's signed event, so the asker knows what was
     signed without knowing the signing plugin. ``body`` is the plain text shown and sealed."""
 
     source: str
@@ -246,7 +246,7 @@ class SignatureDocument:
 @dataclass(frozen=True)
 class SignatureRequest:
     """A signing request a provider created: ``provider`` is its plugin name, ``package_id`` the public
-    id of the signing package (``document.signed``'s ``package_id``), ``url`` the portal page where the
+    id of the signing package (the ``package_id`` of its signed event), ``url`` the portal page where the
     customer signs (a relative URL in the claim's portal)."""
 
     provider: str
