@@ -105,14 +105,23 @@ G-1,0,Towing,,1,75.00,,,,,no,warranty,,
 """
 
 
-@pytest.mark.parametrize("mode,total,customer", [("line", "497.72", "409.39"), ("total", "497.73", "409.39")])
-def test_api_portal_and_pdf_agree_to_the_cent(quotes_shop, q, set_setting, portal_client, mode, total, customer):
+# Inclusive prices (the same file): the total is the prices as written, 15.15 + 68.06 (1.3 h x 52.35 =
+# 68.055, half-up on the line; exact on the total, summed 471.535 -> 471.54) + 33.33 + 180.00 + 100.00
+# + 75.00 = 471.54. The insurer's lines are 296.54; betterment 30 % of the tire's 180.00 = 54.00 moves to
+# the customer, leaving the insurer 242.54, less than the 250.00 deductible, so only 242.54 of it applies:
+# the customer pays the sublet 100.00 + 54.00 + 242.54 = 396.54 (the insurer 0.00).
+@pytest.mark.parametrize("mode,inclusive,total,customer", [
+    ("line", False, "497.72", "409.39"), ("total", False, "497.73", "409.39"),
+    ("line", True, "471.54", "396.54"), ("total", True, "471.54", "396.54")])
+def test_api_portal_and_pdf_agree_to_the_cent(quotes_shop, q, set_setting, portal_client, mode, inclusive, total,
+                                              customer):
     from pypdf import PdfReader
 
     shop, claim, api = quotes_shop.shop, quotes_shop.claim, quotes_shop.api
     for key, value in (("parts", "9.975"), ("labor", "5"), ("paint", "9.975")):
         set_setting(shop, f"quotes.tax_{key}", value)
     set_setting(shop, "quotes.rounding", mode)
+    set_setting(shop, "quotes.tax_inclusive", inclusive)
     set_setting(shop, "quotes.portal_lines", "all")
     r = api.post(f"/api/v1/plugins/quotes/claims/{claim.id}/imports", json={"format": "csv", "content": GOLDEN_CSV})
     assert r.status_code == 201, r.get_json()
