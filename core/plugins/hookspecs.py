@@ -450,7 +450,8 @@ def request_signature(claim: Claim, document: SignatureDocument) -> SignatureReq
     for the shop; the first request returned wins (``signatures.available()`` says whether an active
     plugin implements this hook, so a setting that needs signing can be refused without one). When
     every signer signed, the provider emits its signed event (an event type it registers and
-    documents) with ``source`` and ``reference`` of the document, so the asker finalises in ``on_event`` without importing the provider.
+    documents) with ``source`` and ``reference`` of the document, so the asker finalises in
+    ``on_event`` without importing the provider.
 
     Arguments:
         claim: the claim whose customer signs (tenant context set).
