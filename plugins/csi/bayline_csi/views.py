@@ -24,7 +24,7 @@ from . import NAME, service
 from .models import CsiFollowUp, CsiSurvey
 
 staff = staff_blueprint(NAME)
-portal = portal_blueprint(NAME)
+portal = portal_blueprint(NAME, static_folder="static", static_url_path="/static")
 
 
 def _own_survey(survey_id: int) -> CsiSurvey:
