@@ -138,3 +138,46 @@ class Summary(MethodView):
     @require("csi.view")
     def get(self) -> Any:
         return service.summary()
+
+
+class FiguresSchema(Schema):
+    name = fields.Str()
+    delivered = fields.Int()
+    surveys = fields.Int()
+    responses = fields.Int()
+    response_rate = fields.Float(allow_none=True)
+    average_csi = fields.Float(allow_none=True)
+    cycle_time_hours = fields.Float(allow_none=True, metadata={"description": "keys-to-keys, elapsed hours"})
+    cycle_time_days = fields.Float(allow_none=True, metadata={"description": "keys-to-keys, shop-local days"})
+    production_hours = fields.Float(allow_none=True)
+    delivered_as_promised = fields.Float(allow_none=True)
+
+
+class CsiScorecardSchema(Schema):
+    start = fields.Date()
+    end = fields.Date()
+    location = fields.Str()
+    totals = fields.Nested(FiguresSchema)
+    insurers = fields.List(fields.Nested(FiguresSchema))
+    estimators = fields.List(fields.Nested(FiguresSchema))
+
+
+class ScorecardQuery(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+
+@api.route("/scorecard")
+class Scorecard(MethodView):
+    @api.arguments(ScorecardQuery, location="query")
+    @api.response(200, CsiScorecardSchema)
+    @require("csi.view")
+    def get(self, query: dict[str, Any]) -> Any:
+        """Figures of claims delivered between ``start`` and ``end`` (shop-local dates, inclusive)."""
+        from flask import g
+
+        from .scorecard import scorecard
+
+        if query["end"] < query["start"]:
+            raise Refused(422, "validation_error", "end is before start", errors={"query": {"end": ["before start"]}})
+        return scorecard(g.shop, query["start"], query["end"])
