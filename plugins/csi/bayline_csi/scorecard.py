@@ -93,3 +93,42 @@ def scorecard(shop: Any, start: date, end: date) -> dict[str, Any]:
     return {"start": start, "end": end, "location": shop.name, "totals": figures(rows),
             "insurers": [{"name": k, **figures(v)} for k, v in sorted(by_insurer.items())],
             "estimators": [{"name": k, **figures(v)} for k, v in sorted(by_estimator.items())]}
+
+
+def trend(shop: Any, start: date, end: date) -> list[dict[str, Any]]:
+    """Week by week (weeks starting on ``start``): the figures of the claims delivered that week."""
+    rows = _rows(shop, start, end)
+    zone = ZoneInfo(shop.timezone or "UTC")
+    weeks = []
+    week = start
+    while week <= end:
+        last = min(week + timedelta(days=6), end)
+        part = [r for r in rows if week <= r.claim.delivered_at.astimezone(zone).date() <= last]
+        weeks.append({"start": week, "end": last, **figures(part)})
+        week += timedelta(days=7)
+    return weeks
+
+
+def chart(weeks: list[dict[str, Any]], key: str, width: int = 640, height: int = 200) -> dict[str, Any]:
+    """Bar geometry of ``key`` per week for the server-rendered SVG (no script, no client library)."""
+    values = [w[key] for w in weeks]
+    top = max([v for v in values if v is not None] or [1.0]) or 1.0
+    pad, n = 30, max(len(weeks), 1)
+    slot = (width - 2 * pad) / n
+    bars = []
+    for i, (w, v) in enumerate(zip(weeks, values, strict=True)):
+        h = 0.0 if v is None else (height - 2 * pad) * v / top
+        bars.append({"x": round(pad + i * slot + slot * 0.15, 1), "y": round(height - pad - h, 1),
+                     "w": round(slot * 0.7, 1), "h": round(h, 1), "value": v, "label": w["start"].strftime("%b %d")})
+    return {"width": width, "height": height, "bars": bars, "top": top, "pad": pad}
+
+
+CSV_COLUMNS = ("group", "name", "delivered", "surveys", "responses", "response_rate", "average_csi",
+               "cycle_time_hours", "cycle_time_days", "production_hours", "delivered_as_promised")
+
+
+def csv_rows(card: dict[str, Any]) -> list[list[Any]]:
+    rows = [["location", card["location"], *[card["totals"][c] for c in CSV_COLUMNS[2:]]]]
+    for group in ("insurers", "estimators"):
+        rows += [[group[:-1], f["name"], *[f[c] for c in CSV_COLUMNS[2:]]] for f in card[group]]
+    return rows

@@ -123,3 +123,51 @@ def followup(task_id: int) -> Any:
     service.update_followup(task, {"status": request.form.get("status"), "notes": request.form.get("notes"),
                                    "outcome": request.form.get("outcome")})
     return redirect(url_for("plugin_csi.results"), code=303)
+
+
+def _period() -> tuple[Any, Any, str | None]:
+    from datetime import date, timedelta
+
+    today = utcnow().date()
+    try:
+        start = date.fromisoformat(request.args.get("start") or (today - timedelta(days=27)).isoformat())
+        end = date.fromisoformat(request.args.get("end") or today.isoformat())
+    except ValueError:
+        return today - timedelta(days=27), today, "Dates are YYYY-MM-DD; showing the last four weeks."
+    if end < start or (end - start).days > 366:
+        return today - timedelta(days=27), today, "Choose an end after the start, at most a year apart."
+    return start, end, None
+
+
+@staff.get("/scorecard")
+@require("csi.view")
+def scorecard() -> Any:
+    from . import scorecard as sc
+
+    start, end, error = _period()
+    card = sc.scorecard(g.shop, start, end)
+    rows = [("All claims", card["totals"])] + [(f"Insurer: {f['name']}", f) for f in card["insurers"]] \
+        + [(f"Estimator: {f['name']}", f) for f in card["estimators"]]
+    return render_template("bayline_csi/scorecard.html", card=card, rows=rows, start=start, end=end, error=error,
+                           chart=sc.chart(sc.trend(g.shop, start, end), "average_csi")), 422 if error else 200
+
+
+@staff.get("/scorecard.csv")
+@require("csi.view")
+def scorecard_csv() -> Any:
+    import csv
+    import io
+
+    from flask import Response
+
+    from . import scorecard as sc
+
+    start, end, error = _period()
+    if error:
+        abort(422, error)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(sc.CSV_COLUMNS)
+    writer.writerows(sc.csv_rows(sc.scorecard(g.shop, start, end)))
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=scorecard-{start}-{end}.csv"})

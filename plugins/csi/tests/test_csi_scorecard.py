@@ -43,7 +43,7 @@ def _repair(app, shop, make_claim, *, insurer, opened, left_intake, delivered, e
         commit(session)
 
 
-def test_scorecard_matches_hand_computed_values(app, make_shop, make_claim, api_client):
+def test_scorecard_matches_hand_computed_values(app, make_shop, make_claim, api_client, make_user, client_for):
     north = make_shop(plan="starter", name="Harbor North")
     south = make_shop(plan="starter", name="Harbor South")
     # North 1 (Acme): opened Fri 6 Mar 09:00 EST, out of intake 6 Mar 13:00, delivered Tue 10 Mar 09:00 EDT.
@@ -80,6 +80,16 @@ def test_scorecard_matches_hand_computed_values(app, make_shop, make_claim, api_
     assert bay == {"name": "Bay State", "delivered": 1, "surveys": 1, "responses": 1, "response_rate": 1.0,
                    "average_csi": 5.0, "cycle_time_hours": 72.0, "cycle_time_days": 3.0, "production_hours": 70.0,
                    "delivered_as_promised": 1.0}
+    staff = client_for(make_user(north, email=f"north-{north.id}@example.com"), north)
+    page = staff.get("/plugins/csi/scorecard?start=2026-03-01&end=2026-03-31").get_data(as_text=True)
+    assert '<svg id="csi-trend"' in page and page.count("<rect ") == 5  # five weeks from 1 March
+    assert "Insurer: Acme Mutual" in page and "82.33" in page
+    csv_text = staff.get("/plugins/csi/scorecard.csv?start=2026-03-01&end=2026-03-31").get_data(as_text=True)
+    lines = csv_text.splitlines()
+    assert lines[0].startswith("group,name,delivered") and len(lines) == 1 + 1 + 2 + 1
+    assert lines[2] == "insurer,Acme Mutual,2,2,1,0.5,1.0,87.5,3.5,73.5,0.5"
+    r = staff.get("/plugins/csi/scorecard?start=2026-03-31&end=2026-03-01")
+    assert r.status_code == 422 and "Choose an end after the start" in r.get_data(as_text=True)
     south_card = api_client(south).get(q).get_json()
     assert south_card["totals"]["delivered"] == 1 and south_card["totals"]["cycle_time_hours"] == 48.0
     assert south_card["totals"]["delivered_as_promised"] == 0.0 and south_card["totals"]["average_csi"] == 4.0
