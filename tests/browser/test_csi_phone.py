@@ -52,3 +52,39 @@ def test_customer_answers_the_survey_on_a_phone(app, live_server, phone, artifac
     assert body["response"]["comment"] == "The bumper gap is uneven"
     assert body["followup"]["status"] == "open"  # 2 is at the default threshold
     assert body["invitation"]["delivery"] == "portal_only"  # no marketing consent
+
+
+def test_scorecard_chart_screenshot(app, live_server, desktop, artifacts, db_backend, make_shop, make_user,
+                                    make_claim):
+    from datetime import UTC, date, datetime, timedelta
+
+    from bayline_csi.models import CsiResponse, CsiSurvey
+
+    from bayline.claims.models import Claim
+    from bayline.events import commit
+    from bayline.testing.plugin import in_tenant
+
+    from .conftest import log_in
+
+    shop = make_shop(plan="starter", name="Harbor Collision")
+    owner = make_user(shop, email=f"csi-chart-{db_backend}@example.com")
+    for i, score in enumerate((5, 3, 4, 2, 5, 4)):
+        claim = make_claim(shop, insurer=("Acme Mutual", "Bay State")[i % 2])
+        delivered = datetime(2026, 3, 3, 15, tzinfo=UTC) + timedelta(days=4 * i)
+        with in_tenant(app, shop.id) as session:
+            c = session.get(Claim, claim.id)
+            c.created_at, c.delivered_at = delivered - timedelta(days=3), delivered
+            survey = CsiSurvey(tenant_id=shop.id, claim_id=c.id, due_at=delivered,
+                               closes_at=delivered + timedelta(days=14))
+            session.add(survey)
+            session.flush()
+            session.add(CsiResponse(tenant_id=shop.id, survey_id=survey.id, claim_id=c.id, overall=score,
+                                    editable_until=delivered))
+            commit(session)
+    page = desktop.new_page()
+    log_in(page, live_server, owner.email)
+    page.goto(f"{live_server}/plugins/csi/scorecard?start={date(2026, 3, 1)}&end={date(2026, 3, 28)}")
+    page.wait_for_selector("#csi-trend rect")
+    assert page.locator("#csi-trend rect").count() == 4
+    assert page.locator("#csi-scorecard").inner_text().count("Insurer:") == 2
+    page.screenshot(path=str(artifacts / f"csi-scorecard-{db_backend}.png"), full_page=True)
