@@ -101,6 +101,13 @@ def register_blueprints(app: Flask) -> list[Any]:
 
 
 @hookimpl
+def register_periodic_tasks(celery: Any) -> dict[str, dict[str, Any]]:
+    from . import tasks  # noqa: F401  (register the task)
+
+    return {"bayline_csi.invite_non_respondents": {"task": "bayline_csi.invite_non_respondents", "schedule": 3600.0}}
+
+
+@hookimpl
 def on_event(event: Event) -> None:
     if event.type == "claim.delivered":
         from . import service

@@ -53,12 +53,13 @@ def travel(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
 
     def go(when: datetime) -> None:
         import bayline_csi.service as csi_service
+        import bayline_csi.tasks as csi_tasks
         import bayline_csi.views as csi_views
 
         import bayline.messaging.service as outbox_service
         import bayline.messaging.tasks as outbox_tasks
 
-        for module in (outbox_service, outbox_tasks, csi_service, csi_views):
+        for module in (outbox_service, outbox_tasks, csi_service, csi_tasks, csi_views):
             monkeypatch.setattr(module, "utcnow", lambda: when)
 
     return go

@@ -203,3 +203,19 @@ def test_api_errors_have_stable_codes(csi_shop, make_claim):
     assert r.status_code == 422 and r.get_json()["code"] == "validation_error"
     r = csi_shop.api.patch("/api/v1/plugins/csi/followups/999999", json={"status": "resolved"})
     assert r.status_code == 404 and r.get_json()["code"] == "not_found"
+
+
+def test_periodic_task_invites_non_respondents_once(app, csi_shop, make_claim, deliver, travel):
+    from bayline_csi.tasks import invite_non_respondents
+
+    claim = make_claim(csi_shop.shop, customer_mobile="+16175550106")
+    due = _due_day(deliver(claim))
+    travel(due)
+    with app.app_context():
+        assert invite_non_respondents() == 0  # window still open
+    travel(due + timedelta(days=15))
+    with app.app_context():
+        assert invite_non_respondents() == 1
+        assert invite_non_respondents() == 0
+    inv = csi_shop.api.get(f"/api/v1/plugins/csi/claims/{claim.id}/survey").get_json()["invitation"]
+    assert inv["rule"] == "window_closed" and inv["delivery"] == "portal_only"
