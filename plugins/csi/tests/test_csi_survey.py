@@ -44,7 +44,7 @@ def _grant_marketing(app, shop, contact):
 
 
 def test_delivered_claim_survey_answer_followup_and_identical_invitations(
-        app, csi_shop, make_claim, deliver, travel, dispatch, portal_client, sms_outbox):
+        app, csi_shop, make_claim, deliver, travel, dispatch, portal_client, sms_outbox, client_for):
     low = make_claim(csi_shop.shop, customer_mobile="+16175550101")
     high = make_claim(csi_shop.shop, customer_mobile="+16175550102")
     delivered = deliver(low)
@@ -82,6 +82,8 @@ def test_delivered_claim_survey_answer_followup_and_identical_invitations(
     assert body["followup"]["status"] == "open"
     assert datetime.fromisoformat(body["followup"]["due_at"]) == _due_day(delivered) + timedelta(hours=24)
     assert csi_shop.api.get(f"/api/v1/plugins/csi/claims/{high.id}/survey").get_json()["followup"] is None
+    panel = client_for(csi_shop.owner, csi_shop.shop).get(f"/console/claims/{low.id}").get_data(as_text=True)
+    assert "Customer satisfaction" in panel and "Paint run" in panel and "Follow-up: open" in panel
 
     # identical invitations for 1 and 5, both sent (marketing consent), both logged with the same rule
     low_inv, high_inv = (csi_shop.api.get(f"/api/v1/plugins/csi/claims/{c.id}/survey").get_json()["invitation"]
