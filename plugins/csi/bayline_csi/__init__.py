@@ -51,6 +51,13 @@ def _positive(value: Any) -> Any:
     return n
 
 
+def _reminders(value: Any) -> Any:
+    n = _positive(value)
+    if n > 2:
+        raise ValueError("at most 2 reminders")
+    return n
+
+
 def _threshold(value: Any) -> Any:
     n = _positive(value)
     if not 1 <= n <= 5:
@@ -80,6 +87,9 @@ def register_tenant_settings() -> list[SettingDef]:
         SettingDef("csi.window_days", "Days the survey stays open", "int", 14, validate=_positive, feature=NAME),
         SettingDef("csi.edit_hours", "Hours a customer can change their answers", "int", 24, validate=_positive,
                    feature=NAME),
+        SettingDef("csi.reminders", "Reminders to customers who have not answered (at most 2)", "int", 1,
+                   validate=_reminders, feature=NAME),
+        SettingDef("csi.reminder_days", "Days between reminders", "int", 3, validate=_positive, feature=NAME),
         SettingDef("csi.followup_threshold", "Open a follow-up for an overall score at or below", "int", 2,
                    validate=_threshold, feature=NAME),
         SettingDef("csi.followup_sla_hours", "Hours to follow up a low score", "int", 24, validate=_positive,

@@ -88,10 +88,43 @@ def schedule(claim: Claim, shop: Any) -> CsiSurvey:
                                      idempotency_key=f"csi-survey:{claim.id}", claim=claim, kind="automatic",
                                      due_at=due, subject=f"How did we do? {shop.name}")
             survey.outbox_item_id = item.id
+            _schedule_reminders(claim, shop, survey, target, body)
         except Refused as refused:
             survey.send_error = f"{refused.code}: {refused}"[:300]
     commit(session)
     return survey
+
+
+MAX_REMINDERS = 2
+
+
+def _reminder_key(claim_id: int, n: int) -> str:
+    return f"csi-reminder:{claim_id}:{n}"
+
+
+def _schedule_reminders(claim: Claim, shop: Any, survey: CsiSurvey, target: tuple[str, str], body: str) -> None:
+    """At most ``csi.reminders`` (capped at 2) reminders, every ``csi.reminder_days`` while the survey is
+    open, as held outbox rows; answering cancels those not yet sent."""
+    s = _settings()
+    count = min(max(s.get_int("reminders"), 0), MAX_REMINDERS)
+    every = timedelta(days=max(s.get_int("reminder_days"), 1))
+    for n in range(1, count + 1):
+        when = survey.due_at + every * n
+        if when >= survey.closes_at:
+            break
+        outbox.enqueue(channel=target[0], purpose="transactional", recipient=target[1],
+                       body=f"Reminder: {body}", idempotency_key=_reminder_key(claim.id, n), claim=claim,
+                       kind="automatic", due_at=when, subject=f"How did we do? {shop.name}")
+
+
+def cancel_reminders(claim_id: int) -> int:
+    n = 0
+    for i in range(1, MAX_REMINDERS + 1):
+        item = outbox.find(_reminder_key(claim_id, i))
+        if item is not None and item.state in ("queued", "held"):
+            outbox.cancel(item)
+            n += 1
+    return n
 
 
 def is_open(survey: CsiSurvey, now: datetime | None = None) -> bool:
@@ -158,6 +191,7 @@ def answer(survey: CsiSurvey, claim: Claim, shop: Any, data: dict[str, Any]) -> 
                                 due_at=now + timedelta(hours=_settings().get_int("followup_sla_hours")),
                                 status="open"))
     commit(session)
+    cancel_reminders(claim.id)
     invite(claim, shop, "responded")
     return existing
 

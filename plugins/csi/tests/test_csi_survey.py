@@ -221,3 +221,32 @@ def test_periodic_task_invites_non_respondents_once(app, csi_shop, make_claim, d
         assert invite_non_respondents() == 0
     inv = csi_shop.api.get(f"/api/v1/plugins/csi/claims/{claim.id}/survey").get_json()["invitation"]
     assert inv["rule"] == "window_closed" and inv["delivery"] == "portal_only"
+
+
+def test_reminders_are_capped_and_cancelled_by_an_answer(app, csi_shop, make_claim, deliver, travel, dispatch,
+                                                         portal_client, sms_outbox, set_setting):
+    from bayline.messaging.models import OutboxItem
+
+    set_setting(csi_shop.shop, "csi.reminders", 2)
+    quiet, answers = (make_claim(csi_shop.shop, customer_mobile=m) for m in ("+16175550107", "+16175550108"))
+    due = _due_day(deliver(quiet))
+    deliver(answers)
+    with in_tenant(app, csi_shop.shop.id) as session:
+        keys = sorted(i.idempotency_key for i in session.query(OutboxItem).all())
+    assert keys == sorted([f"csi-survey:{quiet.id}", f"csi-reminder:{quiet.id}:1", f"csi-reminder:{quiet.id}:2",
+                           f"csi-survey:{answers.id}", f"csi-reminder:{answers.id}:1",
+                           f"csi-reminder:{answers.id}:2"])
+    travel(due)
+    dispatch()
+    assert _answer(portal_client(answers), _survey_id(csi_shop, answers), overall="5").status_code == 303
+    travel(due + timedelta(days=7))
+    dispatch()
+    reminders = [t.to for t in sms_outbox if t.body.startswith("Reminder:")]
+    assert reminders == ["+16175550107", "+16175550107"]  # two, capped; none after the answer
+
+
+def test_reminder_setting_is_capped(app, csi_shop):
+    from bayline import settings_registry
+
+    with in_tenant(app, csi_shop.shop.id), pytest.raises(Exception, match="at most 2"):
+        settings_registry.set_values(csi_shop.shop.id, {"csi.reminders": 3}, role=None)
