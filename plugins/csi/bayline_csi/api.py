@@ -163,8 +163,8 @@ class CsiScorecardSchema(Schema):
 
 
 class ScorecardQuery(Schema):
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = fields.Date(metadata={"description": "first shop-local date; default: 27 days before end"})
+    end = fields.Date(metadata={"description": "last shop-local date (inclusive); default: today"})
 
 
 @api.route("/scorecard")
@@ -173,11 +173,19 @@ class Scorecard(MethodView):
     @api.response(200, CsiScorecardSchema)
     @require("csi.view")
     def get(self, query: dict[str, Any]) -> Any:
-        """Figures of claims delivered between ``start`` and ``end`` (shop-local dates, inclusive)."""
+        """Figures of claims delivered between ``start`` and ``end`` (shop-local dates, inclusive;
+        default the last four weeks)."""
+        from datetime import timedelta
+
         from flask import g
+
+        from bayline.plugin_api import utcnow
 
         from .scorecard import scorecard
 
-        if query["end"] < query["start"]:
-            raise Refused(422, "validation_error", "end is before start", errors={"query": {"end": ["before start"]}})
-        return scorecard(g.shop, query["start"], query["end"])
+        end = query.get("end") or utcnow().date()
+        start = query.get("start") or end - timedelta(days=27)
+        if end < start or (end - start).days > 366:
+            raise Refused(422, "validation_error", "end must be after start, at most a year apart",
+                          errors={"query": {"end": ["after start, at most a year apart"]}})
+        return scorecard(g.shop, start, end)

@@ -104,11 +104,18 @@ def results() -> Any:
         raw = request.args.get(name, "")
         return int(raw) if raw.isdigit() else None
 
-    service.sweep(g.shop)
     return render_template("bayline_csi/results.html", shop=g.shop, summary=service.summary(),
                            responses=service.responses(_int("min"), _int("max")),
                            followups=service.followups(request.args.get("status") or None), now=utcnow(),
                            args=request.args)
+
+
+@staff.post("/sweep")
+@require("csi.followup")
+def sweep() -> Any:
+    """On demand: invite the non-respondents whose window closed (the hourly task does the same)."""
+    service.sweep(g.shop)
+    return redirect(url_for("plugin_csi.results"), code=303)
 
 
 @staff.post("/followups/<int:task_id>")

@@ -97,6 +97,7 @@ def test_scorecard_matches_hand_computed_values(app, make_shop, make_claim, api_
 
 def test_scorecard_bad_period_is_a_validation_error(app, make_shop, api_client):
     api = api_client(make_shop(plan="starter"))
-    for q in ("start=2026-03-31&end=2026-03-01", "start=nope&end=2026-03-01", "end=2026-03-01"):
+    assert api.get("/api/v1/plugins/csi/scorecard").status_code == 200  # default: the last four weeks
+    for q in ("start=2026-03-31&end=2026-03-01", "start=nope&end=2026-03-01", "start=2024-01-01&end=2026-03-01"):
         r = api.get(f"/api/v1/plugins/csi/scorecard?{q}")
         assert r.status_code == 422 and r.get_json()["code"] == "validation_error", q

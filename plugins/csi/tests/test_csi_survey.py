@@ -140,8 +140,12 @@ def test_non_respondents_get_the_same_invitation_when_the_window_closes(
     travel(_due_day(delivered))
     dispatch()
     travel(_due_day(delivered) + timedelta(days=15))
-    r = client_for(csi_shop.owner, csi_shop.shop).get("/plugins/csi/")
-    assert r.status_code == 200 and "Customer satisfaction" in r.get_data(as_text=True)
+    staff = client_for(csi_shop.owner, csi_shop.shop)
+    page = staff.get("/plugins/csi/")
+    assert page.status_code == 200 and "Customer satisfaction" in page.get_data(as_text=True)
+    assert csi_shop.api.get(f"/api/v1/plugins/csi/claims/{silent.id}/survey").get_json()["invitation"] is None
+    r = staff.post("/plugins/csi/sweep", data={"csrf_token": csrf_token(page)})
+    assert r.status_code == 303
     rows = {c.id: csi_shop.api.get(f"/api/v1/plugins/csi/claims/{c.id}/survey").get_json()["invitation"]
             for c in (answered, silent)}
     assert {r["rule"] for r in rows.values()} == {"window_closed"}
