@@ -17,7 +17,7 @@ from .auth.context import Principal, current_principal
 from .auth.models import User
 from .auth.permissions import require
 from .claims import service as claims
-from .claims.models import Claim, Stage
+from .claims.models import Claim, EtaHistory, Stage, StageHistory
 from .db import Base, UTCDateTime, get_session, utcnow
 from .errors import Refused, wants_json
 from .events import commit, emit
@@ -75,7 +75,7 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     "CheckoutStart", "PaidNotice", "PaymentProvider", "SignatureDocument", "SignatureRequest", "payments",
     "signatures",
     # models a hook receives or a plugin reads
-    "Attachment", "Claim", "Message", "OutboxItem", "Photo", "Shop", "Stage", "User",
+    "Attachment", "Claim", "EtaHistory", "Message", "OutboxItem", "Photo", "Shop", "Stage", "StageHistory", "User",
     # database and tenancy
     "Base", "TenantScoped", "UTCDateTime", "current_tenant_id", "get_session", "tenant_scope", "unscoped",
     "utcnow",

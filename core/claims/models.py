@@ -77,6 +77,8 @@ class Claim(TenantScoped, Base):
 
 
 class StageHistory(TenantScoped, Base):
+    """One stage move of a claim (``from_stage_id`` None for the first), with who and when (``at``)."""
+
     __tablename__ = "stage_history"
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
@@ -90,6 +92,8 @@ class StageHistory(TenantScoped, Base):
 
 
 class EtaHistory(TenantScoped, Base):
+    """One change of a claim's ETA (``old_eta`` → ``new_eta``), with the reason, who and when (``at``)."""
+
     __tablename__ = "eta_history"
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)

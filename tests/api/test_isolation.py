@@ -146,6 +146,28 @@ def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[s
         customer_line.decision = "approved"  # something decided, so the reverse control has work to do
         result.version.approval = "approved"
         ids["version_id"] = result.version.id
+    if "csi" in app.extensions["bayline.plugins"].plugins:
+        from datetime import timedelta
+
+        from bayline_csi.models import CsiFollowUp, CsiResponse, CsiSurvey
+
+        from bayline.db import utcnow
+
+        claim = session.scalars(select(Claim).where(Claim.number == f"ZQ-{label}-0001")).one()
+        now = utcnow()
+        survey = CsiSurvey(tenant_id=shop_id, claim_id=claim.id, due_at=now - timedelta(hours=1),
+                           closes_at=now + timedelta(days=10))
+        session.add(survey)
+        session.flush()
+        response = CsiResponse(tenant_id=shop_id, survey_id=survey.id, claim_id=claim.id, overall=1,
+                               comment=f"Zq{label}csicomment", editable_until=now + timedelta(days=1))
+        session.add(response)
+        session.flush()
+        task = CsiFollowUp(tenant_id=shop_id, claim_id=claim.id, response_id=response.id,
+                           due_at=now + timedelta(days=1), status="open")
+        session.add(task)
+        session.flush()
+        ids["survey_id"], ids["task_id"] = survey.id, task.id
     return ids
 
 
@@ -193,7 +215,8 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
         tenant = Tenant(shop=shop, owner=owner, claim=claim,
                         markers=[f"ZQ-{label}-0001", f"Zq{label}lastname", f"zq {label} secret note",
                                  f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname",
-                                 f"Zq{label}keyname", f"Zq{label}outboxbody", f"zq-{label.lower()}-invitee"],
+                                 f"Zq{label}keyname", f"Zq{label}outboxbody", f"zq-{label.lower()}-invitee",
+                                 f"Zq{label}csicomment"],
                         ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id,
                              "photo_id": photo_id, "attachment_id": attachment_id, "key_id": api_key.id,
                              "invitation_id": invitation.id,

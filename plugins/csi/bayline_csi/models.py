@@ -1,0 +1,79 @@
+"""CSI tables (prefix ``csi_``), all tenant-scoped: one survey per claim, its response, the review
+invitation audit log (every invitation with the rule that sent it) and service-recovery tasks."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bayline.plugin_api import Base, TenantScoped, UTCDateTime, utcnow
+
+
+class CsiSurvey(TenantScoped, Base):
+    """The survey of a delivered claim: due a shop-set delay after delivery, open until ``closes_at``."""
+
+    __tablename__ = "csi_surveys"
+    __table_args__ = (UniqueConstraint("tenant_id", "claim_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    channel: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    outbox_item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    send_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CsiResponse(TenantScoped, Base):
+    """The customer's answers (scores 1–5; ``comment`` free text); editable until ``editable_until``."""
+
+    __tablename__ = "csi_responses"
+    __table_args__ = (UniqueConstraint("tenant_id", "survey_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("csi_surveys.id", ondelete="CASCADE"), index=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    overall: Mapped[int] = mapped_column(Integer)
+    communication: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    on_time: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cleanliness: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    editable_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CsiInvitation(TenantScoped, Base):
+    """Audit log of review invitations: one per claim, with the rule that sent it (never a score),
+    the exact body, and whether it was sent (marketing consent) or shown on the portal only."""
+
+    __tablename__ = "csi_invitations"
+    __table_args__ = (UniqueConstraint("tenant_id", "claim_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(40))  # responded | window_closed
+    delivery: Mapped[str] = mapped_column(String(20))  # sent | portal_only
+    channel: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    outbox_item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CsiFollowUp(TenantScoped, Base):
+    """Service recovery: a low score opens a task for the shop with an owner, an SLA due time, notes
+    and the outcome."""
+
+    __tablename__ = "csi_followups"
+    __table_args__ = (UniqueConstraint("tenant_id", "response_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("csi_responses.id", ondelete="CASCADE"), index=True)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | resolved | unresolved
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

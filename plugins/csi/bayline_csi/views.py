@@ -1,0 +1,180 @@
+"""The customer's survey under ``/c/s/csi`` and the staff results under ``/plugins/csi``.
+
+Refusals on the customer side are friendly pages (a score out of range re-renders the form with
+the error and the typed answers kept; a closed survey, answers past the edit window, or another
+claim's survey are pages that say so); staff forms redirect back or show the error."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, g, redirect, render_template, request, url_for
+
+from bayline.plugin_api import (
+    Refused,
+    current_portal_claim,
+    current_principal,
+    get_session,
+    portal_blueprint,
+    require,
+    staff_blueprint,
+    utcnow,
+)
+
+from . import NAME, service
+from .models import CsiFollowUp, CsiSurvey
+
+staff = staff_blueprint(NAME)
+portal = portal_blueprint(NAME, static_folder="static", static_url_path="/static")
+
+
+def _own_survey(survey_id: int) -> CsiSurvey:
+    claim = current_portal_claim()
+    survey = get_session().get(CsiSurvey, survey_id)
+    if survey is None or survey.claim_id != claim.id:
+        abort(404)
+    return survey
+
+
+def _form(survey: CsiSurvey, values: dict[str, Any], errors: dict[str, Any] | None = None,
+          status: int = 200, message: str | None = None) -> Any:
+    response = service.response_for(survey.id)
+    return render_template("bayline_csi/portal_survey.html", shop=g.shop, survey=survey, values=values,
+                           errors=errors or {}, questions=service.QUESTIONS, response=response,
+                           open=service.is_open(survey), message=message, back="/c/s/"), status
+
+
+@portal.get("/")
+def index() -> Any:
+    survey = service.survey_for_claim(current_portal_claim().id)
+    if survey is None:
+        abort(404)
+    return redirect(url_for("plugin_csi_portal.survey", survey_id=survey.id, **request.args), code=303)
+
+
+@portal.get("/surveys/<int:survey_id>")
+def survey(survey_id: int) -> Any:
+    row = _own_survey(survey_id)
+    existing = service.response_for(row.id)
+    values: dict[str, Any] = {}
+    if existing is not None:
+        values = {k: getattr(existing, k) for k, _ in service.QUESTIONS} | {"comment": existing.comment or ""}
+    if request.args.get("overall"):  # one tap: the score the customer chose on the card
+        values["overall"] = request.args["overall"]
+    if existing is None and utcnow() >= row.closes_at:
+        return _page("This survey has closed", "This survey has closed. Thank you all the same.", 410)
+    return _form(row, values)
+
+
+def _page(title: str, text: str, status: int) -> Any:
+    return render_template("bayline_csi/portal_message.html", shop=g.shop, title=title, text=text,
+                           back="/c/s/"), status
+
+
+@portal.post("/surveys/<int:survey_id>")
+def submit(survey_id: int) -> Any:
+    row = _own_survey(survey_id)
+    claim = current_portal_claim()
+    values = {k: request.form.get(k, "") for k, _ in service.QUESTIONS} | {"comment": request.form.get("comment", "")}
+    try:
+        service.answer(row, claim, g.shop, values)
+    except Refused as refused:
+        get_session().rollback()
+        if refused.code == "csi_invalid_answer":
+            return _form(row, values, refused.errors, 422)
+        return _page("Thank you", refused.message, refused.status)
+    return redirect(url_for("plugin_csi_portal.thanks", survey_id=row.id), code=303)
+
+
+@portal.get("/surveys/<int:survey_id>/thanks")
+def thanks(survey_id: int) -> Any:
+    row = _own_survey(survey_id)
+    invitation = service.invitation_for(row.claim_id)
+    return render_template("bayline_csi/portal_thanks.html", shop=g.shop, survey=row,
+                           response=service.response_for(row.id), invitation=invitation,
+                           links=service.review_links(g.shop) if invitation else [], back="/c/s/")
+
+
+# -- staff ------------------------------------------------------------------------------------
+
+
+@staff.get("/")
+@require("csi.view")
+def results() -> Any:
+    def _int(name: str) -> int | None:
+        raw = request.args.get(name, "")
+        return int(raw) if raw.isdigit() else None
+
+    return render_template("bayline_csi/results.html", shop=g.shop, summary=service.summary(),
+                           responses=service.responses(_int("min"), _int("max")),
+                           followups=service.followups(request.args.get("status") or None), now=utcnow(),
+                           args=request.args)
+
+
+@staff.post("/sweep")
+@require("csi.followup")
+def sweep() -> Any:
+    """On demand: invite the non-respondents whose window closed (the hourly task does the same)."""
+    service.sweep(g.shop)
+    return redirect(url_for("plugin_csi.results"), code=303)
+
+
+@staff.post("/followups/<int:task_id>")
+@require("csi.followup")
+def followup(task_id: int) -> Any:
+    task = get_session().get(CsiFollowUp, task_id)
+    if task is None:
+        abort(404)
+    principal = current_principal()
+    if principal is not None and task.owner_user_id is None:
+        task.owner_user_id = principal.user_id
+    service.update_followup(task, {"status": request.form.get("status"), "notes": request.form.get("notes"),
+                                   "outcome": request.form.get("outcome")})
+    return redirect(url_for("plugin_csi.results"), code=303)
+
+
+def _period() -> tuple[Any, Any, str | None]:
+    from datetime import date, timedelta
+
+    today = utcnow().date()
+    try:
+        start = date.fromisoformat(request.args.get("start") or (today - timedelta(days=27)).isoformat())
+        end = date.fromisoformat(request.args.get("end") or today.isoformat())
+    except ValueError:
+        return today - timedelta(days=27), today, "Dates are YYYY-MM-DD; showing the last four weeks."
+    if end < start or (end - start).days > 366:
+        return today - timedelta(days=27), today, "Choose an end after the start, at most a year apart."
+    return start, end, None
+
+
+@staff.get("/scorecard")
+@require("csi.view")
+def scorecard() -> Any:
+    from . import scorecard as sc
+
+    start, end, error = _period()
+    card = sc.scorecard(g.shop, start, end)
+    rows = [("All claims", card["totals"])] + [(f"Insurer: {f['name']}", f) for f in card["insurers"]] \
+        + [(f"Estimator: {f['name']}", f) for f in card["estimators"]]
+    return render_template("bayline_csi/scorecard.html", card=card, rows=rows, start=start, end=end, error=error,
+                           chart=sc.chart(sc.trend(g.shop, start, end), "average_csi")), 422 if error else 200
+
+
+@staff.get("/scorecard.csv")
+@require("csi.view")
+def scorecard_csv() -> Any:
+    import csv
+    import io
+
+    from flask import Response
+
+    from . import scorecard as sc
+
+    start, end, error = _period()
+    if error:
+        abort(422, error)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(sc.CSV_COLUMNS)
+    writer.writerows(sc.csv_rows(sc.scorecard(g.shop, start, end)))
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=scorecard-{start}-{end}.csv"})
