@@ -221,12 +221,15 @@ def lookup(raw: str) -> tuple[PortalToken, Claim] | None:
 
 def load_session_token(token_id: int, claim_id: int) -> tuple[PortalToken, Claim] | None:
     """Re-check a portal session's link: a revoked link ends its sessions, as do expiry and
-    archiving; a replaced (rotated) link no longer opens, but a customer already in keeps going."""
-    session = get_session()
-    token = session.get(PortalToken, token_id)
-    claim = session.get(Claim, claim_id)
-    if token is None or claim is None or token.state == "revoked" or claim.archived_at is not None:
+    archiving; a replaced (rotated) link no longer opens, but a customer already in keeps going.
+    One statement (the link joined to its claim)."""
+    row = get_session().execute(select(PortalToken, Claim).join(Claim, Claim.id == PortalToken.claim_id)
+                                .where(PortalToken.id == token_id, Claim.id == claim_id)).first()
+    if row is None:
         return None
-    if token.claim_id != claim.id or token.tenant_id != claim.tenant_id or expired(claim):
+    token, claim = row
+    if token.state == "revoked" or claim.archived_at is not None:
+        return None
+    if token.tenant_id != claim.tenant_id or expired(claim):
         return None
     return token, claim
