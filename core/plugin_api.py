@@ -51,8 +51,8 @@ from .plugins.types import (
     Viewer,
 )
 from .portal.current import current_portal_claim
-from .portal.page import PortalPage
 from .portal.links import channel_link, link_ids_in, mask_json, mask_links, unmask_for_delivery
+from .portal.page import PortalPage
 from .shop_settings import ShopSettings, shop_settings
 from .tasks import enqueue
 from .tenancy import TenantScoped, current_tenant_id, tenant_scope, unscoped
@@ -62,8 +62,8 @@ from .urls import external_url_for, public_url, safe_redirect_target
 
 __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
-    "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalPage", "PortalSection", "SettingDef",
-    "Viewer", "hookimpl",
+    "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalPage", "PortalSection",
+    "SettingDef", "Viewer", "hookimpl",
     # models a hook receives or a plugin reads
     "Attachment", "Claim", "Message", "OutboxItem", "Photo", "Shop", "Stage", "User",
     # database and tenancy

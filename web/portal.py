@@ -33,6 +33,7 @@ from bayline.db import get_session, utcnow
 from bayline.errors import Refused
 from bayline.events import commit
 from bayline.extensions import limiter
+from bayline.generations import Generations
 from bayline.live import channel, init_live, portal_event_types
 from bayline.messages import service as messages
 from bayline.messages.channels import channel_ready
@@ -40,7 +41,6 @@ from bayline.messaging import service as outbox
 from bayline.plugins.calling import collect
 from bayline.plugins.setup import bind_shop
 from bayline.plugins.types import Viewer
-from bayline.generations import Generations
 from bayline.portal import redact, tokens, verify
 from bayline.portal.page import PortalPage, reached_stages, shop_side_cache
 from bayline.tenancy import set_tenant
