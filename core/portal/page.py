@@ -84,6 +84,32 @@ class ShopSideCache:
         return ShopSide(session.merge(kept.shop, load=False), dict(kept.settings),
                         [session.merge(s, load=False) for s in kept.stages])
 
+    def stages_and_settings(self, shop_id: int) -> tuple[list[Stage], dict[str, Any]]:
+        """The active stages (attached to the request's session) and settings of the request's shop,
+        for staff pages: the generations are read now, before the data; the settings are also
+        remembered for the rest of the request (``settings_registry.get``)."""
+        from bayline import settings_registry
+
+        generations = self.app.extensions["bayline.generations"].current(shop_id, 0)
+        if generations is None:
+            values = settings_registry.get_all(shop_id)
+            stages = list(get_session().scalars(select(Stage).where(Stage.archived_at.is_(None))
+                                                .order_by(Stage.position, Stage.id)))
+            return stages, values
+        key = (int(shop_id), generations[0], generations[1])
+        with self._lock:
+            found = key in self._entries
+            kept = self._entries.get(key)
+        if not found:
+            kept = self._snapshot(shop_id)
+            with self._lock:
+                self._entries[key] = kept
+        if kept is None:
+            return [], settings_registry.get_all(shop_id)
+        settings_registry.remember(shop_id, kept.settings)
+        session = get_session()
+        return [session.merge(s, load=False) for s in kept.stages], dict(kept.settings)
+
     def _snapshot(self, shop_id: int) -> ShopSide | None:
         """Read in a session of its own and close it: the objects kept are detached, never shared
         with a request's session (each request merges its own copies)."""
