@@ -6,12 +6,23 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import login_required
 from marshmallow import ValidationError
 from sqlalchemy import func, or_, select
 
-from bayline import settings_registry
 from bayline.auth.permissions import need, staff_only
 from bayline.claims import service
 from bayline.claims.models import CLAIM_TYPES, Claim
@@ -27,9 +38,9 @@ from bayline.messaging import intake
 from bayline.messaging import service as outbox
 from bayline.plugins.calling import collect
 from bayline.portal import printing
-from bayline.portal.page import shop_side_cache
 from bayline.portal import tokens as portal_tokens
 from bayline.portal.models import PortalAttempt, PortalToken
+from bayline.portal.page import shop_side_cache
 from bayline.tenants import hours as shop_hours
 from bayline.urls import safe_redirect_target
 from bayline.web import conversation
