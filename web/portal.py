@@ -74,6 +74,7 @@ def resolve_portal_shop() -> Shop | None:
         return None
     side = shop_side_cache(current_app).get(entry["s"], _generations(entry))
     if side is None or side.shop.archived_at is not None:
+        set_tenant(None)
         session.pop(SESSION_KEY, None)
         return None
     shop = side.shop
