@@ -26,6 +26,8 @@ def upgrade() -> None:
                                                bayline.plugin_api.UTCDateTime(timezone=True), nullable=True))
     op.add_column("quotes_versions", sa.Column("signed_at", bayline.plugin_api.UTCDateTime(timezone=True),
                                                nullable=True))
+    # online-safety: the index is on a new column that is NULL in every row, and quotes_versions holds a
+    # few rows per claim (thousands per shop, not millions): built in the same short lock as the column.
     op.create_index(op.f("ix_quotes_versions_signature_package"), "quotes_versions", ["signature_package"],
                     unique=False)
 
