@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bayline.claims.models import Claim
 from bayline.db import get_session
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.messages import service as messages
 from bayline.messages.channels import channel_ready
@@ -151,10 +152,9 @@ def _notify(claim: Claim, message: Message, user_id: int | None) -> str:
         return "The customer sees it on their page (no text notice: texting is not set up or there is no mobile)."
     shop: Any = g.shop
     body = f"{shop.name}: you have a new message about your repair {claim.number}. Read it here: {{portal_link}}"
-    item, refused = outbox.text_portal_link(claim, body, notice_key(message), user_id=user_id, kind="automatic",
-                                            thread=False)
-    if item is None:
-        return f"No text notice was sent: {refused.message if refused else 'refused'}"
+    item = outbox.text_portal_link(claim, body, notice_key(message), user_id=user_id, kind="automatic", thread=False)
+    if isinstance(item, Refused):
+        return f"No text notice was sent: {item.message}"
     return f"Text notice with the link: {item_state(item)}."
 
 

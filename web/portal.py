@@ -30,6 +30,7 @@ from bayline.claims import service as claims_service
 from bayline.claims.models import Claim
 from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
+from bayline.errors import Refused
 from bayline.events import commit
 from bayline.extensions import limiter
 from bayline.live import channel, init_live, portal_event_types
@@ -206,8 +207,8 @@ def _relink(raw: str) -> None:
     body = f"{shop.name}: here is your link to follow your repair {claim.number}: {{portal_link}}"
     # each request is its own text (the route's rate limit caps them): a new key per request
     key = f"portal-relink:{claim.id}:{secrets.token_hex(8)}"
-    item, _ = outbox.text_portal_link(claim, body, key, kind="requested", thread=False)
-    log.info("portal relink for claim %s: %s", claim.id, "refused" if item is None else item.state)
+    item = outbox.text_portal_link(claim, body, key, kind="requested", thread=False)
+    log.info("portal relink for claim %s: %s", claim.id, "refused" if isinstance(item, Refused) else item.state)
 
 
 @bp.post("/<token>/new-link")

@@ -126,18 +126,17 @@ def enqueue(*, channel: str, purpose: str, recipient: str, body: str, idempotenc
     return item, True
 
 
-def text_portal_link(claim: Claim, body: str, idempotency_key: str, **options: Any
-                     ) -> tuple[OutboxItem | None, Refused | None]:
+def text_portal_link(claim: Claim, body: str, idempotency_key: str, **options: Any) -> OutboxItem | Refused:
     """A transactional text to the claim's customer mobile whose ``{portal_link}`` becomes the SMS
-    channel's live link only in the provider request. A refusal rolls the session back and is returned
-    (each caller words it for its own page); ``options`` go to :func:`enqueue`."""
+    channel's live link only in the provider request: the stored row, or the refusal (the session
+    rolled back; each caller words it for its own page). ``options`` go to :func:`enqueue`."""
     try:
         item, _ = enqueue(channel="sms", purpose="transactional", recipient=claim.customer_mobile or "",
                           body=body, idempotency_key=idempotency_key, claim=claim, **options)
     except Refused as refused:
         get_session().rollback()
-        return None, refused
-    return item, None
+        return refused
+    return item
 
 
 def _admit(item: OutboxItem, claim: Claim | None, user_id: int | None, due_at: datetime | None,

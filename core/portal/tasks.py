@@ -3,7 +3,7 @@ again are deleted once they have been over for ``KEEP``, so the table holds live
 history only."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from sqlalchemy import delete, or_, select
@@ -18,10 +18,10 @@ KEEP = timedelta(days=30)  # recent sign-outs stay visible to staff and to suppo
 DAILY = 24 * 3600.0
 
 
-def prune(now: object = None) -> int:
+def prune(now: datetime | None = None) -> int:
     """Delete, across every shop, sessions signed out, or opened through a link revoked, or of a claim
     archived, more than ``KEEP`` ago. Returns how many went."""
-    cutoff = (now or utcnow()) - KEEP  # type: ignore[operator]
+    cutoff = (now or utcnow()) - KEEP
     session = get_session()
     with unscoped(session):
         revoked = select(PortalToken.id).where(PortalToken.state == "revoked", PortalToken.ended_at < cutoff)
