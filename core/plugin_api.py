@@ -59,6 +59,7 @@ from .plugins.types import (
 )
 from .portal.current import current_portal_claim
 from .portal.links import channel_link, link_ids_in, mask_json, mask_links, unmask_for_delivery
+from .portal.page import PortalPage
 from .shop_settings import ShopSettings, shop_settings
 from .tasks import enqueue
 from .tenancy import TenantScoped, current_tenant_id, tenant_scope, unscoped
@@ -68,8 +69,8 @@ from .urls import external_url_for, public_url, safe_redirect_target
 
 __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
-    "ArchiveRemap", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection",
-    "SettingDef", "ShopArchiveRules", "Viewer", "hookimpl",
+    "ArchiveRemap", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalPage",
+    "PortalSection", "SettingDef", "ShopArchiveRules", "Viewer", "hookimpl",
     # payment providers and signatures: one plugin provides, another uses (hooks payment_provider,
     # request_signature)
     "CheckoutStart", "PaidNotice", "PaymentProvider", "SignatureDocument", "SignatureRequest", "payments",

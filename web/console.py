@@ -6,12 +6,23 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import login_required
 from marshmallow import ValidationError
 from sqlalchemy import func, or_, select
 
-from bayline import settings_registry
 from bayline.auth.permissions import need, staff_only
 from bayline.claims import service
 from bayline.claims.models import CLAIM_TYPES, Claim
@@ -29,6 +40,7 @@ from bayline.plugins.calling import collect
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
 from bayline.portal.models import PortalAttempt, PortalToken
+from bayline.portal.page import shop_side_cache
 from bayline.tenants import hours as shop_hours
 from bayline.urls import safe_redirect_target
 from bayline.web import conversation
@@ -152,8 +164,8 @@ def board() -> Any:
     """The production board: open work, plus claims delivered within the shop's last
     ``claims.board_delivered_days`` days; filters by insurer, estimator (a user id, or ``none`` for
     unassigned claims) and overdue ETA; counts per column."""
-    stages = active_stages()
-    days = int(settings_registry.get(g.shop.id, "claims.board_delivered_days") or 0)
+    stages, values = shop_side_cache(current_app).stages_and_settings(g.shop.id)
+    days = int(values["claims.board_delivered_days"] or 0)
     now = utcnow()
     stmt = select(Claim).where(Claim.archived_at.is_(None),
                                or_(Claim.delivered_at.is_(None), Claim.delivered_at >= now - timedelta(days=days)))
@@ -299,6 +311,7 @@ PURPOSE_LABELS = {"work_order": "Work order", "hang_tag": "Hang tag", "receipt":
 
 def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200,
                 composer: conversation.Composer | None = None) -> Any:
+    stages, _ = shop_side_cache(current_app).stages_and_settings(g.shop.id)  # settings: read once, shared
     panels = sorted(collect(g.hooks.claim_panels, claim=claim, user=g.principal.user), key=lambda p: p.order)
     live = [t for t in portal_tokens.active_tokens(claim) if portal_tokens.is_usable(t, claim)]
     portal = {"active": bool(live), "links": live, "labels": PURPOSE_LABELS,
@@ -311,7 +324,7 @@ def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200,
     if composer is None:
         composer = conversation.Composer("", conversation.default_channel(entries, channels))
     eta_closed = shop_hours.closed_reason(g.shop, claim.eta) if claim.eta else None
-    return render_template("staff/claim.html", claim=claim, stages=active_stages(), eta_closed=eta_closed,
+    return render_template("staff/claim.html", claim=claim, stages=stages, eta_closed=eta_closed,
                            next_open=shop_hours.next_open_day(g.shop, claim.eta) if eta_closed else None,
                            history=service.history(claim), panels=panels, thread=entries,
                            channels=channels, composer=composer, reply_key=uuid.uuid4().hex,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bayline.auth.models import User
     from bayline.claims.models import Claim
     from bayline.messaging.models import OutboxItem
+    from bayline.portal.page import PortalPage
     from bayline.tenants.models import Shop
 
     from .types import (
@@ -261,15 +262,20 @@ def app_configured(app: Flask) -> None:
 
 
 @hookspec
-def portal_sections(claim: Claim, viewer: Viewer) -> list[PortalSection]:
+def portal_sections(claim: Claim, viewer: Viewer, page: PortalPage) -> list[PortalSection]:
     """Cards for the customer portal page of ``claim``.
 
     Called per portal page view; return :class:`bayline.PortalSection` items
-    (rendered HTML, escaped by you) ordered by ``order``.
+    (rendered HTML, escaped by you) ordered by ``order``. Read what the page already loaded from
+    ``page`` instead of querying it again (an implementation may leave ``page`` out of its
+    signature: pluggy passes only the arguments it names).
 
     Arguments:
         claim: the claim of the customer's portal session (tenant context set).
         viewer: who looks at the page (the claim's customer).
+        page: the prepared context (:class:`bayline.plugin_api.PortalPage`): ``page.shop``,
+            ``page.settings`` (every setting of the shop), ``page.stages`` (active stages), and
+            ``page.prefetch(key, loader)``, which runs ``loader`` once per page for every card.
 
     Commits:
         no: a page view must not write.

@@ -229,7 +229,7 @@ def _status_list(claim_id: int, portal: bool) -> list[tuple[Any, str]]:
     from .service import package_state, packages_for_claim
 
     out = []
-    for pkg in packages_for_claim(claim_id):
+    for pkg in packages_for_claim(claim_id, documents_only=portal):
         state = package_state(pkg)
         if portal and state in ("cancelled", "expired"):
             continue

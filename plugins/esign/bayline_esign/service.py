@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, lazyload
 
 from bayline.plugin_api import (
     Claim,
@@ -277,9 +278,14 @@ def create_provided_package(claim: Claim, *, source: str, reference: str, title:
     return pkg
 
 
-def packages_for_claim(claim_id: int) -> list[EsignPackage]:
-    return list(get_session().scalars(
-        select(EsignPackage).where(EsignPackage.claim_id == claim_id).order_by(EsignPackage.id.desc())).all())
+def packages_for_claim(claim_id: int, *, documents_only: bool = False) -> list[EsignPackage]:
+    """The claim's packages, newest first. ``documents_only``: with their documents in the same
+    statement and nothing else eager (signers and signatures load if read): what a list shows."""
+    stmt = select(EsignPackage).where(EsignPackage.claim_id == claim_id).order_by(EsignPackage.id.desc())
+    if documents_only:
+        stmt = stmt.options(lazyload(EsignPackage.signers),
+                            joinedload(EsignPackage.documents).lazyload(EsignDocument.signatures))
+    return list(get_session().scalars(stmt).unique().all())
 
 
 def get_package(public_id: str, claim_id: int | None = None) -> EsignPackage:

@@ -14,6 +14,7 @@ from typing import Any
 from flask import g, render_template
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from bayline.plugin_api import (
     Claim,
@@ -93,17 +94,25 @@ def get_version(version_id: int, claim_id: int | None = None) -> QuoteVersion:
 
 
 def versions_for_claim(claim_id: int) -> list[QuoteVersion]:
+    """Every version of the claim's estimates, each with its estimate (joined) and lines; the
+    estimates' version lists load with them (what :func:`base_version` reads): three statements."""
     return list(get_session().scalars(select(QuoteVersion).where(QuoteVersion.claim_id == claim_id)
-                                      .order_by(QuoteVersion.estimate_id, QuoteVersion.number)))
+                                      .options(joinedload(QuoteVersion.estimate))
+                                      .order_by(QuoteVersion.estimate_id, QuoteVersion.number)).unique())
+
+
+def current_of(versions: list[QuoteVersion]) -> list[QuoteVersion]:
+    """The newest version of each estimate among ``versions`` that is not withdrawn."""
+    best: dict[int, QuoteVersion] = {}
+    for v in versions:
+        if v.status != "withdrawn":
+            best[v.estimate_id] = v
+    return list(best.values())
 
 
 def current_versions(claim_id: int) -> list[QuoteVersion]:
     """The newest version of each estimate of the claim that is not withdrawn."""
-    best: dict[int, QuoteVersion] = {}
-    for v in versions_for_claim(claim_id):
-        if v.status != "withdrawn":
-            best[v.estimate_id] = v
-    return list(best.values())
+    return current_of(versions_for_claim(claim_id))
 
 
 # -- import ----------------------------------------------------------------------------
@@ -605,12 +614,14 @@ def payments_for(claim_id: int) -> list[QuotePayment]:
                                       .order_by(QuotePayment.id)))
 
 
-def summary(claim_id: int, pol: RoundingPolicy | None = None) -> Summary:
+def summary(claim_id: int, pol: RoundingPolicy | None = None,
+            current: list[QuoteVersion] | None = None) -> Summary:
     """Total of the current versions (declined lines left out), the customer's and insurer's parts,
-    what each paid (refunds subtract), and the customer's balance."""
+    what each paid (refunds subtract), and the customer's balance. ``current``: the claim's current
+    versions when already loaded."""
     pol = pol or policy()
     total = customer = insurer = ZERO
-    for v in current_versions(claim_id):
+    for v in (current_versions(claim_id) if current is None else current):
         t = totals(v, pol, scope=True)
         total += t.gross
         customer += t.payers["customer"]
