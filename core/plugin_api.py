@@ -16,6 +16,7 @@ from . import files, payments, phones, signatures, storage
 from .auth.context import Principal, current_principal
 from .auth.models import User
 from .auth.permissions import require
+from .bundle import Bundle, attach, prefetched
 from .claims import service as claims
 from .claims.models import Claim, EtaHistory, Stage, StageHistory
 from .db import Base, UTCDateTime, get_session, utcnow
@@ -80,6 +81,8 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # database and tenancy
     "Base", "TenantScoped", "UTCDateTime", "current_tenant_id", "get_session", "tenant_scope", "unscoped",
     "utcnow",
+    # one statement for a page's reads (hook prefetch)
+    "Bundle", "attach", "prefetched",
     # events
     "commit", "emit",
     # services

@@ -27,6 +27,7 @@ from flask import (
 from marshmallow import ValidationError
 
 from bayline import settings_registry
+from bayline.bundle import request_bundle
 from bayline.claims.models import Claim
 from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
@@ -38,11 +39,11 @@ from bayline.live import channel, init_live, portal_event_types
 from bayline.messages import service as messages
 from bayline.messages.channels import channel_ready
 from bayline.messaging import service as outbox
-from bayline.plugins.calling import collect
+from bayline.plugins.calling import call_each, collect
 from bayline.plugins.setup import bind_shop
 from bayline.plugins.types import Viewer
 from bayline.portal import redact, tokens, verify
-from bayline.portal.page import PortalPage, reached_stages, shop_side_cache
+from bayline.portal.page import REACHED, PortalPage, reached_stages, reached_stages_stmt, shop_side_cache
 from bayline.tenancy import set_tenant
 from bayline.tenants import hours as shop_hours
 from bayline.tenants.models import Shop
@@ -280,6 +281,9 @@ def home() -> Any:
     side = g.portal_shop_side
     values = settings_registry.get_all(claim.tenant_id)
     page = PortalPage(claim, g.shop, values, side.stages, Viewer(claim_id=claim.id))
+    bundle = request_bundle()  # every card's reads and the timeline's: one statement
+    bundle.want(REACHED, reached_stages_stmt(claim))
+    call_each(g.hooks.prefetch, claim=claim, view="portal", bundle=bundle)
     html = render_template("portal/page.html", claim=claim, shop=g.shop, steps=timeline(claim, side.stages),
                            show_insurer=values["portal.show_insurer"], show_eta=values["portal.show_eta"],
                            sections=sections(claim, page),

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from flask import Blueprint, Flask
 
     from bayline.auth.models import User
+    from bayline.bundle import Bundle
     from bayline.claims.models import Claim
     from bayline.messaging.models import OutboxItem
     from bayline.portal.page import PortalPage
@@ -259,6 +260,36 @@ def app_configured(app: Flask) -> None:
 # Portal and console: called per request, only for plugins active for the shop.
 # A raising implementation is logged and skipped; the page renders without it.
 # -------------------------------------------------------------------------
+
+
+@hookspec
+def prefetch(claim: Claim, view: str, bundle: Bundle) -> None:
+    """Declare the rows your portal card (``view == "portal"``) or staff claim panel
+    (``view == "staff"``) of ``claim`` reads, before any card or panel is rendered.
+
+    Called once per rendered portal page and staff claim page, before ``portal_sections`` /
+    ``claim_panels``. Add each read as a part, ``bundle.want(key, select(Model).where(...))`` (one
+    mapped entity per part; name keys after your plugin); the core sends every part of every plugin
+    as **one** statement. Your card or panel then reads ``prefetched(key, same_select)``
+    (:mod:`bayline.plugin_api`), which answers from the bundle, or sends the select alone when the
+    page did not declare it (a test calling your hook directly). Relationships of bundled rows are
+    not loaded: declare the children as a part too and hand them over with ``attach``.
+
+    Arguments:
+        claim: the claim of the page (tenant context set).
+        view: ``"portal"`` (the customer page) or ``"staff"`` (the staff claim page).
+        bundle: the page's :class:`bayline.plugin_api.Bundle`.
+
+    Commits:
+        no: a page view must not write.
+
+    Example::
+
+        @hookimpl
+        def prefetch(claim, view, bundle):
+            if view == "portal":
+                bundle.want("quotes.versions", versions_stmt(claim.id))
+    """
 
 
 @hookspec

@@ -19,6 +19,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
@@ -161,9 +162,18 @@ def revoke_link(claim: Claim, token_id: int, user_id: int | None = None) -> bool
     return bool(ids)
 
 
+ACTIVE = "core.portal_tokens"  # the staff claim page's bundle part (bayline.bundle)
+
+
+def active_tokens_stmt(claim: Claim) -> Any:
+    return select(PortalToken).where(PortalToken.claim_id == claim.id, PortalToken.state == "active").order_by(
+        PortalToken.id)
+
+
 def active_tokens(claim: Claim) -> list[PortalToken]:
-    return list(get_session().scalars(select(PortalToken).where(
-        PortalToken.claim_id == claim.id, PortalToken.state == "active").order_by(PortalToken.id)).all())
+    from bayline.bundle import prefetched
+
+    return prefetched(ACTIVE, active_tokens_stmt(claim))
 
 
 def active_token(claim: Claim, purpose: str | None = None) -> PortalToken | None:

@@ -238,6 +238,13 @@ def _status_list(claim_id: int, portal: bool) -> list[tuple[Any, str]]:
 
 
 @hookimpl
+def prefetch(claim: Any, view: str, bundle: Any) -> None:
+    from .service import want_claim_rows
+
+    want_claim_rows(claim.id, bundle, portal=view == "portal")
+
+
+@hookimpl
 def portal_sections(claim: Any, viewer: Any) -> list[PortalSection]:
     items = _status_list(claim.id, portal=True)
     if not items:

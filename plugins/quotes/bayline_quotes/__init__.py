@@ -231,12 +231,19 @@ def payments_on(shop: Any = None) -> bool:
 
 
 @hookimpl
+def prefetch(claim: Claim, view: str, bundle: Any) -> None:
+    from . import service
+
+    service.want_claim_rows(claim.id, bundle, staff=view == "staff")
+
+
+@hookimpl
 def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
     from . import service
 
     pol = service.policy()
     versions = service.versions_for_claim(claim.id)
-    rows = [(v, service.totals(v, pol), service.diff(v, pol), service.decisions_for(v.id)) for v in versions]
+    rows = [(v, service.totals(v, pol), service.diff(v, pol), service.decisions_for(v.id, claim.id)) for v in versions]
     html = render_template("bayline_quotes/panel.html", claim=claim, rows=rows, pol=pol,
                            reasons=service.DECLINE_REASONS, payments_on=payments_on(),
                            payments=service.payments_for(claim.id) if payments_on() else [],

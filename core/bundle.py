@@ -1,0 +1,214 @@
+"""Several ORM reads in one statement: what a page needs, declared first, loaded in one round trip.
+
+A page (the rendered portal page, the staff claim page) asks for many small sets of rows of one
+claim: its messages, photos, uploads, stage moves, a plugin's packages. Each is an ordinary ORM
+``select(Model).where(...).order_by(...)``; sent one by one they cost a round trip and the ORM's
+per-statement overhead each. :class:`Bundle` takes them as *parts* (:meth:`Bundle.want`) and sends
+them as **one** statement: every part becomes a scalar subquery that aggregates its rows to one
+JSON array (``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite), with a row number that
+keeps the part's ``ORDER BY``. The answer is turned back into ORM objects of the request's session,
+persistent and clean as if the ORM had loaded them (an object already in the session is reused), so
+templates and services use them as usual.
+
+Rules:
+
+- a part selects one mapped entity (``select(Photo)``), with any ``where``/``join``/``order_by``/
+  ``limit``; the part's tenant scope is the session's, exactly as for the statement alone
+  (:mod:`bayline.tenancy` adds its criteria to the bundle's statement and every part in it);
+- binary columns (``LargeBinary``: a PDF) are left out and load on first access, as deferred
+  columns do;
+- relationships are not loaded: a page that needs one reads its rows as another part and hands them
+  over with :func:`attach` (no query on access).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import JSON, Integer, LargeBinary, Select, Text, cast, func, select
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.types import TypeDecorator
+
+from bayline.db import get_session
+
+T = TypeVar("T")
+_ROW = "_n"
+
+
+class Bundle:
+    """Parts declared with :meth:`want`, loaded together by :meth:`load` (one statement)."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, Select[Any]] = {}
+        self._loaded: dict[str, list[Any]] | None = None
+
+    def want(self, key: str, stmt: Select[Any]) -> None:
+        """Add a part: ``stmt`` selects one mapped entity (``select(Message).where(...)``)."""
+        if self._loaded is not None:
+            raise RuntimeError(f"bundle already loaded; part {key!r} came too late")
+        self._parts[key] = stmt
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parts
+
+    def load(self, session: Session | None = None) -> dict[str, list[Any]]:
+        """Every part's objects (one statement for all of them; none when there are no parts)."""
+        if self._loaded is None:
+            self._loaded = load_parts(self._parts, session or get_session()) if self._parts else {}
+        return self._loaded
+
+    def rows(self, key: str) -> list[Any]:
+        """One part's objects, in its ``ORDER BY`` (the bundle is loaded on first use)."""
+        return list(self.load()[key])
+
+
+def load_parts(parts: dict[str, Select[Any]], session: Session) -> dict[str, list[Any]]:
+    dialect = session.get_bind().dialect
+    columns: list[Any] = []
+    layouts: list[tuple[str, Mapper[Any], list[tuple[str, Any]]]] = []
+    for i, (key, stmt) in enumerate(parts.items()):
+        mapper = _entity_mapper(key, stmt)
+        props = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs
+                 if len(prop.columns) == 1 and not isinstance(prop.columns[0].type, LargeBinary)
+                 and prop.columns[0].table is mapper.local_table]
+        inner = stmt.with_only_columns(*[col.label(f"c{j}") for j, (_, col) in enumerate(props)],
+                                       func.row_number().over(order_by=list(stmt._order_by_clauses)).label(_ROW),
+                                       maintain_column_froms=True).subquery(f"p{i}")
+        columns.append(_aggregate(dialect.name, inner, len(props)).label(f"part{i}"))
+        layouts.append((key, mapper, props))
+    row = session.execute(select(*columns)).one()
+    out: dict[str, list[Any]] = {}
+    for (key, mapper, props), raw in zip(layouts, row, strict=True):
+        items = _decode(raw)
+        items.sort(key=lambda item: item[-1])
+        out[key] = [_persistent(session, mapper, props, item, dialect) for item in items]
+    return out
+
+
+def _entity_mapper(key: str, stmt: Select[Any]) -> Mapper[Any]:
+    described = stmt.column_descriptions
+    entity = described[0].get("entity") if len(described) == 1 else None
+    if entity is None or described[0].get("type") is not entity:
+        raise ValueError(f"bundle part {key!r} must select one mapped entity (select(Model))")
+    return entity.__mapper__  # type: ignore[no-any-return]
+
+
+def _aggregate(backend: str, inner: Any, width: int) -> Any:
+    """A scalar subquery: the part's rows as one JSON array of arrays (each row's values, its row
+    number last), or NULL for none."""
+    values = [inner.c[f"c{j}"] for j in range(width)] + [inner.c[_ROW]]
+    if backend == "postgresql":
+        agg = cast(func.json_agg(func.json_build_array(*values)), Text)
+    else:  # SQLite: json_array keeps numbers and text as they are stored
+        agg = func.json_group_array(func.json_array(*values))
+    return select(agg).select_from(inner).scalar_subquery()
+
+
+def _decode(raw: Any) -> list[list[Any]]:
+    if raw is None:
+        return []
+    if isinstance(raw, (bytes, str)):
+        return json.loads(raw, parse_float=Decimal)  # type: ignore[no-any-return]
+    return list(raw)
+
+
+def _python_type(type_: Any) -> type | None:
+    try:
+        return type_.python_type  # type: ignore[no-any-return]
+    except NotImplementedError:
+        return None
+
+
+def _value(column: Any, value: Any, dialect: Any) -> Any:
+    """A JSON value as the ORM would have loaded the column."""
+    type_ = column.type
+    base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    if value is None:
+        return type_.process_result_value(None, dialect) if isinstance(type_, TypeDecorator) else None
+    if isinstance(base, JSON):
+        if isinstance(value, str) and dialect.name != "postgresql":
+            value = json.loads(value)
+        return type_.process_result_value(value, dialect) if isinstance(type_, TypeDecorator) else value
+    kind = _python_type(base)
+    if kind is not None and isinstance(value, str) and kind in (datetime, date, time):
+        value = kind.fromisoformat(value.replace(" ", "T") if kind is datetime else value)
+    elif kind is uuid.UUID and isinstance(value, str):
+        value = uuid.UUID(value)
+    elif kind is Decimal:
+        value = Decimal(str(value))
+    elif kind is float:
+        value = float(value)
+    elif kind is bool:
+        value = bool(value)
+    elif kind is int and isinstance(base, Integer):
+        value = int(value)
+    elif kind is not None and kind is not str and not isinstance(value, kind):
+        processor = base.result_processor(dialect, None)
+        value = processor(value) if processor else value
+    if isinstance(type_, TypeDecorator):
+        value = type_.process_result_value(value, dialect)
+    return value
+
+
+def _persistent(session: Session, mapper: Mapper[Any], props: list[tuple[str, Any]], item: list[Any],
+                dialect: Any) -> Any:
+    values = {key: _value(col, item[j], dialect) for j, (key, col) in enumerate(props)}
+    identity = mapper.identity_key_from_primary_key([values[mapper.get_property_by_column(c).key]
+                                                     for c in mapper.primary_key])
+    found = session.identity_map.get(identity)
+    if found is not None:
+        return found
+    obj = mapper.class_manager.new_instance()
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+    make_transient_to_detached(obj)  # the columns left out (binary) load on first access
+    return session.merge(obj, load=False)
+
+
+def attach(parents: Iterable[Any], name: str, children: Iterable[T], by: str, back: str | None = None) -> None:
+    """Hand ``children`` to each parent's collection ``name`` as loaded (no query when read): a
+    child belongs to the parent whose ``id`` equals the child's ``by``; ``back``: the child's
+    many-to-one attribute naming its parent, set too. Children keep the order given."""
+    parents = list(parents)
+    by_id = {parent.id: parent for parent in parents}
+    groups: dict[Any, list[T]] = {}
+    for child in children:
+        groups.setdefault(getattr(child, by), []).append(child)
+        if back is not None and getattr(child, by) in by_id:
+            set_committed_value(child, back, by_id[getattr(child, by)])
+    for parent in parents:
+        set_committed_value(parent, name, groups.get(parent.id, []))
+
+
+
+# -- the request's bundle ---------------------------------------------------------------------
+
+_G_KEY = "_bayline_bundle"
+
+
+def request_bundle() -> Bundle:
+    """The bundle of the current request (created on first use): the page's parts, declared in the
+    ``prefetch`` hook, loaded together on the first :func:`prefetched` read."""
+    from flask import g
+
+    found = g.get(_G_KEY)
+    if found is None:
+        found = Bundle()
+        setattr(g, _G_KEY, found)
+    return found  # type: ignore[no-any-return]
+
+
+def prefetched(key: str, stmt: Select[Any]) -> list[Any]:
+    """The rows of ``stmt``: from the request's bundle when the page declared ``key`` there (one
+    statement for every declared part), else ``stmt`` sent on its own (outside a page, in a test)."""
+    from flask import g, has_app_context
+
+    bundle = g.get(_G_KEY) if has_app_context() else None
+    if bundle is not None and key in bundle:
+        return bundle.rows(key)
+    return list(get_session().scalars(stmt).unique())
