@@ -286,6 +286,8 @@ def run() -> list[Result]:
         dbs.append(base)
         stack.migrate(base.url, tmp, secret)
         shops = stack.seed(base.url, tmp, secret, 3, 4)
+        claim = shops[0].claims[0]  # the page measured: messages, a photo, an upload, an e-sign package
+        busy = stack.enrich_claim(base.url, tmp, secret, shops[0], claim.id)
         stack.clone_shops(base, shops[0].id, 997)
         n1k = stack.bulk_claims(base, 1)
         mid, big = stack.Database(template=base), stack.Database(template=base)
@@ -299,7 +301,6 @@ def run() -> list[Result]:
             return server
 
         small_srv = serve(base, "portal-1k")
-        claim = shops[0].claims[0]
         cookie = stack.portal_cookie(small_srv, claim.token)
         status, headers, page = small_srv.fetch("/c/s/", {"Cookie": cookie})
         assert status == 200, status
@@ -326,7 +327,8 @@ def run() -> list[Result]:
         ratio = rps["rendered"] / rps["bare"]
         results.append(Result("Portal page rendered on every view (Cache-Control: no-cache, as a live-update "
                               "refetch asks) vs bare Flask page",
-                              f"{rps['rendered']:.0f} vs {rps['bare']:.0f} req/s (PostgreSQL)", ratio,
+                              f"{rps['rendered']:.0f} vs {rps['bare']:.0f} req/s (PostgreSQL; the claim has "
+                              f"{', '.join(busy)})", ratio,
                               ">= 0.25 (issue 18)", ratio >= 0.25))
         bare_srv.stop()
 

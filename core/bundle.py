@@ -29,7 +29,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Integer, LargeBinary, Select, Text, cast, func, select
+from sqlalchemy import JSON, Integer, LargeBinary, Select, func, literal_column, select
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
@@ -73,13 +73,10 @@ def load_parts(parts: dict[str, Select[Any]], session: Session) -> dict[str, lis
     layouts: list[tuple[str, Mapper[Any], list[tuple[str, Any]]]] = []
     for i, (key, stmt) in enumerate(parts.items()):
         mapper = _entity_mapper(key, stmt)
-        props = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs
-                 if len(prop.columns) == 1 and not isinstance(prop.columns[0].type, LargeBinary)
-                 and prop.columns[0].table is mapper.local_table]
-        inner = stmt.with_only_columns(*[col.label(f"c{j}") for j, (_, col) in enumerate(props)],
-                                       func.row_number().over(order_by=list(stmt._order_by_clauses)).label(_ROW),
-                                       maintain_column_froms=True).subquery(f"p{i}")
-        columns.append(_aggregate(dialect.name, inner, len(props)).label(f"part{i}"))
+        props = _layout(mapper)
+        inner = stmt.add_columns(func.row_number().over(order_by=list(stmt._order_by_clauses)).label(_ROW))
+        aggregate = literal_column(_aggregate_sql(dialect, mapper, f"p{i}"))
+        columns.append(select(aggregate).select_from(inner.subquery(f"p{i}")).scalar_subquery().label(f"part{i}"))
         layouts.append((key, mapper, props))
     row = session.execute(select(*columns)).one()
     out: dict[str, list[Any]] = {}
@@ -98,15 +95,39 @@ def _entity_mapper(key: str, stmt: Select[Any]) -> Mapper[Any]:
     return entity.__mapper__  # type: ignore[no-any-return]
 
 
-def _aggregate(backend: str, inner: Any, width: int) -> Any:
-    """A scalar subquery: the part's rows as one JSON array of arrays (each row's values, its row
-    number last), or NULL for none."""
-    values = [inner.c[f"c{j}"] for j in range(width)] + [inner.c[_ROW]]
-    if backend == "postgresql":
-        agg = cast(func.json_agg(func.json_build_array(*values)), Text)
-    else:  # SQLite: json_array keeps numbers and text as they are stored
-        agg = func.json_group_array(func.json_array(*values))
-    return select(agg).select_from(inner).scalar_subquery()
+_LAYOUTS: dict[Any, list[tuple[str, Any]]] = {}
+
+
+def _layout(mapper: Mapper[Any]) -> list[tuple[str, Any]]:
+    """(attribute key, column) of what a part reads of ``mapper`` (per model, built once)."""
+    found = _LAYOUTS.get(mapper)
+    if found is None:
+        found = _LAYOUTS[mapper] = [
+            (prop.key, prop.columns[0]) for prop in mapper.column_attrs
+            if len(prop.columns) == 1 and not isinstance(prop.columns[0].type, LargeBinary)
+            and prop.columns[0].table is mapper.local_table]
+    return found
+
+
+_AGGREGATES: dict[tuple[str, Any, str], str] = {}
+
+
+def _aggregate_sql(dialect: Any, mapper: Mapper[Any], name: str) -> str:
+    """The SQL aggregating subquery ``name`` (the part's rows: the entity's columns by name, its row
+    number last) to one JSON array of arrays, or NULL for none. Built once per model and position
+    and given as text: constructing it (and the subquery's column proxies) per request cost more
+    than running the query."""
+    key = (dialect.name, mapper, name)
+    found = _AGGREGATES.get(key)
+    if found is None:
+        quote = dialect.identifier_preparer.quote
+        values = ", ".join([f"{name}.{quote(col.name)}" for _, col in _layout(mapper)] + [f"{name}.{_ROW}"])
+        if dialect.name == "postgresql":
+            found = f"CAST(json_agg(json_build_array({values})) AS TEXT)"
+        else:  # SQLite: json_array keeps numbers and text as they are stored
+            found = f"json_group_array(json_array({values}))"
+        _AGGREGATES[key] = found
+    return found
 
 
 def _decode(raw: Any) -> list[list[Any]]:
