@@ -32,12 +32,12 @@ NO_CACHE = {"Cache-Control": "no-cache", "Accept": "text/html"}
 
 @contextmanager
 def counted(app: Flask) -> Iterator[list[str]]:
-    """Every statement the app's engine sends while the block runs (its first 200 characters)."""
+    """Every statement the app's engine sends while the block runs (whitespace folded)."""
     sent: list[str] = []
     engine = get_db(app).engine
 
     def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(" ".join(statement.split())[:int(os.environ.get("STMT_CHARS", "200"))])
+        sent.append(" ".join(statement.split()))
 
     event.listen(engine, "before_cursor_execute", listener)
     try:
@@ -95,9 +95,12 @@ def _check(app: Flask, name: str, sent: list[str]) -> None:
     if out:
         with open(out, "a") as fh:
             fh.write(json.dumps({"page": name, "statements": len(sent), "backend": get_db(app).engine.name}) + "\n")
-    listing = "\n".join(f"  {i + 1}. {s}" for i, s in enumerate(sent))
+    chars = int(os.environ.get("STMT_CHARS", "200"))
+    listing = "\n".join(f"  {i + 1}. {s[:chars]}" for i, s in enumerate(sent))
     assert BUDGET[name] <= TARGET[name]
     assert len(sent) <= BUDGET[name], f"{name}: {len(sent)} statements > {BUDGET[name]}:\n{listing}"
+    again = sorted({s for s in sent if sent.count(s) > 1})  # the same lookup twice (staff_shops() was, once)
+    assert not again, f"{name}: statements sent more than once:\n{listing}"
 
 
 def test_rendered_portal_page_statements(app: Flask, busy: tuple[Any, Any, Any], portal_client: Any) -> None:
