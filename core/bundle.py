@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Integer, LargeBinary, Select, func, literal_column, select
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from bayline.db import get_session
@@ -83,7 +83,8 @@ def load_parts(parts: dict[str, Select[Any]], session: Session) -> dict[str, lis
     for (key, mapper, props), raw in zip(layouts, row, strict=True):
         items = _decode(raw)
         items.sort(key=lambda item: item[-1])
-        out[key] = [_persistent(session, mapper, props, item, dialect) for item in items]
+        converters = _converters(mapper, props, dialect)
+        out[key] = [_persistent(session, mapper, converters, item) for item in items]
     return out
 
 
@@ -176,19 +177,39 @@ def _value(column: Any, value: Any, dialect: Any) -> Any:
     return value
 
 
-def _persistent(session: Session, mapper: Mapper[Any], props: list[tuple[str, Any]], item: list[Any],
-                dialect: Any) -> Any:
-    values = {key: _value(col, item[j], dialect) for j, (key, col) in enumerate(props)}
+_CONVERTERS: dict[tuple[Any, str], list[tuple[str, Any]]] = {}
+
+
+def _converters(mapper: Mapper[Any], props: list[tuple[str, Any]], dialect: Any) -> list[tuple[str, Any]]:
+    """(attribute key, JSON value → loaded value, or None when the JSON value is it) per column of a
+    part, built once per model and backend."""
+    found = _CONVERTERS.get((mapper, dialect.name))
+    if found is None:
+        found = []
+        for key, col in props:
+            type_ = col.type
+            base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+            kind = None if isinstance(base, JSON) else _python_type(base)
+            plain = not isinstance(type_, TypeDecorator) and (kind is str
+                                                              or (kind is int and isinstance(base, Integer)))
+            found.append((key, None if plain else (lambda value, col=col: _value(col, value, dialect))))
+        _CONVERTERS[(mapper, dialect.name)] = found
+    return found
+
+
+def _persistent(session: Session, mapper: Mapper[Any], converters: list[tuple[str, Any]], item: list[Any]) -> Any:
+    values = {key: (value if convert is None else convert(value))
+              for (key, convert), value in zip(converters, item, strict=False)}  # the row number is left over
     identity = mapper.identity_key_from_primary_key([values[mapper.get_property_by_column(c).key]
                                                      for c in mapper.primary_key])
     found = session.identity_map.get(identity)
     if found is not None:
         return found
     obj = mapper.class_manager.new_instance()
-    for key, value in values.items():
-        set_committed_value(obj, key, value)
+    instance_state(obj).dict.update(values)  # loaded, no history: what the ORM's own loading does
     make_transient_to_detached(obj)  # the columns left out (binary) load on first access
-    return session.merge(obj, load=False)
+    session.add(obj)  # detached and clean: becomes persistent, nothing to flush (cheaper than merge)
+    return obj
 
 
 def attach(parents: Iterable[Any], name: str, children: Iterable[T], by: str, back: str | None = None) -> None:
