@@ -3,8 +3,9 @@ invitation audit log (every invitation with the rule that sent it) and service-r
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bayline.plugin_api import Base, TenantScoped, UTCDateTime, utcnow
@@ -26,7 +27,9 @@ class CsiSurvey(TenantScoped, Base):
 
 
 class CsiResponse(TenantScoped, Base):
-    """The customer's answers (scores 1–5; ``comment`` free text); editable until ``editable_until``."""
+    """The customer's answers: ``overall`` 1–5 (``scale`` "five", or None before NPS existed) or 0–10
+    (``scale`` "nps"); the built-in questions 1–5; the shop's own questions in ``extra`` as
+    ``{question text: score}``; ``comment`` free text. Editable until ``editable_until``."""
 
     __tablename__ = "csi_responses"
     __table_args__ = (UniqueConstraint("tenant_id", "survey_id"),)
@@ -39,6 +42,8 @@ class CsiResponse(TenantScoped, Base):
     on_time: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cleanliness: Mapped[int | None] = mapped_column(Integer, nullable=True)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    scale: Mapped[str | None] = mapped_column(String(10), nullable=True)  # five | nps
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     editable_until: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -77,3 +82,19 @@ class CsiFollowUp(TenantScoped, Base):
     outcome: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CsiLink(TenantScoped, Base):
+    """A signed one-use survey link of the plugin's own (not the portal link): minted when the survey
+    message leaves (hook ``link_fields``), the secret from ``secrets`` and only its SHA-256 stored;
+    it opens the claim's survey until ``expires_at`` and is spent by the answer it sends."""
+
+    __tablename__ = "csi_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("csi_surveys.id", ondelete="CASCADE"), index=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    outbox_item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
