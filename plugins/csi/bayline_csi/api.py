@@ -25,6 +25,9 @@ class CsiResponseSchema(Schema):
     on_time = fields.Int(allow_none=True)
     cleanliness = fields.Int(allow_none=True)
     comment = fields.Str(allow_none=True)
+    scale = fields.Str(allow_none=True, metadata={"description": "five (1–5) or nps (0–10); null: five"})
+    extra = fields.Dict(keys=fields.Str(), values=fields.Int(), allow_none=True,
+                        metadata={"description": "answers to the shop's own questions: {question: score}"})
     answered_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -72,8 +75,8 @@ class CsiSummarySchema(Schema):
 
 
 class ResponseQuery(Schema):
-    min_score = fields.Int(validate=validate.Range(1, 5))
-    max_score = fields.Int(validate=validate.Range(1, 5))
+    min_score = fields.Int(validate=validate.Range(0, 10))
+    max_score = fields.Int(validate=validate.Range(0, 10))
 
 
 class FollowUpQuery(Schema):

@@ -143,7 +143,7 @@ def test_a_bad_score_through_the_link_keeps_the_form_and_the_link(
 def test_each_reminder_carries_its_own_link(app, csi_shop, make_claim, deliver, travel, dispatch, sms_outbox,
                                             set_setting):
     set_setting(csi_shop.shop, "csi.reminders", 1)
-    claim, due, body = _sent_survey(csi_shop, make_claim, deliver, travel, dispatch, sms_outbox, "+16175550126")
+    _, due, _ = _sent_survey(csi_shop, make_claim, deliver, travel, dispatch, sms_outbox, "+16175550126")
     travel(due + timedelta(days=3, hours=1))
     dispatch()
     texts = sms_outbox.to("+16175550126")
