@@ -166,11 +166,18 @@ def link_fields(outbox_item: Any, claim: Claim | None, names: list[str]) -> dict
 def register_periodic_tasks(celery: Any) -> dict[str, dict[str, Any]]:
     from . import tasks  # noqa: F401  (register the task)
 
-    return {"bayline_csi.invite_non_respondents": {"task": "bayline_csi.invite_non_respondents", "schedule": 3600.0}}
+    return {"bayline_csi.invite_non_respondents": {"task": "bayline_csi.invite_non_respondents", "schedule": 3600.0},
+            "bayline_csi.store_daily": {"task": "bayline_csi.store_daily", "schedule": 3600.0}}
 
 
 @hookimpl
 def on_event(event: Event) -> None:
+    if event.type == "quote.imported":  # the quotes plugin's event (no import of that plugin)
+        from . import service
+
+        if int(event.payload.get("version_number") or 0) >= 1:
+            service.record_supplement(int(event.payload["claim_id"]), int(event.payload["version_number"]))
+        return
     if event.type == "claim.delivered":
         from . import service
 

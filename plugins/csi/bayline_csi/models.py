@@ -2,10 +2,10 @@
 invitation audit log (every invitation with the rule that sent it) and service-recovery tasks."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bayline.plugin_api import Base, TenantScoped, UTCDateTime, utcnow
@@ -98,3 +98,44 @@ class CsiLink(TenantScoped, Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CsiSupplement(TenantScoped, Base):
+    """A supplement of a claim's estimate, as the quotes plugin announced it (event ``quote.imported``
+    with ``version_number`` ≥ 1): the scorecard's supplement count, without importing that plugin."""
+
+    __tablename__ = "csi_supplements"
+    __table_args__ = (UniqueConstraint("tenant_id", "claim_id", "version_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CsiDaily(TenantScoped, Base):
+    """The stored daily scorecard: one row per shop-local delivery day and group (``dimension``
+    location / insurer / estimator, ``name``) holding sums and counts, so any period adds up exactly.
+    Written by the daily beat task and on demand; never on a page view."""
+
+    __tablename__ = "csi_daily"
+    __table_args__ = (UniqueConstraint("tenant_id", "day", "dimension", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    dimension: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    surveys: Mapped[int] = mapped_column(Integer, default=0)
+    responses: Mapped[int] = mapped_column(Integer, default=0)
+    csi_sum: Mapped[int] = mapped_column(Integer, default=0)
+    csi_n: Mapped[int] = mapped_column(Integer, default=0)
+    nps_n: Mapped[int] = mapped_column(Integer, default=0)
+    promoters: Mapped[int] = mapped_column(Integer, default=0)
+    detractors: Mapped[int] = mapped_column(Integer, default=0)
+    keys_hours_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    keys_days_sum: Mapped[int] = mapped_column(Integer, default=0)
+    production_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    production_n: Mapped[int] = mapped_column(Integer, default=0)
+    promised_n: Mapped[int] = mapped_column(Integer, default=0)
+    on_time_n: Mapped[int] = mapped_column(Integer, default=0)
+    supplements_sum: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -28,7 +28,7 @@ from bayline.plugin_api import (
     utcnow,
 )
 
-from .models import CsiFollowUp, CsiInvitation, CsiLink, CsiResponse, CsiSurvey
+from .models import CsiFollowUp, CsiInvitation, CsiLink, CsiResponse, CsiSupplement, CsiSurvey
 
 NAME = "csi"
 OVERALL = "Overall, how satisfied are you with your repair?"
@@ -444,3 +444,13 @@ def summary() -> dict[str, Any]:
             "followups": len(tasks), "recovered": sum(1 for t in tasks if t.status == "resolved"),
             "recovery_rate": round(sum(1 for t in closed if t.status == "resolved") / len(closed), 4)
             if closed else None}
+
+
+def record_supplement(claim_id: int, version_number: int) -> None:
+    """A supplement the quotes plugin imported (event ``quote.imported``), once per version."""
+    session = get_session()
+    found = session.scalar(select(CsiSupplement).where(CsiSupplement.claim_id == claim_id,
+                                                       CsiSupplement.version_number == version_number))
+    if found is None and session.get(Claim, claim_id) is not None:
+        session.add(CsiSupplement(claim_id=claim_id, version_number=version_number))
+        commit(session)

@@ -222,31 +222,77 @@ def followup(task_id: int) -> Any:
     return redirect(url_for("plugin_csi.results"), code=303)
 
 
-def _period() -> tuple[Any, Any, str | None]:
+def _period(args: Any = None) -> tuple[Any, Any, str | None]:
     from datetime import date, timedelta
 
+    from .scorecard import MAX_DAYS
+
+    args = request.args if args is None else args
     today = utcnow().date()
     try:
-        start = date.fromisoformat(request.args.get("start") or (today - timedelta(days=27)).isoformat())
-        end = date.fromisoformat(request.args.get("end") or today.isoformat())
+        start = date.fromisoformat(args.get("start") or (today - timedelta(days=27)).isoformat())
+        end = date.fromisoformat(args.get("end") or today.isoformat())
     except ValueError:
         return today - timedelta(days=27), today, "Dates are YYYY-MM-DD; showing the last four weeks."
-    if end < start or (end - start).days > 366:
+    if end < start or (end - start).days > MAX_DAYS:
         return today - timedelta(days=27), today, "Choose an end after the start, at most a year apart."
     return start, end, None
+
+
+def _scorecard_page(start: Any, end: Any, error: str | None = None, status: int = 200,
+                    typed: dict[str, str] | None = None) -> Any:
+    from . import scorecard as sc
+
+    per_day = sc.days(g.shop, start, end)
+    card = sc.scorecard(g.shop, start, end, per_day)
+    rows = [("All claims", card["totals"])] + [(f"Insurer: {f['name']}", f) for f in card["insurers"]] \
+        + [(f"Estimator: {f['name']}", f) for f in card["estimators"]]
+    stored = sc.stored_dates(start, end)
+    nps = any(f["nps"] is not None for _, f in rows)
+    key = "nps" if nps and card["totals"]["average_csi"] is None else "average_csi"  # an NPS-only shop
+    return render_template("bayline_csi/scorecard.html", card=card, rows=rows, start=start, end=end, error=error,
+                           stored=len(stored), days=(end - start).days + 1, typed=typed or {}, nps=nps,
+                           chart=sc.chart(sc.trend(g.shop, start, end, per_day), key), chart_key=key,
+                           quotes=card["totals"]["supplements"] is not None), status
 
 
 @staff.get("/scorecard")
 @require("csi.view")
 def scorecard() -> Any:
+    start, end, error = _period()
+    return _scorecard_page(start, end, error, 422 if error else 200)
+
+
+@staff.post("/scorecard/recompute")
+@require("csi.followup")
+def recompute() -> Any:
+    """On demand: compute and store the daily scorecard of the chosen days (before today)."""
+    from . import scorecard as sc
+
+    start, end, error = _period(request.form)
+    if error or not request.form.get("start") or not request.form.get("end"):
+        typed = {"start": request.form.get("start", ""), "end": request.form.get("end", "")}
+        return _scorecard_page(start, end, error or "Choose the first and the last day to recompute.", 422, typed)
+    sc.store(g.shop, start, end)
+    return redirect(url_for("plugin_csi.scorecard", start=start.isoformat(), end=end.isoformat()), code=303)
+
+
+@staff.get("/scorecard/group")
+@require("csi.view")
+def group_scorecard() -> Any:
+    """Group admins: the locations of the group side by side over the same period."""
+    from bayline.plugin_api import group_locations
+
     from . import scorecard as sc
 
     start, end, error = _period()
-    card = sc.scorecard(g.shop, start, end)
-    rows = [("All claims", card["totals"])] + [(f"Insurer: {f['name']}", f) for f in card["insurers"]] \
-        + [(f"Estimator: {f['name']}", f) for f in card["estimators"]]
-    return render_template("bayline_csi/scorecard.html", card=card, rows=rows, start=start, end=end, error=error,
-                           chart=sc.chart(sc.trend(g.shop, start, end), "average_csi")), 422 if error else 200
+    try:
+        locations = group_locations()
+    except Refused as refused:
+        return render_template("bayline_csi/group.html", columns=[], start=start, end=end,
+                               error=refused.message), refused.status
+    return render_template("bayline_csi/group.html", columns=sc.side_by_side(locations, start, end), start=start,
+                           end=end, error=error), 422 if error else 200
 
 
 @staff.get("/scorecard.csv")
