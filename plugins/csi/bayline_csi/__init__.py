@@ -22,6 +22,7 @@ from bayline.plugin_api import (
     PortalSection,
     SettingDef,
     Shop,
+    ShopArchiveRules,
     User,
     Viewer,
     get_session,
@@ -221,6 +222,15 @@ def portal_sections(claim: Claim, viewer: Viewer) -> list[PortalSection]:
                            question=service.questions()[0][1],
                            links=service.review_links(g.shop) if invitation else [])
     return [PortalSection(NAME, "How did we do?", html, order=20)]
+
+
+@hookimpl
+def shop_archive_rules() -> ShopArchiveRules:
+    """One-use survey links are not carried (a moved shop's old messages should not open anything),
+    nor the stored daily scorecard (recomputed on demand); outbox row ids are remapped."""
+    return ShopArchiveRules(skip_tables=("csi_links", "csi_daily"),
+                            id_columns={"csi_surveys.outbox_item_id": "outbox_items",
+                                        "csi_invitations.outbox_item_id": "outbox_items"})
 
 
 def reviews_on(shop: Any) -> bool:

@@ -156,3 +156,21 @@ def test_no_tap_links_when_the_shop_turns_them_off(app, csi_shop, make_claim, de
     set_setting(csi_shop.shop, "csi.tap_links", False)
     _, _, body = _sent_survey(csi_shop, make_claim, deliver, travel, dispatch, sms_outbox, "+16175550127")
     assert "/plugins/csi/t/" not in body and "{csi_tap" not in body and "/c/" in body
+
+
+def test_a_link_never_reaches_another_shops_survey(app, csi_shop, make_shop, make_claim, deliver, travel, dispatch,
+                                                   sms_outbox, api_client, set_setting):
+    other_shop = make_shop(plan="starter", name="Other Collision")
+    set_setting(other_shop, "csi.delay_hours", 48)
+    mine, _, body = _sent_survey(csi_shop, make_claim, deliver, travel, dispatch, sms_outbox, "+16175550128")
+    theirs = make_claim(other_shop, customer_mobile="+16175550129")
+    deliver(theirs)
+    their_survey = api_client(other_shop).get(f"/api/v1/plugins/csi/claims/{theirs.id}/survey").get_json()
+    tap = _taps(body)[1]
+    phone = app.test_client()
+    page = phone.get(tap)
+    assert "Other Collision" not in page.get_data(as_text=True)
+    r = phone.post(tap, data={"csrf_token": csrf_token(page), "survey_id": their_survey["id"], "overall": "1"})
+    assert r.status_code == 404 and "another survey" in r.get_data(as_text=True)
+    after = api_client(other_shop).get(f"/api/v1/plugins/csi/claims/{theirs.id}/survey").get_json()
+    assert after["response"] is None and _survey(csi_shop, mine)["response"] is None
