@@ -18,6 +18,7 @@ from bayline.plugin_api import (
     Event,
     Feature,
     MenuItem,
+    Message,
     Permission,
     PortalSection,
     SettingDef,
@@ -178,6 +179,16 @@ def on_event(event: Event) -> None:
 
         if int(event.payload.get("version_number") or 0) >= 1:
             service.record_supplement(int(event.payload["claim_id"]), int(event.payload["version_number"]))
+        return
+    if event.type == "message.received" and event.payload.get("channel") == "sms":
+        from . import service
+
+        session = get_session()
+        message = session.get(Message, event.payload["message_id"])
+        claim = session.get(Claim, event.payload["claim_id"])
+        shop = session.get(Shop, event.tenant_id)
+        if message is not None and claim is not None and shop is not None:
+            service.reply_score(claim, shop, message.body)
         return
     if event.type == "claim.delivered":
         from . import service

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bayline.plugin_api import (
     Claim,
+    Message,
     Refused,
     commit,
     get_session,
@@ -163,7 +164,7 @@ def survey_body(claim: Claim, shop: Any) -> tuple[str, list[str]]:
     scale = overall_scale()
     taps = [f"{TAP_PREFIX}{n}" for n in scale]
     best = "10 = very likely to recommend us" if len(scale) == 11 else "5 = very happy"
-    lines = [f"Tap a score ({best}):"] + [f"{n} {{{TAP_PREFIX}{n}}}" for n in scale]
+    lines = [f"Reply with a score, or tap one ({best}):"] + [f"{n} {{{TAP_PREFIX}{n}}}" for n in scale]
     return body + "\n" + "\n".join(lines), taps
 
 
@@ -454,3 +455,33 @@ def record_supplement(claim_id: int, version_number: int) -> None:
     if found is None and session.get(Claim, claim_id) is not None:
         session.add(CsiSupplement(claim_id=claim_id, version_number=version_number))
         commit(session)
+
+
+def _survey_message_ids(survey: CsiSurvey) -> set[int]:
+    items = [outbox.get(survey.outbox_item_id) if survey.outbox_item_id else None]
+    items += [outbox.find(_reminder_key(survey.claim_id, n)) for n in range(1, MAX_REMINDERS + 1)]
+    return {i.message_id for i in items if i is not None and i.message_id is not None}
+
+
+def reply_score(claim: Claim, shop: Any, body: str | None) -> CsiResponse | None:
+    """"Reply with a score": a text that is only a score on the overall scale, from a customer whose
+    open, unanswered survey went by SMS and was the last text sent to them (so a "5" answering
+    another message is never taken as a score), answers the overall question. Anything else is an
+    ordinary message for the shop's inbox, and nothing is recorded."""
+    text = (body or "").strip().rstrip(".!")
+    if not text.isdigit() or len(text) > 2:
+        return None
+    survey = survey_for_claim(claim.id)
+    if survey is None or survey.channel != "sms" or not is_open(survey) or response_for(survey.id) is not None:
+        return None
+    last = get_session().scalar(
+        select(Message.id).where(Message.claim_id == claim.id, Message.direction == "out", Message.channel == "sms",
+                                 Message.delivery_state.in_(("sent", "delivered")))
+        .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+    if last is None or last not in _survey_message_ids(survey) or int(text) not in overall_scale():
+        return None
+    try:
+        return answer(survey, claim, shop, {"overall": text})
+    except Refused:
+        get_session().rollback()
+        return None
