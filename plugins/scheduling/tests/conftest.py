@@ -1,0 +1,86 @@
+"""Fixtures for the scheduling plugin tests (on top of Bayline's pytest plugin): a shop in New York
+open Mon–Fri 08:00–17:00, time travel (the plugin's clock and the outbox's), and helpers."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from bayline.testing.plugin import in_tenant
+
+NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # Monday 11:00 in New York, outside quiet hours
+JSON = {"Accept": "application/json"}
+HOURS = [{"days": "Mon–Fri", "open": "08:00", "close": "17:00"}, {"days": "Sat", "closed": True},
+         {"days": "Sun", "closed": True}]
+
+
+@pytest.fixture
+def travel(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    """``travel(when)``: the plugin's and the outbox's clocks read ``when``."""
+
+    def go(when: datetime) -> None:
+        import bayline_scheduling.api as s_api
+        import bayline_scheduling.caldav_sync as s_caldav
+        import bayline_scheduling.calendar as s_calendar
+        import bayline_scheduling.notify as s_notify
+        import bayline_scheduling.service as s_service
+        import bayline_scheduling.views as s_views
+
+        import bayline.messaging.service as outbox_service
+        import bayline.messaging.tasks as outbox_tasks
+
+        for module in (outbox_service, outbox_tasks, s_service, s_notify, s_views, s_api, s_calendar, s_caldav):
+            monkeypatch.setattr(module, "utcnow", lambda: when)
+
+    return go
+
+
+@pytest.fixture
+def sched(app: Any, make_shop: Callable, make_user: Callable, make_claim: Callable, api_client: Callable,
+          set_setting: Callable, travel: Callable) -> SimpleNamespace:
+    """A starter shop in New York (Mon–Fri 08:00–17:00), its owner, a claim, an admin API client; the
+    clock at Monday 2 March 2026 11:00 New York."""
+    travel(NOW)
+    shop = make_shop(plan="starter", name="Harbor Collision", timezone="America/New_York", hours=HOURS)
+    owner = make_user(shop, email=f"owner-{shop.id}@example.com")
+    claim = make_claim(shop, number="RO-1001")
+    return SimpleNamespace(shop=shop, owner=owner, claim=claim, api=api_client(shop), set=lambda k, v:
+                           set_setting(shop, k, v))
+
+
+@pytest.fixture
+def move_to_ready(app: Any) -> Callable[[Any], None]:
+    """``move_to_ready(claim)``: the claim goes to the last stage before delivery (``claim.stage_changed``)."""
+
+    def go(claim: Any) -> None:
+        from sqlalchemy import select
+
+        from bayline.claims import service
+        from bayline.claims.models import Claim, Stage
+        from bayline.events import commit
+
+        with in_tenant(app, claim.tenant_id) as session:
+            current = session.get(Claim, claim.id)
+            stage = [s for s in session.scalars(select(Stage).order_by(Stage.position)) if not s.terminal][-1]
+            service.change_stage(current, stage)
+            commit(session)
+
+    return go
+
+
+@pytest.fixture
+def dispatch(app: Any) -> Callable[[], int]:
+    def run() -> int:
+        from bayline.messaging.tasks import dispatch_due
+
+        with app.app_context():
+            return dispatch_due()
+
+    return run
+
+
+def utc(*args: int) -> str:
+    return datetime(*args, tzinfo=UTC).isoformat()
