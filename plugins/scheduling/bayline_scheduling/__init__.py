@@ -158,9 +158,12 @@ def menu_items(user: User, shop: Shop) -> list[MenuItem]:
 @hookimpl
 def on_event(event: Event) -> None:
     if event.type == "claim.stage_changed":
+        from bayline.plugin_api import for_shop
+
         from . import service
 
-        service.on_stage_changed(event.payload["claim_id"])
+        with for_shop(event.tenant_id):
+            service.on_stage_changed(event.payload["claim_id"])
 
 
 @hookimpl

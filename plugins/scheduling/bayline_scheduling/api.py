@@ -34,11 +34,14 @@ class TypeSchema(Schema):
     buffer_before = fields.Int()
     buffer_after = fields.Int()
     step = fields.Int()
+    resource = fields.Str()
 
 
 class TypeIn(Schema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=80))
     kind = fields.Str(load_default="other", validate=validate.OneOf(service.KINDS))
+    resource = fields.Str(allow_none=True, load_default=None, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"),
+                          metadata={"description": "capacity pool shared with other types (default: own key)"})
     duration_minutes = fields.Int(required=True, validate=validate.Range(5, 8 * 60))
     capacity = fields.Int(load_default=1, validate=validate.Range(1, 50))
     buffer_before = fields.Int(load_default=0, validate=validate.Range(0, 240))
@@ -131,7 +134,8 @@ def _appt(appointment_id: int) -> SchedulingAppointment:
 
 def _spec_json(t: service.TypeSpec) -> dict[str, Any]:
     return {"key": t.key, "name": t.name, "kind": t.kind, "duration": t.duration, "capacity": t.capacity,
-            "buffer_before": t.buffer_before, "buffer_after": t.buffer_after, "step": t.step}
+            "buffer_before": t.buffer_before, "buffer_after": t.buffer_after, "step": t.step,
+            "resource": t.resource}
 
 
 @api.route("/types")

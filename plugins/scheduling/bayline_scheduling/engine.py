@@ -38,10 +38,12 @@ class TypeSpec:
     step: int = 30
     hours: tuple[tuple[int, time, time], ...] = ()
     """(weekday 0=Mon, open, close) windows; empty: closed every day."""
+    pool: str = ""
+    """The capacity pool (resource) it books; empty: its own key."""
 
     @property
     def resource(self) -> str:
-        return self.key
+        return self.pool or self.key
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,9 @@ class SchedulingType(TenantScoped, Base):
     key: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(20))  # inspection | dropoff | pickup | other
+    resource: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """The capacity pool it books (types sharing one, e.g. two inspection lengths, share its units);
+    None: its own key."""
     duration_minutes: Mapped[int] = mapped_column(Integer)
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     buffer_before: Mapped[int] = mapped_column(Integer, default=0)

@@ -113,13 +113,15 @@ def _shop() -> Any:
 
 
 def _spec_from(key: str, base: dict[str, Any], row: SchedulingType | None, shop_rows: list | None) -> TypeSpec:
+    pool = row.resource if row is not None and row.resource else ""
     if row is not None:
         base = {"name": row.name, "kind": row.kind, "duration": row.duration_minutes, "capacity": row.capacity,
                 "buffer_before": row.buffer_before, "buffer_after": row.buffer_after, "step": row.step_minutes}
     hours = row.hours if row is not None and row.hours is not None else (shop_rows or _MON_FRI)
     return TypeSpec(key=key, name=base["name"], kind=base["kind"], duration=base["duration"],
                     capacity=max(1, base["capacity"]), buffer_before=base["buffer_before"],
-                    buffer_after=base["buffer_after"], step=max(5, base["step"]), hours=engine.parse_hours(hours))
+                    buffer_after=base["buffer_after"], step=max(5, base["step"]), hours=engine.parse_hours(hours),
+                    pool=pool)
 
 
 def types(shop: Any | None = None) -> list[TypeSpec]:
@@ -374,13 +376,37 @@ def _place(spec: TypeSpec, start: datetime, **owner: Any) -> tuple[int, list[Sch
     return unit, rows
 
 
+def serialised(op: Any) -> Any:
+    """Run a booking write. PostgreSQL: once (its constraints decide). SQLite: writers are serialised
+    by the database's single write lock; a transaction that read before another writer committed is
+    refused (``database is locked``), so it is rolled back and run again from the start."""
+    session = get_session()
+    if session.get_bind().dialect.name != "sqlite":
+        return op()
+    from sqlalchemy.exc import OperationalError
+
+    for _ in range(200):
+        try:
+            return op()
+        except OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            session.rollback()
+    raise Refused(503, "scheduling_busy", "The calendar is busy; try again in a moment.")
+
+
 def new_uid() -> str:
     return f"{secrets.token_hex(12)}@bayline-scheduling"
 
 
-def book(claim: Claim, type_key: str, start: Any, *, source: str = "portal", notes: str | None = None,
-         reservation_id: int | None = None, staff: bool = False) -> SchedulingAppointment:
+def book(claim: Claim, type_key: str, start: Any, **kwargs: Any) -> SchedulingAppointment:
     """Book ``claim`` at ``start`` (UTC); confirmed at once when the type's setting says so."""
+    claim_id = claim.id
+    return serialised(lambda: _book(get_session().get(Claim, claim_id), type_key, start, **kwargs))
+
+
+def _book(claim: Claim, type_key: str, start: Any, *, source: str = "portal", notes: str | None = None,
+          reservation_id: int | None = None, staff: bool = False) -> SchedulingAppointment:
     session = get_session()
     start = parse_start(start)
     spec = _check(get_type(type_key), claim, start, staff=staff)
@@ -423,6 +449,11 @@ def book(claim: Claim, type_key: str, start: Any, *, source: str = "portal", not
 
 def reserve(claim: Claim, type_key: str, start: Any) -> SchedulingReservation:
     """Hold a slot for ``scheduling.reservation_minutes`` while the customer confirms."""
+    claim_id = claim.id
+    return serialised(lambda: _reserve(get_session().get(Claim, claim_id), type_key, start))
+
+
+def _reserve(claim: Claim, type_key: str, start: Any) -> SchedulingReservation:
     session = get_session()
     start = parse_start(start)
     spec = _check(get_type(type_key), claim, start)
@@ -508,6 +539,12 @@ def _end(appt: SchedulingAppointment, status: str) -> SchedulingAppointment:
 def reschedule(appt: SchedulingAppointment, start: Any, *, by_customer: bool = False) -> SchedulingAppointment:
     """Move ``appt`` to ``start``: its old cells are given up and the new ones taken in one savepoint
     (a refused move keeps the old time)."""
+    appt_id = appt.id
+    return serialised(lambda: _reschedule(get_session().get(SchedulingAppointment, appt_id), start,
+                                          by_customer=by_customer))
+
+
+def _reschedule(appt: SchedulingAppointment, start: Any, *, by_customer: bool = False) -> SchedulingAppointment:
     session = get_session()
     if appt.status not in LIVE:
         raise refuse("scheduling_invalid_state")

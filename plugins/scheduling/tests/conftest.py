@@ -3,18 +3,14 @@ open Mon–Fri 08:00–17:00, time travel (the plugin's clock and the outbox's),
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from bayline_scheduling.testing import HOURS, NOW
 
 from bayline.testing.plugin import in_tenant
-
-NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # Monday 11:00 in New York, outside quiet hours
-JSON = {"Accept": "application/json"}
-HOURS = [{"days": "Mon–Fri", "open": "08:00", "close": "17:00"}, {"days": "Sat", "closed": True},
-         {"days": "Sun", "closed": True}]
 
 
 @pytest.fixture
@@ -80,7 +76,3 @@ def dispatch(app: Any) -> Callable[[], int]:
             return dispatch_due()
 
     return run
-
-
-def utc(*args: int) -> str:
-    return datetime(*args, tzinfo=UTC).isoformat()

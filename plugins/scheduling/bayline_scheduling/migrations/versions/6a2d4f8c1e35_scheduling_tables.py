@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=30), nullable=False),
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("resource", sa.String(length=40), nullable=True),
         sa.Column("duration_minutes", sa.Integer(), nullable=False),
         sa.Column("capacity", sa.Integer(), nullable=False),
         sa.Column("buffer_before", sa.Integer(), nullable=False),
