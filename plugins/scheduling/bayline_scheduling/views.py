@@ -199,10 +199,11 @@ def parse_local(raw: str) -> datetime:
     return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
-def _calendar_page(error: str | None = None, form: dict[str, Any] | None = None, status: int = 200) -> Any:
+def _calendar_page(error: str | None = None, form: dict[str, Any] | None = None, status: int = 200,
+                   day: date | None = None) -> Any:
     tz = service.zone(g.shop)
     view = "week" if request.args.get("view") == "week" else "day"
-    first = _day_arg() or utcnow().astimezone(tz).date()
+    first = day or _day_arg() or utcnow().astimezone(tz).date()
     if view == "week":
         first = first - timedelta(days=first.weekday())
     span = 7 if view == "week" else 1
@@ -272,7 +273,8 @@ def staff_move(appointment_id: int) -> Any:
         if request.is_json or request.accept_mimetypes.best == "application/json":
             raise
         return _calendar_page(error=f"Not moved: {refused.message}", status=refused.status,
-                              form={"appointment_id": appt.id, "start": raw})
+                              form={"appointment_id": appt.id, "start": raw},
+                              day=service.local(appt.starts_at).date())
     if request.accept_mimetypes.best == "application/json":
         return {"id": appt.id, "start": appt.starts_at.isoformat(), "status": appt.status}
     return _back()
