@@ -239,7 +239,11 @@ class AppointmentResource(MethodView):
     @api.response(200, AppointmentSchema)
     @require("scheduling.manage")
     def delete(self, appointment_id: int) -> Any:
-        return service.cancel(_appt(appointment_id))
+        """Cancel (idempotent: an appointment already declined or cancelled is answered as it is)."""
+        appt = _appt(appointment_id)
+        if appt.status not in ("pending", "confirmed"):
+            return appt
+        return service.cancel(appt)
 
 
 @api.route("/appointments/<int:appointment_id>/ics")

@@ -124,8 +124,8 @@ def appointment(appointment_id: int) -> Any:
 def move_form(appointment_id: int) -> Any:
     appt = _own(appointment_id)
     spec = service.get_type(appt.type_key)
-    if spec is None or appt.status not in LIVE:
-        return _message("Cannot move", service.CODES["scheduling_invalid_state"][1], 409)
+    if spec is None or appt.status not in LIVE:  # nothing to move: the appointment says why
+        return redirect(url_for("plugin_scheduling_portal.appointment", appointment_id=appt.id), code=303)
     return _slots_page(spec, appt=appt)
 
 
