@@ -110,7 +110,26 @@ def strip_quoted(text: str) -> tuple[str, str | None]:
     return latest, (rest or None) if latest != text.strip() else None
 
 
+def _nul_free(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL: drop it (and other C0 controls but tab and newlines) everywhere."""
+    if isinstance(value, str):
+        return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", value)
+    if isinstance(value, list):
+        return [_nul_free(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _nul_free(v) for k, v in value.items()}
+    return value
+
+
 def parse(raw: bytes) -> Parsed:
+    parsed = _parse(raw)
+    for name in ("message_id", "in_reply_to", "references", "subject", "from_addr", "from_name", "to_addrs",
+                 "text", "new_text", "quoted", "html", "notes", "headers"):
+        setattr(parsed, name, _nul_free(getattr(parsed, name)))
+    return parsed
+
+
+def _parse(raw: bytes) -> Parsed:
     notes: list[str] = []
     msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[assignment]
     if msg.defects:

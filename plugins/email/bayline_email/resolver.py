@@ -80,7 +80,7 @@ def _by_identifier(text: str) -> tuple[Claim, str] | None:
                 found.setdefault(claim.id, (claim, f"carrier claim number {claim.insurer_claim_number} in the message"))
             else:
                 found.setdefault(claim.id, (claim, f"RO number {claim.number} in the message"))
-    plates = set(re.findall(r"\bplate\s*(?:#|no\.?|number)?\s*:?\s*([A-Z0-9-]{2,10})\b", upper))
+    plates = set(re.findall(r"\bPLATE\s*(?:#|NO\.?|NUMBER)?\s*:?\s*([A-Z0-9-]{2,10})\b", upper))
     for plate in plates:
         for claim in session.scalars(_open_claims().where(func.upper(Claim.plate) == plate.replace("-", ""))):
             found.setdefault(claim.id, (claim, f"plate {claim.plate} in the message"))
