@@ -91,12 +91,19 @@ def ingest(app) -> Callable[..., Any]:
 
 
 @pytest.fixture(scope="session")
-def dovecot(tmp_path_factory) -> Iterator[Dovecot]:
+def dovecot() -> Iterator[Dovecot]:
     if not available():
         pytest.fail("Dovecot is not installed (apt-get install dovecot-imapd)")
-    server = Dovecot(tmp_path_factory.mktemp("dovecot")).start()
+    import shutil
+    import tempfile
+
+    # not under pytest's tmp folder: that is private to us (0700), and Dovecot's auth and mail processes
+    # run as its own users
+    root = tempfile.mkdtemp(prefix="bayline-dovecot-")
+    server = Dovecot(root).start()
     yield server
     server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

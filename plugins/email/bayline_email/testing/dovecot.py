@@ -70,6 +70,7 @@ class Dovecot:
         self.users: dict[str, str] = {}
 
     def start(self) -> Dovecot:
+        os.chmod(self.root, 0o755)  # Dovecot's own users read the passwd-file and config
         for sub in ("run", "state", "mail"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         uid, gid = os.getuid(), os.getgid()
@@ -107,7 +108,11 @@ class Dovecot:
     def add_user(self, user: str, password: str) -> None:
         self.users[user] = password
         lines = "".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items())
-        (self.root / "passwd").write_text(lines)
+        path = self.root / "passwd"
+        path.write_text(lines)
+        # Dovecot re-reads the passwd-file when its mtime changes (whole seconds): make every write a new one
+        self._mtime = max(getattr(self, "_mtime", 0), int(path.stat().st_mtime)) + 1
+        os.utime(path, (self._mtime, self._mtime))
 
     def client(self, user: str) -> IMAPClient:
         imap = IMAPClient(self.host, port=self.port, ssl=False, timeout=60)
