@@ -116,32 +116,45 @@ def watch(app: Any, shop_id: int, conn_id: int, stop: threading.Event,
           on_idle: Callable[[], None] | None = None, idle_seconds: int = 300) -> None:
     """Keep an IDLE session on the mailbox until ``stop`` is set: sync, IDLE, and sync again as soon as
     the server pushes EXISTS/RECENT (RFC 2177 asks clients to re-issue IDLE at least every 29 minutes;
-    we do every ``idle_seconds``). ``on_idle`` is called each time IDLE is entered (a readiness signal)."""
+    we do every ``idle_seconds``, so ``stop`` is seen within that time).
+    ``on_idle`` is called each time IDLE is entered (a readiness signal)."""
     while not stop.is_set():
         with app.app_context(), for_shop(shop_id):
             conn = get_session().get(EmailConnection, conn_id)
             if conn is None or conn.status == "disconnected":
                 return
-            sync(conn)
             try:
                 imap = client(conn)
-                imap.select_folder(conn.folder, readonly=True)
+            except LoginError as exc:
+                health.failed(conn, f"login refused: {exc}", reauthorize=True)
+                stop.wait(300)
+                continue
             except Exception as exc:
                 health.failed(conn, f"IDLE: {type(exc).__name__}: {exc}")
+                stop.wait(60)
+                continue
+            try:
+                # select and fetch on the session that then IDLEs: mail arriving after the fetch is
+                # reported by IDLE, so nothing falls between the two
+                _fetch_new(imap, conn)
+                conn.last_synced_at = utcnow()
+                health.ok(conn)
+            except Exception as exc:
+                get_session().rollback()
+                health.failed(conn, f"IDLE sync: {type(exc).__name__}: {exc}")
+                imap.shutdown()
                 stop.wait(60)
                 continue
         try:
             imap.idle()
             if on_idle is not None:
                 on_idle()
-            while not stop.is_set():
-                responses = imap.idle_check(timeout=min(idle_seconds, 5) if stop else idle_seconds)
-                if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
-                    break
-            try:
-                imap.idle_done()
-            except Exception:
-                pass
+            # returns on the server's push (EXISTS/RECENT) or after idle_seconds; either way we leave IDLE,
+            # sync, and enter it again (a fresh IDLE at least every idle_seconds, as RFC 2177 asks)
+            imap.idle_check(timeout=idle_seconds)
+            imap.idle_done()
+        except Exception:
+            log.exception("mailbox %s: IDLE interrupted", conn_id)
         finally:
             try:
                 imap.logout()

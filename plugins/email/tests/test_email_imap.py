@@ -84,7 +84,7 @@ def test_idle_push_imports_new_mail_as_it_arrives(app, email_shop, dovecot):
 
 def test_the_reconciler_catches_a_missed_push(app, email_shop, dovecot):
     s = email_shop()
-    user, conn_id = _mailbox(app, dovecot, s.shop)
+    user, _ = _mailbox(app, dovecot, s.shop)
     dovecot.append(user, mail(frm="desk@insurer.test", to=user, subject=f"BM-{s.tag}-77 while nobody watched"))
     from bayline_email.tasks import reconcile
 
