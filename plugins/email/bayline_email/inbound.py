@@ -4,7 +4,7 @@ reply addresses ``reply+<token>@<inbound domain>``.
 Recipients are checked at RCPT time: another domain, an unknown shop, a shop without the email
 feature or a reply token that does not verify is refused there (550), so nothing is stored and the
 sender's server tells them. A message is stored, through :func:`service.ingest`, once per shop it was
-addressed to, with only that shop's recipients. The size limit (``data_size_limit``, 40 MB by default:
+addressed to, with only that shop's recipients. The size limit (``data_size_limit``, 50 MB by default:
 a 30 MB attachment fits once base64-encoded; the core files pipeline then applies the shop's file
 limit) is enforced by aiosmtpd itself (552)."""
 from __future__ import annotations
@@ -21,7 +21,7 @@ from . import service
 from .tokens import find_tokens, inbound_domain
 
 log = logging.getLogger(__name__)
-DATA_SIZE_LIMIT = 40 * 1024 * 1024
+DATA_SIZE_LIMIT = 50 * 1024 * 1024
 
 
 def shop_for(address: str) -> int | None:
@@ -79,7 +79,10 @@ class Handler:
         return "250 Message accepted"
 
 
-def controller(app: Any, host: str = "127.0.0.1", port: int = 8025) -> Controller:
+def controller(app: Any, host: str = "127.0.0.1", port: int = 8025,
+               data_size_limit: int = DATA_SIZE_LIMIT) -> Controller:
     """An aiosmtpd controller (``start()`` / ``stop()``) serving our inbound addresses."""
-    return Controller(Handler(app), hostname=host, port=port, data_size_limit=DATA_SIZE_LIMIT,
-                      server_hostname=inbound_domain())
+    with app.app_context():
+        domain = inbound_domain()
+    return Controller(Handler(app), hostname=host, port=port, data_size_limit=data_size_limit,
+                      server_hostname=domain)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from types import SimpleNamespace
@@ -68,7 +69,7 @@ def mail(*, frm: str, to: str = "shop@harbor.test", subject: str = "Hello", body
     for name, ctype, data in attachments or []:
         main, sub = ctype.split("/")
         msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
-    return bytes(msg)
+    return msg.as_bytes(policy=policy.SMTP)  # CRLF line ends, as on the wire
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -32,8 +33,10 @@ class SmtpReceiver:
         self.port = free_port()
         self.messages: list[Received] = []
         self.lock = threading.Lock()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, authenticator=self._auth,
-                                     auth_require_tls=False, auth_required=True)
+        with warnings.catch_warnings():  # AUTH without TLS: on loopback only, like a dev mail server
+            warnings.simplefilter("ignore", UserWarning)
+            self.controller = Controller(self, hostname="127.0.0.1", port=self.port, authenticator=self._auth,
+                                         auth_require_tls=False, auth_required=True)
 
     def _auth(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         ok = isinstance(data, LoginPassword) and data.login.decode() == self.username \
