@@ -78,6 +78,30 @@ def _smtp(conn: Any) -> smtplib.SMTP:
     return client
 
 
+def _file_in_sent(conn: Any, mime: Mime) -> bool:
+    """Copy the sent mail into the mailbox's Sent folder over IMAP (SMTP servers other than Gmail's do not),
+    so the shop sees it in its own mail client. Best effort: the mail is already sent."""
+    if conn.kind != "imap" or not conn.imap_host:
+        return True
+    from . import imap
+
+    try:
+        client = imap.client(conn)
+    except Exception:
+        return False
+    try:
+        folder = imap.sent_folder(client)
+        client.append(folder, mime.as_bytes(), flags=[b"\\Seen"])
+        return True
+    except Exception:
+        return False
+    finally:
+        try:
+            client.logout()
+        except Exception:
+            client.shutdown()
+
+
 def deliver(item: OutboxItem, body: str, provider_key: str) -> dict[str, Any] | None:
     if item.channel != CHANNEL:
         return None
@@ -127,4 +151,6 @@ def deliver(item: OutboxItem, body: str, provider_key: str) -> dict[str, Any] | 
         session.add(stored)
     stored.delivery_state = "sent"
     note = f"not accepted for {', '.join(refused)}" if refused else None
+    if not _file_in_sent(conn, mime):
+        note = "; ".join(filter(None, [note, "not copied to the mailbox's Sent folder"]))
     return {"state": "sent", "provider_id": stored.message_id, "reason": note}

@@ -42,6 +42,19 @@ def client(conn: EmailConnection) -> IMAPClient:
     return imap
 
 
+def sent_folder(imap: IMAPClient) -> str:
+    """The mailbox's Sent folder: the one flagged ``\\Sent`` (RFC 6154), else "Sent" (created if missing)."""
+    try:
+        found = imap.find_special_folder(b"\\Sent")
+    except Exception:
+        found = None
+    if found:
+        return str(found)
+    if not imap.folder_exists("Sent"):
+        imap.create_folder("Sent")
+    return "Sent"
+
+
 def _fetch_new(imap: IMAPClient, conn: EmailConnection) -> int:
     info = imap.select_folder(conn.folder, readonly=True)
     uidvalidity = int(info[b"UIDVALIDITY"])

@@ -171,3 +171,63 @@ def test_customer_email_reaches_the_open_portal_live(app, email_shop, inbound_sm
                                                           body="Is it painted yet?"))
     read_until(stream, "message.received")
     stream.close()
+
+
+def test_sent_mail_is_copied_to_the_mailboxs_sent_folder(app, email_shop, smtp_server, dovecot):
+    s = email_shop()
+    user = f"sent-{uuid.uuid4().hex[:8]}@harbor.test"
+    dovecot.add_user(user, "imap-pass-2")
+    with in_tenant(app, s.shop.id):
+        service.connect_imap(address=user, imap_host=dovecot.host, imap_port=dovecot.port, username=user,
+                             password="imap-pass-2", imap_ssl=False, smtp_host="127.0.0.1",
+                             smtp_port=smtp_server.port, smtp_security="none")
+    smtp_server.username, smtp_server.password = user, "imap-pass-2"
+    with in_tenant(app, s.shop.id) as session:
+        from bayline.plugin_api import Claim, outbox
+
+        item, _ = outbox.enqueue(channel="email", purpose="transactional", recipient=s.claim.customer_email,
+                                 body="Your car is ready.", idempotency_key=f"ready:{uuid.uuid4().hex}",
+                                 claim=session.get(Claim, s.claim.id), kind="automatic", subject="Ready for pickup")
+        assert item.state == "sent", item.reason
+    wait_until(lambda: len(smtp_server.messages) == 1, "the mail at the SMTP server")
+    message_id = smtp_server.messages[0].message["Message-ID"]
+    box = dovecot.client(user)
+    try:
+        box.select_folder("Sent", readonly=True)
+        found = box.search(["HEADER", "Message-ID", message_id])
+    finally:
+        box.logout()
+    assert len(found) == 1
+
+
+def test_a_redelivered_send_never_mails_twice_and_marketing_carries_one_click_unsubscribe(
+        app, email_shop, smtp_server):
+    s = email_shop()
+    _connect_smtp(app, s.shop, smtp_server)
+    from bayline_email import channel
+
+    from bayline.plugin_api import Claim, consent, outbox
+
+    from datetime import datetime, timezone
+
+    from bayline.plugin_api import Shop
+
+    offset = 12 - datetime.now(timezone.utc).hour  # a zone where it is midday: inside marketing hours
+    zone = "Etc/GMT" + (f"-{offset}" if offset > 0 else f"+{-offset}" if offset < 0 else "")
+    with in_tenant(app, s.shop.id) as session:
+        session.get(Shop, s.shop.id).timezone = zone
+        consent.set_consent(s.claim.customer_email, "email", "marketing", "granted", "test",
+                            wording="Offers by email", wording_version="v1")
+        session.commit()
+        item, _ = outbox.enqueue(channel="email", purpose="marketing", recipient=s.claim.customer_email,
+                                 body="10% off detailing this month.", idempotency_key=f"promo:{uuid.uuid4().hex}",
+                                 claim=session.get(Claim, s.claim.id), kind="automatic", subject="Detailing offer")
+        assert item.state == "sent", item.reason
+        wait_until(lambda: len(smtp_server.messages) == 1, "the offer at the SMTP server")
+        # a worker killed after the SMTP handover runs the channel again with the same provider key
+        again = channel.deliver(item, "10% off detailing this month.", f"{item.tenant_id}:{item.idempotency_key}")
+        assert again["state"] == "sent"
+    assert len(smtp_server.messages) == 1
+    sent = smtp_server.messages[0].message
+    assert sent["List-Unsubscribe"].startswith("<http://localhost/u/")
+    assert sent["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
