@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import smtplib
 import uuid
+from datetime import UTC
 
 import pytest
 from bayline_email import service
@@ -204,15 +205,13 @@ def test_a_redelivered_send_never_mails_twice_and_marketing_carries_one_click_un
         app, email_shop, smtp_server):
     s = email_shop()
     _connect_smtp(app, s.shop, smtp_server)
+    from datetime import datetime
+
     from bayline_email import channel
 
-    from bayline.plugin_api import Claim, consent, outbox
+    from bayline.plugin_api import Claim, Shop, consent, outbox
 
-    from datetime import datetime, timezone
-
-    from bayline.plugin_api import Shop
-
-    offset = 12 - datetime.now(timezone.utc).hour  # a zone where it is midday: inside marketing hours
+    offset = 12 - datetime.now(UTC).hour  # a zone where it is midday: inside marketing hours
     zone = "Etc/GMT" + (f"-{offset}" if offset > 0 else f"+{-offset}" if offset < 0 else "")
     with in_tenant(app, s.shop.id) as session:
         session.get(Shop, s.shop.id).timezone = zone
