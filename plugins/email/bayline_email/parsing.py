@@ -165,6 +165,7 @@ def _parse(raw: bytes) -> Parsed:
             decoded = payload.decode(charset, errors="replace")
         except LookupError:
             decoded = payload.decode("utf-8", errors="replace")
+        decoded = decoded.replace("\r\n", "\n").replace("\r", "\n")
         if ctype == "text/plain":
             text_parts.append(decoded)
         elif ctype == "text/html":
