@@ -65,7 +65,7 @@ def build(item: OutboxItem, body: str, provider_key: str, from_addr: str, from_n
 
 
 def _smtp(conn: Any) -> smtplib.SMTP:
-    password = service.secret(conn)
+    password = None if conn.auth == "oauth" else service.secret(conn)
     if conn.smtp_security == "ssl":
         client: smtplib.SMTP = smtplib.SMTP_SSL(conn.smtp_host, conn.smtp_port or 465, timeout=60,
                                                 context=ssl.create_default_context())
@@ -73,7 +73,18 @@ def _smtp(conn: Any) -> smtplib.SMTP:
         client = smtplib.SMTP(conn.smtp_host, conn.smtp_port or 587, timeout=60)
         if conn.smtp_security == "starttls":
             client.starttls(context=ssl.create_default_context())
-    if conn.username and password is not None:
+    if conn.auth == "oauth":
+        from . import oauth
+
+        token = oauth.access_token(conn)
+        if token is None:
+            client.close()
+            raise smtplib.SMTPAuthenticationError(535, b"reconnect: the provider refused the refresh token")
+        user = conn.username or conn.address
+        client.ehlo_or_helo_if_needed()
+        client.auth("XOAUTH2", lambda challenge=None: f"user={user}\1auth=Bearer {token}\1\1",
+                    initial_response_ok=True)
+    elif conn.username and password is not None:
         client.login(conn.username, password)
     return client
 
@@ -108,7 +119,7 @@ def deliver(item: OutboxItem, body: str, provider_key: str) -> dict[str, Any] | 
     conn = service.sending_connection()
     if conn is None:
         return {"state": "failed", "reason": "No mailbox with an outgoing (SMTP) server is connected."}
-    if conn.username and service.secret(conn) is None:
+    if conn.auth != "oauth" and conn.username and service.secret(conn) is None:
         return {"state": "failed", "reason": "The mailbox must be reconnected (its password no longer opens)."}
     mime = build(item, body, provider_key, conn.address, conn.display_name)
     session = get_session()

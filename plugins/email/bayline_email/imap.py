@@ -30,12 +30,23 @@ BATCH = 50
 
 
 def client(conn: EmailConnection) -> IMAPClient:
-    password = service.secret(conn)
-    if password is None:
-        raise LoginError("the stored password no longer opens: reconnect the mailbox")
+    if conn.auth == "oauth":
+        from . import oauth
+
+        token = oauth.access_token(conn)
+        if token is None:
+            raise LoginError("the provider refused the connection's refresh token: reconnect the mailbox")
+        password = None
+    else:
+        password = service.secret(conn)
+        if password is None:
+            raise LoginError("the stored password no longer opens: reconnect the mailbox")
     imap = IMAPClient(conn.imap_host, port=conn.imap_port, ssl=conn.imap_ssl, timeout=120)
     try:
-        imap.login(conn.username or conn.address, password)
+        if password is None:
+            imap.oauth2_login(conn.username or conn.address, token)  # SASL XOAUTH2
+        else:
+            imap.login(conn.username or conn.address, password)
     except Exception:
         imap.shutdown()
         raise

@@ -39,6 +39,12 @@ class EmailConnection(TenantScoped, Base):
     smtp_security: Mapped[str] = mapped_column(String(10), default="starttls")  # ssl | starttls | none
     username: Mapped[str | None] = mapped_column(String(254), nullable=True)
     secret_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # OAuth 2.0 (auth "oauth"): the tokens sealed, refreshed only near expiry, the rotated refresh token kept
+    auth: Mapped[str] = mapped_column(String(10), default="password", server_default="password")
+    oauth_provider: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    access_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    refresh_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     folder: Mapped[str] = mapped_column(String(200), default="INBOX")
     uidvalidity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_uid: Mapped[int] = mapped_column(Integer, default=0)

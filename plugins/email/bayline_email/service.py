@@ -192,7 +192,7 @@ def secret(conn: EmailConnection) -> str | None:
 
 
 def disconnect(conn: EmailConnection) -> None:
-    conn.secret_sealed = None
+    conn.secret_sealed = conn.access_sealed = conn.refresh_sealed = None
     conn.status = "disconnected"
     commit(get_session())
 

@@ -14,6 +14,7 @@ from bayline.plugin_api import (
     Refused,
     commit,
     current_principal,
+    external_url_for,
     get_session,
     outbox,
     require,
@@ -159,8 +160,12 @@ def disconnect(connection_id: int) -> Any:
     conn = get_session().get(EmailConnection, connection_id)
     if conn is None:
         abort(404)
+    if conn.auth == "oauth":
+        from . import oauth
+
+        oauth.disconnect(conn)
     service.disconnect(conn)
-    flash(f"{conn.address} disconnected; its stored password was deleted.")
+    flash(f"{conn.address} disconnected; its stored password or tokens were deleted.")
     return redirect(url_for("plugin_email.connections"))
 
 
@@ -192,3 +197,65 @@ def send_adjuster(claim_id: int) -> Any:
     commit(get_session())
     flash(f"Email to the adjuster: {item.state}." if created else "Already sent (a second click changes nothing).")
     return redirect(back)
+
+
+# -- OAuth 2.0 connections (authorization code flow) --------------------------------------------
+
+
+@staff.post("/oauth/start")
+@require("email.manage")
+def oauth_start() -> Any:
+    """Send the owner to the provider to approve access; the mailbox details wait in the session."""
+    import secrets
+
+    from flask import session as browser
+
+    from . import oauth
+
+    typed = {k: (request.form.get(k) or "").strip() for k in ("address", "imap_host", "imap_port", "smtp_host",
+                                                             "smtp_port")}
+    if "@" not in typed["address"]:
+        return connections(error={"oauth_address": "Enter the mailbox's email address."}, typed=typed, status=422)
+    if not oauth.configured():
+        return connections(error={"oauth_address": "OAuth is not set up on this platform; connect with a "
+                                  "password or use the forwarding address."}, typed=typed, status=422)
+    state = secrets.token_urlsafe(24)
+    browser["email_oauth"] = {"state": state, **typed}
+    return redirect(oauth.authorization_url(external_url_for("plugin_email.oauth_callback"), state))
+
+
+@staff.get("/oauth/callback")
+@require("email.manage")
+def oauth_callback() -> Any:
+    """The provider's redirect: a page with one button that finishes the connection (a GET never writes)."""
+    return render_template("bayline_email/oauth_finish.html", code=request.args.get("code") or "",
+                           state=request.args.get("state") or "", error=request.args.get("error"))
+
+
+@staff.post("/oauth/finish")
+@require("email.manage")
+def oauth_finish() -> Any:
+    import hmac
+
+    from flask import session as browser
+
+    from . import oauth
+
+    pending = browser.pop("email_oauth", None) or {}
+    state, code = request.form.get("state") or "", request.form.get("code") or ""
+    if not pending or not code or not hmac.compare_digest(str(pending.get("state", "")), state):
+        return connections(error={"oauth_address": "That approval did not come from this browser's request; "
+                                  "start again."}, status=422)
+    try:
+        conn = oauth.connect(code, external_url_for("plugin_email.oauth_callback"), pending["address"],
+                             imap_host=pending.get("imap_host") or None,
+                             imap_port=int(pending["imap_port"]) if str(pending.get("imap_port", "")).isdigit()
+                             else None, smtp_host=pending.get("smtp_host") or None,
+                             smtp_port=int(pending["smtp_port"]) if str(pending.get("smtp_port", "")).isdigit()
+                             else None)
+    except Exception as exc:  # the provider refused the code (expired, reused)
+        get_session().rollback()
+        return connections(error={"oauth_address": f"The provider refused the approval ({type(exc).__name__}); "
+                                  "start again."}, typed=pending, status=422)
+    flash(f"{conn.address} connected over OAuth.")
+    return redirect(url_for("plugin_email.connections"))
