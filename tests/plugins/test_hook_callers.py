@@ -51,7 +51,8 @@ HOOK_TESTS: dict[str, str] = {
     "composer_extensions": "plugins/ai_drafts/tests/test_ai_drafts_flow.py::test_draft_reply_fills_the_composer",
     "message_actions": "plugins/ai_drafts/tests/test_ai_drafts_flow.py::test_suggest_on_an_incoming_message",
     "claim_facts": "plugins/ai_drafts/tests/test_ai_drafts_template.py::test_template_draft_per_intent",
-    "draft_provider": "plugins/ai_drafts/tests/test_ai_drafts_contract.py::test_prompt_has_the_fact_block_and_no_hidden_fields",
+    "draft_provider": "plugins/ai_drafts/tests/test_ai_drafts_contract.py::"
+                      "test_prompt_has_the_fact_block_and_no_hidden_fields",
 }
 
 

@@ -20,9 +20,11 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ("status", ("status", "eta", "when", "how long", "update", "progress", "done", "finished", "ready",
                 "cuando", "estado", "como va", "avance", "listo", "lista", "terminad")),
 ]
-SPANISH = ("hola", "gracias", "cuando", "carro", "coche", "auto", "listo", "lista", "por favor", "buenos", "buenas",
-           "estado", "que", "mi ", "usted", "factura", "recoger", "seguro", "esta", "donde", "cuanto", "necesito")
-ENGLISH = ("the", "my", "when", "is", "car", "thanks", "please", "ready", "what", "you", "hi", "hello")
+SPANISH = ("hola", "gracias", "cuando", "carro", "coche", "auto", "listo", "lista", "buenos", "buenas",
+           "estado", "que", "mi", "usted", "factura", "recoger", "seguro", "esta", "donde", "cuanto", "necesito",
+           "esto", "estoy", "es", "muy", "pero", "de", "la", "el", "su", "para", "con", "una", "por", "puedo")
+ENGLISH = ("the", "my", "when", "is", "car", "thanks", "please", "ready", "what", "you", "hi", "hello", "this",
+           "and", "for", "can", "i", "it", "do", "did", "how")
 
 
 def fold(text: str) -> str:
@@ -43,9 +45,8 @@ def language_of(text: str, default: str = "en") -> str:
     """``es`` or ``en`` by counting common words (and ``¿``/``¡``); ``default`` when undecided."""
     if not text.strip():
         return default
-    folded = f" {fold(text)} "
-    words = re.findall(r"[a-z]+", folded)
-    es = sum(1 for w in SPANISH if (f" {w.strip()} " in f" {' '.join(words)} ")) + 2 * (("¿" in text) + ("¡" in text))
+    words = set(re.findall(r"[a-z]+", fold(text)))
+    es = sum(1 for w in SPANISH if w in words) + 2 * (("¿" in text) + ("¡" in text))
     en = sum(1 for w in ENGLISH if w in words)
     if es > en:
         return "es"

@@ -64,10 +64,22 @@ def fact_claim(app: Any, make_claim: Callable) -> Callable[..., Any]:
             current = session.get(Claim, claim.id)
             from bayline.claims import service as claims
 
-            claims.set_eta(current, ETA, None, "parts") if hasattr(claims, "set_eta") else None
+            claims.set_eta(current, ETA, None, "parts")
             if incoming:
                 messages.receive(current, incoming, channel="sms")
             commit(session)
         return claim
 
     return make
+
+
+@pytest.fixture
+def post_form() -> Callable[..., Any]:
+    """``post_form(client, claim_id, url, data)``: POST a form of the claim page (with its CSRF token)."""
+    from bayline.testing.forms import csrf_token
+
+    def go(client: Any, claim_id: int, url: str, data: dict[str, Any], **kw: Any) -> Any:
+        token = csrf_token(client, f"/console/claims/{claim_id}")
+        return client.post(url, data={"csrf_token": token, **data}, **kw)
+
+    return go

@@ -34,7 +34,7 @@ class ChatStandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 standin.requests.append({"method": "GET", "path": self.path,
                                          "auth": self.headers.get("Authorization")})
                 if self.path.rstrip("/").endswith("/models"):
@@ -43,7 +43,7 @@ class ChatStandIn:
                 else:
                     self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 standin.requests.append({"method": "POST", "path": self.path, "json": body,
                                          "auth": self.headers.get("Authorization")})
