@@ -24,7 +24,8 @@ from . import phrases
 
 FIELDS = ("customer_name", "stage", "eta", "eta_history", "vehicle", "vin", "insurer", "claim_number",
           "ro_number", "adjuster", "shop", "plugin_facts", "thread")
-DEFAULT_EXTERNAL = "customer_name,stage,eta,eta_history,vehicle,insurer,claim_number,ro_number,shop,plugin_facts,thread"
+DEFAULT_EXTERNAL = ("customer_name,stage,eta,eta_history,vehicle,vin,insurer,claim_number,ro_number,adjuster,shop,"
+                    "plugin_facts,thread")
 THREAD_MESSAGES = 6
 
 

@@ -131,6 +131,8 @@ def supported(values: Iterable[str], extra: Iterable[tuple[str, str]] = ()) -> s
             found.add((span.kind, span.norm))
             if span.kind == "number":  # an RO number may be written with or without its dashes
                 found.add(("number", span.norm))
+        for digits in re.findall(r"\+?\d{10,11}", value):  # a stored E.164 number: +16175550199
+            found.add(("phone", re.sub(r"\D", "", digits)[-10:]))
         alnum = re.sub(r"[^0-9a-z]", "", value.lower())
         if alnum:
             found.add(("alnum", alnum))
