@@ -167,6 +167,7 @@ def test_unknown_model_is_a_clear_error(app, ai_shop, fact_claim, standin, use_e
     claim = fact_claim(ai_shop.shop)
     draft, page = _failed(app, ai_shop.shop, ai_shop.client, claim, post_form)
     assert draft.state == "failed" and "no model 'gpt-nonexistent'" in draft.error and "local-small" in draft.error
+    assert "gpt-nonexistent" in page and 'id="ai-draft-error"' in page
     assert standin.chats() == []  # validated against /models before any chat request
     r = post_form(ai_shop.client, claim.id, f"/plugins/ai_drafts/claims/{claim.id}/draft", {"channel": "sms"},
                   headers=JSON)

@@ -20,7 +20,7 @@ def _factsplugin() -> types.ModuleType:
         facts = [ClaimFact("factsdemo.balance", "Balance due", "$1,240.50"),
                  ClaimFact("factsdemo.supplement_status", "Supplement", "approved by the insurer on Jun 3"),
                  ClaimFact("factsdemo.pickup_appointment", "Pickup appointment", "Tue Jun 9, 10:30 am")]
-        return facts + [ClaimFact("factsdemo.estimate_total", "Estimate total", "$4,980.00", audience="adjuster")]
+        return [*facts, ClaimFact("factsdemo.estimate_total", "Estimate total", "$4,980.00", audience="adjuster")]
 
     @hookimpl
     def register_features():
@@ -54,7 +54,8 @@ CASES = [
 
 @pytest.mark.parametrize(("intent", "language", "incoming", "expected"), CASES,
                          ids=[f"{c[0]}-{c[1]}" for c in CASES])
-def test_template_draft_per_intent(app, ai_shop, fact_claim, enable_plugin, post_form, intent, language, incoming, expected):
+def test_template_draft_per_intent(app, ai_shop, fact_claim, enable_plugin, post_form, intent, language, incoming,
+                                   expected):
     from bayline_ai_drafts import service
     from bayline_ai_drafts.models import AiDraft
 
