@@ -15,6 +15,11 @@ from bayline.testing.plugin import in_tenant
 ETA = date(2026, 6, 9)  # a Tuesday
 
 
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line("markers", "local_model: a real local model behind an OpenAI-compatible server "
+                                       "(skipped with the reason when not installed)")
+
+
 @pytest.fixture
 def standin() -> Iterator[ChatStandIn]:
     with ChatStandIn(models=("local-small", "local-classify")) as server:
