@@ -21,13 +21,12 @@ from bayline.plugin_api import (
     mask_links,
     messages,
     outbox,
-    plugin_config,
     shop_settings,
     utcnow,
 )
 
 from . import facts as fact_blocks
-from . import grounding, intents
+from . import grounding, intents, platform_endpoint
 from .models import AiDraft
 
 NAME = "ai_drafts"
@@ -44,9 +43,9 @@ def provider_config(shop: Shop, feature: str) -> dict[str, Any]:
     """The provider's settings for ``feature``: the shop's endpoint, else the platform's
     (``BAYLINE_PLUGIN_AI_DRAFTS_BASE_URL`` / ``_API_KEY``)."""
     s = settings(shop)
-    platform = plugin_config(NAME)
-    base_url = s.get_str("base_url") or platform.get_str("base_url")
-    api_key = s.get_str("api_key") if s.get_str("base_url") else platform.get_str("api_key")
+    platform_url, platform_key = platform_endpoint.endpoint()
+    base_url = s.get_str("base_url") or platform_url
+    api_key = s.get_str("api_key") if s.get_str("base_url") else platform_key
     return {"base_url": base_url, "api_key": api_key, "model": s.get_str(f"model_{feature}"),
             "model_classification": s.get_str("model_classification"), "timeout": s.get_int("timeout_seconds"),
             "max_tokens": s.get_int("max_tokens")}
