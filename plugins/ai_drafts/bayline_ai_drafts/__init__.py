@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 
 from bayline.plugin_api import (
     Claim,
+    ClaimPanel,
     ComposerExtension,
     Feature,
     MenuItem,
@@ -174,6 +175,27 @@ def composer_extensions(claim: Claim, user: User, args: dict[str, str]) -> list[
                            one_click=service.one_click(draft) and draft.pending_text is None)
     return [ComposerExtension(NAME, html, order=10, body=text or None, channel=draft.channel,
                               replaces_send=draft.state == "drafted")]
+
+
+@hookimpl
+def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
+    """The adjuster update: a draft email to the adjuster (adjuster mode), sent like a customer draft."""
+    from . import grounding, service
+
+    if not _may_draft():
+        return []
+    draft = None
+    raw = request.args.get("ai_draft", "")
+    if raw.isdigit():
+        draft = service.get(int(raw))
+        if draft is not None and (draft.claim_id != claim.id or draft.mode != "adjuster"
+                                  or draft.state not in ("drafted", "failed")):
+            draft = None
+    text = "" if draft is None else (draft.pending_text if draft.pending_text is not None else draft.draft_text)
+    html = render_template("bayline_ai_drafts/_adjuster_panel.html", claim=claim, draft=draft, text=text,
+                           pieces=grounding.segments(text, draft.unsupported or []) if draft else [],
+                           one_click=bool(draft and service.one_click(draft) and draft.pending_text is None))
+    return [ClaimPanel(NAME, "Adjuster update", html, order=45)]
 
 
 @hookimpl

@@ -46,6 +46,18 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
+# Adjuster mode (English): an update email built from the adjuster's facts.
+ADJUSTER = {
+    "greeting": "Hello {adjuster},",
+    "subject": "An update on the {vehicle} (claim {claim_number}, our repair order {ro}).",
+    "stage": "Current stage: {stage}.",
+    "eta": "Estimated completion: {eta}.",
+    "no_eta": "We do not have a completion date yet.",
+    "supplement": "Supplement: {supplement}.",
+    "estimate": "Estimate total: {estimate}.",
+    "close": "Please let us know if you need anything else.",
+}
+
 WEEKDAYS = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
             "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")}
 MONTHS = {"en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",

@@ -38,7 +38,24 @@ class TemplateProvider:
         first = _fact(request, "customer_first_name")
         return f"{word} {first}," if first else f"{word},"
 
+    def adjuster(self, request: DraftRequest) -> DraftResult:
+        t = phrases.ADJUSTER
+        values = {"adjuster": _fact(request, "adjuster_name") or "", "vehicle": _fact(request, "vehicle"),
+                  "claim_number": _fact(request, "insurer_claim_number") or "-", "ro": _fact(request, "claim.number"),
+                  "stage": _fact(request, "claim.stage"), "eta": _fact(request, "eta"),
+                  "supplement": _fact(request, "supplement_status"), "estimate": _fact(request, "estimate_total")}
+        lines = [t["greeting"].replace(" {adjuster}", f" {values['adjuster']}" if values["adjuster"] else ""),
+                 t["subject"], t["stage"], t["eta"] if values["eta"] else t["no_eta"]]
+        lines += [t[k] for k in ("supplement", "estimate") if values[k]]
+        lines.append(t["close"])
+        sign = str(request.tone.get("sign_off") or "").strip() or "Thanks, {shop_name}"
+        text = "\n".join(line.format(**values) for line in lines)
+        return DraftResult(text=text + "\n" + sign.replace("{shop_name}", _fact(request, "shop.name")),
+                           intent="update", model="template")
+
     def draft(self, request: DraftRequest) -> DraftResult:
+        if request.mode == "adjuster":
+            return self.adjuster(request)
         lang = request.language if request.language in phrases.TEXTS else "en"
         texts = phrases.TEXTS[lang]
         intent = request.intent or intents.intent_of(request.incoming)

@@ -141,8 +141,9 @@ def create(claim: Claim, shop: Shop, user_id: int | None, *, channel: str = "sms
     get_session().add(draft)
     get_session().flush()
     if to.channel in ("sms", "email"):
-        item, _ = outbox.enqueue(channel=to.channel, purpose="conversational" if mode == "customer" else
-                                 "transactional", recipient=to.address or "", body=text,
+        # purpose conversational: a reply staff write to one person (the customer's message, or the
+        # adjuster's one-to-one business correspondence), never an automatic notification
+        item, _ = outbox.enqueue(channel=to.channel, purpose="conversational", recipient=to.address or "", body=text,
                                  idempotency_key=f"ai-draft:{draft.id}:{uuid.uuid4().hex[:8]}", claim=claim,
                                  user_id=user_id, draft=True, kind="manual",
                                  subject=f"{claim.number}: repair update" if to.channel == "email" else None,

@@ -39,9 +39,10 @@ def _staff_user() -> int:
     return user_id
 
 
-def _back(claim_id: int, draft_id: int | None = None) -> Any:
+def _back(claim_id: int, draft_id: int | None = None, adjuster: bool = False) -> Any:
     args = {"ai_draft": draft_id} if draft_id else {}
-    return redirect(url_for("console.claim", claim_id=claim_id, **args) + "#messages", code=303)
+    anchor = "#panel-ai_drafts" if adjuster else "#messages"
+    return redirect(url_for("console.claim", claim_id=claim_id, **args) + anchor, code=303)
 
 
 @staff.post("/claims/<int:claim_id>/draft")
@@ -59,10 +60,10 @@ def draft(claim_id: int) -> Any:
         draft_id = getattr(refused, "draft_id", None)
         if draft_id is None or wants_json():
             raise
-        return _back(claim.id, draft_id)
+        return _back(claim.id, draft_id, form.get("mode") == "adjuster")
     if wants_json():
         return {"id": row.id, "text": row.draft_text, "one_click_send": service.one_click(row)}, 201
-    return _back(claim.id, row.id)
+    return _back(claim.id, row.id, row.mode == "adjuster")
 
 
 @staff.post("/drafts/<int:ai_draft_id>/send")
@@ -84,9 +85,9 @@ def send(ai_draft_id: int) -> Any:
         if row.state == "drafted":
             row.pending_text, row.error = body, refused.message[:500]
             get_session().commit()
-        return _back(claim.id, row.id)
+        return _back(claim.id, row.id, row.mode == "adjuster")
     flash(note)
-    return _back(claim.id)
+    return _back(claim.id, adjuster=row.mode == "adjuster")
 
 
 @staff.post("/drafts/<int:ai_draft_id>/discard")

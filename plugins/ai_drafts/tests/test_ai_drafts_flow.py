@@ -165,3 +165,34 @@ def test_check_endpoint_lists_models_and_names_the_missing_one(app, ai_shop, sta
     set_setting(ai_shop.shop, "ai_drafts.model_email_reply", "missing-model")
     r = ai_shop.client.post("/plugins/ai_drafts/check-endpoint", data={"csrf_token": token})
     assert r.status_code == 422 and "email_reply: missing-model" in r.get_data(as_text=True)
+
+
+def test_adjuster_update_is_drafted_from_adjuster_facts_and_sent_by_staff(app, ai_shop, fact_claim, post_form):
+    from bayline_ai_drafts.models import AiDraft
+
+    from bayline.plugin_api import OutboxItem
+
+    claim = fact_claim(ai_shop.shop)
+    page = ai_shop.client.get(f"/console/claims/{claim.id}").get_data(as_text=True)
+    assert 'id="ai-adjuster-draft"' in page and "pat@insurer.example" in page
+    r = post_form(ai_shop.client, claim.id, f"/plugins/ai_drafts/claims/{claim.id}/draft",
+                  {"mode": "adjuster", "channel": "email"})
+    assert r.status_code == 303 and r.headers["Location"].endswith("#panel-ai_drafts")
+    draft_id = _draft_id(r)
+    page = ai_shop.client.get(f"/console/claims/{claim.id}?ai_draft={draft_id}").get_data(as_text=True)
+    assert 'id="ai-adjuster-send"' in page and 'data-one-click="yes"' in page
+    assert 'id="ai-draft-send"' not in page  # an adjuster draft never fills the customer composer
+    with in_tenant(app, ai_shop.shop.id) as session:
+        draft = session.get(AiDraft, draft_id)
+        assert draft.mode == "adjuster" and draft.channel == "email" and draft.unsupported == []
+        for fact in ("Hello Pat Lee,", "LM-8812345", claim.number, "Tuesday, June 9", "Current stage: Pictures."):
+            assert fact in draft.draft_text, draft.draft_text
+        item = session.get(OutboxItem, draft.outbox_item_id)
+        assert (item.state, item.recipient, item.channel) == ("draft", "pat@insurer.example", "email")
+        text = draft.draft_text
+    r = post_form(ai_shop.client, claim.id, f"/plugins/ai_drafts/drafts/{draft_id}/send", {"body": text})
+    assert r.status_code == 303
+    with in_tenant(app, ai_shop.shop.id) as session:
+        draft = session.get(AiDraft, draft_id)
+        item = session.get(OutboxItem, draft.outbox_item_id)
+        assert draft.state == "sent" and item.state != "draft" and item.queued_by_user_id == ai_shop.owner.id
