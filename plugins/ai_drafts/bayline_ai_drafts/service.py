@@ -125,6 +125,10 @@ def create(claim: Claim, shop: Shop, user_id: int | None, *, channel: str = "sms
                     mode=mode, channel=to.channel, provider=name, language=language, state="drafted",
                     fields_sent=block.fields if external else [], unsupported=[], created_by_user_id=user_id)
     try:
+        if to.channel in ("sms", "email") and not to.address:
+            whom = "the adjuster" if mode == "adjuster" else "the customer"
+            what = "email address" if to.channel == "email" else "mobile number"
+            raise Refused(422, "ai_drafts_no_recipient", f"There is no {what} for {whom} on this claim.")
         result = provider.draft(request)
     except Refused as refused:
         get_session().rollback()

@@ -230,3 +230,14 @@ def test_api_key_is_stored_sealed(app, ai_shop, use_endpoint):
         with app.test_request_context():
             assert shop_settings("ai_drafts", ai_shop.shop).get_str("api_key") == "sk-test-123"
     assert "sk-test-123" not in ai_shop.client.get("/console/settings/").get_data(as_text=True)
+
+
+def test_no_recipient_is_a_clear_error_before_any_request(app, ai_shop, fact_claim, standin, use_endpoint, post_form):
+    use_endpoint(ai_shop.shop)
+    claim = fact_claim(ai_shop.shop, customer_email=None)
+    r = post_form(ai_shop.client, claim.id, f"/plugins/ai_drafts/claims/{claim.id}/draft",
+                  {"channel": "email", "body": "half a reply"})
+    draft_id = int(r.headers["Location"].split("ai_draft=")[1].split("#")[0])
+    page = ai_shop.client.get(f"/console/claims/{claim.id}?ai_draft={draft_id}").get_data(as_text=True)
+    assert "There is no email address for the customer" in page and "half a reply" in page
+    assert standin.requests == [] and _outbox(app, ai_shop.shop.id) == []
