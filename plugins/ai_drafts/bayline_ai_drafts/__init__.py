@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 
 from bayline.plugin_api import (
     Claim,
@@ -28,6 +28,7 @@ from bayline.plugin_api import (
     User,
     current_principal,
     hookimpl,
+    message_templates,
 )
 
 from . import models  # noqa: F401  (register the table on the shared metadata)
@@ -170,9 +171,12 @@ def composer_extensions(claim: Claim, user: User, args: dict[str, str]) -> list[
         html = render_template("bayline_ai_drafts/_composer.html", claim=claim, draft=None)
         return [ComposerExtension(NAME, html, order=10)]
     text = draft.pending_text if draft.pending_text is not None else draft.draft_text
+    limit = service.settings(g.shop).get_int("max_sms_segments")
+    parts = message_templates.segments(text)["segments"] if draft.channel == "sms" else 0
     html = render_template("bayline_ai_drafts/_composer.html", claim=claim, draft=draft,
                            pieces=grounding.segments(text, draft.unsupported or []),
-                           one_click=service.one_click(draft) and draft.pending_text is None)
+                           one_click=service.one_click(draft) and draft.pending_text is None,
+                           too_long=(parts, limit) if limit and parts > limit else None)
     return [ComposerExtension(NAME, html, order=10, body=text or None, channel=draft.channel,
                               replaces_send=draft.state == "drafted")]
 

@@ -140,7 +140,8 @@ def prompt(request: DraftRequest) -> list[dict[str, str]]:
                            language=LANGUAGES.get(request.language, "English"),
                            formality=tone.get("formality") or "casual",
                            emoji=", emoji allowed" if tone.get("emoji") else ", no emoji",
-                           greeting=tone.get("greeting") or "", sign_off=tone.get("sign_off") or "",
+                           greeting=tone.get("greeting") or "",
+                           sign_off=str(tone.get("sign_off") or "").replace("{shop_name}", _fact(request, "shop.name")),
                            length=length, facts=facts, examples=examples)
     out = [{"role": "system", "content": system}]
     for direction, text in request.thread:

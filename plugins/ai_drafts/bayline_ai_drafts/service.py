@@ -58,11 +58,18 @@ def tone(shop: Shop) -> dict[str, Any]:
 
 
 def examples(limit: int = EXAMPLES) -> list[str]:
-    """The shop's recently approved drafts (what staff finally sent): the tone profile's examples."""
-    rows = get_session().scalars(select(AiDraft.final_text).where(AiDraft.state == "sent",
-                                                                  AiDraft.final_text.is_not(None))
-                                 .order_by(AiDraft.sent_at.desc(), AiDraft.id.desc()).limit(limit)).all()
-    return [r for r in rows if r]
+    """The shop's recently approved drafts (what staff finally sent), else the messages staff wrote
+    themselves: the tone profile's examples."""
+    session = get_session()
+    rows = [r for r in session.scalars(select(AiDraft.final_text).where(AiDraft.state == "sent",
+                                                                        AiDraft.final_text.is_not(None))
+                                       .order_by(AiDraft.sent_at.desc(), AiDraft.id.desc()).limit(limit)) if r]
+    if len(rows) < limit:  # before any approved draft: what staff wrote themselves
+        rows += [b for b in session.scalars(select(Message.body).where(Message.direction == "out",
+                                                                       Message.author_user_id.is_not(None))
+                                            .order_by(Message.created_at.desc(), Message.id.desc())
+                                            .limit(limit - len(rows))) if b and b not in rows]
+    return rows
 
 
 def _incoming(claim: Claim, message_id: int | None) -> Message | None:

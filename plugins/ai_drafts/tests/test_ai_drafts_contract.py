@@ -241,3 +241,24 @@ def test_no_recipient_is_a_clear_error_before_any_request(app, ai_shop, fact_cla
     page = ai_shop.client.get(f"/console/claims/{claim.id}?ai_draft={draft_id}").get_data(as_text=True)
     assert "There is no email address for the customer" in page and "half a reply" in page
     assert standin.requests == [] and _outbox(app, ai_shop.shop.id) == []
+
+
+def test_tone_profile_reaches_the_prompt_and_long_texts_are_flagged(app, ai_shop, fact_claim, standin, use_endpoint,
+                                                                     post_form):
+    from bayline.plugin_api import Claim, commit, messages
+
+    use_endpoint(ai_shop.shop, greeting="Hey", sign_off="Cheers, {shop_name} crew", formality="casual", emoji=True,
+                 max_sms_segments=1)
+    claim = fact_claim(ai_shop.shop)
+    with in_tenant(app, ai_shop.shop.id) as session:  # a message staff wrote: the first tone example
+        messages.send(session.get(Claim, claim.id), "Hey Dana! Quick update from the crew.", ai_shop.owner.id,
+                      channel="portal")
+        commit(session)
+    standin.replies = ["Hey Dana, your 2019 Honda Civic is coming along. " * 6]
+    r = post_form(ai_shop.client, claim.id, f"/plugins/ai_drafts/claims/{claim.id}/draft", {"channel": "sms"})
+    system = standin.chats()[0]["messages"][0]["content"]
+    assert 'Greeting: "Hey"' in system and 'Sign-off: "Cheers, Harbor Collision crew"' in system
+    assert "emoji allowed" in system and "At most 150 characters" in system
+    assert "> Hey Dana! Quick update from the crew." in system
+    page = ai_shop.client.get(r.headers["Location"].split("#")[0]).get_data(as_text=True)
+    assert 'id="ai-draft-too-long"' in page and "the shop's limit is 1" in page
