@@ -8,12 +8,13 @@ SIGN_OFF = {"en": "Thanks, {shop_name}", "es": "Gracias, {shop_name}"}
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "status": "your {vehicle} is at the stage: {stage}.",
+        "status_no_stage": "your {vehicle} is with us and the work is under way.",
         "status_eta": "We expect it ready on {eta}.",
         "status_no_eta": "We will tell you as soon as we have a completion date.",
         "pickup_appointment": "Your pickup is booked for {pickup}.",
         "pickup_ready": "Your {vehicle} is ready to pick up. Reply with a time that suits you.",
-        "pickup_not_ready": "your {vehicle} is not ready yet (stage: {stage}). We expect it ready on {eta}.",
-        "pickup_not_ready_no_eta": "your {vehicle} is not ready yet (stage: {stage}). We will text you when it is.",
+        "pickup_not_ready": "your {vehicle} is not ready yet. We expect it ready on {eta}.",
+        "pickup_not_ready_no_eta": "your {vehicle} is not ready yet. We will text you when it is.",
         "supplement": "about the supplement: {supplement}.",
         "supplement_unknown": "we are working with {insurer} on any additional repairs and will update you as "
                               "soon as we hear back.",
@@ -27,13 +28,13 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "es": {
         "status": "su {vehicle} está en la etapa: {stage}.",
+        "status_no_stage": "su {vehicle} está con nosotros y el trabajo avanza.",
         "status_eta": "Esperamos tenerlo listo el {eta}.",
         "status_no_eta": "Le avisaremos en cuanto tengamos una fecha de entrega.",
         "pickup_appointment": "Su recogida está programada para {pickup}.",
         "pickup_ready": "Su {vehicle} está listo para recoger. Responda con la hora que le convenga.",
-        "pickup_not_ready": "su {vehicle} todavía no está listo (etapa: {stage}). Esperamos tenerlo listo el {eta}.",
-        "pickup_not_ready_no_eta": "su {vehicle} todavía no está listo (etapa: {stage}). Le avisaremos cuando lo "
-                                   "esté.",
+        "pickup_not_ready": "su {vehicle} todavía no está listo. Esperamos tenerlo listo el {eta}.",
+        "pickup_not_ready_no_eta": "su {vehicle} todavía no está listo. Le avisaremos cuando lo esté.",
         "supplement": "sobre el suplemento: {supplement}.",
         "supplement_unknown": "estamos trabajando con {insurer} en las reparaciones adicionales y le avisaremos en "
                               "cuanto tengamos respuesta.",

@@ -67,7 +67,7 @@ class TemplateProvider:
         ready = _fact(request, "ready_for_pickup").lower() in ("yes", "true", "sí", "si")
         parts: list[str] = []
         if intent == "status":
-            parts.append(texts["status"])
+            parts.append(texts["status"] if values["stage"] else texts["status_no_stage"])
             parts.append(texts["status_eta"] if values["eta"] else texts["status_no_eta"])
         elif intent == "pickup":
             if values["pickup"]:

@@ -262,3 +262,23 @@ def test_tone_profile_reaches_the_prompt_and_long_texts_are_flagged(app, ai_shop
     assert "> Hey Dana! Quick update from the crew." in system
     page = ai_shop.client.get(r.headers["Location"].split("#")[0]).get_data(as_text=True)
     assert 'id="ai-draft-too-long"' in page and "the shop's limit is 1" in page
+
+
+def test_a_hidden_stage_never_reaches_a_customer_prompt(app, ai_shop, fact_claim, standin, use_endpoint, post_form):
+    from bayline.plugin_api import Claim, Stage, claims, commit
+
+    use_endpoint(ai_shop.shop)
+    claim = fact_claim(ai_shop.shop)
+    with in_tenant(app, ai_shop.shop.id) as session:
+        hidden = Stage(position=99, name="Supplement sent ZZHIDDEN", customer_label="Waiting ZZHIDDEN", hidden=True)
+        session.add(hidden)
+        session.flush()
+        claims.change_stage(session.get(Claim, claim.id), hidden)
+        commit(session)
+    standin.replies = ["Hi Dana, we are on it."]
+    post_form(ai_shop.client, claim.id, f"/plugins/ai_drafts/claims/{claim.id}/draft", {"channel": "sms"})
+    assert "ZZHIDDEN" not in json.dumps(standin.chats()[0]["messages"])
+    use_endpoint(ai_shop.shop, provider="template")
+    r = post_form(ai_shop.client, claim.id, f"/plugins/ai_drafts/claims/{claim.id}/draft", {"channel": "sms"},
+                  headers=JSON)
+    assert "ZZHIDDEN" not in r.get_json()["text"] and "the work is under way" in r.get_json()["text"]
