@@ -286,6 +286,8 @@ def run() -> list[Result]:
         dbs.append(base)
         stack.migrate(base.url, tmp, secret)
         shops = stack.seed(base.url, tmp, secret, 3, 4)
+        claim = shops[0].claims[0]  # the page measured: messages, a photo, an upload, an e-sign package
+        busy = stack.enrich_claim(base.url, tmp, secret, shops[0], claim.id)
         stack.clone_shops(base, shops[0].id, 997)
         n1k = stack.bulk_claims(base, 1)
         mid, big = stack.Database(template=base), stack.Database(template=base)
@@ -299,7 +301,6 @@ def run() -> list[Result]:
             return server
 
         small_srv = serve(base, "portal-1k")
-        claim = shops[0].claims[0]
         cookie = stack.portal_cookie(small_srv, claim.token)
         status, headers, page = small_srv.fetch("/c/s/", {"Cookie": cookie})
         assert status == 200, status
@@ -321,30 +322,34 @@ def run() -> list[Result]:
         results.append(Result("Portal page view vs bare Flask page (same response bytes and headers, gunicorn "
                               "2 gthread workers, wrk -c32; the page store answers while nothing on the page "
                               "changed)",
-                              f"{rps['portal']:.0f} vs {rps['bare']:.0f} req/s", ratio, ">= 0.7", ratio >= 0.7))
+                              f"{rps['portal']:.0f} vs {rps['bare']:.0f} req/s", ratio, ">= 1.0 (issue 18)",
+                              ratio >= 1.0))
         ratio = rps["rendered"] / rps["bare"]
         results.append(Result("Portal page rendered on every view (Cache-Control: no-cache, as a live-update "
                               "refetch asks) vs bare Flask page",
-                              f"{rps['rendered']:.0f} vs {rps['bare']:.0f} req/s", ratio,
-                              "for reading (the cost of a page after a change)", True))
+                              f"{rps['rendered']:.0f} vs {rps['bare']:.0f} req/s (PostgreSQL; the claim has "
+                              f"{', '.join(busy)})", ratio,
+                              ">= 0.25 (issue 18)", ratio >= 0.25))
         bare_srv.stop()
 
         # 3. size: 1k / 10k / 100k claims over 1,000 shops (same claim, same cookie: cloned databases);
         # the three servers run side by side and are measured in alternating rounds.
         big_srv, mid_srv = serve(big, "portal-100k"), serve(mid, "portal-10k")
-        # Rendered views: the size of the database shows in the queries, not in the page store.
-        for server in (big_srv, mid_srv):
-            sequential_latency(server.port, "/c/s/", cookie, calls=20, headers=RENDER)  # warm the new workers
+        # Rendered views: the size of the database shows in the queries, not in the page store. Each
+        # database gets its own portal session (the session row lives in the database the link opened).
+        big_cookie, mid_cookie = stack.portal_cookie(big_srv, claim.token), stack.portal_cookie(mid_srv, claim.token)
+        for server, its in ((big_srv, big_cookie), (mid_srv, mid_cookie)):
+            sequential_latency(server.port, "/c/s/", its, calls=20, headers=RENDER)  # warm the new workers
         lat = alternate({"1k": lambda: sequential_latency(small_srv.port, "/c/s/", cookie, headers=RENDER),
-                         "100k": lambda: sequential_latency(big_srv.port, "/c/s/", cookie, headers=RENDER)},
+                         "100k": lambda: sequential_latency(big_srv.port, "/c/s/", big_cookie, headers=RENDER)},
                         rounds=5)
         ratio = lat["100k"] / lat["1k"]
         results.append(Result(f"Portal page latency (rendered), {n100k:,} vs {n1k:,} claims across 1,000 shops (p50)",
                               f"{lat['100k'] * 1000:.1f} ms vs {lat['1k'] * 1000:.1f} ms", ratio, "<= 1.2",
                               ratio <= 1.2))
         sizes = alternate({"1k": lambda: balanced(small_srv, small_srv.base + "/c/s/", cookie, 4, RENDER),
-                           "10k": lambda: balanced(mid_srv, mid_srv.base + "/c/s/", cookie, 4, RENDER),
-                           "100k": lambda: balanced(big_srv, big_srv.base + "/c/s/", cookie, 4, RENDER)},
+                           "10k": lambda: balanced(mid_srv, mid_srv.base + "/c/s/", mid_cookie, 4, RENDER),
+                           "100k": lambda: balanced(big_srv, big_srv.base + "/c/s/", big_cookie, 4, RENDER)},
                           rounds=3)
         out = stack.ROOT / "benchmarks" / "portal-throughput.png"
         chart([(n1k, sizes["1k"]), (n10k, sizes["10k"]), (n100k, sizes["100k"])], rps["bare"], out)

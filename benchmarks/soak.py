@@ -9,7 +9,8 @@ and messages on their claims reach them). Writes SOAK.md: throughput, p50/p99 pe
 RSS at start (after a warm-up) and end. Exits 1 on any error (5xx, unexpected status, transport error).
 
 Environment: ``SOAK_SECONDS`` (1800), ``SOAK_USERS`` (8 threads), ``SOAK_SSE`` (12 streams),
-``SOAK_SHOPS`` (4), ``SOAK_CLAIMS`` (claims per shop, 25), ``SOAK_OUT`` (SOAK.md).
+``SOAK_SHOPS`` (4), ``SOAK_CLAIMS`` (claims per shop, 25), ``SOAK_OUT`` (SOAK.md), ``SOAK_TRACEMALLOC``
+(set: each worker traces its Python allocations; SOAK.md lists what grew most, by source line).
 """
 from __future__ import annotations
 
@@ -108,7 +109,8 @@ class Soak:
         stack.migrate(self.db.url, self.tmp, self.secret)
         self.shops = stack.seed(self.db.url, self.tmp, self.secret, self.n_shops, self.n_claims)
         env = stack.app_env(self.db.url, self.redis.url, self.tmp, self.secret,
-                            BENCH_SSE_HEARTBEAT="5", BENCH_SSE_MAX_SECONDS="60")
+                            BENCH_SSE_HEARTBEAT="5", BENCH_SSE_MAX_SECONDS="60",
+                            **({"BENCH_TRACEMALLOC": "1"} if os.environ.get("SOAK_TRACEMALLOC") else {}))
         self.server = stack.Gunicorn("benchmarks.wsgi_app:app", env, self.tmp / "gunicorn.log", workers=2)
         self.staff = {s.id: stack.staff_cookie(self.secret, self.tmp, self.db.url, s.user_id, s.id)
                       for s in self.shops}
@@ -210,6 +212,31 @@ class Soak:
             finally:
                 conn.close()
 
+    def probe_memory(self) -> dict[int, dict]:
+        """Each worker's tracemalloc answer (``/_bench/tracemalloc`` of benchmarks/wsgi_app.py), when the
+        soak runs with SOAK_TRACEMALLOC=1; asked until every worker answered (connections land on
+        either worker)."""
+        import json
+
+        if not os.environ.get("SOAK_TRACEMALLOC"):
+            return {}
+        found: dict[int, dict] = {}
+        workers = set(self.server.worker_pids())
+        for _ in range(200):
+            if workers <= set(found):
+                break
+            conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=600)  # snapshots are slow
+            try:
+                conn.request("GET", "/_bench/tracemalloc")
+                r = conn.getresponse()
+                status, body = r.status, r.read()
+            finally:
+                conn.close()
+            if status == 200:
+                answer = json.loads(body)
+                found[answer["pid"]] = answer
+        return found
+
     # -- run ----------------------------------------------------------------------------------------
     def run(self) -> int:
         started = dt.datetime.now(dt.UTC)
@@ -218,6 +245,7 @@ class Soak:
             warm = time.monotonic() + 5
             self.stop_at = warm
             self.user(0)  # warm both workers' caches before the start RSS is taken
+            self.traced_start = self.probe_memory()  # tracemalloc baselines (SOAK_TRACEMALLOC=1)
             rss_start = self.server.worker_rss()
             self.rec = Recorder()
             begin = time.monotonic()
@@ -234,6 +262,7 @@ class Soak:
             for t in threads:
                 t.join(timeout=30)
             rss_end = self.server.worker_rss()
+            self.traced_end = self.probe_memory()
             alive = [t for t in threads if t.is_alive()]
             if alive:
                 self.rec.error("generator", f"{len(alive)} load threads did not stop")
@@ -284,6 +313,15 @@ class Soak:
             f"pid {pid}: {rss_start[pid] / mb:.1f} → {rss_end.get(pid, 0) / mb:.1f}" for pid in rss_start) + ".",
             "", "RSS of both workers over the run (MB): " + ", ".join(f"{t:.0f} s: {v / mb:.1f}" for t, v in samples)
             + "."]
+        start_traced, end_traced = getattr(self, "traced_start", {}), getattr(self, "traced_end", {})
+        if end_traced:
+            lines += ["", "tracemalloc (SOAK_TRACEMALLOC=1: Python allocations traced in each worker, which slows "
+                      "them; latencies of such a run are not comparable): traced memory start → end, and the "
+                      "source lines that grew most since the start:"]
+            for pid, answer in end_traced.items():
+                before = start_traced.get(pid, {}).get("traced", 0)
+                lines += ["", f"- pid {pid}: {before / mb:.1f} MB → {answer['traced'] / mb:.1f} MB"]
+                lines += [f"  - {g['where']}: +{g['kb']:.0f} KB ({g['count']:+d} blocks)" for g in answer["growth"][:8]]
         if rec.errors:
             lines += ["", "First errors:", "", *[f"- `{e}`" for e in rec.errors]]
         if every:

@@ -121,14 +121,15 @@ def app_env(db_url: str, redis_url: str | None, tmp: Path, secret_key: str, **ex
 class Gunicorn:
     """``gunicorn -w N -k gthread --threads T`` on a free loopback port; ``stop()`` ends it."""
 
-    def __init__(self, app: str, env: dict[str, str], log: Path, workers: int = 2, threads: int = 16) -> None:
+    def __init__(self, app: str, env: dict[str, str], log: Path, workers: int = 2, threads: int = 16,
+                 preload: bool = False) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**env, "BAYLINE_PUBLIC_URL": self.base}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
              "-b", f"127.0.0.1:{self.port}", "--timeout", "120", "--graceful-timeout", "5",
-             "--keep-alive", "30", app],
+             "--keep-alive", "30", *(["--preload"] if preload else []), app],
             cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
         self.log = log
         try:
@@ -183,6 +184,19 @@ class Gunicorn:
         for pid in self.worker_pids():
             try:
                 out[pid] = psutil.Process(pid).memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return out
+
+    def worker_memory(self) -> dict[int, tuple[int, int]]:
+        """(RSS, PSS) in bytes per worker: PSS splits pages shared with the master (``--preload``)."""
+        import psutil
+
+        out = {}
+        for pid in self.worker_pids():
+            try:
+                info = psutil.Process(pid).memory_full_info()
+                out[pid] = (info.rss, getattr(info, "pss", info.rss))
             except psutil.NoSuchProcess:
                 pass
         return out
@@ -286,6 +300,58 @@ def seed(db_url: str, tmp: Path, secret_key: str, shops: int, claims_per_shop: i
                 out.append(seeded)
     get_db(app).dispose()
     return out
+
+
+def enrich_claim(db_url: str, tmp: Path, secret_key: str, shop: SeededShop, claim_id: int) -> list[str]:
+    """Give one claim what a busy portal page shows (issue 18): messages both ways, a ready
+    customer-visible photo, a customer upload and an e-sign package (when the plugin is installed).
+    Returns what was added."""
+    import io
+
+    from PIL import Image
+
+    from bayline.claims.models import Claim
+    from bayline.db import get_db, get_session
+    from bayline.events import commit
+    from bayline.messages import service as messages
+    from bayline.photos import service as photos
+    from bayline.tenancy import set_tenant
+
+    app = make_app(db_url, tmp, secret_key)
+    added = []
+    with app.app_context():
+        session = get_session()
+        set_tenant(shop.id)
+        claim = session.get(Claim, claim_id)
+        messages.receive(claim, "When will it be ready?", channel="portal")
+        messages.send(claim, "Friday: the parts are in and paint is booked.", shop.user_id)
+        added.append("messages")
+        jpeg = io.BytesIO()
+        Image.new("RGB", (640, 480), (200, 30, 30)).save(jpeg, "JPEG")
+        [photo], _ = photos.add_photos(claim, [photos.Incoming("front.jpg", jpeg.getvalue())], tag="before")
+        photo.visibility = "customer"
+        commit(session)
+        photos.process(session.get(type(photo), photo.id))
+        commit(session)
+        added.append("photo")
+        pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n" \
+              b"trailer<</Root 1 0 R>>\n%%EOF\n"
+        try:
+            photos.add_attachments(session.get(Claim, claim_id), [photos.Incoming("estimate.pdf", pdf)],
+                                   source="customer")
+            commit(session)
+            added.append("upload")
+        except Exception:  # an upload the checks refuse leaves the card empty, not the run
+            session.rollback()
+        if "esign" in app.extensions["bayline.plugins"].plugins:
+            from bayline_esign import service as esign
+
+            set_tenant(shop.id)
+            esign.create_package(session.get(Claim, claim_id), ["repair_authorization"], shop_name="Bench Collision")
+            commit(session)
+            added.append("e-sign package")
+    get_db(app).dispose()
+    return added
 
 
 def _columns(db: Database, table: str) -> list[str]:

@@ -39,6 +39,7 @@ PLATFORM = "p"
 MAX_KEYS = 50_000  # per database and process: claims and shops whose pages this process may hold
 CHANNEL_PREFIX = "bayline:gen:"
 _PENDING = "bayline.generations.pending"
+PENDING_KEY = _PENDING  # session.info key: generation keys this transaction wrote (not yet committed)
 
 Generations = tuple[str, str, str]
 

@@ -16,6 +16,7 @@ from . import files, payments, phones, signatures, storage
 from .auth.context import Principal, current_principal
 from .auth.models import User
 from .auth.permissions import require
+from .bundle import Bundle, attach, prefetched
 from .claims import service as claims
 from .claims.models import Claim, EtaHistory, Stage, StageHistory
 from .db import Base, UTCDateTime, get_session, utcnow
@@ -59,6 +60,7 @@ from .plugins.types import (
 )
 from .portal.current import current_portal_claim
 from .portal.links import channel_link, link_ids_in, mask_json, mask_links, unmask_for_delivery
+from .portal.page import PortalPage
 from .shop_settings import ShopSettings, shop_settings
 from .tasks import enqueue
 from .tenancy import TenantScoped, current_tenant_id, tenant_scope, unscoped
@@ -68,8 +70,8 @@ from .urls import external_url_for, public_url, safe_redirect_target
 
 __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
-    "ArchiveRemap", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection",
-    "SettingDef", "ShopArchiveRules", "Viewer", "hookimpl",
+    "ArchiveRemap", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalPage",
+    "PortalSection", "SettingDef", "ShopArchiveRules", "Viewer", "hookimpl",
     # payment providers and signatures: one plugin provides, another uses (hooks payment_provider,
     # request_signature)
     "CheckoutStart", "PaidNotice", "PaymentProvider", "SignatureDocument", "SignatureRequest", "payments",
@@ -79,6 +81,8 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # database and tenancy
     "Base", "TenantScoped", "UTCDateTime", "current_tenant_id", "get_session", "tenant_scope", "unscoped",
     "utcnow",
+    # one statement for a page's reads (hook prefetch)
+    "Bundle", "attach", "prefetched",
     # events
     "commit", "emit",
     # services

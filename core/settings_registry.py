@@ -72,19 +72,30 @@ def _memo() -> dict[int, dict[str, Any]]:
 
 def get_all(shop_id: int) -> dict[str, Any]:
     """Every registered setting's value for the shop (defaults filled in); read once per request."""
-    from bayline.tenants.models import ShopSetting
-
     from .tenancy import tenant_scope
 
     memo = _memo()
     if shop_id not in memo:
-        values = {k: d.default for k, d in definitions().items()}
         with tenant_scope([shop_id]):
-            for row in get_session().scalars(select(ShopSetting)):
-                if row.key in values:
-                    values[row.key] = row.value
-        memo[shop_id] = values
+            memo[shop_id] = read_all(get_session(), shop_id)
     return dict(memo[shop_id])
+
+
+def read_all(session: Any, shop_id: int) -> dict[str, Any]:
+    """Every registered setting's value for the shop, read from ``session`` (tenant context set)."""
+    from bayline.tenants.models import ShopSetting
+
+    values = {k: d.default for k, d in definitions().items()}
+    for row in session.scalars(select(ShopSetting).where(ShopSetting.tenant_id == shop_id)):
+        if row.key in values:
+            values[row.key] = row.value
+    return values
+
+
+def remember(shop_id: int, values: dict[str, Any]) -> None:
+    """Use ``values`` as the shop's settings for the rest of this app context (read elsewhere,
+    e.g. from the portal's shop-side cache)."""
+    _memo()[shop_id] = dict(values)
 
 
 def get(shop_id: int, key: str) -> Any:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import ForeignKey, Table, event
 from sqlalchemy.orm import (
@@ -111,8 +113,18 @@ def _restore(session: Session, previous: TenantContext | None) -> None:
         session.info[_INFO_KEY] = previous
 
 
+_TABLES: dict[int, frozenset[Table]] = {}
+
+
 def _tenant_tables() -> frozenset[Table]:
-    return frozenset(m.local_table for m in Base.registry.mappers if issubclass(m.class_, TenantScoped))
+    """The tables of tenant-owned models (kept until a model is added: plugins map theirs late)."""
+    mappers = Base.registry.mappers
+    found = _TABLES.get(len(mappers))
+    if found is None:
+        found = frozenset(m.local_table for m in mappers if issubclass(m.class_, TenantScoped))
+        _TABLES.clear()
+        _TABLES[len(mappers)] = found
+    return found
 
 
 def _touches_tenant_model(state: ORMExecuteState) -> bool:
@@ -141,10 +153,19 @@ def _scope_statement(state: ORMExecuteState) -> None:
         raise TenantContextMissing(f"query on tenant-owned model(s) {names} without a tenant context")
     # Added to every statement, not only those selecting a tenant entity: the criteria also reach
     # tenant tables that are only joined or sit in a subquery, and are a no-op where there are none.
-    ids = tuple(sorted(ctx.shop_ids))
-    state.statement = state.statement.options(
-        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id.in_(ids), include_aliases=True)
-    )
+    state.statement = state.statement.options(_criteria(ctx.shop_ids))
+
+
+@lru_cache(maxsize=4096)
+def _criteria(shop_ids: frozenset[int]) -> Any:
+    """The loader criteria of one tenant scope, built once and shared by every statement in it.
+
+    Building ``with_loader_criteria`` (and analysing its lambda) per statement cost about as much as
+    the rest of a small query's client CPU; the option is immutable, and its lambda's closure (the
+    ids) is tracked as bound parameters, so one object per scope serves every statement, and every
+    mapped subclass of :class:`TenantScoped` (the criteria resolve per model at compile, cached)."""
+    ids = tuple(sorted(shop_ids))
+    return with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id.in_(ids), include_aliases=True)
 
 
 @event.listens_for(TenantSession, "before_flush")

@@ -6,13 +6,25 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import login_required
 from marshmallow import ValidationError
 from sqlalchemy import func, or_, select
 
-from bayline import settings_registry
 from bayline.auth.permissions import need, staff_only
+from bayline.bundle import prefetched, request_bundle
 from bayline.claims import service
 from bayline.claims.models import CLAIM_TYPES, Claim
 from bayline.claims.stages import active_stages
@@ -25,10 +37,11 @@ from bayline.messages import service as messages
 from bayline.messages.channels import channel_ready
 from bayline.messaging import intake
 from bayline.messaging import service as outbox
-from bayline.plugins.calling import collect
+from bayline.plugins.calling import call_each, collect
 from bayline.portal import printing
 from bayline.portal import tokens as portal_tokens
 from bayline.portal.models import PortalAttempt, PortalToken
+from bayline.portal.page import shop_side_cache
 from bayline.tenants import hours as shop_hours
 from bayline.urls import safe_redirect_target
 from bayline.web import conversation
@@ -152,8 +165,8 @@ def board() -> Any:
     """The production board: open work, plus claims delivered within the shop's last
     ``claims.board_delivered_days`` days; filters by insurer, estimator (a user id, or ``none`` for
     unassigned claims) and overdue ETA; counts per column."""
-    stages = active_stages()
-    days = int(settings_registry.get(g.shop.id, "claims.board_delivered_days") or 0)
+    stages, values = shop_side_cache(current_app).stages_and_settings(g.shop.id)
+    days = int(values["claims.board_delivered_days"] or 0)
     now = utcnow()
     stmt = select(Claim).where(Claim.archived_at.is_(None),
                                or_(Claim.delivered_at.is_(None), Claim.delivered_at >= now - timedelta(days=days)))
@@ -297,21 +310,36 @@ PURPOSE_LABELS = {"work_order": "Work order", "hang_tag": "Hang tag", "receipt":
                   "staff_copy": "Staff copy"}
 
 
+ATTEMPTS = "core.portal_attempts"
+
+
+def _attempts_stmt(claim: Claim) -> Any:
+    return (select(PortalAttempt).where(PortalAttempt.claim_id == claim.id)
+            .order_by(PortalAttempt.at.desc(), PortalAttempt.id.desc()).limit(20))
+
+
 def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200,
                 composer: conversation.Composer | None = None) -> Any:
+    stages, _ = shop_side_cache(current_app).stages_and_settings(g.shop.id)  # settings: read once, shared
+    bundle = request_bundle()  # the page's reads, the core's and every panel's: one statement
+    parts = {messages.THREAD: messages.thread_stmt(claim), conversation.OUTBOX: conversation.outbox_stmt(claim),
+             portal_tokens.ACTIVE: portal_tokens.active_tokens_stmt(claim), ATTEMPTS: _attempts_stmt(claim),
+             **service.history_stmts(claim)}
+    for key, stmt in parts.items():
+        bundle.want(key, stmt)
+    call_each(g.hooks.prefetch, claim=claim, view="staff", bundle=bundle)
     panels = sorted(collect(g.hooks.claim_panels, claim=claim, user=g.principal.user), key=lambda p: p.order)
     live = [t for t in portal_tokens.active_tokens(claim) if portal_tokens.is_usable(t, claim)]
     portal = {"active": bool(live), "links": live, "labels": PURPOSE_LABELS,
               "expires_at": portal_tokens.expires_at(claim), "new_link": new_link,
               "channels": [c for c in ("sms",) if channel_ready(g.shop, c)]}
-    attempts = get_session().scalars(select(PortalAttempt).where(PortalAttempt.claim_id == claim.id)
-                                     .order_by(PortalAttempt.at.desc(), PortalAttempt.id.desc()).limit(20)).all()
+    attempts = prefetched(ATTEMPTS, _attempts_stmt(claim))
     channels = conversation.channels(claim)
     entries = conversation.entries(claim)
     if composer is None:
         composer = conversation.Composer("", conversation.default_channel(entries, channels))
     eta_closed = shop_hours.closed_reason(g.shop, claim.eta) if claim.eta else None
-    return render_template("staff/claim.html", claim=claim, stages=active_stages(), eta_closed=eta_closed,
+    return render_template("staff/claim.html", claim=claim, stages=stages, eta_closed=eta_closed,
                            next_open=shop_hours.next_open_day(g.shop, claim.eta) if eta_closed else None,
                            history=service.history(claim), panels=panels, thread=entries,
                            channels=channels, composer=composer, reply_key=uuid.uuid4().hex,

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import String, cast, literal, or_, select
 
+from bayline.bundle import prefetched
 from bayline.claims.models import Claim
 from bayline.db import get_session
 from bayline.errors import Refused
@@ -99,13 +100,28 @@ def entries(claim: Claim) -> list[Entry]:
     thread = messages.thread(claim)
     if not thread:
         return []
-    ids = [m.id for m in thread]
-    session = get_session()
-    carried = {i.message_id: i for i in session.scalars(select(OutboxItem).where(OutboxItem.message_id.in_(ids)))}
+    ids = {m.id for m in thread}
     keys = {notice_key(m): m.id for m in thread if m.direction == "out" and m.channel == "portal"}
-    notices = {keys[i.idempotency_key]: i for i in session.scalars(
-        select(OutboxItem).where(OutboxItem.idempotency_key.in_(list(keys))))} if keys else {}
+    carried: dict[int, OutboxItem] = {}
+    notices: dict[int, OutboxItem] = {}
+    for item in prefetched(OUTBOX, outbox_stmt(claim)):
+        if item.message_id in ids:
+            carried[item.message_id] = item
+        if item.idempotency_key in keys:
+            notices[keys[item.idempotency_key]] = item
     return [Entry(m, carried.get(m.id), notices.get(m.id)) for m in thread]
+
+
+OUTBOX = "core.thread_outbox"  # the staff claim page's bundle part (bayline.bundle)
+
+
+def outbox_stmt(claim: Claim) -> Any:
+    """The outbox rows of the claim's messages: the one carrying each message, and the customer
+    notice of each staff message on the customer page (keyed by :func:`notice_key`)."""
+    mine = select(Message.id).where(Message.claim_id == claim.id)
+    notice_keys = select(literal("portal-notice:") + cast(Message.id, String)).where(
+        Message.claim_id == claim.id, Message.direction == "out", Message.channel == "portal")
+    return select(OutboxItem).where(or_(OutboxItem.message_id.in_(mine), OutboxItem.idempotency_key.in_(notice_keys)))
 
 
 def default_channel(thread: list[Entry], available: list[str]) -> str:

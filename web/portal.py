@@ -16,6 +16,7 @@ from flask import (
     Blueprint,
     Flask,
     abort,
+    current_app,
     g,
     redirect,
     render_template,
@@ -26,21 +27,23 @@ from flask import (
 from marshmallow import ValidationError
 
 from bayline import settings_registry
-from bayline.claims import service as claims_service
+from bayline.bundle import request_bundle
 from bayline.claims.models import Claim
 from bayline.claims.stages import active_stages
 from bayline.db import get_session, utcnow
 from bayline.errors import Refused
 from bayline.events import commit
 from bayline.extensions import limiter
+from bayline.generations import Generations
 from bayline.live import channel, init_live, portal_event_types
 from bayline.messages import service as messages
 from bayline.messages.channels import channel_ready
 from bayline.messaging import service as outbox
-from bayline.plugins.calling import collect
+from bayline.plugins.calling import call_each, collect
 from bayline.plugins.setup import bind_shop
 from bayline.plugins.types import Viewer
 from bayline.portal import redact, tokens, verify
+from bayline.portal.page import REACHED, PortalPage, reached_stages, reached_stages_stmt, shop_side_cache
 from bayline.tenancy import set_tenant
 from bayline.tenants import hours as shop_hours
 from bayline.tenants.models import Shop
@@ -73,11 +76,14 @@ def resolve_portal_shop() -> Shop | None:
     entry = _session_entry()
     if entry is None:
         return None
-    shop = get_session().get(Shop, entry["s"])
-    if shop is None or shop.archived_at is not None:
+    side = shop_side_cache(current_app).get(entry["s"], _generations(entry))
+    if side is None or side.shop.archived_at is not None:
+        set_tenant(None)
         session.pop(SESSION_KEY, None)
         return None
+    shop = side.shop
     set_tenant(shop.id)
+    settings_registry.remember(shop.id, side.settings)
     found = tokens.load_session_token(entry["t"], entry["c"], entry["i"])
     if found is None:
         set_tenant(None)
@@ -85,7 +91,16 @@ def resolve_portal_shop() -> Shop | None:
         return None
     g.portal_claim_id = found[1].id
     g.portal_claim = found[1]
+    g.portal_shop_side = side
     return shop
+
+
+def _generations(entry: dict[str, int]) -> Generations | None:
+    """The generations the page server read for this request (before any data), else read now."""
+    found = request.environ.get(portal_cache.GENERATIONS)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    return current_app.extensions["bayline.generations"].current(entry["s"], entry["c"])
 
 
 def current_claim() -> Claim:
@@ -226,13 +241,12 @@ def relink(token: str) -> Any:
 
 # -- the page -----------------------------------------------------------------------------------
 
-def timeline(claim: Claim) -> list[dict[str, Any]]:
-    """Stages for the customer: past (with the date reached), current, upcoming."""
+def timeline(claim: Claim, stages: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Stages for the customer: past (with the date reached), current, upcoming. ``stages``: the
+    shop's active stages when already loaded."""
     show_hidden = settings_registry.get(claim.tenant_id, "portal.show_hidden_stages")
-    reached: dict[int, Any] = {}
-    for entry in claims_service.history(claim)["stages"]:
-        reached[entry.to_stage_id] = entry.at
-    stages = active_stages()
+    reached = reached_stages(claim)
+    stages = active_stages() if stages is None else stages
     ids = [s.id for s in stages]
     current = ids.index(claim.stage_id) if claim.stage_id in ids else -1
     items: list[dict[str, Any]] = []
@@ -249,8 +263,11 @@ def timeline(claim: Claim) -> list[dict[str, Any]]:
     return items
 
 
-def sections(claim: Claim) -> list[Any]:
-    found = collect(g.hooks.portal_sections, claim=claim, viewer=Viewer(claim_id=claim.id))
+def sections(claim: Claim, page: PortalPage | None = None) -> list[Any]:
+    viewer = Viewer(claim_id=claim.id)
+    if page is None:
+        page = PortalPage(claim, g.shop, settings_registry.get_all(claim.tenant_id), active_stages(), viewer)
+    found = collect(g.hooks.portal_sections, claim=claim, viewer=viewer, page=page)
     return sorted(found, key=lambda s: (s.order, s.key))
 
 
@@ -258,10 +275,15 @@ def sections(claim: Claim) -> list[Any]:
 def home() -> Any:
     """The page. Its rate limit and the stored copies are handled in front of Flask (portal_cache)."""
     claim = current_claim()
+    side = g.portal_shop_side
     values = settings_registry.get_all(claim.tenant_id)
-    html = render_template("portal/page.html", claim=claim, shop=g.shop, steps=timeline(claim),
+    page = PortalPage(claim, g.shop, values, side.stages, Viewer(claim_id=claim.id))
+    bundle = request_bundle()  # every card's reads and the timeline's: one statement
+    bundle.want(REACHED, reached_stages_stmt(claim))
+    call_each(g.hooks.prefetch, claim=claim, view="portal", bundle=bundle)
+    html = render_template("portal/page.html", claim=claim, shop=g.shop, steps=timeline(claim, side.stages),
                            show_insurer=values["portal.show_insurer"], show_eta=values["portal.show_eta"],
-                           sections=sections(claim),
+                           sections=sections(claim, page),
                            closures=shop_hours.upcoming_closures(g.shop, shop_hours.shop_today(g.shop)))
     portal_cache.offer(tokens.expires_at(claim))  # type: ignore[arg-type]
     return html

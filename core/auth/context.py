@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app, g, request, session
 from flask_login import current_user
@@ -15,6 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bayline.db import get_session, utcnow
+from bayline.generations import PENDING_KEY
 from bayline.tenancy import set_tenant, unscoped
 from bayline.tenants.models import GroupMembership, Membership, Shop
 
@@ -46,9 +48,27 @@ class Principal:
         return self.user.id if self.user else None
 
 
+_SHOPS_MEMO = "_bayline_staff_shops"
+
+
 def staff_shops(user: User) -> list[tuple[Shop, str]]:
-    """Every (shop, role) the user may work in: direct memberships, then group-admin shops."""
+    """Every (shop, role) the user may work in: direct memberships, then group-admin shops.
+
+    Read once per request and transaction (the principal, the navigation's shop switcher and the
+    view share it); read again after the transaction wrote anything or ended."""
     db = get_session()
+    transaction = db.get_transaction()
+    memo = g.get(_SHOPS_MEMO)
+    if (memo is not None and memo[0] == user.id and transaction is not None and memo[1] is transaction
+            and not db.info.get(PENDING_KEY)):
+        return list(memo[2])
+    result = _read_staff_shops(db, user)
+    transaction = db.get_transaction()
+    setattr(g, _SHOPS_MEMO, (user.id, transaction, result) if transaction is not None else None)
+    return list(result)
+
+
+def _read_staff_shops(db: Any, user: User) -> list[tuple[Shop, str]]:
     with unscoped():
         rows = db.execute(
             select(Shop, Membership.role).join(Membership, Membership.tenant_id == Shop.id)

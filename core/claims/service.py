@@ -235,13 +235,23 @@ def reopen_claim(claim: Claim, user_id: int | None = None) -> None:
                                                 "user_id": user_id})
 
 
+HISTORY_STAGES, HISTORY_ETAS = "core.stage_history", "core.eta_history"  # page bundle parts (bayline.bundle)
+
+
+def history_stmts(claim: Claim) -> dict[str, Any]:
+    return {HISTORY_STAGES: select(StageHistory).where(StageHistory.claim_id == claim.id)
+            .order_by(StageHistory.at, StageHistory.id),
+            HISTORY_ETAS: select(EtaHistory).where(EtaHistory.claim_id == claim.id)
+            .order_by(EtaHistory.at, EtaHistory.id)}
+
+
 def history(claim: Claim) -> dict[str, list[Any]]:
-    session = get_session()
-    stages = session.scalars(select(StageHistory).where(StageHistory.claim_id == claim.id)
-                             .order_by(StageHistory.at, StageHistory.id)).all()
-    etas = session.scalars(select(EtaHistory).where(EtaHistory.claim_id == claim.id)
-                           .order_by(EtaHistory.at, EtaHistory.id)).all()
-    return {"stages": list(stages), "etas": list(etas)}
+    """The claim's stage moves and ETA changes, oldest first (from the page's bundle when declared)."""
+    from bayline.bundle import prefetched
+
+    stmts = history_stmts(claim)
+    return {"stages": prefetched(HISTORY_STAGES, stmts[HISTORY_STAGES]),
+            "etas": prefetched(HISTORY_ETAS, stmts[HISTORY_ETAS])}
 
 
 SEARCH_PAGE_SIZE = 25

@@ -1,7 +1,7 @@
 """The portal message thread as a default plugin: feature, event types and the portal card."""
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from flask import g, render_template, request
 
@@ -33,6 +33,13 @@ def register_event_types() -> list[EventType]:
         EventType("message.sent", MessagePayload, "A staff message was stored (before any channel delivers it).",
                   portal_live=True, staff_live=True),
     ]
+
+
+@hookimpl
+def prefetch(claim: Claim, view: str, bundle: Any) -> None:
+    """The portal card's thread comes with the page's other reads (the staff page asks for it itself)."""
+    if view == "portal" and "messages" in g.get("features", frozenset()):
+        bundle.want(messages.THREAD, messages.thread_stmt(claim))
 
 
 @hookimpl

@@ -104,6 +104,20 @@ def app_configured(app: Flask) -> None:
 
 
 @hookimpl
+def prefetch(claim: Claim, view: str, bundle: Any) -> None:
+    features = g.get("features", frozenset())
+    if view == "portal":
+        if "photos" in features:
+            bundle.want(service.CUSTOMER_PHOTOS, service.customer_photos_stmt(claim))
+        if "uploads" in features:
+            bundle.want(service.ATTACHMENTS, service.attachments_stmt(claim))
+    else:
+        if "photos" in features:
+            bundle.want(service.PHOTOS, service.photos_stmt(claim))
+        bundle.want(service.ATTACHMENTS, service.attachments_stmt(claim))
+
+
+@hookimpl
 def claim_panels(claim: Claim, user: Any) -> list[ClaimPanel]:
     panels = []
     features = g.get("features", frozenset())

@@ -1,6 +1,8 @@
 """Post and list messages of a claim's thread; events announce them to plugins and live pages."""
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -57,8 +59,20 @@ def send(claim: Claim, body: str | None, user_id: int | None, channel: str = "po
     return message
 
 
+THREAD = "core.messages"  # the page bundle's part (bayline.bundle): the thread below
+
+
+def thread_stmt(claim: Claim, limit: int = 200) -> Any:
+    return (select(Message).where(Message.claim_id == claim.id)
+            .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
+
+
 def thread(claim: Claim, limit: int = 200) -> list[Message]:
-    """The claim's messages, oldest first (the latest ``limit``)."""
-    rows = get_session().scalars(select(Message).where(Message.claim_id == claim.id)
-                                 .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)).all()
+    """The claim's messages, oldest first (the latest ``limit``); from the page's bundle when the
+    page declared :data:`THREAD` (with the default limit)."""
+    from bayline.bundle import prefetched
+
+    if limit == 200:
+        return list(reversed(prefetched(THREAD, thread_stmt(claim))))
+    rows = get_session().scalars(thread_stmt(claim, limit)).all()
     return list(reversed(rows))

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from bayline import settings_registry
+from bayline.bundle import prefetched
 from bayline.claims.models import Claim
 from bayline.db import get_session, utcnow
 from bayline.events import emit
@@ -300,19 +301,31 @@ def delete_attachment(row: Attachment, user_id: int | None) -> None:
 
 # -- reading ----------------------------------------------------------------------------------------
 
-def photos_of(claim: Claim, *, include_deleted: bool = False) -> list[Photo]:
+PHOTOS, CUSTOMER_PHOTOS, ATTACHMENTS = "core.photos", "core.customer_photos", "core.attachments"  # bundle parts
+
+
+def photos_stmt(claim: Claim, *, include_deleted: bool = False) -> Any:
     stmt = select(Photo).where(Photo.claim_id == claim.id)
     if not include_deleted:
         stmt = stmt.where(Photo.deleted_at.is_(None))
-    return list(get_session().scalars(stmt.order_by(Photo.position, Photo.id)))
+    return stmt.order_by(Photo.position, Photo.id)
+
+
+def photos_of(claim: Claim, *, include_deleted: bool = False) -> list[Photo]:
+    if include_deleted:
+        return list(get_session().scalars(photos_stmt(claim, include_deleted=True)))
+    return prefetched(PHOTOS, photos_stmt(claim))
+
+
+def customer_photos_stmt(claim: Claim) -> Any:
+    return (select(Photo).where(Photo.claim_id == claim.id, Photo.visibility == "customer", Photo.status == "ready",
+                                Photo.hidden.is_(False), Photo.deleted_at.is_(None))
+            .order_by(Photo.position, Photo.id))
 
 
 def customer_photos(claim: Claim) -> list[Photo]:
     """What the claim's customer may see: ready, customer-visible, not hidden, not deleted."""
-    return list(get_session().scalars(
-        select(Photo).where(Photo.claim_id == claim.id, Photo.visibility == "customer", Photo.status == "ready",
-                            Photo.hidden.is_(False), Photo.deleted_at.is_(None))
-        .order_by(Photo.position, Photo.id)))
+    return prefetched(CUSTOMER_PHOTOS, customer_photos_stmt(claim))
 
 
 def grouped(photos: list[Photo], tags: tuple[str, ...]) -> list[tuple[str, list[Photo]]]:
@@ -323,11 +336,17 @@ def grouped(photos: list[Photo], tags: tuple[str, ...]) -> list[tuple[str, list[
     return sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
 
 
-def attachments_of(claim: Claim, *, include_deleted: bool = False) -> list[Attachment]:
+def attachments_stmt(claim: Claim, *, include_deleted: bool = False) -> Any:
     stmt = select(Attachment).where(Attachment.claim_id == claim.id)
     if not include_deleted:
         stmt = stmt.where(Attachment.deleted_at.is_(None))
-    return list(get_session().scalars(stmt.order_by(Attachment.created_at, Attachment.id)))
+    return stmt.order_by(Attachment.created_at, Attachment.id)
+
+
+def attachments_of(claim: Claim, *, include_deleted: bool = False) -> list[Attachment]:
+    if include_deleted:
+        return list(get_session().scalars(attachments_stmt(claim, include_deleted=True)))
+    return prefetched(ATTACHMENTS, attachments_stmt(claim))
 
 
 def get_photo(photo_id: int, claim_id: int | None = None) -> Photo | None:

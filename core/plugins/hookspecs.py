@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from flask import Blueprint, Flask
 
     from bayline.auth.models import User
+    from bayline.bundle import Bundle
     from bayline.claims.models import Claim
     from bayline.messaging.models import OutboxItem
+    from bayline.portal.page import PortalPage
     from bayline.tenants.models import Shop
 
     from .types import (
@@ -261,15 +263,50 @@ def app_configured(app: Flask) -> None:
 
 
 @hookspec
-def portal_sections(claim: Claim, viewer: Viewer) -> list[PortalSection]:
+def prefetch(claim: Claim, view: str, bundle: Bundle) -> None:
+    """Declare the rows your portal card (``view == "portal"``) or staff claim panel
+    (``view == "staff"``) of ``claim`` reads, before any card or panel is rendered.
+
+    Called once per rendered portal page and staff claim page, before ``portal_sections`` /
+    ``claim_panels``. Add each read as a part, ``bundle.want(key, select(Model).where(...))`` (one
+    mapped entity per part; name keys after your plugin); the core sends every part of every plugin
+    as **one** statement. Your card or panel then reads ``prefetched(key, same_select)``
+    (:mod:`bayline.plugin_api`), which answers from the bundle, or sends the select alone when the
+    page did not declare it (a test calling your hook directly). Relationships of bundled rows are
+    not loaded: declare the children as a part too and hand them over with ``attach``.
+
+    Arguments:
+        claim: the claim of the page (tenant context set).
+        view: ``"portal"`` (the customer page) or ``"staff"`` (the staff claim page).
+        bundle: the page's :class:`bayline.plugin_api.Bundle`.
+
+    Commits:
+        no: a page view must not write.
+
+    Example::
+
+        @hookimpl
+        def prefetch(claim, view, bundle):
+            if view == "portal":
+                bundle.want("quotes.versions", versions_stmt(claim.id))
+    """
+
+
+@hookspec
+def portal_sections(claim: Claim, viewer: Viewer, page: PortalPage) -> list[PortalSection]:
     """Cards for the customer portal page of ``claim``.
 
     Called per portal page view; return :class:`bayline.PortalSection` items
-    (rendered HTML, escaped by you) ordered by ``order``.
+    (rendered HTML, escaped by you) ordered by ``order``. Read what the page already loaded from
+    ``page`` instead of querying it again (an implementation may leave ``page`` out of its
+    signature: pluggy passes only the arguments it names).
 
     Arguments:
         claim: the claim of the customer's portal session (tenant context set).
         viewer: who looks at the page (the claim's customer).
+        page: the prepared context (:class:`bayline.plugin_api.PortalPage`): ``page.shop``,
+            ``page.settings`` (every setting of the shop), ``page.stages`` (active stages), and
+            ``page.prefetch(key, loader)``, which runs ``loader`` once per page for every card.
 
     Commits:
         no: a page view must not write.

@@ -19,6 +19,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
@@ -161,9 +162,18 @@ def revoke_link(claim: Claim, token_id: int, user_id: int | None = None) -> bool
     return bool(ids)
 
 
+ACTIVE = "core.portal_tokens"  # the staff claim page's bundle part (bayline.bundle)
+
+
+def active_tokens_stmt(claim: Claim) -> Any:
+    return select(PortalToken).where(PortalToken.claim_id == claim.id, PortalToken.state == "active").order_by(
+        PortalToken.id)
+
+
 def active_tokens(claim: Claim) -> list[PortalToken]:
-    return list(get_session().scalars(select(PortalToken).where(
-        PortalToken.claim_id == claim.id, PortalToken.state == "active").order_by(PortalToken.id)).all())
+    from bayline.bundle import prefetched
+
+    return prefetched(ACTIVE, active_tokens_stmt(claim))
 
 
 def active_token(claim: Claim, purpose: str | None = None) -> PortalToken | None:
@@ -248,14 +258,16 @@ def end_session(session_id: int) -> bool:
 def load_session_token(token_id: int, claim_id: int, session_id: int) -> tuple[PortalToken, Claim] | None:
     """Re-check a portal session and its link: an ended session (signed out), a revoked link,
     expiry and archiving end it; a replaced (rotated) link no longer opens, but a customer already
-    in keeps going."""
-    session = get_session()
-    row = session.get(PortalSession, session_id)
-    if row is None or row.ended_at is not None or row.token_id != token_id or row.claim_id != claim_id:
+    in keeps going. One statement (the session row joined to its link and claim)."""
+    row = get_session().execute(
+        select(PortalSession.ended_at, PortalToken, Claim)
+        .join(PortalToken, PortalToken.id == PortalSession.token_id)
+        .join(Claim, Claim.id == PortalSession.claim_id)
+        .where(PortalSession.id == session_id, PortalToken.id == token_id, Claim.id == claim_id)).first()
+    if row is None:
         return None
-    token = session.get(PortalToken, token_id)
-    claim = session.get(Claim, claim_id)
-    if token is None or claim is None or token.state == "revoked" or claim.archived_at is not None:
+    ended_at, token, claim = row
+    if ended_at is not None or token.state == "revoked" or claim.archived_at is not None:
         return None
     if token.claim_id != claim.id or token.tenant_id != claim.tenant_id or expired(claim):
         return None

@@ -35,6 +35,7 @@ HOOK_TESTS: dict[str, str] = {
     "register_commands": "tests/plugins/test_hook_callers.py::test_plugin_command_runs",
     "app_configured": "tests/plugins/test_hook_callers.py::test_app_configured_reaches_the_plugin",
     "portal_sections": "tests/plugins/test_default_plugins.py::test_raising_portal_section_leaves_the_portal_page_up",
+    "prefetch": "tests/portal/test_statement_budget.py::test_bundled_page_is_the_page_of_separate_reads",
     "claim_panels": "tests/plugins/test_default_plugins.py::"
                     "test_raising_claim_panel_leaves_the_claim_page_up_with_the_other_panels",
     "menu_items": "tests/plugins/test_default_plugins.py::test_sms_texts_link_shows_only_where_sms_is_active",

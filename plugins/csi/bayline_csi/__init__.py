@@ -135,6 +135,13 @@ def menu_items(user: User, shop: Shop) -> list[MenuItem]:
 
 
 @hookimpl
+def prefetch(claim: Claim, view: str, bundle: Any) -> None:
+    from . import service
+
+    service.want_claim_rows(claim.id, bundle, staff=view == "staff")
+
+
+@hookimpl
 def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
     from . import service
 

@@ -20,6 +20,7 @@ from bayline.plugin_api import (
     get_session,
     message_templates,
     outbox,
+    prefetched,
     shop_settings,
     utcnow,
 )
@@ -49,20 +50,39 @@ def _channel(claim: Claim) -> tuple[str, str] | None:
     return None
 
 
+SURVEYS, RESPONSES, INVITATIONS, FOLLOWUPS = "csi.surveys", "csi.responses", "csi.invitations", "csi.followups"
+
+
+def want_claim_rows(claim_id: int, bundle: Any, *, staff: bool) -> None:
+    """The page bundle's parts (hook prefetch): the claim's survey, response, invitation (and, for
+    staff, follow-up), read with the page's other rows."""
+    bundle.want(SURVEYS, select(CsiSurvey).where(CsiSurvey.claim_id == claim_id))
+    bundle.want(RESPONSES, select(CsiResponse).where(CsiResponse.claim_id == claim_id))
+    bundle.want(INVITATIONS, select(CsiInvitation).where(CsiInvitation.claim_id == claim_id))
+    if staff:
+        bundle.want(FOLLOWUPS, select(CsiFollowUp).where(CsiFollowUp.claim_id == claim_id))
+
+
+def _first(key: str, stmt: Any, **match: Any) -> Any:
+    """The first row of ``stmt`` matching ``match``: from the page's bundle when declared."""
+    rows = [r for r in prefetched(key, stmt) if all(getattr(r, k) == v for k, v in match.items())]
+    return rows[0] if rows else None
+
+
 def survey_for_claim(claim_id: int) -> CsiSurvey | None:
-    return get_session().scalar(select(CsiSurvey).where(CsiSurvey.claim_id == claim_id))
+    return _first(SURVEYS, select(CsiSurvey).where(CsiSurvey.claim_id == claim_id), claim_id=claim_id)
 
 
 def response_for(survey_id: int) -> CsiResponse | None:
-    return get_session().scalar(select(CsiResponse).where(CsiResponse.survey_id == survey_id))
+    return _first(RESPONSES, select(CsiResponse).where(CsiResponse.survey_id == survey_id), survey_id=survey_id)
 
 
 def invitation_for(claim_id: int) -> CsiInvitation | None:
-    return get_session().scalar(select(CsiInvitation).where(CsiInvitation.claim_id == claim_id))
+    return _first(INVITATIONS, select(CsiInvitation).where(CsiInvitation.claim_id == claim_id), claim_id=claim_id)
 
 
 def followup_for(claim_id: int) -> CsiFollowUp | None:
-    return get_session().scalar(select(CsiFollowUp).where(CsiFollowUp.claim_id == claim_id))
+    return _first(FOLLOWUPS, select(CsiFollowUp).where(CsiFollowUp.claim_id == claim_id), claim_id=claim_id)
 
 
 def schedule(claim: Claim, shop: Any) -> CsiSurvey:

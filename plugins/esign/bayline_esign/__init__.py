@@ -229,12 +229,19 @@ def _status_list(claim_id: int, portal: bool) -> list[tuple[Any, str]]:
     from .service import package_state, packages_for_claim
 
     out = []
-    for pkg in packages_for_claim(claim_id):
+    for pkg in packages_for_claim(claim_id, documents_only=portal):
         state = package_state(pkg)
         if portal and state in ("cancelled", "expired"):
             continue
         out.append((pkg, state))
     return out
+
+
+@hookimpl
+def prefetch(claim: Any, view: str, bundle: Any) -> None:
+    from .service import want_claim_rows
+
+    want_claim_rows(claim.id, bundle, portal=view == "portal")
 
 
 @hookimpl

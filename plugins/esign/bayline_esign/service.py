@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from bayline.plugin_api import (
     Claim,
     Refused,
+    attach,
     commit,
     current_tenant_id,
     emit,
@@ -22,6 +23,7 @@ from bayline.plugin_api import (
     message_templates,
     outbox,
     phones,
+    prefetched,
     shop_settings,
     storage,
     utcnow,
@@ -74,9 +76,18 @@ def ensure_builtin_templates() -> None:
     db.flush()
 
 
+TEMPLATES = "esign.templates"  # parts of the page bundle (hook prefetch)
+PACKAGES, DOCUMENTS, SIGNERS, SIGNATURES, SENDS = (
+    "esign.packages", "esign.documents", "esign.signers", "esign.signatures", "esign.sends")
+
+
+def templates_stmt() -> Any:
+    return select(EsignTemplate).order_by(EsignTemplate.key, EsignTemplate.version)
+
+
 def latest_templates() -> list[EsignTemplate]:
     """The newest version of each of the current shop's templates (read only)."""
-    rows = get_session().scalars(select(EsignTemplate).order_by(EsignTemplate.key, EsignTemplate.version)).all()
+    rows = prefetched(TEMPLATES, templates_stmt())
     latest: dict[str, EsignTemplate] = {}
     for row in rows:
         latest[row.key] = row
@@ -277,9 +288,62 @@ def create_provided_package(claim: Claim, *, source: str, reference: str, title:
     return pkg
 
 
-def packages_for_claim(claim_id: int) -> list[EsignPackage]:
-    return list(get_session().scalars(
-        select(EsignPackage).where(EsignPackage.claim_id == claim_id).order_by(EsignPackage.id.desc())).all())
+def packages_stmt(claim_id: int) -> Any:
+    return select(EsignPackage).where(EsignPackage.claim_id == claim_id).order_by(EsignPackage.id.desc())
+
+
+def _of_claim(model: Any, claim_id: int, *order: Any) -> Any:
+    """Rows of ``model`` (it has ``package_id``) of the claim's packages."""
+    return (select(model).join(EsignPackage, EsignPackage.id == model.package_id)
+            .where(EsignPackage.claim_id == claim_id).order_by(*order))
+
+
+def documents_stmt(claim_id: int) -> Any:
+    return _of_claim(EsignDocument, claim_id, EsignDocument.package_id, EsignDocument.position)
+
+
+def signers_stmt(claim_id: int) -> Any:
+    return _of_claim(EsignSigner, claim_id, EsignSigner.package_id, EsignSigner.position)
+
+
+def sends_stmt(claim_id: int) -> Any:
+    return _of_claim(EsignSend, claim_id, EsignSend.id)
+
+
+def signatures_stmt(claim_id: int) -> Any:
+    return (select(EsignSignature).join(EsignDocument, EsignDocument.id == EsignSignature.document_id)
+            .join(EsignPackage, EsignPackage.id == EsignDocument.package_id)
+            .where(EsignPackage.claim_id == claim_id).order_by(EsignSignature.id))
+
+
+def want_claim_rows(claim_id: int, bundle: Any, *, portal: bool) -> None:
+    """The page bundle's parts for the claim's packages (portal: packages and documents)."""
+    bundle.want(PACKAGES, packages_stmt(claim_id))
+    bundle.want(DOCUMENTS, documents_stmt(claim_id))
+    if not portal:
+        bundle.want(SIGNERS, signers_stmt(claim_id))
+        bundle.want(SIGNATURES, signatures_stmt(claim_id))
+        bundle.want(SENDS, sends_stmt(claim_id))
+        bundle.want(TEMPLATES, templates_stmt())
+
+
+def packages_for_claim(claim_id: int, *, documents_only: bool = False) -> list[EsignPackage]:
+    """The claim's packages, newest first, with their documents; unless ``documents_only`` (what a
+    list shows) also their signers and the documents' signatures. From the page's bundle when the
+    page declared them (:func:`want_claim_rows`)."""
+    packages = prefetched(PACKAGES, packages_stmt(claim_id))
+    if not packages:
+        return []
+    documents = prefetched(DOCUMENTS, documents_stmt(claim_id))
+    attach(packages, "documents", documents, "package_id", back="package")
+    if not documents_only:
+        attach(packages, "signers", prefetched(SIGNERS, signers_stmt(claim_id)), "package_id", back="package")
+        attach(documents, "signatures", prefetched(SIGNATURES, signatures_stmt(claim_id)), "document_id")
+    return packages
+
+
+def sends_for_claim(claim_id: int) -> list[EsignSend]:
+    return prefetched(SENDS, sends_stmt(claim_id))
 
 
 def get_package(public_id: str, claim_id: int | None = None) -> EsignPackage:
@@ -586,8 +650,7 @@ def send_state(pkg: EsignPackage, row: EsignSend) -> tuple[str, str]:
 
 def latest_sends(pkg: EsignPackage) -> list[tuple[EsignSigner, EsignSend, str, str]]:
     """The last text of the link to each signer: (signer, send row, state, words)."""
-    rows = get_session().scalars(select(EsignSend).where(EsignSend.package_id == pkg.id)
-                                 .order_by(EsignSend.id)).all()
+    rows = [row for row in sends_for_claim(pkg.claim_id) if row.package_id == pkg.id]
     last: dict[int, EsignSend] = {}
     for row in rows:
         last[row.signer_id] = row

@@ -231,12 +231,19 @@ def payments_on(shop: Any = None) -> bool:
 
 
 @hookimpl
+def prefetch(claim: Claim, view: str, bundle: Any) -> None:
+    from . import service
+
+    service.want_claim_rows(claim.id, bundle, staff=view == "staff")
+
+
+@hookimpl
 def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
     from . import service
 
     pol = service.policy()
     versions = service.versions_for_claim(claim.id)
-    rows = [(v, service.totals(v, pol), service.diff(v, pol), service.decisions_for(v.id)) for v in versions]
+    rows = [(v, service.totals(v, pol), service.diff(v, pol), service.decisions_for(v.id, claim.id)) for v in versions]
     html = render_template("bayline_quotes/panel.html", claim=claim, rows=rows, pol=pol,
                            reasons=service.DECLINE_REASONS, payments_on=payments_on(),
                            payments=service.payments_for(claim.id) if payments_on() else [],
@@ -246,10 +253,11 @@ def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
 
 
 @hookimpl
-def portal_sections(claim: Claim, viewer: Viewer) -> list[PortalSection]:
+def portal_sections(claim: Claim, viewer: Viewer, page: Any) -> list[PortalSection]:
     from . import service
 
-    versions = service.current_versions(claim.id)
+    every = page.prefetch("quotes.versions", lambda: service.versions_for_claim(claim.id))
+    versions = service.current_of(every)
     show_pay = payments_on() and shop_settings(NAME).get_bool("payment_summary")
     if not versions and not show_pay:
         return []
@@ -258,9 +266,9 @@ def portal_sections(claim: Claim, viewer: Viewer) -> list[PortalSection]:
     for v in versions:
         d = service.diff(v, pol, visible_only=True)
         cards.append((v, service.totals(v, pol, scope=True), d, service.customer_lines(v)))
-    s = service.summary(claim.id, pol) if show_pay else None
+    s = service.summary(claim.id, pol, versions) if show_pay else None
     timeline = []
-    for v in service.versions_for_claim(claim.id):
+    for v in every:
         if v.status == "withdrawn":
             continue
         d = service.diff(v, pol)

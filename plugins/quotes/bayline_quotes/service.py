@@ -19,9 +19,11 @@ from bayline.plugin_api import (
     Claim,
     Refused,
     SignatureDocument,
+    attach,
     commit,
     emit,
     get_session,
+    prefetched,
     shop_settings,
     signatures,
     utcnow,
@@ -92,18 +94,65 @@ def get_version(version_id: int, claim_id: int | None = None) -> QuoteVersion:
     return version
 
 
+ESTIMATES, VERSIONS, LINES, DECISIONS, PAYMENTS = (  # parts of the page bundle (hook prefetch)
+    "quotes.estimates", "quotes.versions", "quotes.lines", "quotes.decisions", "quotes.payments")
+
+
+def estimates_stmt(claim_id: int) -> Any:
+    return select(QuoteEstimate).where(QuoteEstimate.claim_id == claim_id).order_by(QuoteEstimate.id)
+
+
+def versions_stmt(claim_id: int) -> Any:
+    return (select(QuoteVersion).where(QuoteVersion.claim_id == claim_id)
+            .order_by(QuoteVersion.estimate_id, QuoteVersion.number))
+
+
+def lines_stmt(claim_id: int) -> Any:
+    return (select(QuoteLine).join(QuoteVersion, QuoteVersion.id == QuoteLine.version_id)
+            .where(QuoteVersion.claim_id == claim_id).order_by(QuoteLine.version_id, QuoteLine.line_no))
+
+
+def decisions_stmt(claim_id: int) -> Any:
+    return select(QuoteDecision).where(QuoteDecision.claim_id == claim_id).order_by(QuoteDecision.id)
+
+
+def payments_stmt(claim_id: int) -> Any:
+    return select(QuotePayment).where(QuotePayment.claim_id == claim_id).order_by(QuotePayment.id)
+
+
+def want_claim_rows(claim_id: int, bundle: Any, *, staff: bool) -> None:
+    """The page bundle's parts for the claim's estimates (staff: decisions too) and payments."""
+    for key, stmt in ((ESTIMATES, estimates_stmt), (VERSIONS, versions_stmt), (LINES, lines_stmt),
+                      (PAYMENTS, payments_stmt)):
+        bundle.want(key, stmt(claim_id))
+    if staff:
+        bundle.want(DECISIONS, decisions_stmt(claim_id))
+
+
 def versions_for_claim(claim_id: int) -> list[QuoteVersion]:
-    return list(get_session().scalars(select(QuoteVersion).where(QuoteVersion.claim_id == claim_id)
-                                      .order_by(QuoteVersion.estimate_id, QuoteVersion.number)))
+    """Every version of the claim's estimates, each with its estimate and lines; the estimates'
+    version lists with them (what :func:`base_version` reads). From the page's bundle when the page
+    declared them (:func:`want_claim_rows`), else three statements."""
+    versions = prefetched(VERSIONS, versions_stmt(claim_id))
+    if not versions:
+        return []
+    attach(prefetched(ESTIMATES, estimates_stmt(claim_id)), "versions", versions, "estimate_id", back="estimate")
+    attach(versions, "lines", prefetched(LINES, lines_stmt(claim_id)), "version_id", back="version")
+    return versions
+
+
+def current_of(versions: list[QuoteVersion]) -> list[QuoteVersion]:
+    """The newest version of each estimate among ``versions`` that is not withdrawn."""
+    best: dict[int, QuoteVersion] = {}
+    for v in versions:
+        if v.status != "withdrawn":
+            best[v.estimate_id] = v
+    return list(best.values())
 
 
 def current_versions(claim_id: int) -> list[QuoteVersion]:
     """The newest version of each estimate of the claim that is not withdrawn."""
-    best: dict[int, QuoteVersion] = {}
-    for v in versions_for_claim(claim_id):
-        if v.status != "withdrawn":
-            best[v.estimate_id] = v
-    return list(best.values())
+    return current_of(versions_for_claim(claim_id))
 
 
 # -- import ----------------------------------------------------------------------------
@@ -576,7 +625,10 @@ def withdraw(version: QuoteVersion, reason: str | None) -> QuoteVersion:
     return version
 
 
-def decisions_for(version_id: int) -> list[QuoteDecision]:
+def decisions_for(version_id: int, claim_id: int | None = None) -> list[QuoteDecision]:
+    """The version's decisions; ``claim_id`` given: read with the claim's others (the page bundle)."""
+    if claim_id is not None:
+        return [d for d in prefetched(DECISIONS, decisions_stmt(claim_id)) if d.version_id == version_id]
     return list(get_session().scalars(select(QuoteDecision).where(QuoteDecision.version_id == version_id)
                                       .order_by(QuoteDecision.id)))
 
@@ -601,16 +653,17 @@ class Summary:
 
 
 def payments_for(claim_id: int) -> list[QuotePayment]:
-    return list(get_session().scalars(select(QuotePayment).where(QuotePayment.claim_id == claim_id)
-                                      .order_by(QuotePayment.id)))
+    return prefetched(PAYMENTS, payments_stmt(claim_id))
 
 
-def summary(claim_id: int, pol: RoundingPolicy | None = None) -> Summary:
+def summary(claim_id: int, pol: RoundingPolicy | None = None,
+            current: list[QuoteVersion] | None = None) -> Summary:
     """Total of the current versions (declined lines left out), the customer's and insurer's parts,
-    what each paid (refunds subtract), and the customer's balance."""
+    what each paid (refunds subtract), and the customer's balance. ``current``: the claim's current
+    versions when already loaded."""
     pol = pol or policy()
     total = customer = insurer = ZERO
-    for v in current_versions(claim_id):
+    for v in (current_versions(claim_id) if current is None else current):
         t = totals(v, pol, scope=True)
         total += t.gross
         customer += t.payers["customer"]

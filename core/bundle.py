@@ -1,0 +1,256 @@
+"""Several ORM reads in one statement: what a page needs, declared first, loaded in one round trip.
+
+A page (the rendered portal page, the staff claim page) asks for many small sets of rows of one
+claim: its messages, photos, uploads, stage moves, a plugin's packages. Each is an ordinary ORM
+``select(Model).where(...).order_by(...)``; sent one by one they cost a round trip and the ORM's
+per-statement overhead each. :class:`Bundle` takes them as *parts* (:meth:`Bundle.want`) and sends
+them as **one** statement: every part becomes a scalar subquery that aggregates its rows to one
+JSON array (``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite), with a row number that
+keeps the part's ``ORDER BY``. The answer is turned back into ORM objects of the request's session,
+persistent and clean as if the ORM had loaded them (an object already in the session is reused), so
+templates and services use them as usual.
+
+Rules:
+
+- a part selects one mapped entity (``select(Photo)``), with any ``where``/``join``/``order_by``/
+  ``limit``; the part's tenant scope is the session's, exactly as for the statement alone
+  (:mod:`bayline.tenancy` adds its criteria to the bundle's statement and every part in it);
+- binary columns (``LargeBinary``: a PDF) are left out and load on first access, as deferred
+  columns do;
+- relationships are not loaded: a page that needs one reads its rows as another part and hands them
+  over with :func:`attach` (no query on access).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import JSON, Integer, LargeBinary, Select, func, literal_column, select
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.types import TypeDecorator
+
+from bayline.db import get_session
+
+T = TypeVar("T")
+_ROW = "_n"
+
+
+class Bundle:
+    """Parts declared with :meth:`want`, loaded together by :meth:`load` (one statement)."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, Select[Any]] = {}
+        self._loaded: dict[str, list[Any]] | None = None
+
+    def want(self, key: str, stmt: Select[Any]) -> None:
+        """Add a part: ``stmt`` selects one mapped entity (``select(Message).where(...)``)."""
+        if self._loaded is not None:
+            raise RuntimeError(f"bundle already loaded; part {key!r} came too late")
+        self._parts[key] = stmt
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parts
+
+    def load(self, session: Session | None = None) -> dict[str, list[Any]]:
+        """Every part's objects (one statement for all of them; none when there are no parts)."""
+        if self._loaded is None:
+            self._loaded = load_parts(self._parts, session or get_session()) if self._parts else {}
+        return self._loaded
+
+    def rows(self, key: str) -> list[Any]:
+        """One part's objects, in its ``ORDER BY`` (the bundle is loaded on first use)."""
+        return list(self.load()[key])
+
+
+def load_parts(parts: dict[str, Select[Any]], session: Session) -> dict[str, list[Any]]:
+    dialect = session.get_bind().dialect
+    columns: list[Any] = []
+    layouts: list[tuple[str, Mapper[Any], list[tuple[str, Any]]]] = []
+    for i, (key, stmt) in enumerate(parts.items()):
+        mapper = _entity_mapper(key, stmt)
+        props = _layout(mapper)
+        inner = stmt.add_columns(func.row_number().over(order_by=list(stmt._order_by_clauses)).label(_ROW))
+        aggregate = literal_column(_aggregate_sql(dialect, mapper, f"p{i}"))
+        columns.append(select(aggregate).select_from(inner.subquery(f"p{i}")).scalar_subquery().label(f"part{i}"))
+        layouts.append((key, mapper, props))
+    row = session.execute(select(*columns)).one()
+    out: dict[str, list[Any]] = {}
+    for (key, mapper, props), raw in zip(layouts, row, strict=True):
+        items = _decode(raw)
+        items.sort(key=lambda item: item[-1])
+        converters = _converters(mapper, props, dialect)
+        out[key] = [_persistent(session, mapper, converters, item) for item in items]
+    return out
+
+
+def _entity_mapper(key: str, stmt: Select[Any]) -> Mapper[Any]:
+    described = stmt.column_descriptions
+    entity = described[0].get("entity") if len(described) == 1 else None
+    if entity is None or described[0].get("type") is not entity:
+        raise ValueError(f"bundle part {key!r} must select one mapped entity (select(Model))")
+    return entity.__mapper__  # type: ignore[no-any-return]
+
+
+_LAYOUTS: dict[Any, list[tuple[str, Any]]] = {}
+
+
+def _layout(mapper: Mapper[Any]) -> list[tuple[str, Any]]:
+    """(attribute key, column) of what a part reads of ``mapper`` (per model, built once)."""
+    found = _LAYOUTS.get(mapper)
+    if found is None:
+        found = _LAYOUTS[mapper] = [
+            (prop.key, prop.columns[0]) for prop in mapper.column_attrs
+            if len(prop.columns) == 1 and not isinstance(prop.columns[0].type, LargeBinary)
+            and prop.columns[0].table is mapper.local_table]
+    return found
+
+
+_AGGREGATES: dict[tuple[str, Any, str], str] = {}
+
+
+def _aggregate_sql(dialect: Any, mapper: Mapper[Any], name: str) -> str:
+    """The SQL aggregating subquery ``name`` (the part's rows: the entity's columns by name, its row
+    number last) to one JSON array of arrays, or NULL for none. Built once per model and position
+    and given as text: constructing it (and the subquery's column proxies) per request cost more
+    than running the query."""
+    key = (dialect.name, mapper, name)
+    found = _AGGREGATES.get(key)
+    if found is None:
+        quote = dialect.identifier_preparer.quote
+        values = ", ".join([f"{name}.{quote(col.name)}" for _, col in _layout(mapper)] + [f"{name}.{_ROW}"])
+        if dialect.name == "postgresql":
+            found = f"CAST(json_agg(json_build_array({values})) AS TEXT)"
+        else:  # SQLite: json_array keeps numbers and text as they are stored
+            found = f"json_group_array(json_array({values}))"
+        _AGGREGATES[key] = found
+    return found
+
+
+def _decode(raw: Any) -> list[list[Any]]:
+    if raw is None:
+        return []
+    if isinstance(raw, (bytes, str)):
+        return json.loads(raw, parse_float=Decimal)  # type: ignore[no-any-return]
+    return list(raw)
+
+
+def _python_type(type_: Any) -> type | None:
+    try:
+        return type_.python_type  # type: ignore[no-any-return]
+    except NotImplementedError:
+        return None
+
+
+def _value(column: Any, value: Any, dialect: Any) -> Any:
+    """A JSON value as the ORM would have loaded the column."""
+    type_ = column.type
+    base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    if value is None:
+        return type_.process_result_value(None, dialect) if isinstance(type_, TypeDecorator) else None
+    if isinstance(base, JSON):
+        if isinstance(value, str) and dialect.name != "postgresql":
+            value = json.loads(value)
+        return type_.process_result_value(value, dialect) if isinstance(type_, TypeDecorator) else value
+    kind = _python_type(base)
+    if kind is not None and isinstance(value, str) and kind in (datetime, date, time):
+        value = kind.fromisoformat(value.replace(" ", "T") if kind is datetime else value)
+    elif kind is uuid.UUID and isinstance(value, str):
+        value = uuid.UUID(value)
+    elif kind is Decimal:
+        value = Decimal(str(value))
+    elif kind is float:
+        value = float(value)
+    elif kind is bool:
+        value = bool(value)
+    elif kind is int and isinstance(base, Integer):
+        value = int(value)
+    elif kind is not None and kind is not str and not isinstance(value, kind):
+        processor = base.result_processor(dialect, None)
+        value = processor(value) if processor else value
+    if isinstance(type_, TypeDecorator):
+        value = type_.process_result_value(value, dialect)
+    return value
+
+
+_CONVERTERS: dict[tuple[Any, str], list[tuple[str, Any]]] = {}
+
+
+def _converters(mapper: Mapper[Any], props: list[tuple[str, Any]], dialect: Any) -> list[tuple[str, Any]]:
+    """(attribute key, JSON value → loaded value, or None when the JSON value is it) per column of a
+    part, built once per model and backend."""
+    found = _CONVERTERS.get((mapper, dialect.name))
+    if found is None:
+        found = []
+        for key, col in props:
+            type_ = col.type
+            base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+            kind = None if isinstance(base, JSON) else _python_type(base)
+            plain = not isinstance(type_, TypeDecorator) and (kind is str
+                                                              or (kind is int and isinstance(base, Integer)))
+            found.append((key, None if plain else (lambda value, col=col: _value(col, value, dialect))))
+        _CONVERTERS[(mapper, dialect.name)] = found
+    return found
+
+
+def _persistent(session: Session, mapper: Mapper[Any], converters: list[tuple[str, Any]], item: list[Any]) -> Any:
+    values = {key: (value if convert is None else convert(value))
+              for (key, convert), value in zip(converters, item, strict=False)}  # the row number is left over
+    identity = mapper.identity_key_from_primary_key([values[mapper.get_property_by_column(c).key]
+                                                     for c in mapper.primary_key])
+    found = session.identity_map.get(identity)
+    if found is not None:
+        return found
+    obj = mapper.class_manager.new_instance()
+    instance_state(obj).dict.update(values)  # loaded, no history: what the ORM's own loading does
+    make_transient_to_detached(obj)  # the columns left out (binary) load on first access
+    session.add(obj)  # detached and clean: becomes persistent, nothing to flush (cheaper than merge)
+    return obj
+
+
+def attach(parents: Iterable[Any], name: str, children: Iterable[T], by: str, back: str | None = None) -> None:
+    """Hand ``children`` to each parent's collection ``name`` as loaded (no query when read): a
+    child belongs to the parent whose ``id`` equals the child's ``by``; ``back``: the child's
+    many-to-one attribute naming its parent, set too. Children keep the order given."""
+    parents = list(parents)
+    by_id = {parent.id: parent for parent in parents}
+    groups: dict[Any, list[T]] = {}
+    for child in children:
+        groups.setdefault(getattr(child, by), []).append(child)
+        if back is not None and getattr(child, by) in by_id:
+            set_committed_value(child, back, by_id[getattr(child, by)])
+    for parent in parents:
+        set_committed_value(parent, name, groups.get(parent.id, []))
+
+
+
+# -- the request's bundle ---------------------------------------------------------------------
+
+_G_KEY = "_bayline_bundle"
+
+
+def request_bundle() -> Bundle:
+    """The bundle of the current request (created on first use): the page's parts, declared in the
+    ``prefetch`` hook, loaded together on the first :func:`prefetched` read."""
+    from flask import g
+
+    found = g.get(_G_KEY)
+    if found is None:
+        found = Bundle()
+        setattr(g, _G_KEY, found)
+    return found  # type: ignore[no-any-return]
+
+
+def prefetched(key: str, stmt: Select[Any]) -> list[Any]:
+    """The rows of ``stmt``: from the request's bundle when the page declared ``key`` there (one
+    statement for every declared part), else ``stmt`` sent on its own (outside a page, in a test)."""
+    from flask import g, has_app_context
+
+    bundle = g.get(_G_KEY) if has_app_context() else None
+    if bundle is not None and key in bundle:
+        return bundle.rows(key)
+    return list(get_session().scalars(stmt).unique())
