@@ -91,8 +91,8 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # messaging core: the outbox, the consent ledger, the one template service
     "consent", "message_templates", "outbox",
     # shop context, settings, platform configuration, features
-    "MissingConfig", "PluginConfig", "ShopSettings", "for_shop", "is_feature_active", "plugin_config",
-    "shop_settings",
+    "MissingConfig", "PluginConfig", "ShopSettings", "for_shop", "group_locations", "is_feature_active",
+    "plugin_config", "shop_settings",
     # views: errors, permissions, blueprints
     "PluginApiBlueprint", "Principal", "Refused", "api_blueprint", "current_portal_claim", "current_principal",
     "portal_blueprint", "public_blueprint", "rate_limit", "require", "staff_blueprint", "wants_json",
@@ -119,3 +119,14 @@ def issue_portal_link(claim: Claim, user_id: int | None = None, purpose: str = "
 
     issued = tokens.issue(claim, user_id, purpose=purpose)
     return PortalLink(url=issued.url, token_id=issued.token.id)
+
+
+def group_locations() -> list[Shop]:
+    """The locations (shops, not archived) of the current shop's group, for a group admin or a
+    platform admin: the explicit cross-location path (work in each with :func:`for_shop`). Raises
+    :class:`Refused` 401 ``unauthorized`` without a caller and 403 ``permission_denied`` for anyone
+    else (a shop's own staff see their shop only)."""
+    from .api.shops import require_group_admin
+
+    group, _ = require_group_admin()
+    return [shop for shop in group.shops if shop.archived_at is None]

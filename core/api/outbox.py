@@ -29,7 +29,8 @@ class OutboxItemSchema(Schema):
     purpose = fields.String()
     kind = fields.String()
     recipient = fields.String()
-    body = fields.Function(lambda item: display_body(item.body), metadata={"description": "Links masked"})
+    body = fields.Function(lambda item: display_body(item.body, (item.options or {}).get("link_fields") or ()),
+                           metadata={"description": "Links masked"})
     state = fields.String(metadata={"description": " → ".join(STATES)})
     reason = fields.String(allow_none=True, metadata={"description": 'e.g. "waiting: quiet hours until 08:00"'})
     due_at = fields.DateTime(allow_none=True)

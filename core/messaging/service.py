@@ -18,7 +18,7 @@ from bayline.portal.links import link_ids_in, mask_links
 from bayline.tenancy import current_tenant_id
 
 from . import consent, quiet
-from .links import display_body, sealed_fields
+from .links import display_body, link_field_names, sealed_fields
 from .models import FINAL_STATES, PURPOSES, TRANSITIONS, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,8 @@ def enqueue(*, channel: str, purpose: str, recipient: str, body: str, idempotenc
             options: dict[str, Any] | None = None, due_at: datetime | None = None, draft: bool = False,
             recipient_timezone: str | None = None, subject: str | None = None,
             confirm_quiet_hours: bool = False, intake_consent: bool = True,
-            thread: bool = True, secret_fields: dict[str, str] | None = None) -> tuple[OutboxItem, bool]:
+            thread: bool = True, secret_fields: dict[str, str] | None = None,
+            link_fields: list[str] | tuple[str, ...] | None = None) -> tuple[OutboxItem, bool]:
     """Store an outbound message and start its send. Returns (item, created): a known
     ``idempotency_key`` returns the existing row and does nothing (a double click, a retried task).
 
@@ -86,7 +87,9 @@ def enqueue(*, channel: str, purpose: str, recipient: str, body: str, idempotenc
     keeps it off the claim's thread (e.g. a link the customer asked for on the not-working page).
     ``secret_fields`` (e.g. ``{"code": "482913"}`` for a body holding ``{code}``) are stored sealed and
     filled only in the provider request, like ``{portal_link}``: staff, the thread and the database see
-    the placeholder, never the value."""
+    the placeholder, never the value. ``link_fields`` (e.g. ``["csi_tap_1"]`` for a body holding
+    ``{csi_tap_1}``) are a plugin's own link placeholders, filled at send time by its ``link_fields``
+    hook (a one-use link minted when the message leaves)."""
     existing = find(idempotency_key)
     if existing is not None:
         return existing, False
@@ -104,6 +107,8 @@ def enqueue(*, channel: str, purpose: str, recipient: str, body: str, idempotenc
         options["portal_token_id"] = carried[0]
     if secret_fields:
         options["sealed_fields"] = sealed_fields(body, secret_fields)
+    if link_fields:
+        options["link_fields"] = link_field_names(body, link_fields)
     item = OutboxItem(idempotency_key=idempotency_key, claim_id=claim.id if claim else None, channel=channel,
                       purpose=purpose, kind=kind, recipient=recipient, recipient_timezone=recipient_timezone,
                       subject=subject, body=mask_links(body), options=options, attempts=0,
@@ -165,7 +170,8 @@ def _admit(item: OutboxItem, claim: Claim | None, user_id: int | None, due_at: d
                 item.reason = waiting_reason("quiet_hours", until, item)
     if claim is not None and item.message_id is None and item.channel in messages.CHANNELS \
             and (item.options or {}).get("thread", True):
-        message = messages.send(claim, display_body(item.body)[:messages.MAX_BODY], user_id, channel=item.channel)
+        shown = display_body(item.body, (item.options or {}).get("link_fields") or ())
+        message = messages.send(claim, shown[:messages.MAX_BODY], user_id, channel=item.channel)
         item.message_id = message.id
 
 

@@ -425,6 +425,42 @@ def deliver(outbox_item: OutboxItem, body: str, provider_key: str) -> dict[str, 
 
 
 @hookspec
+def link_fields(outbox_item: OutboxItem, claim: Claim | None, names: list[str]) -> dict[str, str] | None:
+    """Fill your own link placeholders of an outbox row, like the core fills ``{portal_link}``: only
+    in the provider request, so the stored row, the claim's thread and staff never see the link.
+
+    A plugin names its placeholders when it enqueues (``outbox.enqueue(..., link_fields=["csi_tap_1"])``;
+    each must appear as ``{name}`` in the body and start with the plugin's name). At send time the core
+    asks the plugins active for the row's shop for the values; a name no plugin fills fails the row
+    (``link_unavailable``) rather than sending a placeholder. Called again on a retried send: mint a
+    fresh link each time, or find the one you minted for the row.
+
+    Arguments:
+        outbox_item: the row being sent (state ``sending``; ``id``, ``channel``, ``options``).
+        claim: the row's claim, or None.
+        names: the row's placeholder names (without braces); fill those that are yours.
+
+    Returns:
+        ``{name: absolute URL}`` for the names you fill (from ``public_url``), or None.
+
+    Commits:
+        no: add rows (e.g. a hashed one-use token) to the session; the core commits them with the
+        send attempt before the provider request leaves.
+
+    Example::
+
+        @hookimpl
+        def link_fields(outbox_item, claim, names):
+            mine = [n for n in names if n.startswith("widget_")]
+            if not mine:
+                return None
+            raw = secrets.token_urlsafe(16)
+            get_session().add(WidgetLink(claim_id=claim.id, token_hash=sha256(raw)))
+            return {n: public_url(f"/plugins/widget/l/{raw}") for n in mine}
+    """
+
+
+@hookspec
 def channel_ready(shop: Shop, channel: str) -> bool | None:
     """Whether this plugin can send on ``channel`` (e.g. "sms") for ``shop`` now: active for the shop
     and configured (a sending number, credentials). Return None for channels it does not provide.

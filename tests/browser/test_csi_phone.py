@@ -88,3 +88,42 @@ def test_scorecard_chart_screenshot(app, live_server, desktop, artifacts, db_bac
     assert page.locator("#csi-trend rect").count() == 4
     assert page.locator("#csi-scorecard").inner_text().count("Insurer:") == 2
     page.screenshot(path=str(artifacts / f"csi-scorecard-{db_backend}.png"), full_page=True)
+
+
+def test_one_tap_link_opens_the_nps_survey_on_a_phone(app, live_server, phone, artifacts, db_backend, make_shop,
+                                                      make_claim, api_client, set_setting):
+    """The link in the survey message (here minted as the send would) opens the survey without a
+    portal session, with the tapped NPS score filled; 0–10 fits a phone's width."""
+    from sqlalchemy import select
+
+    from bayline.claims import service
+    from bayline.claims.models import Claim, Stage
+    from bayline.events import commit
+    from bayline.testing.plugin import in_tenant
+
+    shop = make_shop(plan="starter", name="Harbor Collision")
+    set_setting(shop, "csi.delay_hours", 0)
+    set_setting(shop, "csi.overall_scale", "nps")
+    set_setting(shop, "csi.questions", "quality\nHow friendly was our front desk?")
+    claim = make_claim(shop, number="RO-5121")
+    with in_tenant(app, shop.id) as session:
+        current = session.get(Claim, claim.id)
+        service.change_stage(current, session.scalars(select(Stage).where(Stage.terminal.is_(True))).first())
+        commit(session)
+    from bayline_csi import service as csi
+
+    with in_tenant(app, shop.id) as session:
+        urls = csi.mint_links(None, session.get(Claim, claim.id), [f"{csi.TAP_PREFIX}{n}" for n in range(11)])
+        commit(session)
+    page = phone.new_page()
+    page.goto(urls[f"{csi.TAP_PREFIX}8"].replace("http://localhost", live_server))
+    page.wait_for_selector("h1:has-text('How did we do?')")
+    assert page.is_checked("input[name=overall][value='8']")
+    page.click("#q-q1 label:has-text('5')")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(artifacts / f"csi-phone-tap-nps-{db_backend}.png"), full_page=True)
+    page.click("button:has-text('Send my answers')")
+    page.wait_for_selector("#csi-thanks")
+    body = api_client(shop).get(f"/api/v1/plugins/csi/claims/{claim.id}/survey").get_json()
+    assert body["response"]["overall"] == 8 and body["response"]["scale"] == "nps"
+    assert body["response"]["extra"] == {"How friendly was our front desk?": 5}

@@ -42,6 +42,7 @@ HOOK_TESTS: dict[str, str] = {
     "extra_template_vars": "tests/plugins/test_default_plugins.py::"
                            "test_extra_template_vars_gets_the_real_template_name",
     "deliver": "tests/portal/test_relink.py::test_replaced_link_texts_a_working_link_to_the_mobile_on_file",
+    "link_fields": "tests/messaging/test_link_fields.py::test_plugin_links_reach_only_the_provider",
     "on_event": "tests/faults/test_plugin_fault.py::test_failing_plugin_handler_does_not_silence_the_others",
     "payment_provider": "plugins/quotes/tests/test_quotes_payments.py::"
                         "test_payment_provider_is_a_core_hook_routed_by_name",

@@ -8,6 +8,8 @@ shown on the portal only; the choice never reads a score. A score at or below th
 opens a follow-up task."""
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,25 +17,71 @@ from sqlalchemy import select
 
 from bayline.plugin_api import (
     Claim,
+    Message,
     Refused,
     commit,
     get_session,
     message_templates,
     outbox,
     prefetched,
+    public_url,
     shop_settings,
+    unscoped,
     utcnow,
 )
 
-from .models import CsiFollowUp, CsiInvitation, CsiResponse, CsiSurvey
+from .models import CsiFollowUp, CsiInvitation, CsiLink, CsiResponse, CsiSupplement, CsiSurvey
 
 NAME = "csi"
-QUESTIONS = (("overall", "Overall, how satisfied are you with your repair?"),
-             ("communication", "How well did we keep you informed?"),
-             ("quality", "How happy are you with the quality of the repair?"),
-             ("on_time", "Was your vehicle ready when we said it would be?"),
-             ("cleanliness", "How clean was your vehicle when you picked it up?"))
-OPTIONAL = tuple(k for k, _ in QUESTIONS[1:])
+OVERALL = "Overall, how satisfied are you with your repair?"
+NPS = "How likely are you to recommend us to a friend or colleague?"
+BUILT_IN = {"communication": "How well did we keep you informed?",
+            "quality": "How happy are you with the quality of the repair?",
+            "on_time": "Was your vehicle ready when we said it would be?",
+            "cleanliness": "How clean was your vehicle when you picked it up?"}
+DEFAULT_QUESTIONS = "\n".join(BUILT_IN)  # the same as bayline_csi.DEFAULT_QUESTIONS
+"""The default question set: the four built-in questions (``csi.questions``)."""
+MAX_QUESTIONS = 6
+MAX_QUESTION_CHARS = 150
+QUESTIONS = (("overall", OVERALL), *BUILT_IN.items())
+"""The default set with the 1–5 overall question (the shop's own set: :func:`questions`)."""
+
+
+def parse_questions(text: str) -> list[tuple[str, str]]:
+    """``csi.questions``, one per line: a built-in key (``communication``, ``quality``, ``on_time``,
+    ``cleanliness``) asks that question; any other line is the shop's own 1–5 question (form field
+    ``q1``, ``q2``, ... by position). Raises ValueError for too many, too long or repeated lines."""
+    lines = [ln.strip() for ln in str(text or "").splitlines() if ln.strip()]
+    if len(lines) > MAX_QUESTIONS:
+        raise ValueError(f"at most {MAX_QUESTIONS} questions besides the overall one")
+    long = [ln for ln in lines if len(ln) > MAX_QUESTION_CHARS]
+    if long:
+        raise ValueError(f"a question is at most {MAX_QUESTION_CHARS} characters")
+    if len({ln.lower() for ln in lines}) != len(lines):
+        raise ValueError("a question is listed twice")
+    out, own = [], 0
+    for line in lines:
+        if line in BUILT_IN:
+            out.append((line, BUILT_IN[line]))
+        else:
+            own += 1
+            out.append((f"q{own}", line))
+    return out
+
+
+def questions() -> list[tuple[str, str]]:
+    """The shop's survey: the overall question (1–5, or NPS 0–10), then its question set."""
+    first = NPS if _settings().get_str("overall_scale") == "nps" else OVERALL
+    return [("overall", first), *parse_questions(_settings().get_str("questions"))]
+
+
+def answers_of(response: CsiResponse) -> list[tuple[str, int, int]]:
+    """(question, score, top score) of a response, as asked."""
+    top = 10 if response.scale == "nps" else 5
+    out = [(NPS if top == 10 else OVERALL, response.overall, top)]
+    out += [(BUILT_IN[k], getattr(response, k), 5) for k in BUILT_IN if getattr(response, k) is not None]
+    out += [(q, int(v), 5) for q, v in (response.extra or {}).items()]
+    return out
 MAX_COMMENT = 2000
 GOOGLE_REVIEW = "https://search.google.com/local/writereview?placeid={place_id}"
 
@@ -102,13 +150,13 @@ def schedule(claim: Claim, shop: Any) -> CsiSurvey:
         survey.send_error = "no mobile number or email on the claim: shown on the customer page only"
     else:
         survey.channel = target[0]
-        body = message_templates.fill(s.get_str("survey_message"), claim, shop)
+        body, taps = survey_body(claim, shop)
         try:
             item, _ = outbox.enqueue(channel=target[0], purpose="transactional", recipient=target[1], body=body,
                                      idempotency_key=f"csi-survey:{claim.id}", claim=claim, kind="automatic",
-                                     due_at=due, subject=f"How did we do? {shop.name}")
+                                     due_at=due, subject=f"How did we do? {shop.name}", link_fields=taps)
             survey.outbox_item_id = item.id
-            _schedule_reminders(claim, shop, survey, target, body)
+            _schedule_reminders(claim, shop, survey, target, body, taps)
         except Refused as refused:
             survey.send_error = f"{refused.code}: {refused}"[:300]
     commit(session)
@@ -116,13 +164,85 @@ def schedule(claim: Claim, shop: Any) -> CsiSurvey:
 
 
 MAX_REMINDERS = 2
+TAP_PREFIX = "csi_tap_"
+TOKEN_BYTES = 16  # 128 bits from ``secrets``; only the SHA-256 is stored
+
+
+def overall_scale() -> range:
+    """The overall question's scores: 1–5, or 0–10 for NPS (``csi.overall_scale``)."""
+    return range(0, 11) if _settings().get_str("overall_scale") == "nps" else range(1, 6)
+
+
+def survey_body(claim: Claim, shop: Any) -> tuple[str, list[str]]:
+    """The survey text (``csi.survey_message``) and, with ``csi.tap_links`` on, one link per score of
+    the overall question (one tap opens the survey with that score filled). The links are
+    placeholders ``{csi_tap_N}``, filled only when the message leaves (hook ``link_fields``), each
+    message with a fresh one-use link; the portal link stays in the text as the way back."""
+    body = message_templates.fill(_settings().get_str("survey_message"), claim, shop)
+    if not _settings().get_bool("tap_links"):
+        return body, []
+    scale = overall_scale()
+    taps = [f"{TAP_PREFIX}{n}" for n in scale]
+    best = "10 = very likely to recommend us" if len(scale) == 11 else "5 = very happy"
+    lines = [f"Reply with a score, or tap one ({best}):"] + [f"{n} {{{TAP_PREFIX}{n}}}" for n in scale]
+    return body + "\n" + "\n".join(lines), taps
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def mint_links(item: Any, claim: Claim, names: list[str]) -> dict[str, str] | None:
+    """Hook ``link_fields``: one new one-use link for this send of the survey message, expiring after
+    ``csi.link_days`` (never after the survey closes); one URL per score placeholder."""
+    survey = survey_for_claim(claim.id)
+    if survey is None:
+        return None
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    now = utcnow()
+    expires = min(now + timedelta(days=max(_settings().get_int("link_days"), 1)), survey.closes_at)
+    get_session().add(CsiLink(survey_id=survey.id, claim_id=claim.id, token_hash=_hash(raw),
+                              outbox_item_id=getattr(item, "id", None), expires_at=expires))
+    urls = {}
+    for name in names:
+        score = name[len(TAP_PREFIX):]
+        if score.isdigit():
+            urls[name] = public_url(f"/plugins/csi/t/{raw}?overall={int(score)}")
+    return urls
+
+
+def find_link(raw: str) -> CsiLink | None:
+    """The link a customer opened (any shop: the token names it), or None."""
+    if not raw or len(raw) > 100:
+        return None
+    session = get_session()
+    with unscoped(session):
+        return session.scalar(select(CsiLink).where(CsiLink.token_hash == _hash(raw)))
+
+
+def link_problem(link: CsiLink, survey: CsiSurvey | None, now: datetime | None = None) -> tuple[str, str, int] | None:
+    """Why a link no longer opens the survey (title, text, status), or None. The survey itself is
+    never lost: the portal link the customer has opens it for as long as it is open."""
+    now = now or utcnow()
+    back = " Your survey is on your repair page too: open the link to it from our earlier message."
+    if survey is None:
+        return "This link does not work", "We could not find this survey." + back, 404
+    if link.used_at is not None:
+        return ("This link was already used", "Thank you, your answers are saved. A survey link works once; to "
+                "change your answers, open your repair page from our earlier message.", 410)
+    if now >= link.expires_at:
+        return "This link has expired", "This survey link has expired." + back, 410
+    if now >= survey.closes_at and response_for(survey.id) is None:
+        return "This survey has closed", "This survey has closed. Thank you all the same.", 410
+    return None
 
 
 def _reminder_key(claim_id: int, n: int) -> str:
     return f"csi-reminder:{claim_id}:{n}"
 
 
-def _schedule_reminders(claim: Claim, shop: Any, survey: CsiSurvey, target: tuple[str, str], body: str) -> None:
+def _schedule_reminders(claim: Claim, shop: Any, survey: CsiSurvey, target: tuple[str, str], body: str,
+                        taps: list[str]) -> None:
     """At most ``csi.reminders`` (capped at 2) reminders, every ``csi.reminder_days`` while the survey is
     open, as held outbox rows; answering cancels those not yet sent."""
     s = _settings()
@@ -134,7 +254,7 @@ def _schedule_reminders(claim: Claim, shop: Any, survey: CsiSurvey, target: tupl
             break
         outbox.enqueue(channel=target[0], purpose="transactional", recipient=target[1],
                        body=f"Reminder: {body}", idempotency_key=_reminder_key(claim.id, n), claim=claim,
-                       kind="automatic", due_at=when, subject=f"How did we do? {shop.name}")
+                       kind="automatic", due_at=when, subject=f"How did we do? {shop.name}", link_fields=taps)
 
 
 def cancel_reminders(claim_id: int) -> int:
@@ -152,29 +272,41 @@ def is_open(survey: CsiSurvey, now: datetime | None = None) -> bool:
     return survey.due_at <= now < survey.closes_at
 
 
-def _score(name: str, raw: Any, required: bool, errors: dict[str, list[str]]) -> int | None:
+def _score(name: str, raw: Any, required: bool, errors: dict[str, list[str]], scale: range = range(1, 6)
+           ) -> int | None:
+    message = f"Choose a score from {scale[0]} to {scale[-1]}."
     text = "" if raw is None else str(raw).strip()
     if not text:
         if required:
-            errors[name] = ["Choose a score from 1 to 5."]
+            errors[name] = [message]
         return None
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if not 1 <= value <= 5:
-        errors[name] = ["Choose a score from 1 to 5."]
+        value = -1
+    if value not in scale:
+        errors[name] = [message]
         return None
     return value
 
 
 def clean(data: dict[str, Any]) -> dict[str, Any]:
-    """Validate answers: ``overall`` 1–5 required, the other scores 1–5 or empty, a comment ≤ 2000
-    characters. Raises ``Refused(422, "csi_invalid_answer")`` with ``errors`` per field."""
+    """Validate answers to the shop's questions: ``overall`` required (1–5, or 0–10 for NPS), the
+    others 1–5 or empty, a comment ≤ 2000 characters. Raises ``Refused(422, "csi_invalid_answer")``
+    with ``errors`` per field."""
     errors: dict[str, list[str]] = {}
-    out: dict[str, Any] = {"overall": _score("overall", data.get("overall"), True, errors)}
-    for name in OPTIONAL:
-        out[name] = _score(name, data.get(name), False, errors)
+    scale = overall_scale()
+    out: dict[str, Any] = {"overall": _score("overall", data.get("overall"), True, errors, scale),
+                           "scale": "nps" if len(scale) == 11 else "five", "extra": None}
+    out |= {name: None for name in BUILT_IN}
+    extra: dict[str, int] = {}
+    for key, text in questions()[1:]:
+        value = _score(key, data.get(key), False, errors)
+        if key in BUILT_IN:
+            out[key] = value
+        elif value is not None:
+            extra[text] = value
+    out["extra"] = extra or None
     comment = str(data.get("comment") or "").strip()
     if len(comment) > MAX_COMMENT:
         errors["comment"] = [f"At most {MAX_COMMENT} characters."]
@@ -182,6 +314,13 @@ def clean(data: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise Refused(422, "csi_invalid_answer", "Some answers need a look.", errors=errors)
     return out
+
+
+def low_score(response: CsiResponse) -> bool:
+    """Whether the overall score opens a follow-up: at or below ``csi.followup_threshold`` (1–5), or
+    ``csi.nps_followup_threshold`` (0–10, default 6: a detractor) for NPS."""
+    key = "nps_followup_threshold" if response.scale == "nps" else "followup_threshold"
+    return response.overall <= _settings().get_int(key)
 
 
 def answer(survey: CsiSurvey, claim: Claim, shop: Any, data: dict[str, Any]) -> CsiResponse:
@@ -206,7 +345,7 @@ def answer(survey: CsiSurvey, claim: Claim, shop: Any, data: dict[str, Any]) -> 
         setattr(existing, key, value)
     existing.updated_at = now
     session.flush()
-    if existing.overall <= _settings().get_int("followup_threshold") and followup_for(claim.id) is None:
+    if low_score(existing) and followup_for(claim.id) is None:
         session.add(CsiFollowUp(claim_id=claim.id, response_id=existing.id, owner_user_id=claim.estimator_id,
                                 due_at=now + timedelta(hours=_settings().get_int("followup_sla_hours")),
                                 status="open"))
@@ -326,3 +465,43 @@ def summary() -> dict[str, Any]:
             "followups": len(tasks), "recovered": sum(1 for t in tasks if t.status == "resolved"),
             "recovery_rate": round(sum(1 for t in closed if t.status == "resolved") / len(closed), 4)
             if closed else None}
+
+
+def record_supplement(claim_id: int, version_number: int) -> None:
+    """A supplement the quotes plugin imported (event ``quote.imported``), once per version."""
+    session = get_session()
+    found = session.scalar(select(CsiSupplement).where(CsiSupplement.claim_id == claim_id,
+                                                       CsiSupplement.version_number == version_number))
+    if found is None and session.get(Claim, claim_id) is not None:
+        session.add(CsiSupplement(claim_id=claim_id, version_number=version_number))
+        commit(session)
+
+
+def _survey_message_ids(survey: CsiSurvey) -> set[int]:
+    items = [outbox.get(survey.outbox_item_id) if survey.outbox_item_id else None]
+    items += [outbox.find(_reminder_key(survey.claim_id, n)) for n in range(1, MAX_REMINDERS + 1)]
+    return {i.message_id for i in items if i is not None and i.message_id is not None}
+
+
+def reply_score(claim: Claim, shop: Any, body: str | None) -> CsiResponse | None:
+    """"Reply with a score": a text that is only a score on the overall scale, from a customer whose
+    open, unanswered survey went by SMS and was the last text sent to them (so a "5" answering
+    another message is never taken as a score), answers the overall question. Anything else is an
+    ordinary message for the shop's inbox, and nothing is recorded."""
+    text = (body or "").strip().rstrip(".!")
+    if not text.isdigit() or len(text) > 2:
+        return None
+    survey = survey_for_claim(claim.id)
+    if survey is None or survey.channel != "sms" or not is_open(survey) or response_for(survey.id) is not None:
+        return None
+    last = get_session().scalar(
+        select(Message.id).where(Message.claim_id == claim.id, Message.direction == "out", Message.channel == "sms",
+                                 Message.delivery_state.in_(("sent", "delivered")))
+        .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+    if last is None or last not in _survey_message_ids(survey) or int(text) not in overall_scale():
+        return None
+    try:
+        return answer(survey, claim, shop, {"overall": text})
+    except Refused:
+        get_session().rollback()
+        return None

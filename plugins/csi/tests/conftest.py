@@ -52,6 +52,7 @@ def travel(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
     """``travel(when)``: the plugin's and the outbox's clocks read ``when``."""
 
     def go(when: datetime) -> None:
+        import bayline_csi.scorecard as csi_scorecard
         import bayline_csi.service as csi_service
         import bayline_csi.tasks as csi_tasks
         import bayline_csi.views as csi_views
@@ -59,7 +60,7 @@ def travel(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
         import bayline.messaging.service as outbox_service
         import bayline.messaging.tasks as outbox_tasks
 
-        for module in (outbox_service, outbox_tasks, csi_service, csi_tasks, csi_views):
+        for module in (outbox_service, outbox_tasks, csi_service, csi_tasks, csi_views, csi_scorecard):
             monkeypatch.setattr(module, "utcnow", lambda: when)
 
     return go

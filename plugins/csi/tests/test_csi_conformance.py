@@ -15,8 +15,12 @@ def test_features_and_routes_are_registered(app):
     paths = {p for p in spec["paths"] if p.startswith("/api/v1/plugins/csi/")}
     assert {"/api/v1/plugins/csi/responses", "/api/v1/plugins/csi/claims/{claim_id}/survey",
             "/api/v1/plugins/csi/followups", "/api/v1/plugins/csi/followups/{task_id}",
-            "/api/v1/plugins/csi/summary"} <= paths
-    assert "CsiResponse" in spec["components"]["schemas"]
+            "/api/v1/plugins/csi/summary", "/api/v1/plugins/csi/scorecard", "/api/v1/plugins/csi/scorecard/recompute",
+            "/api/v1/plugins/csi/group/scorecard"} <= paths
+    assert {"CsiResponse", "CsiScorecard", "Figures", "LocationFigures"} <= set(spec["components"]["schemas"])
+    assert "nps" in spec["components"]["schemas"]["Figures"]["properties"]
+    assert {r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("plugin_csi_public.")} >= {
+        "/plugins/csi/t/<token>", "/plugins/csi/t/<token>/thanks"}
 
 
 def test_migration_matches_the_models_and_round_trips(app):
