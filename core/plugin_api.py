@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import files, payments, phones, signatures, storage
+from . import drafting, files, payments, phones, signatures, storage
 from .auth.context import Principal, current_principal
 from .auth.models import User
 from .auth.permissions import require
@@ -43,11 +43,17 @@ from .plugins.scope import for_shop
 from .plugins.types import (
     ArchiveRemap,
     CheckoutStart,
+    ClaimFact,
     ClaimPanel,
+    ComposerExtension,
+    DraftProvider,
+    DraftRequest,
+    DraftResult,
     Event,
     EventType,
     Feature,
     MenuItem,
+    MessageAction,
     PaidNotice,
     PaymentProvider,
     Permission,
@@ -72,6 +78,10 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
     "ArchiveRemap", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalPage",
     "PortalSection", "SettingDef", "ShopArchiveRules", "Viewer", "hookimpl",
+    # the claim page's composer (hooks composer_extensions, message_actions)
+    "ComposerExtension", "MessageAction",
+    # drafted messages: facts other plugins know, providers that write (hooks claim_facts, draft_provider)
+    "ClaimFact", "DraftProvider", "DraftRequest", "DraftResult", "drafting",
     # payment providers and signatures: one plugin provides, another uses (hooks payment_provider,
     # request_signature)
     "CheckoutStart", "PaidNotice", "PaymentProvider", "SignatureDocument", "SignatureRequest", "payments",

@@ -63,6 +63,23 @@ def coerce(defn: SettingDef, value: Any) -> Any:
     return value
 
 
+SEALED_PREFIX = "sealed:v1:"
+
+
+def _seal(value: Any) -> Any:
+    from .portal.sealing import seal
+
+    return SEALED_PREFIX + seal(value) if isinstance(value, str) and value else value
+
+
+def _unseal(value: Any) -> Any:
+    from .portal.sealing import unseal
+
+    if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+        return unseal(value[len(SEALED_PREFIX):]) or ""
+    return value
+
+
 def _memo() -> dict[int, dict[str, Any]]:
     """Values already read in this app context (a request or a task), per shop."""
     if "_bayline_settings" not in g:
@@ -85,10 +102,11 @@ def read_all(session: Any, shop_id: int) -> dict[str, Any]:
     """Every registered setting's value for the shop, read from ``session`` (tenant context set)."""
     from bayline.tenants.models import ShopSetting
 
-    values = {k: d.default for k, d in definitions().items()}
+    defs = definitions()
+    values = {k: d.default for k, d in defs.items()}
     for row in session.scalars(select(ShopSetting).where(ShopSetting.tenant_id == shop_id)):
         if row.key in values:
-            values[row.key] = row.value
+            values[row.key] = _unseal(row.value) if defs[row.key].sealed else row.value
     return values
 
 
@@ -131,11 +149,13 @@ def set_values(shop_id: int, changes: dict[str, Any], role: str | None) -> dict[
     from .tenancy import tenant_scope
 
     clean = validate(changes, role)
+    defs = definitions()
+    stored = {k: (_seal(v) if defs[k].sealed else v) for k, v in clean.items()}
     session = get_session()
     _memo().pop(shop_id, None)
     with tenant_scope([shop_id]):
         existing = {r.key: r for r in session.scalars(select(ShopSetting).where(ShopSetting.key.in_(clean)))}
-        for key, value in clean.items():
+        for key, value in stored.items():
             row = existing.get(key)
             if row is None:
                 session.add(ShopSetting(tenant_id=shop_id, key=key, value=value))

@@ -336,13 +336,21 @@ def _claim_page(claim: Claim, new_link: str | None = None, status: int = 200,
     attempts = prefetched(ATTEMPTS, _attempts_stmt(claim))
     channels = conversation.channels(claim)
     entries = conversation.entries(claim)
+    user = g.principal.user
+    extensions = sorted(collect(g.hooks.composer_extensions, claim=claim, user=user, args=dict(request.args)),
+                        key=lambda e: e.order)
+    actions = {e.message.id: sorted(collect(g.hooks.message_actions, claim=claim, message=e.message, user=user),
+                                    key=lambda a: a.order) for e in entries}
     if composer is None:
         composer = conversation.Composer("", conversation.default_channel(entries, channels))
+        conversation.prefill(composer, extensions, channels)
     eta_closed = shop_hours.closed_reason(g.shop, claim.eta) if claim.eta else None
     return render_template("staff/claim.html", claim=claim, stages=stages, eta_closed=eta_closed,
                            next_open=shop_hours.next_open_day(g.shop, claim.eta) if eta_closed else None,
                            history=service.history(claim), panels=panels, thread=entries,
                            channels=channels, composer=composer, reply_key=uuid.uuid4().hex,
+                           composer_extensions=extensions, message_actions=actions,
+                           replaces_send=any(e.replaces_send for e in extensions),
                            portal=portal, printing_docs=printing.DOCUMENTS, attempts=attempts), status
 
 

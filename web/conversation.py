@@ -72,6 +72,17 @@ class Entry:
         return self.message.delivery_state
 
 
+def prefill(composer: Composer, extensions: list[Any], available: list[str]) -> None:
+    """Fill a fresh composer from the first plugin extension (hook ``composer_extensions``) that
+    gives a body, with its channel when the shop can send there."""
+    for ext in extensions:
+        if ext.body:
+            composer.body = ext.body
+            if ext.channel in available:
+                composer.channel = ext.channel
+            return
+
+
 def item_state(item: OutboxItem) -> str:
     """An outbox row's state in words, with its reason (``held``: "waiting to send: quiet hours ...")."""
     reason = item.reason or ""

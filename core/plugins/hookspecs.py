@@ -24,16 +24,21 @@ if TYPE_CHECKING:
     from bayline.auth.models import User
     from bayline.bundle import Bundle
     from bayline.claims.models import Claim
+    from bayline.messages.models import Message
     from bayline.messaging.models import OutboxItem
     from bayline.portal.page import PortalPage
     from bayline.tenants.models import Shop
 
     from .types import (
+        ClaimFact,
         ClaimPanel,
+        ComposerExtension,
+        DraftProvider,
         Event,
         EventType,
         Feature,
         MenuItem,
+        MessageAction,
         PaymentProvider,
         Permission,
         PortalSection,
@@ -363,6 +368,56 @@ def menu_items(user: User, shop: Shop) -> list[MenuItem]:
 
 
 @hookspec
+def composer_extensions(claim: Claim, user: User, args: dict[str, str]) -> list[ComposerExtension]:
+    """Your part of the claim page's one composer, as :class:`bayline.plugin_api.ComposerExtension`.
+
+    Called for each render of the staff claim page (only for plugins active for the shop). The
+    ``html`` goes inside the composer's form; ``body``/``channel`` prefill a fresh composer (the first
+    extension giving a body wins; never over what staff typed after a refused send);
+    ``replaces_send`` hides the core's Send button (your html carries the send).
+
+    Arguments:
+        claim: the claim shown (tenant context set).
+        user: the staff user (``g.principal`` has the permissions).
+        args: the page's query string (e.g. ``ai_draft=12`` after your route redirected back).
+
+    Commits:
+        no: a page view must not write; your buttons post to your own routes.
+
+    Example::
+
+        @hookimpl
+        def composer_extensions(claim, user, args):
+            html = render_template("bayline_ai_drafts/_composer.html", claim=claim)
+            return [ComposerExtension("ai_drafts", html, order=10)]
+    """
+
+
+@hookspec
+def message_actions(claim: Claim, message: Message, user: User) -> list[MessageAction]:
+    """Controls beside one message of the claim page's thread, as :class:`bayline.plugin_api.MessageAction`.
+
+    Called for each message of the thread shown (only for plugins active for the shop).
+
+    Arguments:
+        claim: the claim shown.
+        message: the thread's message (``direction`` ``"in"``: from the customer).
+        user: the staff user.
+
+    Commits:
+        no.
+
+    Example::
+
+        @hookimpl
+        def message_actions(claim, message, user):
+            if message.direction != "in":
+                return []
+            return [MessageAction("ai_drafts", render_template("bayline_ai_drafts/_suggest.html", m=message))]
+    """
+
+
+@hookspec
 def extra_template_vars(template_name: str) -> dict[str, Any]:
     """Extra variables for every rendered template (merged in plugin order).
 
@@ -511,6 +566,55 @@ def payment_provider(name: str) -> PaymentProvider | None:
         @hookimpl
         def payment_provider(name):
             return STRIPE if name == "stripe" else None
+    """
+
+
+@hookspec
+def claim_facts(claim: Claim, audience: str) -> list[ClaimFact]:
+    """Facts your plugin knows about ``claim`` that a drafted message may state, as
+    :class:`bayline.plugin_api.ClaimFact` (a balance, a supplement's status, a pickup appointment).
+
+    Asked through ``bayline.plugin_api.drafting.facts(claim, audience)`` (only plugins active for the
+    shop answer): this is how a drafting plugin learns what other plugins know without importing
+    them. Return only what ``audience`` may be told: a customer never gets what the shop hides from
+    customers; mark figures for adjusters only with ``audience="adjuster"``.
+
+    Arguments:
+        claim: the claim a message is drafted for (tenant context set).
+        audience: ``"customer"`` or ``"adjuster"``.
+
+    Commits:
+        no: a lookup.
+
+    Example::
+
+        @hookimpl
+        def claim_facts(claim, audience):
+            balance = balance_of(claim)
+            return [ClaimFact("quotes.balance", "Balance due", f"${balance:,.2f}")] if balance else []
+    """
+
+
+@hookspec
+def draft_provider(name: str) -> DraftProvider | None:
+    """Your :class:`bayline.plugin_api.DraftProvider` when ``name`` is its name; else None.
+
+    Asked through ``bayline.plugin_api.drafting.provider(name)`` (the shop's active plugins). The
+    first provider returned wins, so give each a distinct name (``"template"``,
+    ``"openai_compatible"``). A provider only writes text: sending stays a staff action on the
+    outbox draft (``outbox.queue_draft``).
+
+    Arguments:
+        name: the provider asked for (a shop setting such as ``ai_drafts.provider``).
+
+    Commits:
+        no.
+
+    Example::
+
+        @hookimpl
+        def draft_provider(name):
+            return TEMPLATE if name == "template" else None
     """
 
 

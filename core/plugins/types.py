@@ -57,7 +57,10 @@ class SettingDef:
     key's namespace); ``label`` and ``help`` are the words beside the field; ``choice_labels``
     are the words shown for ``choices`` (same order; empty: the values with ``_`` as spaces);
     ``message_template=True`` marks a ``text`` that is a message template (``{first_name}``
-    fields): the page previews it with the core template service on one of the shop's claims."""
+    fields): the page previews it with the core template service on one of the shop's claims.
+    ``sealed=True`` (implies ``secret``) stores the value encrypted at rest (Fernet under a key derived
+    from ``BAYLINE_SECRET_KEY``): reads return it in clear; a value that no longer opens (the key
+    changed, another deployment's archive) reads as empty, so the shop enters it again."""
 
     key: str
     label: str
@@ -72,8 +75,11 @@ class SettingDef:
     group: str = ""
     choice_labels: tuple[str, ...] = ()
     message_template: bool = False
+    sealed: bool = False
 
     def __post_init__(self) -> None:
+        if self.sealed and not self.secret:
+            object.__setattr__(self, "secret", True)
         if self.choice_labels and len(self.choice_labels) != len(self.choices):
             raise ValueError(f"setting {self.key}: choice_labels must name each of the {len(self.choices)} choices")
         if self.message_template and self.type != "text":
@@ -252,3 +258,101 @@ class SignatureRequest:
     provider: str
     package_id: str
     url: str
+
+
+# -- the claim page's composer (hooks ``composer_extensions``, ``message_actions``) ------------------
+
+
+@dataclass(frozen=True)
+class ComposerExtension:
+    """A plugin's part of the claim page's one composer (hook ``composer_extensions``).
+
+    ``html`` (already rendered, safe) is shown inside the composer's form, above its buttons, so a
+    submit button in it posts the typed body and channel (give it ``formaction`` to post them to your
+    own route). ``body``/``channel`` prefill a fresh composer (never over what staff typed after a
+    refused send). ``replaces_send=True`` hides the core's Send button while your part is shown (your
+    html then carries the send, e.g. a drafted message that must pass your checks first)."""
+
+    key: str
+    html: str = ""
+    order: int = 100
+    body: str | None = None
+    channel: str | None = None
+    replaces_send: bool = False
+
+
+@dataclass(frozen=True)
+class MessageAction:
+    """A small control beside one message of the claim's thread (hook ``message_actions``), already
+    rendered to safe HTML (e.g. a form posting to your route)."""
+
+    key: str
+    html: str
+    order: int = 100
+
+
+# -- drafting (hooks ``claim_facts``, ``draft_provider``) ----------------------------------------------
+
+FACT_AUDIENCES = ("customer", "adjuster")
+
+
+@dataclass(frozen=True)
+class ClaimFact:
+    """One fact about a claim that a drafted message may state (hook ``claim_facts``).
+
+    ``key`` is namespaced (``quotes.balance``), ``label`` the words for it (``Balance due``), ``value``
+    the value as it may appear in a message (``$1,240.00``, ``Fri Jun 5, 10:00``). ``audience``:
+    ``"customer"`` facts may be told to the customer and the adjuster; ``"adjuster"`` facts only to the
+    adjuster (estimate and supplement figures). ``sensitive`` facts (a VIN, a policy number) are masked
+    before leaving for a third-party endpoint unless the shop opted in to full context."""
+
+    key: str
+    label: str
+    value: str
+    audience: str = "customer"
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    """What a draft provider is asked to write (hook ``draft_provider``).
+
+    ``feature`` is ``sms_reply``, ``email_reply``, ``adjuster_email`` or ``classification``; ``mode``
+    ``customer`` or ``adjuster``; ``language`` an ISO code (``en``, ``es``); ``facts`` the fact block
+    (already filtered for the mode, masked for external providers); ``thread`` the last messages as
+    ``(direction, text)`` (``"in"``: from the customer); ``incoming`` the message being answered, if
+    any; ``tone`` the shop's tone settings; ``examples`` recently approved messages; ``config`` the
+    provider's settings (endpoint, model, timeout, token limit; a key only for its provider)."""
+
+    feature: str
+    mode: str
+    language: str
+    facts: tuple[ClaimFact, ...]
+    thread: tuple[tuple[str, str], ...] = ()
+    incoming: str = ""
+    intent: str = ""
+    tone: dict[str, Any] = field(default_factory=dict)
+    examples: tuple[str, ...] = ()
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    """A provider's draft: the text, the intent it answers, and which model wrote it."""
+
+    text: str
+    intent: str = ""
+    model: str = ""
+
+
+class DraftProvider(Protocol):
+    """Writes a draft message (returned by ``draft_provider``). ``external`` is True when the request
+    leaves the deployment (a third-party endpoint): the asking plugin then sends only the fields the
+    shop allowed. ``draft`` raises :class:`bayline.plugin_api.Refused` with a stable code (endpoint
+    down, unknown model) and never sends anything to a customer."""
+
+    name: str
+    external: bool
+
+    def draft(self, request: DraftRequest) -> DraftResult:
+        ...

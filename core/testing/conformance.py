@@ -36,7 +36,8 @@ def check_plugin(app: Flask, name: str) -> list[str]:
     module_name = getattr(module, "__name__", "")
     if module_name != package:
         problems.append(f"{name}: package is {module_name!r}, expected {package!r}")
-    if info.distribution and info.distribution.lower().replace("_", "-") != f"bayline-{name}":
+    # distribution names compare normalised (PEP 503): plugin ai_drafts is bayline-ai-drafts
+    if info.distribution and info.distribution.lower().replace("_", "-") != f"bayline-{name}".replace("_", "-"):
         problems.append(f"{name}: distribution is {info.distribution!r}, expected 'bayline-{name}'")
     features = registry.call_collect(registry.hook_of("register_features", name)())
     if name not in {f.key for f in features}:

@@ -168,6 +168,20 @@ def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[s
         session.add(task)
         session.flush()
         ids["survey_id"], ids["task_id"] = survey.id, task.id
+    if "ai_drafts" in app.extensions["bayline.plugins"].plugins:
+        from bayline_ai_drafts.models import AiDraft
+
+        from bayline.tenants import provisioning
+        from bayline.tenants.models import Shop
+
+        provisioning.set_addon(session.get(Shop, shop_id), "ai_drafts", True)
+        claim = session.scalars(select(Claim).where(Claim.number == f"ZQ-{label}-0001")).one()
+        draft = AiDraft(tenant_id=shop_id, claim_id=claim.id, feature="sms_reply", mode="customer", channel="portal",
+                        provider="template", language="en", state="drafted", draft_text=f"Zq{label}aidraft",
+                        unsupported=[], fields_sent=[])
+        session.add(draft)
+        session.flush()
+        ids["ai_draft_id"] = draft.id
     return ids
 
 
@@ -216,7 +230,7 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
                         markers=[f"ZQ-{label}-0001", f"Zq{label}lastname", f"zq {label} secret note",
                                  f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname",
                                  f"Zq{label}keyname", f"Zq{label}outboxbody", f"zq-{label.lower()}-invitee",
-                                 f"Zq{label}csicomment"],
+                                 f"Zq{label}csicomment", f"Zq{label}aidraft"],
                         ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id,
                              "photo_id": photo_id, "attachment_id": attachment_id, "key_id": api_key.id,
                              "invitation_id": invitation.id,

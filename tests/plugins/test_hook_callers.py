@@ -50,6 +50,11 @@ HOOK_TESTS: dict[str, str] = {
     "tenant_provisioned": "tests/plugins/test_hook_callers.py::test_tenant_provisioned_rows_commit_with_the_shop",
     "entitlements_changed": "tests/plugins/test_hook_callers.py::test_entitlements_changed_on_plan_addon_and_toggle",
     "shop_archive_rules": "tests/ops/test_shop_archive.py::test_a_plugin_table_travels_by_its_rules",
+    "composer_extensions": "plugins/ai_drafts/tests/test_ai_drafts_flow.py::test_draft_reply_fills_the_composer",
+    "message_actions": "plugins/ai_drafts/tests/test_ai_drafts_flow.py::test_suggest_on_an_incoming_message",
+    "claim_facts": "plugins/ai_drafts/tests/test_ai_drafts_template.py::test_template_draft_per_intent",
+    "draft_provider": "plugins/ai_drafts/tests/test_ai_drafts_contract.py::"
+                      "test_prompt_has_the_fact_block_and_no_hidden_fields",
 }
 
 
