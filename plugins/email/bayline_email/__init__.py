@@ -3,8 +3,9 @@
 distribution ``bayline-email`` · package ``bayline_email`` · entry point ``email`` · feature key
 ``email`` · blueprint ``plugin_email`` under ``/plugins/email/`` · Alembic branch ``email`` · tables
 ``email_*`` · Celery tasks ``bayline_email.*``. Outbound email is the ``email`` channel of the core
-outbox (hook ``deliver``); inbound mail comes from IMAP (IDLE + a periodic reconciler) and from our
-own SMTP endpoint for the forwarding address (``flask email serve-inbound``).
+outbox (hook ``deliver``); inbound mail comes from Gmail's API (watch + history), Microsoft Graph
+(change notifications + delta), IMAP (IDLE), a periodic reconciler behind all three, and our own SMTP
+endpoint for the forwarding address (``flask email serve-inbound``).
 """
 from __future__ import annotations
 
@@ -53,8 +54,16 @@ def register_blueprints(app: Flask) -> list[Any]:
 
 
 @hookimpl
+def register_public_blueprints(app: Flask) -> list[Any]:
+    from .views import push
+
+    return [push]
+
+
+@hookimpl
 def register_periodic_tasks(celery: Any) -> dict[str, dict[str, Any]]:
-    return {"bayline_email.reconcile": {"task": "bayline_email.reconcile", "schedule": 300.0}}
+    return {"bayline_email.reconcile": {"task": "bayline_email.reconcile", "schedule": 300.0},
+            "bayline_email.renew_push": {"task": "bayline_email.renew_push", "schedule": 3600.0}}
 
 
 @hookimpl
@@ -115,7 +124,7 @@ def deliver(outbox_item: Any, body: str, provider_key: str) -> dict[str, Any] | 
 
 @hookimpl
 def channel_ready(shop: Any, channel: str) -> bool | None:
-    """Email works for the shop when a mailbox with an outgoing server is connected."""
+    """Email works for the shop when a mailbox that can send is connected (Gmail, Microsoft 365, SMTP)."""
     if channel != "email":
         return None
     from .service import sending_connection
@@ -134,7 +143,7 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
 
     from sqlalchemy import select
 
-    from bayline.plugin_api import get_session
+    from bayline.plugin_api import current_principal, get_session
 
     from . import health, service
     from .models import EmailConnection
@@ -142,6 +151,7 @@ def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
     conns = [c for c in get_session().scalars(select(EmailConnection)) if health.needs_attention(c)]
     html = render_template("bayline_email/panel.html", claim=claim, adjuster=service.thread(claim, "adjuster"),
                            customer=service.thread(claim, "customer"), broken=conns, health=health,
+                           can_manage=current_principal().can("email.manage"),
                            can_send=service.sending_connection() is not None, key=uuid.uuid4().hex)
     return [ClaimPanel(NAME, "Email", html, order=140)]
 

@@ -4,8 +4,8 @@
 stores each through :func:`service.ingest` (committed one by one, so an interrupted run resumes
 where it stopped). A changed UIDVALIDITY restarts the cursor at 0; Message-IDs already stored are
 skipped, so nothing is imported twice. :func:`watch` keeps an IDLE session open and syncs as soon as
-the server reports new mail; the periodic reconciler (``bayline_email.reconcile``) runs :func:`sync`
-for every mailbox, catching anything a push missed.
+the server reports new mail; the periodic reconciler (``bayline_email.reconcile``, :mod:`bayline_email.syncing`) runs
+:func:`sync` for every mailbox, catching anything a push missed.
 
 Failures count on the connection: a refused login marks it ``reauthorize`` at once, three other
 failures in a row ``failing``; either shows the banner and emails the shop's owners once
@@ -20,7 +20,7 @@ from typing import Any
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from bayline.plugin_api import commit, for_shop, get_session, unscoped, utcnow
+from bayline.plugin_api import commit, for_shop, get_session, utcnow
 
 from . import health, service
 from .models import EmailConnection
@@ -115,25 +115,6 @@ def sync(conn: EmailConnection) -> int:
     conn.last_synced_at = utcnow()
     health.ok(conn)
     return imported
-
-
-def reconcile_all() -> int:
-    """Every shop's IMAP mailboxes (the periodic reconciler)."""
-    from bayline.plugin_api import Shop, is_feature_active
-
-    session = get_session()
-    with unscoped(session):
-        pairs = [(c.tenant_id, c.id) for c in session.query(EmailConnection).filter(
-            EmailConnection.kind == "imap", EmailConnection.status != "disconnected")]
-    total = 0
-    for shop_id, conn_id in pairs:
-        with for_shop(shop_id) as shop:
-            if not isinstance(shop, Shop) or not is_feature_active(shop, "email"):
-                continue
-            conn = session.get(EmailConnection, conn_id)
-            if conn is not None:
-                total += sync(conn)
-    return total
 
 
 def watch(app: Any, shop_id: int, conn_id: int, stop: threading.Event,

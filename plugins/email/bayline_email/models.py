@@ -1,12 +1,17 @@
 """Email tables (prefix ``email_``), all tenant-scoped.
 
-- ``email_connections``: a shop's mailbox (IMAP/SMTP server, or the forwarding address), its secret
-  sealed at rest (``seal``), its sync cursor (UIDVALIDITY + last UID) and its health.
+- ``email_connections``: a shop's mailbox (IMAP/SMTP server, Gmail's API, Microsoft Graph, or the
+  forwarding address), its secret or OAuth tokens sealed at rest (``seal``), its sync cursor
+  (IMAP: UIDVALIDITY + last UID; Gmail: the last historyId; Graph: the inbox's delta link), its push
+  channel (Gmail watch / Graph subscription: id, expiry, the SHA-256 of Graph's clientState) and its
+  health.
 - ``email_messages``: every email stored once per shop: unique by ``message_id`` (the RFC 5322
   Message-ID, or a digest of the raw bytes when a message has none) and by ``provider_id`` (the
-  mailbox's own id, e.g. ``imap:<connection>:<uidvalidity>:<uid>``). ``audience`` is ``customer``
-  (on the claim's one conversation and the portal) or ``adjuster`` (staff only); ``claim_id`` is
-  None for mail in the shop inbox; ``match_signal`` / ``match_reason`` say why it is on its claim.
+  mailbox's own id, e.g. ``imap:<connection>:<uidvalidity>:<uid>``, ``gmail:<connection>:<id>``,
+  ``graph:<connection>:<id>``) and ``provider_thread`` (Gmail threadId, Graph conversationId).
+  ``audience`` is ``customer`` (on the claim's one conversation and the portal) or ``adjuster``
+  (staff only); ``claim_id`` is None for mail in the shop inbox; ``match_signal`` / ``match_reason``
+  say why it is on its claim.
 - ``email_links``: what re-linking teaches: a thread (root Message-ID) or a sender + normalised
   subject that belongs to a claim and audience; the resolver's third signal.
 """
@@ -19,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bayline.plugin_api import Base, TenantScoped, UTCDateTime, utcnow
 
-KINDS = ("imap", "forward")
+KINDS = ("imap", "forward", "gmail", "graph")
 AUDIENCES = ("customer", "adjuster")
 STATUSES = ("ok", "failing", "reauthorize", "disconnected")
 
@@ -45,6 +50,12 @@ class EmailConnection(TenantScoped, Base):
     access_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     refresh_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Gmail: the historyId synced up to; Graph: the inbox's @odata.deltaLink (IMAP uses the two below)
+    sync_cursor: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # push: Gmail watch (push_id None) or Graph subscription (push_id = subscription id)
+    push_id: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    push_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # SHA-256 of clientState
+    push_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     folder: Mapped[str] = mapped_column(String(200), default="INBOX")
     uidvalidity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_uid: Mapped[int] = mapped_column(Integer, default=0)
@@ -65,6 +76,8 @@ class EmailMessage(TenantScoped, Base):
                                                       nullable=True, index=True)
     provider_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
     message_id: Mapped[str] = mapped_column(String(300))
+    # the provider's conversation: Gmail threadId / Graph conversationId (resolver signal 3)
+    provider_thread: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
     in_reply_to: Mapped[str | None] = mapped_column(String(300), nullable=True)
     references_hdr: Mapped[str | None] = mapped_column(Text, nullable=True)
     thread_root: Mapped[str] = mapped_column(String(300), index=True)

@@ -4,10 +4,12 @@ reason shown to staff. Signals, strongest first:
 1. ``reply_token``: our own reply address ``reply+<signed token>@...`` among the recipients (a token
    of another shop, or a forged one, is ignored and said so);
 2. ``headers``: In-Reply-To / References naming mail we sent or stored on a claim;
-3. ``link``: a thread or sender + subject that staff re-linked (re-linking teaches this rule);
-4. ``identifier``: the carrier claim number, RO number, VIN (check digit valid) or plate of one open
+3. ``thread``: the provider's conversation (Gmail threadId, Graph conversationId) of mail already on
+   a claim;
+4. ``link``: a thread or sender + subject that staff re-linked (re-linking teaches this rule);
+5. ``identifier``: the carrier claim number, RO number, VIN (check digit valid) or plate of one open
    claim in the subject or text;
-5. ``participants``: the sender is the customer or adjuster of exactly one open claim (several:
+6. ``participants``: the sender is the customer or adjuster of exactly one open claim (several:
    the normalised subject of earlier mail decides).
 
 Nothing matches: the shop inbox (claim None). Everything is looked up in the current shop only (the
@@ -87,7 +89,7 @@ def _by_identifier(text: str) -> tuple[Claim, str] | None:
     return next(iter(found.values())) if len(found) == 1 else None
 
 
-def resolve(parsed: Parsed, recipients: list[str] | None = None) -> Match:
+def resolve(parsed: Parsed, recipients: list[str] | None = None, provider_thread: str | None = None) -> Match:
     session = get_session()
     shop_id = current_tenant_id()
     notes: list[str] = []
@@ -117,7 +119,16 @@ def resolve(parsed: Parsed, recipients: list[str] | None = None) -> Match:
                 if claim is not None:
                     return Match(claim, row.audience, "headers",
                                  f"a reply to “{row.subject[:80]}” on this claim (In-Reply-To/References)", notes)
-    # 3. what re-linking taught
+    # 3. the provider's conversation, already on a claim
+    if provider_thread:
+        row = session.scalars(select(EmailMessage).where(EmailMessage.provider_thread == provider_thread[:300],
+                                                         EmailMessage.claim_id.is_not(None))
+                              .order_by(EmailMessage.id.desc())).first()
+        claim = session.get(Claim, row.claim_id) if row is not None else None
+        if row is not None and claim is not None:
+            return Match(claim, row.audience, "thread",
+                         f"in the mailbox's conversation of “{row.subject[:80]}” on this claim", notes)
+    # 4. what re-linking taught
     keys = [("thread", parsed.thread_root), ("sender_subject", f"{sender}|{normalise_subject(parsed.subject)}")]
     for kind, key in keys:
         link = session.scalars(select(EmailLink).where(EmailLink.kind == kind, EmailLink.key == key[:600])).first()
@@ -126,12 +137,12 @@ def resolve(parsed: Parsed, recipients: list[str] | None = None) -> Match:
             if claim is not None:
                 what = "this conversation" if kind == "thread" else "this sender and subject"
                 return Match(claim, link.audience, "link", f"staff filed {what} on this claim before", notes)
-    # 4. identifiers in subject or text
+    # 5. identifiers in subject or text
     hit = _by_identifier(f"{parsed.subject}\n{parsed.new_text[:20000]}")
     if hit is not None:
         claim, why = hit
         return Match(claim, audience_for(claim, sender), "identifier", why, notes)
-    # 5. participants of one open claim (+ the normalised subject among several)
+    # 6. participants of one open claim (+ the normalised subject among several)
     if sender:
         claims = session.scalars(_open_claims().where(or_(func.lower(Claim.customer_email) == sender,
                                                           func.lower(Claim.adjuster_email) == sender))).all()

@@ -60,13 +60,17 @@ def _shop_addresses() -> set[str]:
 
 
 def ingest(raw: bytes, *, connection: EmailConnection | None = None, provider_id: str | None = None,
-           recipients: list[str] | None = None) -> Ingested:
-    """Store one raw message for the current shop (idempotent) and commit."""
+           recipients: list[str] | None = None, provider_thread: str | None = None) -> Ingested:
+    """Store one raw message for the current shop (idempotent) and commit. ``provider_thread`` is the
+    mailbox's own conversation id (Gmail threadId, Graph conversationId), a resolver signal."""
     parsed = parse(raw)
     existing = find(parsed.message_id, provider_id)
     if existing is not None:
+        if provider_id and existing.provider_id is None:  # our sent copy, now seen in the mailbox
+            existing.provider_id, existing.provider_thread = provider_id, existing.provider_thread or provider_thread
+            commit(get_session())
         return Ingested(existing, False)
-    match = resolve(parsed, recipients)
+    match = resolve(parsed, recipients, provider_thread)
     session = get_session()
     shop_id = current_tenant_id()
     own = parsed.from_addr in _shop_addresses()
@@ -74,6 +78,7 @@ def ingest(raw: bytes, *, connection: EmailConnection | None = None, provider_id
     storage.get_storage().put(key, raw, "message/rfc822")
     row = EmailMessage(tenant_id=shop_id, connection_id=connection.id if connection else None,
                        provider_id=provider_id, message_id=parsed.message_id, in_reply_to=parsed.in_reply_to,
+                       provider_thread=(provider_thread or "")[:300] or None,
                        references_hdr=" ".join(parsed.references) or None, thread_root=parsed.thread_root[:300],
                        direction="out" if own else "in", from_addr=parsed.from_addr, from_name=parsed.from_name,
                        to_addrs=parsed.to_addrs, subject=parsed.subject, sent_at=parsed.sent_at,
@@ -198,9 +203,11 @@ def disconnect(conn: EmailConnection) -> None:
 
 
 def sending_connection() -> EmailConnection | None:
+    """The mailbox the shop's email leaves from: the first connected one that can send (Gmail, Microsoft
+    365, or a mailbox with an SMTP server)."""
     return get_session().scalars(select(EmailConnection).where(
-        EmailConnection.smtp_host.is_not(None), EmailConnection.status != "disconnected")
-        .order_by(EmailConnection.id)).first()
+        or_(EmailConnection.smtp_host.is_not(None), EmailConnection.kind.in_(("gmail", "graph"))),
+        EmailConnection.status != "disconnected").order_by(EmailConnection.id)).first()
 
 
 def shop() -> Shop | None:

@@ -14,14 +14,18 @@ from bayline.plugin_api import (
     Refused,
     commit,
     current_principal,
+    enqueue,
     external_url_for,
     get_session,
     outbox,
+    public_blueprint,
+    rate_limit,
     require,
     staff_blueprint,
+    unscoped,
 )
 
-from . import NAME, health, imap, service
+from . import NAME, health, service, syncing
 from .models import AUDIENCES, EmailConnection, EmailMessage
 from .tokens import inbound_domain
 
@@ -55,7 +59,7 @@ def forwarding_address() -> str:
 def inbox() -> Any:
     conns = list(get_session().scalars(select(EmailConnection).order_by(EmailConnection.id)))
     return render_template("bayline_email/inbox.html", rows=service.inbox(), connections=conns, health=health,
-                           forwarding=forwarding_address())
+                           forwarding=forwarding_address(), can_manage=current_principal().can("email.manage"))
 
 
 @staff.get("/messages/<int:email_message_id>")
@@ -99,11 +103,15 @@ def link(email_message_id: int) -> Any:
 @staff.get("/connections")
 @require("email.manage")
 def connections(error: dict[str, str] | None = None, typed: dict[str, str] | None = None, status: int = 200) -> Any:
+    from . import oauth
+
     conns = list(get_session().scalars(select(EmailConnection).order_by(EmailConnection.id)))
     return render_template("bayline_email/connections.html", connections=conns, health=health,
-                           errors=error or {}, typed=typed or {}, forwarding=forwarding_address()), status
+                           errors=error or {}, typed=typed or {}, forwarding=forwarding_address(),
+                           providers=oauth.available(), kinds=KIND_LABELS), status
 
 
+KIND_LABELS = {"imap": "IMAP/SMTP", "gmail": "Gmail", "graph": "Microsoft 365", "forward": "Forwarding"}
 FIELDS = ("address", "imap_host", "imap_port", "smtp_host", "smtp_port", "username", "smtp_security")
 
 
@@ -138,7 +146,7 @@ def connect() -> Any:
                                 password=password, smtp_host=typed["smtp_host"] or None,
                                 smtp_port=ports.get("smtp_port"), imap_ssl=request.form.get("imap_ssl") == "1",
                                 smtp_security=typed["smtp_security"])
-    imap.sync(conn)
+    syncing.sync(conn)
     flash(f"{conn.address}: " + ("connected and synced." if conn.status == "ok" else health.banner(conn)))
     return redirect(url_for("plugin_email.connections"))
 
@@ -149,7 +157,7 @@ def sync_now(connection_id: int) -> Any:
     conn = get_session().get(EmailConnection, connection_id)
     if conn is None:
         abort(404)
-    imported = imap.sync(conn)
+    imported = syncing.sync(conn)
     flash(f"{conn.address}: {imported} new message(s)." if conn.status == "ok" else health.banner(conn))
     return redirect(url_for("plugin_email.connections"))
 
@@ -160,6 +168,7 @@ def disconnect(connection_id: int) -> Any:
     conn = get_session().get(EmailConnection, connection_id)
     if conn is None:
         abort(404)
+    syncing.stop_push(conn)
     if conn.auth == "oauth":
         from . import oauth
 
@@ -201,35 +210,70 @@ def send_adjuster(claim_id: int) -> Any:
 
 # -- OAuth 2.0 connections (authorization code flow) --------------------------------------------
 
+OAUTH_FIELDS = ("provider", "address", "imap_host", "imap_port", "smtp_host", "smtp_port")
 
-@staff.post("/oauth/start")
-@require("email.manage")
-def oauth_start() -> Any:
-    """Send the owner to the provider to approve access; the mailbox details wait in the session."""
+
+def _start_oauth(typed: dict[str, str]) -> Any:
     import secrets
 
     from flask import session as browser
 
     from . import oauth
 
-    typed = {k: (request.form.get(k) or "").strip() for k in ("address", "imap_host", "imap_port", "smtp_host",
-                                                             "smtp_port")}
-    if "@" not in typed["address"]:
+    provider = typed.get("provider") or "oauth"
+    if provider not in oauth.PROVIDERS:
+        return connections(error={"oauth_address": "Choose Gmail, Microsoft 365 or another provider."}, typed=typed,
+                           status=422)
+    if provider == "oauth" and "@" not in typed.get("address", ""):
         return connections(error={"oauth_address": "Enter the mailbox's email address."}, typed=typed, status=422)
-    if not oauth.configured():
-        return connections(error={"oauth_address": "OAuth is not set up on this platform; connect with a "
-                                  "password or use the forwarding address."}, typed=typed, status=422)
+    if typed.get("address") and ("@" not in typed["address"] or len(typed["address"]) > 254):
+        return connections(error={"oauth_address": "Enter the mailbox's email address."}, typed=typed, status=422)
+    if not oauth.configured(provider):
+        return connections(error={"oauth_address": f"{oauth.PROVIDERS[provider].label} is not set up on this "
+                                  "platform; connect with a password or use the forwarding address."},
+                           typed=typed, status=422)
     state = secrets.token_urlsafe(24)
-    browser["email_oauth"] = {"state": state, **typed}
-    return redirect(oauth.authorization_url(external_url_for("plugin_email.oauth_callback"), state))
+    try:
+        url, keep = oauth.start(provider, external_url_for("plugin_email.oauth_callback"), state,
+                                login_hint=typed.get("address") or None)
+    except Exception as exc:  # the provider's discovery document did not answer
+        return connections(error={"oauth_address": f"{oauth.PROVIDERS[provider].label} did not answer "
+                                  f"({type(exc).__name__}); try again in a minute."}, typed=typed, status=422)
+    browser["email_oauth"] = {"state": state, **typed, **keep}
+    return redirect(url)
+
+
+@staff.post("/oauth/start")
+@require("email.manage")
+def oauth_start() -> Any:
+    """Send the owner to the provider to approve access; what they typed waits in the browser session."""
+    return _start_oauth({k: (request.form.get(k) or "").strip() for k in OAUTH_FIELDS})
+
+
+@staff.post("/connections/<int:connection_id>/reconnect")
+@require("email.manage")
+def reconnect(connection_id: int) -> Any:
+    """One click: the provider's approval again for an OAuth mailbox (same address, same cursor); the
+    password form filled in for the others."""
+    conn = get_session().get(EmailConnection, connection_id)
+    if conn is None:
+        abort(404)
+    if conn.auth == "oauth":
+        return _start_oauth({"provider": conn.oauth_provider or "oauth", "address": conn.address,
+                             "imap_host": conn.imap_host or "", "imap_port": str(conn.imap_port or ""),
+                             "smtp_host": conn.smtp_host or "", "smtp_port": str(conn.smtp_port or "")})
+    typed = {"address": conn.address, "imap_host": conn.imap_host or "", "imap_port": str(conn.imap_port or ""),
+             "smtp_host": conn.smtp_host or "", "smtp_port": str(conn.smtp_port or ""),
+             "username": conn.username or "", "smtp_security": conn.smtp_security}
+    return connections(error={"password": "Enter the mailbox's current password to reconnect it."}, typed=typed)
 
 
 @staff.get("/oauth/callback")
 @require("email.manage")
 def oauth_callback() -> Any:
     """The provider's redirect: a page with one button that finishes the connection (a GET never writes)."""
-    return render_template("bayline_email/oauth_finish.html", code=request.args.get("code") or "",
-                           state=request.args.get("state") or "", error=request.args.get("error"))
+    return render_template("bayline_email/oauth_finish.html", args=request.args.to_dict(),
+                           error=request.args.get("error"))
 
 
 @staff.post("/oauth/finish")
@@ -239,23 +283,154 @@ def oauth_finish() -> Any:
 
     from flask import session as browser
 
-    from . import oauth
+    from . import gmail, graph, oauth, syncing
 
     pending = browser.pop("email_oauth", None) or {}
-    state, code = request.form.get("state") or "", request.form.get("code") or ""
+    args = {k: v for k, v in request.form.items() if k not in ("csrf_token",)}
+    state, code = args.get("state") or "", args.get("code") or ""
+    typed = {k: str(pending.get(k) or "") for k in OAUTH_FIELDS}
     if not pending or not code or not hmac.compare_digest(str(pending.get("state", "")), state):
         return connections(error={"oauth_address": "That approval did not come from this browser's request; "
-                                  "start again."}, status=422)
+                                  "start again."}, typed=typed, status=422)
+    provider = str(pending.get("provider") or "oauth")
+    if provider not in oauth.PROVIDERS:
+        return connections(error={"oauth_address": "Unknown provider; start again."}, status=422)
     try:
-        conn = oauth.connect(code, external_url_for("plugin_email.oauth_callback"), pending["address"],
-                             imap_host=pending.get("imap_host") or None,
-                             imap_port=int(pending["imap_port"]) if str(pending.get("imap_port", "")).isdigit()
-                             else None, smtp_host=pending.get("smtp_host") or None,
-                             smtp_port=int(pending["smtp_port"]) if str(pending.get("smtp_port", "")).isdigit()
-                             else None)
-    except Exception as exc:  # the provider refused the code (expired, reused)
+        token = oauth.exchange(provider, external_url_for("plugin_email.oauth_callback"), pending, args)
+    except Exception as exc:  # the provider refused the code (expired, reused), or a bad PKCE / nonce
         get_session().rollback()
-        return connections(error={"oauth_address": f"The provider refused the approval ({type(exc).__name__}); "
-                                  "start again."}, typed=pending, status=422)
-    flash(f"{conn.address} connected over OAuth.")
+        why = exc.error if isinstance(exc, oauth.GrantRefused) else type(exc).__name__
+        return connections(error={"oauth_address": f"The provider refused the approval ({why}); start again."},
+                           typed=typed, status=422)
+    address = typed["address"]
+    try:  # the mailbox is the one the provider says was approved, whatever was typed
+        if provider == "google":
+            address = gmail.profile_with(token["access_token"])["emailAddress"]
+        elif provider == "microsoft":
+            found = graph.me_with(token["access_token"])
+            address = str(found.get("mail") or found.get("userPrincipalName") or "")
+    except Exception as exc:
+        return connections(error={"oauth_address": f"The provider did not show the approved mailbox "
+                                  f"({type(exc).__name__}); start again."}, typed=typed, status=422)
+    if "@" not in address:
+        return connections(error={"oauth_address": "The provider named no email address for that account."},
+                           typed=typed, status=422)
+    conn = oauth.connect(provider, token, address,
+                         imap_host=typed["imap_host"] or None,
+                         imap_port=int(typed["imap_port"]) if typed["imap_port"].isdigit() else None,
+                         smtp_host=typed["smtp_host"] or None,
+                         smtp_port=int(typed["smtp_port"]) if typed["smtp_port"].isdigit() else None)
+    if conn.kind in ("gmail", "graph"):
+        syncing.sync(conn)
+        syncing.start_push(conn)
+    flash(f"{conn.address} connected ({oauth.PROVIDERS[provider].label}).")
     return redirect(url_for("plugin_email.connections"))
+
+
+# -- push notifications (public: Pub/Sub for Gmail, Graph change notifications) ----------------------
+
+push = public_blueprint(NAME, csrf_protect=False)
+
+
+def _refuse(status: int, code: str, message: str) -> Any:
+    """The core's JSON error shape, whatever the caller's Accept header (providers read the status)."""
+    return Refused(status, code, message).payload(), status
+
+
+def _json_body() -> Any:
+    data = request.get_json(silent=True, force=True)
+    if data is None:
+        raise ValueError("The body is not JSON.")
+    return data
+
+
+def _start_sync(conn: EmailConnection, task: str = "bayline_email.sync", *args: Any) -> bool:
+    from bayline.plugin_api import Shop, for_shop, is_feature_active
+
+    with for_shop(conn.tenant_id) as shop:
+        if not isinstance(shop, Shop) or not is_feature_active(shop, "email"):
+            return False
+        enqueue(task, conn.id, *args)
+        return True
+
+
+@push.post("/push/gmail")
+@rate_limit("600/minute")
+def push_gmail() -> Any:
+    """Pub/Sub's push of a Gmail notification: ``?token=`` must be the platform's push token. The body
+    names a mailbox and a historyId, no mail: each matching mailbox syncs from its own cursor."""
+    import hmac
+
+    from . import gmail, oauth
+
+    expected = oauth.setting("google_push_token") or ""
+    given = request.args.get("token") or ""
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return _refuse(401, "invalid_token", "The push token is missing or wrong.")
+    try:
+        address, _history = gmail.decode_push(_json_body())
+    except ValueError as exc:
+        return _refuse(400, "malformed", str(exc))
+    session = get_session()
+    with unscoped(session):
+        conns = list(session.scalars(select(EmailConnection).where(
+            EmailConnection.kind == "gmail", EmailConnection.address == address,
+            EmailConnection.status != "disconnected")))
+    started = sum(_start_sync(c) for c in conns)
+    return {"status": "accepted", "mailboxes": started}, 200
+
+
+def _graph_validation() -> Any:
+    token = request.args.get("validationToken")
+    if token is None:
+        return None
+    response = make_response(token[:1000], 200)
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    return response
+
+
+def _graph_notifications(lifecycle: bool) -> Any:
+    from . import graph
+
+    echo = _graph_validation()
+    if echo is not None:
+        return echo
+    try:
+        data = _json_body()
+    except ValueError as exc:
+        return _refuse(400, "malformed", str(exc))
+    items = data.get("value") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        return _refuse(400, "malformed", 'Expected {"value": [notification, ...]}.')
+    session = get_session()
+    accepted = refused = 0
+    for item in items:
+        with unscoped(session):
+            conn = session.scalars(select(EmailConnection).where(
+                EmailConnection.kind == "graph", EmailConnection.push_id == str(item.get("subscriptionId") or ""),
+                EmailConnection.status != "disconnected")).first() if item.get("subscriptionId") else None
+        if conn is None or not graph.client_state_ok(conn, item.get("clientState")):
+            refused += 1
+            continue
+        event = str(item.get("lifecycleEvent") or "")
+        if lifecycle and event:
+            accepted += _start_sync(conn, "bayline_email.graph_lifecycle", event)
+        elif not lifecycle:
+            accepted += _start_sync(conn)
+    if items and not accepted and refused:
+        return _refuse(401, "invalid_client_state", "No notification named a subscription with its clientState.")
+    return {"status": "accepted", "accepted": accepted, "ignored": refused}, 202
+
+
+@push.post("/push/graph")
+@rate_limit("600/minute")
+def push_graph() -> Any:
+    """Graph change notifications for the inbox subscriptions (and the validationToken handshake)."""
+    return _graph_notifications(lifecycle=False)
+
+
+@push.post("/push/graph/lifecycle")
+@rate_limit("600/minute")
+def push_graph_lifecycle() -> Any:
+    """Graph lifecycle notifications (reauthorizationRequired, subscriptionRemoved, missed)."""
+    return _graph_notifications(lifecycle=True)

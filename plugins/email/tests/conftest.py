@@ -124,3 +124,53 @@ def inbound_smtp(app) -> Iterator[Any]:
     ctl.start()
     yield ctl
     ctl.stop()
+
+
+@pytest.fixture
+def live_port() -> int:
+    """The port the app will be served on (so ``BAYLINE_PUBLIC_URL`` can name it before the app exists)."""
+    from bayline_email.testing.dovecot import free_port
+
+    return free_port()
+
+
+@pytest.fixture
+def live_server(app, live_port) -> Iterator[str]:
+    """The app on ``http://127.0.0.1:<live_port>`` in a thread: providers' stand-ins call it (push
+    notifications, Graph's validation handshake) like the real providers call the public URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", live_port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{live_port}"
+    server.shutdown()
+    thread.join()
+
+
+def finish_oauth(console, start, callback_prefix: str, verify: Any = True) -> Any:
+    """Follow the provider's approval (the owner approves at once) and post the finish page's form."""
+    from urllib.parse import urlparse
+
+    import requests
+
+    from bayline.testing.forms import csrf_token
+
+    assert start.status_code == 302, start.data[:500]
+    approved = requests.get(start.headers["Location"], allow_redirects=False, timeout=60, verify=verify)
+    assert approved.status_code == 302, approved.text[:500]
+    back = approved.headers["Location"]
+    assert back.startswith(callback_prefix), back
+    url = urlparse(back)
+    page = console.get(f"{url.path}?{url.query}")
+    assert page.status_code == 200 and b"email-oauth-finish" in page.data, page.data[:500]
+    import re
+
+    fields = dict(re.findall(rb'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.data))
+    data = {k.decode(): v.decode() for k, v in fields.items()}
+    data["csrf_token"] = csrf_token(page)
+    import html
+
+    return console.post("/plugins/email/oauth/finish", data={k: html.unescape(v) for k, v in data.items()})

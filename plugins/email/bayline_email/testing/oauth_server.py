@@ -116,6 +116,7 @@ class OAuthServer:
         self.tokens: list[Token] = []
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.lock = threading.Lock()
+        self.default_user = "owner"  # who approves when the request names nobody (login_hint)
         self.app = self._build()
         self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -186,7 +187,8 @@ class OAuthServer:
         def authorize() -> Any:
             owner.requests.append(("authorize", dict(request.args)))
             # the mailbox owner signs in and approves at once
-            return server.create_authorization_response(grant_user=request.args.get("login_hint") or "owner")
+            return server.create_authorization_response(grant_user=request.args.get("login_hint")
+                                                        or owner.default_user)
 
         @app.post("/token")
         def token() -> Any:
@@ -198,6 +200,20 @@ class OAuthServer:
             owner.requests.append(("revoke", dict(request.form)))
             return server.create_endpoint_response(Revocation.ENDPOINT_NAME)
 
+        @app.post("/google/revoke")
+        def google_revoke() -> Any:
+            """Google's revoke endpoint: the token alone (no client authentication); revoking a refresh
+            token revokes its access tokens too."""
+            token = request.form.get("token") or request.args.get("token") or ""
+            owner.requests.append(("revoke", {"token": token}))
+            with owner.lock:
+                found = [t for t in owner.tokens if token in (t.access_token, t.refresh_token)]
+                for t in found:
+                    t.revoked = True
+            if not found:
+                return {"error": "invalid_token", "error_description": "Token expired or revoked"}, 400
+            return {}, 200
+
         return app
 
     # -- control ----------------------------------------------------------------------------------
@@ -208,6 +224,23 @@ class OAuthServer:
                 "BAYLINE_PLUGIN_EMAIL_OAUTH_CLIENT_ID": self.client.client_id,
                 "BAYLINE_PLUGIN_EMAIL_OAUTH_CLIENT_SECRET": self.client.client_secret,
                 "BAYLINE_PLUGIN_EMAIL_OAUTH_SCOPE": "mail"}
+
+    def google_settings(self, api_endpoint: str | None = None) -> dict[str, str]:
+        """This server as Google's OAuth endpoints (and, given, the Gmail stand-in as Gmail's API)."""
+        out = {"BAYLINE_PLUGIN_EMAIL_GOOGLE_AUTH_URL": f"{self.base}/authorize",
+               "BAYLINE_PLUGIN_EMAIL_GOOGLE_TOKEN_URL": f"{self.base}/token",
+               "BAYLINE_PLUGIN_EMAIL_GOOGLE_REVOKE_URL": f"{self.base}/google/revoke",
+               "BAYLINE_PLUGIN_EMAIL_GOOGLE_CLIENT_ID": self.client.client_id,
+               "BAYLINE_PLUGIN_EMAIL_GOOGLE_CLIENT_SECRET": self.client.client_secret}
+        if api_endpoint:
+            out["BAYLINE_PLUGIN_EMAIL_GOOGLE_API_ENDPOINT"] = api_endpoint
+        return out
+
+    def user_of(self, access_token: str) -> str | None:
+        """Whose live (unexpired, unrevoked) access token this is."""
+        with self.lock:
+            found = next((t for t in self.tokens if t.access_token == access_token), None)
+        return found.user if found and not found.revoked and not found.is_expired() else None
 
     def allow_redirect(self, uri: str) -> None:
         self.client.redirect_uris.append(uri)
