@@ -126,9 +126,14 @@ def msal_app() -> Any:
     cache = current_app.extensions.setdefault("bayline_email.msal", {})
     found = cache.get(key)
     if found is None:
+        import functools
+
+        http = requests.Session()
+        # per request, so REQUESTS_CA_BUNDLE in the environment cannot override a configured CA file
+        http.request = functools.partial(http.request, verify=ca_bundle(), timeout=60)  # type: ignore[method-assign]
         found = cache[key] = msal.ConfidentialClientApplication(
-            key[0], client_credential=key[1], authority=key[2], verify=ca_bundle(), instance_discovery=False,
-            validate_authority=False, timeout=60)
+            key[0], client_credential=key[1], authority=key[2], http_client=http, instance_discovery=False,
+            validate_authority=False)
     return found
 
 
