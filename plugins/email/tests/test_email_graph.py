@@ -262,3 +262,28 @@ def test_a_retried_send_finds_its_sent_copy_and_never_mails_twice(app, email_sho
         item.attempts = 2
         assert channel.deliver(item, "Ready.", f"{item.tenant_id}:{item.idempotency_key}")["state"] == "sent"
     assert len(microsoft.mailboxes[address].sent) == 1
+
+
+def test_repeated_failures_show_the_banner_and_email_the_owner_once(app, email_shop, microsoft, live_server):
+    s = email_shop()
+    address = connect(s, microsoft)
+    microsoft.unavailable = True
+    sent = app.extensions.setdefault("bayline.outbox", [])
+    sent.clear()
+    from bayline_email.tasks import reconcile
+
+    with app.app_context():
+        for _ in range(2):
+            reconcile.apply().get()
+        assert conn_of(app, s.shop).status == "ok" and sent == []  # two blips are not an alert
+        for _ in range(2):
+            reconcile.apply().get()
+    conn = conn_of(app, s.shop)
+    assert conn.status == "failing" and "503" in conn.last_error and conn.failures == 4
+    assert [m["to"] for m in sent] == [s.owner.email] and address in sent[0]["subject"]
+    assert b"is failing to sync" in s.console.get(f"/console/claims/{s.claim.id}").data
+    microsoft.unavailable = False
+    with app.app_context():
+        reconcile.apply().get()
+    assert conn_of(app, s.shop).status == "ok"
+    assert b"email-banner" not in s.console.get(f"/console/claims/{s.claim.id}").data

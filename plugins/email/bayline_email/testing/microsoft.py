@@ -103,6 +103,7 @@ class MicrosoftServer:
         self.problems: list[str] = []
         self.drop_notifications = False
         self.refuse_reauthorize = False
+        self.unavailable = False  # Graph answers 503 (an outage: failures count towards "failing")
         self.lock = threading.RLock()
         self._seq = 0
         self._signing = secrets.token_bytes(32)
@@ -289,6 +290,8 @@ class MicrosoftServer:
 
         @app.route("/v1.0/<path:rest>", methods=["GET", "POST", "PATCH", "DELETE"])
         def graph(rest: str) -> Any:
+            if owner.unavailable:
+                return graph_error(503, "ServiceUnavailable", "The service is temporarily unavailable.")
             box = user()
             if not isinstance(box, Mailbox):
                 return box
