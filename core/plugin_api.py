@@ -40,6 +40,7 @@ from .plugins.blueprints import (
 from .plugins.config import MissingConfig, PluginConfig, plugin_config
 from .plugins.markers import hookimpl
 from .plugins.scope import for_shop
+from .plugins.secrets import seal, unseal
 from .plugins.types import (
     ArchiveRemap,
     CheckoutStart,
@@ -97,7 +98,8 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     "commit", "emit",
     # services
     "PortalLink", "Rejected", "channel_link", "claims", "enqueue", "files", "issue_portal_link", "link_ids_in",
-    "mask_json", "mask_links", "messages", "phones", "storage", "unmask_for_delivery",
+    "mask_json", "mask_links", "messages", "notify_shop_owners", "phones", "seal", "storage",
+    "unmask_for_delivery", "unseal",
     # messaging core: the outbox, the consent ledger, the one template service
     "consent", "message_templates", "outbox",
     # shop context, settings, platform configuration, features
@@ -140,3 +142,25 @@ def group_locations() -> list[Shop]:
 
     group, _ = require_group_admin()
     return [shop for shop in group.shops if shop.archived_at is None]
+
+
+def notify_shop_owners(subject: str, body: str, shop_id: int | None = None) -> list[str]:
+    """Email the owners of ``shop_id`` (default: the current shop) through the platform's own mail
+    (``BAYLINE_SMTP_URL``, the mail of password resets), never through a shop channel: for alerts about
+    the shop's own setup (a mailbox that stopped syncing) that must arrive even when that setup is
+    broken. Returns the addresses mailed. The body must carry no secrets or customer links."""
+    from sqlalchemy import select
+
+    from .mail import send_platform_mail
+    from .tenants.models import Membership
+
+    session = get_session()
+    tenant = shop_id if shop_id is not None else current_tenant_id()
+    with unscoped(session):
+        rows = session.execute(select(User.email).join(Membership, Membership.user_id == User.id).where(
+            Membership.tenant_id == tenant, Membership.role == "owner", User.is_active.is_(True))).all()
+    sent = []
+    for (email,) in rows:
+        send_platform_mail(email, subject, body)
+        sent.append(email)
+    return sent

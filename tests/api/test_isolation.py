@@ -182,6 +182,23 @@ def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[s
         session.add(draft)
         session.flush()
         ids["ai_draft_id"] = draft.id
+    if "email" in app.extensions["bayline.plugins"].plugins:
+        from bayline_email.models import EmailConnection, EmailMessage
+
+        claim = session.scalars(select(Claim).where(Claim.number == f"ZQ-{label}-0001")).one()
+        # a mailbox nobody answers (port 1): syncing it fails at once and visibly, changing nothing else
+        conn = EmailConnection(tenant_id=shop_id, address=f"sweep-{label}@harbor.test", imap_host="127.0.0.1",
+                               imap_port=1, imap_ssl=False, last_uid=0)
+        session.add(conn)
+        session.flush()
+        message = EmailMessage(tenant_id=shop_id, connection_id=conn.id, message_id=f"<sweep-{label}@x.test>",
+                               thread_root=f"<sweep-{label}@x.test>", direction="in", audience="adjuster",
+                               claim_id=claim.id, from_addr="desk@insurer.test", to_addrs=[],
+                               subject=f"Zq{label}emailsubject", body_text=f"Zq{label}emailbody",
+                               body_html=f"<p>Zq{label}emailhtml</p>", notes=[], attachment_ids=[])
+        session.add(message)
+        session.flush()
+        ids["connection_id"], ids["email_message_id"] = conn.id, message.id
     return ids
 
 
