@@ -147,7 +147,8 @@ def register_periodic_tasks(celery: Any) -> dict[str, dict[str, Any]]:
     from . import tasks  # noqa: F401  (register the tasks)
 
     return {"bayline_scheduling.purge_reservations": {"task": "bayline_scheduling.purge_reservations",
-                                                      "schedule": 300.0}}
+                                                      "schedule": 300.0},
+            "bayline_scheduling.caldav_sync": {"task": "bayline_scheduling.caldav_sync", "schedule": 300.0}}
 
 
 @hookimpl
@@ -157,13 +158,19 @@ def menu_items(user: User, shop: Shop) -> list[MenuItem]:
 
 @hookimpl
 def on_event(event: Event) -> None:
-    if event.type == "claim.stage_changed":
-        from bayline.plugin_api import for_shop
+    from bayline.plugin_api import enqueue, for_shop
 
+    if event.type == "claim.stage_changed":
         from . import service
 
         with for_shop(event.tenant_id):
             service.on_stage_changed(event.payload["claim_id"])
+    elif event.type == "scheduling.appointment_changed":
+        from . import caldav_sync
+
+        with for_shop(event.tenant_id) as shop:
+            if caldav_sync.configured(shop):
+                enqueue("bayline_scheduling.caldav_push", shop.id, event.payload["appointment_id"])
 
 
 @hookimpl

@@ -55,6 +55,12 @@ def _event(appt: SchedulingAppointment, claim: Claim | None, shop: Any, type_nam
     ev.add("location", shop.address or shop.name)
     ev.add("status", {"confirmed": "CONFIRMED", "pending": "TENTATIVE"}.get(appt.status, "CANCELLED"))
     ev.add("transp", "OPAQUE")
+    if getattr(shop, "email", None):
+        from icalendar import vCalAddress
+
+        organizer = vCalAddress(f"mailto:{shop.email}")
+        organizer.params["cn"] = shop.name
+        ev.add("organizer", organizer)
     if claim is not None and claim.vehicle:
         ev.add("description", f"{claim.vehicle}. Claim {claim.number}.")
     return ev
@@ -108,8 +114,13 @@ def parse_events(data: bytes | str) -> list[dict[str, Any]]:
     out = []
     for ev in cal.walk("VEVENT"):
         start = ev.decoded("dtstart")
-        end = ev.decoded("dtend") if ev.get("dtend") is not None else None
         all_day = not isinstance(start, datetime)
+        if ev.get("dtend") is not None:
+            end = ev.decoded("dtend")
+        elif ev.get("duration") is not None:
+            end = start + ev.decoded("duration")
+        else:  # RFC 5545 3.6.1: a date lasts the day; a date-time alone takes no time
+            end = start + timedelta(days=1) if all_day else None
         out.append({"uid": str(ev.get("uid")), "start": start, "end": end, "all_day": all_day,
                     "transparent": str(ev.get("transp", "OPAQUE")).upper() == "TRANSPARENT",
                     "status": str(ev.get("status", "")).upper(), "summary": str(ev.get("summary", "")),

@@ -198,6 +198,12 @@ def busy_periods(begin: datetime, end: datetime, resource: str) -> list[tuple[da
     return [(r.starts_at, r.ends_at) for r in rows]
 
 
+def busy_rows(begin: datetime, end: datetime) -> list[SchedulingBusy]:
+    """The staff calendar's busy periods (last CalDAV sync) overlapping ``begin``..``end``."""
+    return list(get_session().scalars(select(SchedulingBusy).where(
+        SchedulingBusy.starts_at < end, SchedulingBusy.ends_at > begin).order_by(SchedulingBusy.starts_at)))
+
+
 def intake_used(first: date, last: date, now: datetime | None = None) -> dict[date, int]:
     now = now or utcnow()
     live = set(get_session().scalars(_live_reservations(now)))
@@ -297,6 +303,8 @@ def _check(spec: TypeSpec | None, claim: Claim, start: datetime, *, staff: bool 
     code = engine.refusal(spec, start, r, used)
     if code is not None:
         raise refuse(code, {"start": [CODES[code][1]]})
+    if not staff and busy_periods(start, start + timedelta(minutes=spec.duration), spec.resource):
+        raise _taken(spec, start)  # the staff calendar (CalDAV) is busy then; staff may still book it
     return spec
 
 

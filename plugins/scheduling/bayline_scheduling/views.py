@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import Response, abort, g, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
 from bayline.plugin_api import (
     Claim,
@@ -217,11 +217,15 @@ def _calendar_page(error: str | None = None, form: dict[str, Any] | None = None,
     days: dict[date, list[Any]] = {first + timedelta(days=i): [] for i in range(span)}
     for a in rows:
         days.setdefault(a.starts_at.astimezone(tz).date(), []).append(a)
+    busy: dict[date, list[Any]] = {}
+    for b in service.busy_rows(begin, end):
+        busy.setdefault(max(b.starts_at, begin).astimezone(tz).date(), []).append(b)
+    from . import caldav_sync as sync
     return render_template("bayline_scheduling/calendar.html", shop=g.shop, view=view, first=first, days=days,
                            claims=claims_by_id, zone=tz, types=service.types(), type_key=type_key,
                            prev=first - timedelta(days=span), next=first + timedelta(days=span),
-                           error=error, form=form or {}, feed=calendar.active_feed(),
-                           new_feed=None, principal=current_principal()), status
+                           error=error, form=form or {}, feed=calendar.active_feed(), busy=busy,
+                           caldav=sync.configured(g.shop), principal=current_principal()), status
 
 
 @staff.get("/")
@@ -326,10 +330,12 @@ def caldav_sync() -> Any:
     from . import caldav_sync as sync
 
     try:
-        sync.sync(g.shop)
+        done = sync.sync(g.shop)
     except Refused as refused:
         get_session().rollback()
         return _calendar_page(error=refused.message, status=refused.status)
+    flash(f"Synced with the staff calendar: {done['pushed']} appointment(s) put there, {done['removed']} "
+          f"taken off, {done['busy']} busy period(s) read.")
     return redirect(url_for("plugin_scheduling.calendar_view"), code=303)
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from bayline_scheduling.testing import HOURS, NOW
+from bayline_scheduling.testing import HOURS, NOW, RadicaleServer
 
 from bayline.testing.plugin import in_tenant
 
@@ -23,12 +23,14 @@ def travel(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
         import bayline_scheduling.calendar as s_calendar
         import bayline_scheduling.notify as s_notify
         import bayline_scheduling.service as s_service
+        import bayline_scheduling.tasks as s_tasks
         import bayline_scheduling.views as s_views
 
         import bayline.messaging.service as outbox_service
         import bayline.messaging.tasks as outbox_tasks
 
-        for module in (outbox_service, outbox_tasks, s_service, s_notify, s_views, s_api, s_calendar, s_caldav):
+        for module in (outbox_service, outbox_tasks, s_service, s_notify, s_views, s_api, s_calendar, s_caldav,
+                       s_tasks):
             monkeypatch.setattr(module, "utcnow", lambda: when)
 
     return go
@@ -76,3 +78,22 @@ def dispatch(app: Any) -> Callable[[], int]:
             return dispatch_due()
 
     return run
+
+
+@pytest.fixture
+def radicale(tmp_path: Any) -> Any:
+    """A real CalDAV server (Radicale) on a free loopback port, stopped after the test."""
+    server = RadicaleServer(tmp_path / "radicale").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def staff_calendar(sched: SimpleNamespace, radicale: RadicaleServer) -> Any:
+    """The shop's staff calendar on Radicale, set in the shop's scheduling settings; the caldav
+    ``Calendar`` (what staff and their calendar apps see)."""
+    url = radicale.make_calendar("staff")
+    sched.set("scheduling.caldav_url", url)
+    sched.set("scheduling.caldav_username", radicale.user)
+    sched.set("scheduling.caldav_password", radicale.password)
+    return radicale.calendar(url)
