@@ -179,7 +179,7 @@ def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
 
     rows = service.appointments_for_claim(claim.id)
     html = render_template("bayline_scheduling/panel.html", claim=claim, rows=rows, zone=service.zone(g.shop),
-                           types=service.types())
+                           types=service.types(), estimate=service.estimate_request(claim.id))
     return [ClaimPanel(NAME, "Appointments", html, order=40)]
 
 

@@ -37,6 +37,7 @@ from .models import (
     LIVE,
     SchedulingAppointment,
     SchedulingBusy,
+    SchedulingRequest,
     SchedulingReservation,
     SchedulingType,
     SchedulingUnit,
@@ -263,6 +264,11 @@ def is_ready(claim: Claim) -> bool:
 def appointments_for_claim(claim_id: int) -> list[SchedulingAppointment]:
     return list(get_session().scalars(select(SchedulingAppointment).where(
         SchedulingAppointment.claim_id == claim_id).order_by(SchedulingAppointment.starts_at)))
+
+
+def estimate_request(claim_id: int) -> SchedulingRequest | None:
+    """The public estimate request that created the claim, if it came that way."""
+    return get_session().scalar(select(SchedulingRequest).where(SchedulingRequest.claim_id == claim_id))
 
 
 def bookable_types(claim: Claim) -> list[TypeSpec]:
