@@ -52,6 +52,7 @@ class TypeIn(Schema):
 
 
 class SlotSchema(Schema):
+    type = fields.Str(metadata={"description": "the appointment type's key"})
     start = fields.Str(metadata={"description": "UTC, ISO 8601"})
     end = fields.Str()
     local = fields.Str(metadata={"description": "the shop's wall time, with its offset"})
@@ -60,7 +61,7 @@ class SlotSchema(Schema):
 
 
 class AvailabilityQuery(Schema):
-    type = fields.Str(required=True)
+    type = fields.Str(metadata={"description": "an appointment type's key (default: every type)"})
     start = fields.Date(metadata={"description": "first shop-local date (default today)"})
     end = fields.Date(metadata={"description": "last shop-local date (default the booking horizon)"})
     claim_id = fields.Int(validate=validate.Range(1, MAX_ID),
@@ -181,13 +182,20 @@ class Availability(MethodView):
     @api.response(200, SlotSchema(many=True))
     @require("scheduling.view")
     def get(self, query: dict[str, Any]) -> Any:
-        """Free slots of a type (only free ones; UTC and the shop's wall time)."""
-        spec = service.get_type(query["type"])
-        if spec is None:
-            raise service.refuse("scheduling_unknown_type", {"query": {"type": ["no such appointment type"]}})
-        if spec.kind == "pickup" and query.get("claim_id") and not service.is_ready(_claim(query["claim_id"])):
-            raise service.refuse("scheduling_pickup_not_ready")
-        return [service.slot_json(s) for s in service.availability(spec, query.get("start"), query.get("end"))]
+        """Free slots of a type, or of every type (only free ones; UTC and the shop's wall time)."""
+        claim = _claim(query["claim_id"]) if query.get("claim_id") else None
+        if query.get("type"):
+            spec = service.get_type(query["type"])
+            if spec is None:
+                raise service.refuse("scheduling_unknown_type", {"query": {"type": ["no such appointment type"]}})
+            if spec.kind == "pickup" and claim is not None and not service.is_ready(claim):
+                raise service.refuse("scheduling_pickup_not_ready")
+            specs = [spec]
+        else:  # every type (pickup left out for a claim that is not ready)
+            specs = [t for t in service.types()
+                     if not (t.kind == "pickup" and claim is not None and not service.is_ready(claim))]
+        return [{"type": spec.key, **service.slot_json(s)} for spec in specs
+                for s in service.availability(spec, query.get("start"), query.get("end"))]
 
 
 @api.route("/appointments")

@@ -212,3 +212,16 @@ def test_times_are_utc_in_the_database(sched, app):
     with in_tenant(app, sched.shop.id) as session:
         appt = session.query(SchedulingAppointment).one()
         assert appt.starts_at == datetime(2026, 3, 3, 14, 0, tzinfo=UTC)
+
+
+def test_availability_of_every_type_at_once(sched, move_to_ready):
+    r = sched.api.get(f"{API}/availability", query_string={"start": "2026-03-03", "end": "2026-03-03",
+                                                             "claim_id": sched.claim.id})
+    assert r.status_code == 200, r.get_json()
+    kinds = {s["type"] for s in r.get_json()}
+    assert kinds == {"inspection", "dropoff"}  # pickup only once the claim is ready
+    move_to_ready(sched.claim)
+    r = sched.api.get(f"{API}/availability", query_string={"start": "2026-03-03", "end": "2026-03-03"})
+    assert {s["type"] for s in r.get_json()} == {"inspection", "dropoff", "pickup"}
+    r = sched.api.get(f"{API}/availability", query_string={"type": "teleport"})
+    assert r.status_code == 404 and r.get_json()["code"] == "scheduling_unknown_type"
