@@ -415,18 +415,13 @@ def send_portal_link(claim_id: int) -> Any:
     # ``{portal_link}`` becomes the SMS channel's live link only in the provider request.
     body = f"{g.shop.name}: follow your repair {claim.number} here: {{portal_link}}"
     key = f"portal-link:{claim.id}:{request.form.get('idempotency_key') or uuid.uuid4().hex}"
-    try:
-        item, _ = outbox.enqueue(channel="sms", purpose="transactional", recipient=claim.customer_mobile,
-                                 body=body, idempotency_key=key, claim=claim, user_id=g.principal.user_id,
-                                 confirm_quiet_hours=True)
-    except Refused as refused:
-        get_session().rollback()
-        flash(f"Not sent: {refused.message}")
+    item = outbox.text_portal_link(claim, body, key, user_id=g.principal.user_id, confirm_quiet_hours=True)
+    if isinstance(item, Refused):
+        flash(f"Not sent: {item.message}")
+    elif item.state == "failed":
+        flash(f"Not sent: {item.reason or 'the texting channel did not accept the text.'}")
     else:
-        if item.state == "failed":
-            flash(f"Not sent: {item.reason or 'the texting channel did not accept the text.'}")
-        else:
-            flash(f"The link was texted to the customer ({item.reason or item.state}).")
+        flash(f"The link was texted to the customer ({item.reason or item.state}).")
     return redirect(url_for("console.claim", claim_id=claim.id) + "#portal-link")
 
 

@@ -152,13 +152,9 @@ def _notify(claim: Claim, message: Message, user_id: int | None) -> str:
         return "The customer sees it on their page (no text notice: texting is not set up or there is no mobile)."
     shop: Any = g.shop
     body = f"{shop.name}: you have a new message about your repair {claim.number}. Read it here: {{portal_link}}"
-    try:
-        item, _ = outbox.enqueue(channel="sms", purpose="transactional", recipient=claim.customer_mobile or "",
-                                 body=body, idempotency_key=notice_key(message), claim=claim, user_id=user_id,
-                                 kind="automatic", thread=False)
-    except Refused as refused:
-        get_session().rollback()
-        return f"No text notice was sent: {refused.message}"
+    item = outbox.text_portal_link(claim, body, notice_key(message), user_id=user_id, kind="automatic", thread=False)
+    if isinstance(item, Refused):
+        return f"No text notice was sent: {item.message}"
     return f"Text notice with the link: {item_state(item)}."
 
 

@@ -51,6 +51,9 @@ bp = Blueprint("portal", __name__, url_prefix="/c")
 log = logging.getLogger(__name__)
 
 SESSION_KEY = portal_cache.SESSION_KEY
+# A live stream ends on these (it cannot tell whose session or link they ended): the page refetches,
+# and a session that still holds reconnects; an ended one gets the "link isn't working" page.
+STREAM_ENDS_ON = frozenset({"portal.session_ended", "portal.link_revoked"})
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
@@ -204,14 +207,8 @@ def _relink(raw: str) -> None:
     body = f"{shop.name}: here is your link to follow your repair {claim.number}: {{portal_link}}"
     # each request is its own text (the route's rate limit caps them): a new key per request
     key = f"portal-relink:{claim.id}:{secrets.token_hex(8)}"
-    try:
-        item, _ = outbox.enqueue(channel="sms", purpose="transactional", recipient=claim.customer_mobile,
-                                 body=body, idempotency_key=key, claim=claim, kind="requested", thread=False)
-        result = {"status": item.state}
-    except Refused as refused:
-        get_session().rollback()
-        result = {"status": "refused", "message": refused.message}
-    log.info("portal relink for claim %s: %s", claim.id, (result or {}).get("status", "not sent"))
+    item = outbox.text_portal_link(claim, body, key, kind="requested", thread=False)
+    log.info("portal relink for claim %s: %s", claim.id, "refused" if isinstance(item, Refused) else item.state)
 
 
 @bp.post("/<token>/new-link")
@@ -292,7 +289,7 @@ def events() -> Any:
     fetches what changed through its own, session-checked route)."""
     claim = current_claim()
     return event_stream(channel(claim.tenant_id, claim.id), portal_event_types(),
-                        lambda message: {"type": message["type"]})
+                        lambda message: {"type": message["type"]}, ends_on=STREAM_ENDS_ON)
 
 
 @bp.post("/s/leave")

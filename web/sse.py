@@ -64,7 +64,8 @@ def _stream_keys() -> tuple[str, str]:
 
 
 def event_stream(channel: str, kinds: frozenset[str],
-                 forward: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+                 forward: Callable[[dict[str, Any]], dict[str, Any]],
+                 ends_on: frozenset[str] = frozenset()) -> Response:
     heartbeat = float(current_app.config.get("BAYLINE_SSE_HEARTBEAT", 15))
     max_seconds = float(current_app.config.get("BAYLINE_SSE_MAX_SECONDS", 300))
     keys = _stream_keys()
@@ -92,6 +93,8 @@ def event_stream(channel: str, kinds: frozenset[str],
                     yield ": ping\n\n"
                 elif message.get("type") in kinds:
                     yield f"data: {json.dumps(forward(message))}\n\n"
+                    if message["type"] in ends_on:  # the page refetches; a session still valid reconnects
+                        return
         except BrokerUnavailable as exc:
             log.warning("live stream ended: %s", exc)
             yield UNAVAILABLE

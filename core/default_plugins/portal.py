@@ -31,6 +31,12 @@ class PortalLinkRevoked(TypedDict):
     user_id: int | None
 
 
+class PortalSessionEnded(TypedDict):
+    claim_id: int
+    session_id: int
+    """The portal session (one browser) that signed out."""
+
+
 @hookimpl
 def register_features() -> list[Feature]:
     return [Feature("portal", "Customer portal", "Token QR portal with live timeline")]
@@ -43,7 +49,10 @@ def register_event_types() -> list[EventType]:
                       staff_live=True),
             EventType("portal.link_revoked", PortalLinkRevoked,
                       "Customer links of a claim were revoked (one, or all): open portal pages show the "
-                      "\"link isn't working\" page.", portal_live=True, staff_live=True)]
+                      "\"link isn't working\" page.", portal_live=True, staff_live=True),
+            EventType("portal.session_ended", PortalSessionEnded,
+                      "A customer signed out on one device: that device's open live stream ends (the claim's other "
+                      "open pages reconnect and carry on).", portal_live=True)]
 
 
 PORTAL = "Customer portal"
@@ -77,6 +86,13 @@ def register_tenant_settings() -> list[SettingDef]:
         SettingDef("documents.print_notes", "Print the claim's damage / notes on the work order", "bool", False,
                    group=DOCUMENTS, help="Internal notes are printed only when this is on."),
     ]
+
+
+@hookimpl
+def register_periodic_tasks(celery: Any) -> dict[str, dict[str, Any]]:
+    from bayline.portal import tasks
+
+    return {tasks.prune_sessions.name: {"task": tasks.prune_sessions.name, "schedule": tasks.DAILY}}
 
 
 @hookimpl

@@ -126,6 +126,19 @@ def enqueue(*, channel: str, purpose: str, recipient: str, body: str, idempotenc
     return item, True
 
 
+def text_portal_link(claim: Claim, body: str, idempotency_key: str, **options: Any) -> OutboxItem | Refused:
+    """A transactional text to the claim's customer mobile whose ``{portal_link}`` becomes the SMS
+    channel's live link only in the provider request: the stored row, or the refusal (the session
+    rolled back; each caller words it for its own page). ``options`` go to :func:`enqueue`."""
+    try:
+        item, _ = enqueue(channel="sms", purpose="transactional", recipient=claim.customer_mobile or "",
+                          body=body, idempotency_key=idempotency_key, claim=claim, **options)
+    except Refused as refused:
+        get_session().rollback()
+        return refused
+    return item
+
+
 def _admit(item: OutboxItem, claim: Claim | None, user_id: int | None, due_at: datetime | None,
            confirm_quiet_hours: bool, intake_consent: bool) -> None:
     """draft → queued or held: the consent check, quiet hours and the due time; the thread entry."""

@@ -240,6 +240,8 @@ def end_session(session_id: int) -> bool:
         return False
     row.ended_at = utcnow()
     get_session().flush()
+    # open live streams of this claim end on it (a copied cookie's included; the others reconnect)
+    emit("portal.session_ended", row.tenant_id, {"claim_id": row.claim_id, "session_id": row.id})
     return True
 
 

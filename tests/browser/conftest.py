@@ -60,3 +60,19 @@ def log_in(page: Any, base: str, email: str, password: str = "correct-horse-42")
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_selector("h1:has-text('production board')")
+
+
+def consent_and_draw(page: Any) -> None:
+    """On an e-sign document page: agree to sign electronically, then draw a zigzag signature on the pad
+    with the pointer (the canvas only counts strokes)."""
+    page.check("input[name=agree]")
+    page.click("button:has-text('Continue')")
+    pad = page.wait_for_selector("canvas#pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
+    page.mouse.down()
+    for i in range(1, 12):
+        page.mouse.move(box["x"] + 20 + i * (box["width"] - 40) / 11,
+                        box["y"] + box["height"] * (0.3 if i % 2 else 0.7), steps=3)
+    page.mouse.up()

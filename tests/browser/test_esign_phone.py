@@ -9,7 +9,7 @@ import pytest
 
 from bayline.testing.forms import csrf_token
 
-from .conftest import log_in
+from .conftest import consent_and_draw, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -43,17 +43,7 @@ def test_customer_signs_on_a_phone_and_staff_see_it_signed(app, live_server, pho
 
     # ESIGN consent before any signing control shows
     assert page.locator("canvas#pad").count() == 0
-    page.check("input[name=agree]")
-    page.click("button:has-text('Continue')")
-    pad = page.wait_for_selector("canvas#pad")
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
-    page.mouse.down()
-    for i in range(1, 12):
-        page.mouse.move(box["x"] + 20 + i * (box["width"] - 40) / 11,
-                        box["y"] + box["height"] * (0.3 if i % 2 else 0.7), steps=3)
-    page.mouse.up()
+    consent_and_draw(page)
     if page.locator("input[name=initials]").count():
         page.fill("input[name=initials]", "ML")
     page.check("input[name=intent]")

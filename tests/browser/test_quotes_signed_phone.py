@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import WAIT_MS, log_in
+from .conftest import WAIT_MS, consent_and_draw, log_in
 
 pytestmark = pytest.mark.browser
 FIXTURES = Path(__file__).resolve().parents[2] / "plugins" / "quotes" / "tests" / "fixtures"
@@ -83,17 +83,7 @@ def test_customer_approves_and_signs_on_a_phone_staff_see_it(app, live_server, p
     portal.click("a:has-text('Sign the approval')")
     portal.wait_for_selector("text=Repair approval: Supplement 2")
     assert "Wheel lock set" in portal.inner_text("body")
-    portal.check("input[name=agree]")
-    portal.click("button:has-text('Continue')")
-    pad = portal.wait_for_selector("canvas#pad")
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
-    portal.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
-    portal.mouse.down()
-    for i in range(1, 12):
-        portal.mouse.move(box["x"] + 20 + i * (box["width"] - 40) / 11,
-                          box["y"] + box["height"] * (0.3 if i % 2 else 0.7), steps=3)
-    portal.mouse.up()
+    consent_and_draw(portal)
     portal.check("input[name=intent]")
     assert portal.evaluate("document.documentElement.scrollWidth") <= 390
     portal.click("#sign button[type=submit]")

@@ -79,3 +79,32 @@ def test_opening_the_link_again_replaces_this_browsers_portal_session(app, make_
     assert earlier.get("/c/s/").status_code == 404
     browser.post("/c/s/leave", data={"csrf_token": csrf_token(browser, "/c/s/")})
     assert browser.get("/c/s/").status_code == 404
+
+
+def test_an_open_live_stream_ends_with_the_session(app, make_shop, make_claim, portal_client):
+    """A copied cookie's live stream opened before sign-out used to keep running until its time cap
+    (BAYLINE_SSE_MAX_SECONDS): it now hears the sign-out and ends, and cannot open again. A stream of
+    the claim's other session ends too, but reconnects, since its session holds."""
+    from bayline.testing.sse import read_until
+
+    app.config["BAYLINE_SSE_HEARTBEAT"] = 0.2
+    claim = make_claim(make_shop())
+    browser, family = portal_client(claim), portal_client(claim)
+    name = app.config["SESSION_COOKIE_NAME"]
+    thief = app.test_client()
+    thief.set_cookie(name, browser.get_cookie(name).value)
+    copied, other = thief.get("/c/s/events", buffered=False), family.get("/c/s/events", buffered=False)
+    for stream in (copied, other):
+        assert stream.status_code == 200
+        read_until(stream, ": connected")
+
+    browser.post("/c/s/leave", data={"csrf_token": csrf_token(browser, "/c/s/")})
+    for stream in (copied, other):
+        read_until(stream, '"portal.session_ended"')
+        assert list(stream.response) == []  # the server closed it
+        stream.close()
+    assert thief.get("/c/s/events", buffered=False).status_code == 404
+    again = family.get("/c/s/events", buffered=False)
+    assert again.status_code == 200
+    read_until(again, ": connected")
+    again.close()

@@ -424,7 +424,7 @@ def _text(to: str, body: str, key: str, claim: Claim | None, *, kind: str = "aut
     return {"status": item.state, "message": item.reason}
 
 
-def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, hooks: Any, features: Any) -> EsignOtp:
+def send_otp(pkg: EsignPackage, signer: EsignSigner, *, shop: Any, features: Any) -> EsignOtp:
     """Text a fresh 6-digit code to the signer's mobile on file (10 minutes, 5 attempts)."""
     _require_open(pkg)
     if "sms" not in features:
@@ -518,7 +518,7 @@ def verify_otp(pkg: EsignPackage, signer: EsignSigner, code: str | None) -> Esig
 # -- sending the link ----------------------------------------------------------------
 
 
-def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, hooks: Any, features: Any, idempotency_key: str,
+def send_link(pkg: EsignPackage, claim: Claim, *, shop: Any, features: Any, idempotency_key: str,
               user_id: int | None = None) -> tuple[list[EsignSend], bool]:
     """Text a fresh portal link to every signer with a mobile who has documents left to sign.
 

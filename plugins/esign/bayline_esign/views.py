@@ -260,7 +260,7 @@ def staff_routes() -> Blueprint:
         claim = _claim(pkg.claim_id)
         data = _payload()
         key = str(data.get("idempotency_key") or request.headers.get("Idempotency-Key") or "")
-        rows, created = service.send_link(pkg, claim, shop=g.shop, hooks=g.hooks, features=g.features,
+        rows, created = service.send_link(pkg, claim, shop=g.shop, features=g.features,
                                           idempotency_key=key, user_id=principal.user_id)
         commit()
         if not wants_json() and not request.is_json:
@@ -435,7 +435,7 @@ def portal_routes() -> Blueprint:
         signer = _chosen_signer(pkg, required=True)
         doc = otp_form_document(pkg)
         try:
-            row = service.send_otp(pkg, signer, shop=g.shop, hooks=g.hooks, features=g.features)
+            row = service.send_otp(pkg, signer, shop=g.shop, features=g.features)
         except Refused as refused:
             if doc is None:
                 raise

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from bayline_quotes.testing.stripe_standin import API_KEY, WEBHOOK_SECRET, StripeStandIn
 
+from bayline.testing.forms import csrf_token
+
 FIXTURES = Path(__file__).parent / "fixtures"
 JSON = {"Accept": "application/json"}
 
@@ -51,7 +53,35 @@ def quotes_shop(app: Any, make_shop: Callable, make_user: Callable, make_claim: 
     return SimpleNamespace(shop=shop, owner=owner, claim=claim, api=api_client(shop))
 
 
+def import_supplement2(quotes: SimpleNamespace) -> dict[str, Any]:
+    """Imports the original, supplement 1 and supplement 2 of the BMS fixtures; supplement 2's JSON."""
+    for name in ("bms_original.xml", "bms_supplement1.xml", "bms_supplement2.xml"):
+        r = quotes.api.post("/api/v1/plugins/quotes/imports", json=bms_body(name))
+        assert r.status_code == 201, r.get_json()
+    return r.get_json()["version"]
+
+
+def phone_for(portal_client: Callable, claim: Any) -> Any:
+    """The claim's portal client, seen as an iPhone at a fixed address (approval history records both)."""
+    client = portal_client(claim)
+    client.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) TestPhone"
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    return client
+
+
+def decide(client: Any, version_id: int, **form: Any) -> Any:
+    """Posts the customer's decision form on a version's portal page (with that page's CSRF token)."""
+    page = client.get(f"/c/s/quotes/versions/{version_id}")
+    return client.post(f"/c/s/quotes/versions/{version_id}/decide", data={"csrf_token": csrf_token(page), **form})
+
+
+def line_id(version: dict[str, Any], description: str) -> int:
+    return next(ln["id"] for ln in version["lines"] if ln["description"].startswith(description))
+
+
 @pytest.fixture
 def q() -> SimpleNamespace:
     """Helpers (fixtures, so test modules need no imports from this directory)."""
-    return SimpleNamespace(JSON=JSON, fixture=fixture_bytes, bms=bms_body, FIXTURES=FIXTURES)
+    return SimpleNamespace(JSON=JSON, fixture=fixture_bytes, bms=bms_body, FIXTURES=FIXTURES,
+                           import_supplement2=import_supplement2, phone_for=phone_for, decide=decide,
+                           line_id=line_id)

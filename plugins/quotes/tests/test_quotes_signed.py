@@ -50,26 +50,7 @@ def signed_shop(quotes_shop, q, enable_plugin) -> dict[str, Any]:
     SEEN.clear()
     r = quotes_shop.api.patch(SETTINGS, json={"quotes.signed_approval": True})
     assert r.status_code == 200 and r.get_json()["quotes.signed_approval"] is True, r.get_json()
-    for name in ("bms_original.xml", "bms_supplement1.xml", "bms_supplement2.xml"):
-        r = quotes_shop.api.post("/api/v1/plugins/quotes/imports", json=q.bms(name))
-        assert r.status_code == 201, r.get_json()
-    return r.get_json()["version"]
-
-
-def phone_for(portal_client, claim):
-    client = portal_client(claim)
-    client.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) TestPhone"
-    client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
-    return client
-
-
-def decide(client, version_id, **form):
-    page = client.get(f"/c/s/quotes/versions/{version_id}")
-    return client.post(f"/c/s/quotes/versions/{version_id}/decide", data={"csrf_token": csrf_token(page), **form})
-
-
-def line_id(version, description):
-    return next(ln["id"] for ln in version["lines"] if ln["description"].startswith(description))
+    return q.import_supplement2(quotes_shop)
 
 
 def sign(client, doc_url):
@@ -91,11 +72,11 @@ def version(quotes_shop, vid):
     return quotes_shop.api.get(f"/api/v1/plugins/quotes/versions/{vid}").get_json()
 
 
-def test_signed_approval_counts_once_signed(quotes_shop, signed_shop, portal_client, client_for):
+def test_signed_approval_counts_once_signed(quotes_shop, signed_shop, portal_client, client_for, q):
     s2 = signed_shop
-    phone = phone_for(portal_client, quotes_shop.claim)
-    wheel, ding = line_id(s2, "Wheel lock"), line_id(s2, "Repair door ding")
-    r = decide(phone, s2["id"], action="approve_selected", lines=[str(wheel)], reason="price")
+    phone = q.phone_for(portal_client, quotes_shop.claim)
+    wheel, ding = q.line_id(s2, "Wheel lock"), q.line_id(s2, "Repair door ding")
+    r = q.decide(phone, s2["id"], action="approve_selected", lines=[str(wheel)], reason="price")
     assert r.status_code == 303, r.get_data(as_text=True)
 
     v = version(quotes_shop, s2["id"])
@@ -112,7 +93,7 @@ def test_signed_approval_counts_once_signed(quotes_shop, signed_shop, portal_cli
     page = phone.get(f"/c/s/quotes/versions/{s2['id']}").get_data(as_text=True)
     assert "Sign to finish your approval" in page and sig["url"] in page
     # the decision cannot be given twice while the signature is pending
-    again = decide(phone, s2["id"], action="approve_all")
+    again = q.decide(phone, s2["id"], action="approve_all")
     assert again.status_code == 409 and "waiting for your signature" in again.get_data(as_text=True)
 
     # what the customer signs: the approved line and its amount, on the e-sign plugin's page
@@ -129,14 +110,14 @@ def test_signed_approval_counts_once_signed(quotes_shop, signed_shop, portal_cli
     panel = client_for(quotes_shop.owner).get(f"/console/claims/{quotes_shop.claim.id}").get_data(as_text=True)
     assert "Approval signed" in panel
     # approval is read-only now: the line cannot be approved again
-    r = decide(phone, s2["id"], action="approve_selected", lines=[str(wheel)])
+    r = q.decide(phone, s2["id"], action="approve_selected", lines=[str(wheel)])
     assert r.status_code == 409
 
 
-def test_declined_signature_leaves_the_approval_ungiven(quotes_shop, signed_shop, portal_client):
+def test_declined_signature_leaves_the_approval_ungiven(quotes_shop, signed_shop, portal_client, q):
     s2 = signed_shop
-    phone = phone_for(portal_client, quotes_shop.claim)
-    assert decide(phone, s2["id"], action="approve_all").status_code == 303
+    phone = q.phone_for(portal_client, quotes_shop.claim)
+    assert q.decide(phone, s2["id"], action="approve_all").status_code == 303
     sig = version(quotes_shop, s2["id"])["signature"]
     doc = phone.get(sig["url"], headers=JSON).get_json()
     page = phone.get(sig["url"], headers={"Accept": "text/html"})
@@ -147,14 +128,14 @@ def test_declined_signature_leaves_the_approval_ungiven(quotes_shop, signed_shop
     assert v["signature"]["status"] == "declined" and v["approval"] == "pending"
     assert all(ln["decision"] == "pending" for ln in v["lines"] if ln["payer"] == "customer")
     # the customer may decide again: a new signing request
-    assert decide(phone, s2["id"], action="approve_all").status_code == 303
+    assert q.decide(phone, s2["id"], action="approve_all").status_code == 303
     assert version(quotes_shop, s2["id"])["signature"]["status"] == "pending"
 
 
-def test_staff_reversal_cancels_a_pending_signature(quotes_shop, signed_shop, portal_client):
+def test_staff_reversal_cancels_a_pending_signature(quotes_shop, signed_shop, portal_client, q):
     s2 = signed_shop
-    phone = phone_for(portal_client, quotes_shop.claim)
-    assert decide(phone, s2["id"], action="approve_all").status_code == 303
+    phone = q.phone_for(portal_client, quotes_shop.claim)
+    assert q.decide(phone, s2["id"], action="approve_all").status_code == 303
     url = version(quotes_shop, s2["id"])["signature"]["url"]
     r = quotes_shop.api.post(f"/api/v1/plugins/quotes/versions/{s2['id']}/reverse",
                              json={"reason": "Customer asked for changes"})
@@ -190,8 +171,8 @@ def test_signed_approval_needs_esign(app, quotes_shop, q, portal_client):
     assert quotes_shop.api.patch(SETTINGS, json={"quotes.signed_approval": True}).status_code == 200
     esign_switch(app, quotes_shop.shop, False)
     v = quotes_shop.api.post("/api/v1/plugins/quotes/imports", json=q.bms("bms_original.xml")).get_json()["version"]
-    phone = phone_for(portal_client, quotes_shop.claim)
-    r = decide(phone, v["id"], action="approve_all")
+    phone = q.phone_for(portal_client, quotes_shop.claim)
+    r = q.decide(phone, v["id"], action="approve_all")
     assert r.status_code == 409 and "e-signature" in r.get_data(as_text=True)
     after = version(quotes_shop, v["id"])
     assert after["approval"] == "pending" and after["signature"] is None
