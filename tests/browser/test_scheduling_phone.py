@@ -198,3 +198,37 @@ def test_drop_off_booked_on_a_phone_confirmed_texted_and_on_the_staff_calendar(
     finally:
         for ctx in (customer_ctx, staff_ctx, other_ctx):
             ctx.close()
+
+
+def test_staff_drag_an_appointment_to_another_day(app, live_server, desktop, artifacts, db_backend, make_shop,
+                                                  make_user, make_claim, api_client, frozen):
+    """The calendar's week view: dragging a card onto another day moves it there at the same time of day
+    (calendar.js posts to the move route); a drop on a closed day is refused and the card stays."""
+    from bayline_scheduling.testing import HOURS
+
+    from .conftest import log_in
+
+    shop = make_shop(plan="starter", name="Harbor Collision", timezone="America/New_York", hours=HOURS)
+    owner = make_user(shop, email=f"sched-drag-{db_backend}@example.com")
+    api = api_client(shop)
+    claim = make_claim(shop, number="RO-2410")
+    r = api.post("/api/v1/plugins/scheduling/appointments", json={"claim_id": claim.id, "type": "dropoff",
+                                                                  "start": "2026-03-03T14:00:00+00:00"})
+    assert r.status_code == 201, r.get_json()
+    appt_id = r.get_json()["id"]
+    page = desktop.new_page()
+    log_in(page, live_server, owner.email)
+    page.goto(f"{live_server}/plugins/scheduling/?view=week&day=2026-03-03")
+    page.wait_for_selector(f"section[data-day='2026-03-03'] #appt-{appt_id}")
+    page.drag_and_drop(f"#appt-{appt_id}", "section[data-day='2026-03-05']")
+    page.wait_for_selector(f"section[data-day='2026-03-05'] #appt-{appt_id}")
+    assert "09:00" in page.inner_text(f"#appt-{appt_id}")
+    moved = api.get(f"/api/v1/plugins/scheduling/appointments/{appt_id}").get_json()
+    assert moved["start"].startswith("2026-03-05T14:00") and moved["sequence"] == 1
+    page.screenshot(path=str(artifacts / f"scheduling-week-drag-{db_backend}.png"), full_page=True)
+    # Saturday is closed: the move is refused, the page says why, the appointment keeps its day
+    page.drag_and_drop(f"#appt-{appt_id}", "section[data-day='2026-03-07']")
+    page.wait_for_selector("#sched-error:has-text('closed that day')")
+    page.wait_for_selector(f"section[data-day='2026-03-05'] #appt-{appt_id}")
+    assert api.get(f"/api/v1/plugins/scheduling/appointments/{appt_id}").get_json()["start"].startswith(
+        "2026-03-05T14:00")
