@@ -80,6 +80,7 @@ class AppointmentSchema(Schema):
     uid = fields.Str()
     sequence = fields.Int()
     notes = fields.Str(allow_none=True)
+    labour_hours = fields.Int(allow_none=True, metadata={"description": "a drop-off's labour hours"})
     confirmed_at = fields.DateTime(allow_none=True)
     cancelled_at = fields.DateTime(allow_none=True)
 
@@ -90,6 +91,9 @@ class AppointmentIn(Schema):
     start = fields.Str(required=True, metadata={"description": "ISO 8601 with offset"})
     reservation_id = fields.Int(validate=validate.Range(1, MAX_ID))
     notes = fields.Str(validate=validate.Length(max=2000))
+    labour_hours = fields.Int(validate=validate.Range(1, 200), metadata={
+        "description": "a drop-off's labour hours (what it takes from the daily intake when the shop counts "
+                       "labour hours; default scheduling.dropoff_hours)"})
 
 
 class AppointmentPatch(Schema):
@@ -218,7 +222,7 @@ class Appointments(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         claim = _claim(data["claim_id"])
         return service.book(claim, data["type"], data["start"], source="api", notes=data.get("notes"),
-                            reservation_id=data.get("reservation_id"))
+                            reservation_id=data.get("reservation_id"), labour_hours=data.get("labour_hours"))
 
 
 @api.route("/appointments/<int:appointment_id>")

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 CELL = timedelta(minutes=15)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 INTAKE = "intake"
-"""The resource whose units are the day's drop-off intake (one cell per shop-local day)."""
+"""The resource whose units are the day's drop-off intake: one unit per car, or per labour hour (shop
+setting), each holding one cell per shop-local day."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Rules:
     horizon: timedelta
     closed_days: frozenset[date] = frozenset()
     intake_capacity: int = 0
-    """Drop-offs per shop-local day (0: no limit)."""
+    """Intake units per shop-local day: cars, or labour hours (0: no limit)."""
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,10 @@ def free_units(spec: TypeSpec, start: datetime, held: set[tuple[int, datetime]],
     return tuple(u for u in range(spec.capacity) if not any((u, c) in held for c in wanted))
 
 
-def refusal(spec: TypeSpec | None, start: datetime, rules: Rules, intake_used: int = 0) -> str | None:
-    """Why a booking of ``spec`` at ``start`` (UTC) is refused before capacity, as a stable code, or None."""
+def refusal(spec: TypeSpec | None, start: datetime, rules: Rules, intake_used: int = 0,
+            intake_needed: int = 1) -> str | None:
+    """Why a booking of ``spec`` at ``start`` (UTC) is refused before capacity, as a stable code, or None.
+    A drop-off needs ``intake_needed`` intake units (1 car, or its labour hours) of its day."""
     if spec is None:
         return "scheduling_unknown_type"
     if start.tzinfo is None:
@@ -209,7 +212,7 @@ def refusal(spec: TypeSpec | None, start: datetime, rules: Rules, intake_used: i
         return "scheduling_closed"
     if start.astimezone(UTC) not in {s for s, _ in candidate_starts(spec, rules.zone, day)}:
         return "scheduling_outside_hours"
-    if spec.kind == "dropoff" and rules.intake_capacity and intake_used >= rules.intake_capacity:
+    if spec.kind == "dropoff" and rules.intake_capacity and intake_used + intake_needed > rules.intake_capacity:
         return "scheduling_day_full"
     return None
 
@@ -223,14 +226,14 @@ def days_between(first: date, last: date) -> Iterator[date]:
 
 def slots(spec: TypeSpec, rules: Rules, first: date, last: date, held: set[tuple[int, datetime]],
           busy: Iterable[tuple[datetime, datetime]] = (), intake_used: dict[date, int] | None = None,
-          limit: int | None = None) -> list[Slot]:
+          limit: int | None = None, intake_needed: int = 1) -> list[Slot]:
     """Free slots of ``spec`` from shop-local ``first`` to ``last`` (inclusive) under ``rules``."""
     busy = list(busy)
     intake_used = intake_used or {}
     out: list[Slot] = []
     for day in days_between(first, last):
         for start, local in candidate_starts(spec, rules.zone, day):
-            if refusal(spec, start, rules, intake_used.get(day, 0)) is not None:
+            if refusal(spec, start, rules, intake_used.get(day, 0), intake_needed) is not None:
                 continue
             units = free_units(spec, start, held, busy)
             if units:

@@ -5,9 +5,9 @@ short reservation) holds one row per 15-minute **cell** of its blocked time (buf
 **capacity unit** of its resource, and ``scheduling_units`` is unique on (tenant, resource, unit,
 cell). Two bookings that overlap on the same unit cannot both commit, on SQLite and PostgreSQL alike;
 the service tries each unit in turn inside a savepoint and never checks before inserting. Drop-offs
-also hold one cell of the day's intake resource (``intake``), so the daily intake capacity is the same
-constraint. On PostgreSQL the appointments table carries, in addition, an ``EXCLUDE USING gist``
-over (tenant, resource, unit, time range) of live appointments (migration only: see there).
+also hold cells of the day's intake resource (``intake``: one unit per car, or per labour hour), so the
+daily intake capacity is the same constraint. On PostgreSQL the appointments table carries, in addition,
+an ``EXCLUDE USING gist`` over (tenant, resource, unit, time range) of live appointments (migration only: see there).
 """
 from __future__ import annotations
 
@@ -66,6 +66,8 @@ class SchedulingAppointment(TenantScoped, Base):
     uid: Mapped[str] = mapped_column(String(80))
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    labour_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """A drop-off's labour hours (the intake units it holds when the shop counts labour hours)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -205,7 +205,9 @@ def busy_rows(begin: datetime, end: datetime) -> list[SchedulingBusy]:
         SchedulingBusy.starts_at < end, SchedulingBusy.ends_at > begin).order_by(SchedulingBusy.starts_at)))
 
 
-def intake_used(first: date, last: date, now: datetime | None = None) -> dict[date, int]:
+def intake_used(first: date, last: date, now: datetime | None = None, ignore_appointment: int | None = None,
+                ignore_reservation: int | None = None) -> dict[date, int]:
+    """Intake units held per shop-local day (cars or labour hours; expired holds left out)."""
     now = now or utcnow()
     live = set(get_session().scalars(_live_reservations(now)))
     stmt = select(SchedulingUnit.cell, SchedulingUnit.appointment_id, SchedulingUnit.reservation_id).where(
@@ -213,7 +215,8 @@ def intake_used(first: date, last: date, now: datetime | None = None) -> dict[da
         SchedulingUnit.cell <= engine.intake_cell(last))
     out: dict[date, int] = {}
     for cell, appt, res in get_session().execute(stmt):
-        if appt is None and res is not None and res not in live:
+        if (appt is None and res is not None and (res not in live or res == ignore_reservation)) or (
+                appt is not None and appt == ignore_appointment):
             continue
         day = cell.astimezone(UTC).date()
         out[day] = out.get(day, 0) + 1
@@ -222,7 +225,7 @@ def intake_used(first: date, last: date, now: datetime | None = None) -> dict[da
 
 def availability(spec: TypeSpec, first: date | None = None, last: date | None = None, limit: int | None = None,
                  shop: Any | None = None, now: datetime | None = None,
-                 ignore_appointment: int | None = None) -> list[engine.Slot]:
+                 ignore_appointment: int | None = None, labour_hours: int | None = None) -> list[engine.Slot]:
     """Free slots of ``spec`` from shop-local ``first`` to ``last`` (default: today to the horizon)."""
     r = rules(shop, now)
     today = r.now.astimezone(r.zone).date()
@@ -234,7 +237,8 @@ def availability(spec: TypeSpec, first: date | None = None, last: date | None = 
     end = datetime.combine(last, datetime.min.time(), tzinfo=r.zone).astimezone(UTC) + timedelta(days=2)
     held = held_cells(spec.resource, begin, end, r.now, ignore_appointment)
     return engine.slots(spec, r, first, last, held, busy_periods(begin, end, spec.resource),
-                        intake_used(first, last, r.now) if spec.kind == "dropoff" else None, limit)
+                        intake_used(first, last, r.now, ignore_appointment) if spec.kind == "dropoff" else None,
+                        limit, intake_needed(labour_hours) if spec.kind == "dropoff" else 1)
 
 
 def alternatives(spec: TypeSpec, around: datetime, n: int = 5) -> list[engine.Slot]:
@@ -296,7 +300,11 @@ def parse_start(raw: Any) -> datetime:
     return value.astimezone(UTC)
 
 
-def _check(spec: TypeSpec | None, claim: Claim, start: datetime, *, staff: bool = False) -> TypeSpec:
+def _check(spec: TypeSpec | None, claim: Claim, start: datetime, *, staff: bool = False,
+           labour_hours: int | None = None, moving: int | None = None, holding: int | None = None) -> TypeSpec:
+    """The rules before capacity (a read: the database decides capacity when the cells go in).
+    ``moving``: the appointment being moved, ``holding``: the reservation being booked; their own
+    intake is not counted against their day."""
     if spec is None:
         raise refuse("scheduling_unknown_type", {"type": ["no such appointment type"]})
     if spec.kind == "pickup" and not is_ready(claim) and not staff:
@@ -305,8 +313,8 @@ def _check(spec: TypeSpec | None, claim: Claim, start: datetime, *, staff: bool 
     used = 0
     if spec.kind == "dropoff":
         day = start.astimezone(r.zone).date()
-        used = intake_used(day, day, r.now).get(day, 0)
-    code = engine.refusal(spec, start, r, used)
+        used = intake_used(day, day, r.now, ignore_appointment=moving, ignore_reservation=holding).get(day, 0)
+    code = engine.refusal(spec, start, r, used, intake_needed(labour_hours))
     if code is not None:
         raise refuse(code, {"start": [CODES[code][1]]})
     if not staff and busy_periods(start, start + timedelta(minutes=spec.duration), spec.resource):
@@ -346,8 +354,20 @@ def _hold(spec: TypeSpec, start: datetime, rows: list[SchedulingUnit], *, appoin
     return None
 
 
-def _hold_intake(day: date, rows: list[SchedulingUnit], *, appointment_id: int | None = None,
+def intake_needed(labour_hours: int | None = None) -> int:
+    """Intake units a drop-off takes from its day: 1 (the shop counts cars), or its labour hours
+    (``labour_hours``, else ``scheduling.dropoff_hours``) when the shop counts labour hours."""
+    s = _settings()
+    if s.get_str("intake_measure") != "hours":
+        return 1
+    return max(1, labour_hours or s.get_int("dropoff_hours"))
+
+
+def _hold_intake(day: date, rows: list[SchedulingUnit], needed: int = 1, *, appointment_id: int | None = None,
                  reservation_id: int | None = None) -> bool:
+    """Insert ``needed`` intake cells of ``day`` on distinct units (units the day does not show as
+    held first, so a free day takes no failed tries), each in a savepoint; False when the day has
+    fewer free units (the caller rolls the partial hold back)."""
     capacity = _settings().get_int("intake_capacity")
     if capacity <= 0:
         return True
@@ -358,7 +378,11 @@ def _hold_intake(day: date, rows: list[SchedulingUnit], *, appointment_id: int |
     session.execute(delete(SchedulingUnit).where(
         SchedulingUnit.resource == engine.INTAKE, SchedulingUnit.cell == cell,
         SchedulingUnit.appointment_id.is_(None), SchedulingUnit.reservation_id.in_(expired)))
-    for unit in range(capacity):
+    held = set(session.scalars(select(SchedulingUnit.unit).where(SchedulingUnit.resource == engine.INTAKE,
+                                                                 SchedulingUnit.cell == cell)))
+    order = [u for u in range(capacity) if u not in held] + [u for u in range(capacity) if u in held]
+    got = 0
+    for unit in order:
         try:
             with session.begin_nested():
                 row = SchedulingUnit(resource=engine.INTAKE, unit=unit, cell=cell, appointment_id=appointment_id,
@@ -366,13 +390,16 @@ def _hold_intake(day: date, rows: list[SchedulingUnit], *, appointment_id: int |
                 session.add(row)
                 session.flush()
             rows.append(row)
-            return True
+            got += 1
+            if got == needed:
+                return True
         except IntegrityError:
             continue
     return False
 
 
-def _place(spec: TypeSpec, start: datetime, **owner: Any) -> tuple[int, list[SchedulingUnit]]:
+def _place(spec: TypeSpec, start: datetime, labour_hours: int | None = None,
+           **owner: Any) -> tuple[int, list[SchedulingUnit]]:
     """Hold the slot (and for a drop-off the day's intake) inside one savepoint, or raise; returns the
     unit and the cell rows inserted."""
     session = get_session()
@@ -383,7 +410,8 @@ def _place(spec: TypeSpec, start: datetime, **owner: Any) -> tuple[int, list[Sch
     if unit is None:
         outer.rollback()
         raise _taken(spec, start)
-    if spec.kind == "dropoff" and not _hold_intake(start.astimezone(r_zone).date(), rows, **owner):
+    if spec.kind == "dropoff" and not _hold_intake(start.astimezone(r_zone).date(), rows,
+                                                   intake_needed(labour_hours), **owner):
         outer.rollback()
         raise refuse("scheduling_day_full", {"start": [CODES["scheduling_day_full"][1]]})
     outer.commit()
@@ -420,10 +448,13 @@ def book(claim: Claim, type_key: str, start: Any, **kwargs: Any) -> SchedulingAp
 
 
 def _book(claim: Claim, type_key: str, start: Any, *, source: str = "portal", notes: str | None = None,
-          reservation_id: int | None = None, staff: bool = False) -> SchedulingAppointment:
+          reservation_id: int | None = None, staff: bool = False,
+          labour_hours: int | None = None) -> SchedulingAppointment:
     session = get_session()
     start = parse_start(start)
-    spec = _check(get_type(type_key), claim, start, staff=staff)
+    if reservation_id is not None:
+        labour_hours = None  # the hold took the default; the booking keeps what it holds
+    spec = _check(get_type(type_key), claim, start, staff=staff, labour_hours=labour_hours, holding=reservation_id)
     if any(a.type_key == spec.key and a.status in LIVE for a in appointments_for_claim(claim.id)):
         raise refuse("scheduling_already_booked")
     now = utcnow()
@@ -438,11 +469,14 @@ def _book(claim: Claim, type_key: str, start: Any, *, source: str = "portal", no
             raise Refused(422, "scheduling_reservation_mismatch", "The reservation is for another time.")
         unit, rows = res.unit, []
     else:
-        unit, rows = _place(spec, start)
+        unit, rows = _place(spec, start, labour_hours)
+    hours = intake_needed(labour_hours) if spec.kind == "dropoff" and _settings().get_str(
+        "intake_measure") == "hours" else labour_hours
     appt = SchedulingAppointment(claim_id=claim.id, type_key=spec.key, kind=spec.kind, resource=spec.resource,
                                  unit=unit, starts_at=start, ends_at=start + timedelta(minutes=spec.duration),
                                  block_start=b0, block_end=b1, status="pending", source=source, uid=new_uid(),
-                                 sequence=0, notes=(notes or "")[:2000] or None, created_at=now, updated_at=now)
+                                 sequence=0, notes=(notes or "")[:2000] or None, labour_hours=hours,
+                                 created_at=now, updated_at=now)
     session.add(appt)
     session.flush()
     if reservation_id is not None:
@@ -566,12 +600,13 @@ def _reschedule(appt: SchedulingAppointment, start: Any, *, by_customer: bool = 
         raise refuse("scheduling_past_cutoff")
     start = parse_start(start)
     claim = session.get(Claim, appt.claim_id)
-    spec = _check(get_type(appt.type_key), claim, start, staff=not by_customer)
+    spec = _check(get_type(appt.type_key), claim, start, staff=not by_customer, labour_hours=appt.labour_hours,
+                  moving=appt.id)
     outer = session.begin_nested()
     _release_cells(appt)
     session.flush()
     try:
-        unit, _ = _place(spec, start, appointment_id=appt.id)
+        unit, _ = _place(spec, start, appt.labour_hours, appointment_id=appt.id)
     except Refused:
         outer.rollback()
         raise

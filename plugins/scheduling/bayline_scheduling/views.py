@@ -66,7 +66,8 @@ def _slots_page(spec: Any, *, appt: SchedulingAppointment | None = None, error: 
                 code: str | None = None, status: int = 200, chosen: str = "") -> Any:
     first = _day_arg() or service.local(utcnow()).date()
     slots = service.availability(spec, first=first, last=first + timedelta(days=6),
-                                 ignore_appointment=appt.id if appt else None)
+                                 ignore_appointment=appt.id if appt else None,
+                                 labour_hours=appt.labour_hours if appt else None)
     days: dict[date, list[Any]] = {}
     for s in slots:
         days.setdefault(s.local.date(), []).append(s)
@@ -284,6 +285,15 @@ def staff_move(appointment_id: int) -> Any:
     return _back()
 
 
+def _hours(raw: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 200:
+        raise Refused(422, "validation_error", "Labour hours are a whole number from 1 to 200.",
+                      errors={"labour_hours": ["a whole number from 1 to 200"]})
+    return int(raw)
+
+
 @staff.post("/claims/<int:claim_id>/book")
 @require("scheduling.manage")
 def staff_book(claim_id: int) -> Any:
@@ -291,12 +301,14 @@ def staff_book(claim_id: int) -> Any:
     if claim is None:
         abort(404)
     raw, type_key = request.form.get("start", ""), request.form.get("type", "")
+    raw_hours = request.form.get("labour_hours", "").strip()
+    form = {"claim_id": claim.id, "type": type_key, "start": raw, "labour_hours": raw_hours}
     try:
-        appt = service.book(claim, type_key, parse_local(raw), source="staff", staff=True)
+        hours = _hours(raw_hours)
+        appt = service.book(claim, type_key, parse_local(raw), source="staff", staff=True, labour_hours=hours)
     except Refused as refused:
         get_session().rollback()
-        return _calendar_page(error=f"Not booked: {refused.message}", status=refused.status,
-                              form={"claim_id": claim.id, "type": type_key, "start": raw})
+        return _calendar_page(error=f"Not booked: {refused.message}", status=refused.status, form=form)
     return redirect(url_for("plugin_scheduling.calendar_view", day=service.local(appt.starts_at).date().isoformat()),
                     code=303)
 

@@ -225,3 +225,47 @@ def test_availability_of_every_type_at_once(sched, move_to_ready):
     assert {s["type"] for s in r.get_json()} == {"inspection", "dropoff", "pickup"}
     r = sched.api.get(f"{API}/availability", query_string={"type": "teleport"})
     assert r.status_code == 404 and r.get_json()["code"] == "scheduling_unknown_type"
+
+
+def test_daily_intake_in_labour_hours(sched, make_claim):
+    """The shop counts labour hours: 16 a day, a drop-off counts its own hours (default 8)."""
+    sched.set("scheduling.intake_measure", "hours")
+    sched.set("scheduling.intake_capacity", 16)
+    claims = [make_claim(sched.shop, number=f"RO-5{i:03d}") for i in range(4)]
+    r = _book(sched.api, claims[0].id, TUE_0900, labour_hours=10)
+    assert r.status_code == 201 and r.get_json()["labour_hours"] == 10
+    r = _book(sched.api, claims[1].id, utc(2026, 3, 3, 15, 0))  # the default 8: 18 > 16
+    assert r.status_code == 409 and r.get_json()["code"] == "scheduling_day_full"
+    assert _count(sched.api, claims[1].id) == 0
+    # the default-sized drop-off is not offered that day any more; a small job still fits
+    slots = sched.api.get(f"{API}/availability", query_string={"type": "dropoff", "start": "2026-03-03",
+                                                                "end": "2026-03-04"}).get_json()
+    assert slots and all(s["local"].startswith("2026-03-04") for s in slots)
+    r = _book(sched.api, claims[1].id, utc(2026, 3, 3, 15, 0), labour_hours=6)
+    assert r.status_code == 201, r.get_json()
+    r = _book(sched.api, claims[2].id, utc(2026, 3, 3, 16, 0), labour_hours=1)  # 17 > 16
+    assert r.status_code == 409 and r.get_json()["code"] == "scheduling_day_full"
+    # moving the 10-hour job within its day keeps its hours (not counted twice); to Wednesday frees them
+    big = next(a for a in sched.api.get(f"{API}/appointments", query_string={"start": utc(2026, 3, 3),
+                                                                            "end": utc(2026, 3, 4)}).get_json()
+               if a["labour_hours"] == 10)
+    r = sched.api.patch(f"{API}/appointments/{big['id']}", json={"start": utc(2026, 3, 3, 19, 0)})
+    assert r.status_code == 200, r.get_json()
+    r = sched.api.patch(f"{API}/appointments/{big['id']}", json={"start": utc(2026, 3, 4, 14, 0)})
+    assert r.status_code == 200 and r.get_json()["labour_hours"] == 10
+    assert _book(sched.api, claims[2].id, utc(2026, 3, 3, 16, 0)).status_code == 201  # 6 + 8 = 14
+    r = _book(sched.api, claims[3].id, utc(2026, 3, 4, 15, 0))  # Wednesday: 10 + 8 > 16
+    assert r.status_code == 409 and r.get_json()["code"] == "scheduling_day_full"
+    r = _book(sched.api, claims[3].id, utc(2026, 3, 4, 15, 0), labour_hours=0)
+    assert r.status_code == 422 and r.get_json()["code"] == "validation_error"
+
+
+def test_a_reservation_of_the_last_intake_can_be_booked(sched, make_claim):
+    sched.set("scheduling.intake_capacity", 1)
+    r = sched.api.post(f"{API}/reservations", json={"claim_id": sched.claim.id, "type": "dropoff",
+                                                    "start": TUE_0900})
+    assert r.status_code == 201, r.get_json()
+    other = make_claim(sched.shop, number="RO-5100")
+    assert _book(sched.api, other.id, utc(2026, 3, 3, 16, 0)).status_code == 409  # the hold takes the day
+    r = _book(sched.api, sched.claim.id, TUE_0900, reservation_id=r.get_json()["id"])
+    assert r.status_code == 201, r.get_json()  # its own hold is not counted against it

@@ -118,3 +118,22 @@ def test_the_database_itself_refuses_an_overlap_written_past_the_service(app, sc
         session.add(appt(TUE_0900 + timedelta(minutes=15), "b@test"))
         with pytest.raises(IntegrityError, match="xc_scheduling_appointments_no_overlap"):
             session.commit()
+
+
+def test_parallel_drop_offs_never_overfill_the_day(app, sched, make_claim):
+    """20 drop-offs at 20 different times of one day, at once, against a daily intake of 16 labour
+    hours (8 each): exactly two get in, the others are told the day is full."""
+    sched.set("scheduling.intake_measure", "hours")
+    sched.set("scheduling.intake_capacity", 16)
+    ids = _claims(make_claim, sched.shop, 20, "DAY")
+    jobs = [(cid, "dropoff", TUE_0900 + timedelta(minutes=15 * i)) for i, cid in enumerate(ids)]
+    results = _race(app, sched.shop.id, jobs)
+    won = [r for r in results if r[1] is not None]
+    assert len(won) == 2, results
+    assert {r[2] for r in results if r[1] is None} == {"scheduling_day_full"}
+    with in_tenant(app, sched.shop.id) as session:
+        from bayline_scheduling.models import SchedulingUnit
+        from sqlalchemy import select
+
+        cells = session.scalars(select(SchedulingUnit).where(SchedulingUnit.resource == "intake")).all()
+        assert len(cells) == 16 and len({c.unit for c in cells}) == 16
