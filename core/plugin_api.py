@@ -71,6 +71,7 @@ from .portal.page import PortalPage
 from .shop_settings import ShopSettings, shop_settings
 from .tasks import enqueue
 from .tenancy import TenantScoped, current_tenant_id, tenant_scope, unscoped
+from .tenants import hours as shop_hours
 from .tenants.entitlements import is_feature_active
 from .tenants.models import Shop
 from .urls import external_url_for, public_url, safe_redirect_target
@@ -98,7 +99,7 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     "commit", "emit",
     # services
     "PortalLink", "Rejected", "channel_link", "claims", "enqueue", "files", "issue_portal_link", "link_ids_in",
-    "mask_json", "mask_links", "messages", "notify_shop_owners", "phones", "seal", "storage",
+    "mask_json", "mask_links", "messages", "notify_shop_owners", "phones", "seal", "shop_hours", "storage",
     "unmask_for_delivery", "unseal",
     # messaging core: the outbox, the consent ledger, the one template service
     "consent", "message_templates", "outbox",

@@ -40,7 +40,10 @@ NOT_OBJECT_IDS = {
     # platform admins only; tests/api/test_platform_features.py sweeps every /platform route as shop
     # owners, admin keys, group admins and anonymous callers (all refused, their own shop included)
     "shop_slug",
-    "slug",
+    "slug",  # also /plugins/scheduling/public/estimate/<slug>: a shop's public landing page, public by design
+    # /c/s/scheduling/book/<type_key>, /api/v1/plugins/scheduling/types/<type_key>: an appointment type key of
+    # the caller's own shop (a catalogue key, not a row of another shop)
+    "type_key",
 }
 # Parameters of plugin routes whose objects this sweep cannot create yet. Each is a known gap,
 # reported here rather than skipped silently; remove the entry when the sweep builds the object.
@@ -199,6 +202,25 @@ def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[s
         session.add(message)
         session.flush()
         ids["connection_id"], ids["email_message_id"] = conn.id, message.id
+    if "scheduling" in app.extensions["bayline.plugins"].plugins:
+        from datetime import UTC, datetime, timedelta
+
+        from bayline_scheduling.models import SchedulingAppointment, SchedulingReservation
+
+        claim = session.scalars(select(Claim).where(Claim.number == f"ZQ-{label}-0001")).one()
+        start = datetime(2031, 5, 6, 14, 0, tzinfo=UTC)
+        appt = SchedulingAppointment(tenant_id=shop_id, claim_id=claim.id, type_key="dropoff", kind="dropoff",
+                                     resource="dropoff", unit=0, starts_at=start, ends_at=start + timedelta(minutes=15),
+                                     block_start=start, block_end=start + timedelta(minutes=15), status="pending",
+                                     source="staff", uid=f"sweep-{label}@test", sequence=0)
+        session.add(appt)
+        reservation = SchedulingReservation(tenant_id=shop_id, claim_id=claim.id, type_key="inspection",
+                                            resource="inspection", unit=0, starts_at=start,
+                                            ends_at=start + timedelta(minutes=30),
+                                            expires_at=start + timedelta(days=1))
+        session.add(reservation)
+        session.flush()
+        ids["appointment_id"], ids["reservation_id"] = appt.id, reservation.id
     return ids
 
 
