@@ -70,14 +70,7 @@ class ShopSideCache:
         any of this request's data) match, else read (and kept). Without generations it is read."""
         if generations is None:
             return load_shop_side(get_session(), shop_id)
-        key = (int(shop_id), generations[0], generations[1])
-        with self._lock:
-            found = key in self._entries
-            kept = self._entries.get(key)
-        if not found:
-            kept = self._snapshot(shop_id)
-            with self._lock:
-                self._entries[key] = kept
+        kept = self._kept(shop_id, generations)
         if kept is None:
             return None
         session = get_session()
@@ -96,6 +89,15 @@ class ShopSideCache:
             stages = list(get_session().scalars(select(Stage).where(Stage.archived_at.is_(None))
                                                 .order_by(Stage.position, Stage.id)))
             return stages, values
+        kept = self._kept(shop_id, generations)
+        if kept is None:
+            return [], settings_registry.get_all(shop_id)
+        settings_registry.remember(shop_id, kept.settings)
+        session = get_session()
+        return [session.merge(s, load=False) for s in kept.stages], dict(kept.settings)
+
+    def _kept(self, shop_id: int, generations: Generations) -> ShopSide | None:
+        """The shop's side as kept for these generations (read and kept on first use)."""
         key = (int(shop_id), generations[0], generations[1])
         with self._lock:
             found = key in self._entries
@@ -104,11 +106,7 @@ class ShopSideCache:
             kept = self._snapshot(shop_id)
             with self._lock:
                 self._entries[key] = kept
-        if kept is None:
-            return [], settings_registry.get_all(shop_id)
-        settings_registry.remember(shop_id, kept.settings)
-        session = get_session()
-        return [session.merge(s, load=False) for s in kept.stages], dict(kept.settings)
+        return kept
 
     def _snapshot(self, shop_id: int) -> ShopSide | None:
         """Read in a session of its own and close it: the objects kept are detached, never shared

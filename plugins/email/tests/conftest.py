@@ -12,8 +12,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from bayline_email import models
 from bayline_email.testing.dovecot import Dovecot, available
 from bayline_email.testing.smtp import SmtpReceiver
+from sqlalchemy import func, select
 
 from bayline.testing.plugin import in_tenant
 
@@ -174,3 +176,18 @@ def finish_oauth(console, start, callback_prefix: str, verify: Any = True) -> An
     import html
 
     return console.post("/plugins/email/oauth/finish", data={k: html.unescape(v) for k, v in data.items()})
+
+
+def conn_of(app, shop):
+    with in_tenant(app, shop.id) as session:
+        return session.scalars(select(models.EmailConnection)).one()
+
+
+def rows(app, shop):
+    with in_tenant(app, shop.id) as session:
+        return session.scalars(select(models.EmailMessage).order_by(models.EmailMessage.id)).all()
+
+
+def count(app, shop):
+    with in_tenant(app, shop.id) as session:
+        return session.scalar(select(func.count(models.EmailMessage.id)))

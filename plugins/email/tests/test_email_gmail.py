@@ -13,8 +13,8 @@ from bayline_email import channel, gmail, oauth
 from bayline_email.models import EmailConnection, EmailMessage
 from bayline_email.testing.gmail import GmailServer
 from bayline_email.testing.oauth_server import OAuthServer
-from conftest import DOMAIN, finish_oauth, mail
-from sqlalchemy import func, select
+from conftest import DOMAIN, conn_of, count, finish_oauth, mail, rows
+from sqlalchemy import select
 
 from bayline.plugin_api import unseal, utcnow
 from bayline.testing.forms import csrf_token
@@ -62,20 +62,6 @@ def connect(s, gmail_api, address=None):
     assert done.status_code == 302, done.data[:800]
     return address
 
-
-def conn_of(app, shop):
-    with in_tenant(app, shop.id) as session:
-        return session.scalars(select(EmailConnection)).one()
-
-
-def rows(app, shop):
-    with in_tenant(app, shop.id) as session:
-        return session.scalars(select(EmailMessage).order_by(EmailMessage.id)).all()
-
-
-def count(app, shop):
-    with in_tenant(app, shop.id) as session:
-        return session.scalar(select(func.count(EmailMessage.id)))
 
 
 def test_connect_push_reply_threading_and_the_answer_on_the_same_thread(

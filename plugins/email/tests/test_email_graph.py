@@ -13,8 +13,8 @@ import pytest
 from bayline_email import channel, graph, oauth
 from bayline_email.models import EmailConnection, EmailMessage
 from bayline_email.testing.microsoft import MicrosoftServer
-from conftest import DOMAIN, finish_oauth, mail
-from sqlalchemy import func, select
+from conftest import DOMAIN, conn_of, count, finish_oauth, mail, rows
+from sqlalchemy import select
 
 from bayline.plugin_api import unseal, utcnow
 from bayline.testing.forms import csrf_token
@@ -50,20 +50,6 @@ def connect(s, microsoft, address=None):
     assert done.status_code == 302, done.data[:800]
     return address
 
-
-def conn_of(app, shop):
-    with in_tenant(app, shop.id) as session:
-        return session.scalars(select(EmailConnection)).one()
-
-
-def rows(app, shop):
-    with in_tenant(app, shop.id) as session:
-        return session.scalars(select(EmailMessage).order_by(EmailMessage.id)).all()
-
-
-def count(app, shop):
-    with in_tenant(app, shop.id) as session:
-        return session.scalar(select(func.count(EmailMessage.id)))
 
 
 def parsed(raw):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from bayline.testing.processes import wait_until
+from bayline.testing.processes import stop_process, wait_until
 
 BINARY = os.environ.get("BAYLINE_TEST_DOVECOT", "/usr/sbin/dovecot")
 CONFIG = """\
@@ -127,10 +127,5 @@ class Dovecot:
             imap.logout()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, 60)

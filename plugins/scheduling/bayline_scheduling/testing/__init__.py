@@ -113,10 +113,7 @@ class RadicaleServer:
         return self.client().calendar(url=url)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        from bayline.testing.processes import stop_process
+
+        if self.proc is not None:
+            stop_process(self.proc, 60)
