@@ -224,7 +224,12 @@ def passkey_sign_in() -> Any:
 @portal.post("/passkeys/<int:passkey_id>/delete")
 def passkey_delete(passkey_id: int) -> Any:
     account = _signed_in()
-    if account is None or not passkeys.remove(account, passkey_id):
+    if account is None:
+        # another shop's passkey is a 404 for anyone; this shop's needs its account signed in
+        if get_session().get(passkeys.AccountsPasskey, passkey_id) is None:
+            abort(404)
+        return redirect(url_for("plugin_accounts_portal.index"), 303)
+    if not passkeys.remove(account, passkey_id):
         abort(404)
     return redirect(url_for("plugin_accounts_portal.index", done="Passkey removed."), 303)
 
