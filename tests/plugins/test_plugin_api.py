@@ -293,3 +293,11 @@ def test_public_url_is_built_from_the_configured_public_url(app):
         assert plugin_api.public_url("/c/s/quotes/paid") == "http://localhost/c/s/quotes/paid"
         assert plugin_api.public_url("plugins/x") == "http://localhost/plugins/x"
         assert plugin_api.public_url() == "http://localhost/"
+
+
+def test_channel_ready_asks_the_shops_active_plugins(app, shop, sms_outbox):
+    """``plugin_api.channel_ready(shop, channel)``: the hook ``channel_ready`` of the shop's active
+    plugins (the SMS capture can text; nobody sends email in this test)."""
+    with app.test_request_context("/"), plugin_api.for_shop(shop.id) as bound:
+        assert plugin_api.channel_ready(bound, "sms") is True
+        assert plugin_api.channel_ready(bound, "email") is False
