@@ -111,5 +111,6 @@ def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
 
 @hookimpl
 def shop_archive_rules() -> ShopArchiveRules:
-    # one-time codes and sessions are short-lived secrets: not carried to another deployment
-    return ShopArchiveRules(skip_tables=("accounts_codes", "accounts_sessions"))
+    # one-time codes and sessions are short-lived secrets; passkeys are bound to this deployment's host
+    # (the WebAuthn relying party): none is carried to another deployment
+    return ShopArchiveRules(skip_tables=("accounts_codes", "accounts_sessions", "accounts_passkeys"))

@@ -38,6 +38,7 @@ from bayline.plugin_api import (
     PortalSection,
     SettingDef,
     Shop,
+    ShopArchiveRules,
     User,
     Viewer,
     commit,
@@ -227,3 +228,18 @@ def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
 
 def settings_of(shop: Any) -> Any:
     return shop_settings(NAME, shop)
+
+
+def _imported_member(row: dict[str, Any]) -> dict[str, Any]:
+    """A member in an imported shop: a new referral code (codes are unique across the deployment) and
+    no account link (the accounts plugin's ids are new; the next ``account.opened`` sets it again)."""
+    import secrets
+
+    from .service import CODE_ALPHABET
+
+    return {**row, "referral_code": "".join(secrets.choice(CODE_ALPHABET) for _ in range(8)), "account_id": None}
+
+
+@hookimpl
+def shop_archive_rules() -> ShopArchiveRules:
+    return ShopArchiveRules(on_import={"loyalty_members": _imported_member})
