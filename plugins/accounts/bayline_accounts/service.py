@@ -150,9 +150,13 @@ def send_code(claim: Claim, shop: Shop, kind: str) -> AccountsCode:
                                  subject=f"{shop.name}: your code" if kind == "email" else None,
                                  idempotency_key=f"accounts-code:{row.id}", claim=claim, kind="requested",
                                  thread=False, secret_fields={"code": code})
-    except Refused as refused:
+    except Refused as refused:  # opted out, consent revoked...: said without repeating the contact
         get_session().rollback()
-        raise Refused(502, "accounts_code_not_sent", f"The code could not be sent: {refused.message}") from None
+        why = {"opted_out": "it opted out of messages from the shop",
+               "consent_revoked": "messages to it were turned off"}.get(refused.code, "the shop cannot send to it")
+        raise Refused(502, "accounts_code_not_sent",
+                      f"The code could not be sent to your {masked(kind, value)}: {why}. Try the other way or "
+                      "call the shop.") from None
     row = db.get(AccountsCode, row.id)
     row.outbox_item_id = item.id
     commit()

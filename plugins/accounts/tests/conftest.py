@@ -48,7 +48,7 @@ def shop(make_shop: Callable, enable_plugin: Callable, sms_outbox: Any) -> Any:
     return shop
 
 
-def code_in(text: str) -> str:
+def code_in(text: str) -> str:  # the test modules keep their own copy (no import from conftest)
     found = re.findall(r"\b(\d{6})\b", text)
     assert found, text
     return found[-1]

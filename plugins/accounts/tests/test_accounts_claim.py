@@ -2,9 +2,8 @@
 and the bad-input line: expired, reused and brute-forced codes)."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
-
-from conftest import code_in
 
 from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
@@ -13,6 +12,12 @@ from bayline_accounts import service
 from bayline_accounts.models import AccountsAccount, AccountsCode, AccountsContact
 
 MOBILE = "+16175550100"
+
+
+def code_in(text: str) -> str:
+    found = re.findall(r"\b(\d{6})\b", text)
+    assert found, text
+    return found[-1]
 
 
 def _accounts(app, shop):
@@ -200,3 +205,17 @@ def test_guessing_is_rate_limited_per_address(app, shop, make_claim, portal_clie
     assert 429 in statuses
     r = customer.post("/c/s/accounts/verify", data={"code": "000000", "csrf_token": token})
     assert r.status_code == 429
+
+
+def test_an_opted_out_mobile_gets_a_clear_error_without_the_number(app, shop, make_claim, portal_client, sms_outbox):
+    claim = make_claim(shop, number="RO-3501")
+    with in_tenant(app, shop.id):
+        from bayline.plugin_api import commit, consent
+
+        consent.opt_out(MOBILE, "sms", "test")
+        commit()
+    customer = portal_client(claim)
+    r = customer.post("/c/s/accounts/code", data={"via": "mobile", "csrf_token": csrf_token(customer, "/c/s/")})
+    text = r.get_data(as_text=True)
+    assert r.status_code == 502 and "mobile ending 0100: it opted out" in text and "5550100" not in text
+    assert len(sms_outbox) == 0

@@ -2,7 +2,7 @@
 the ``webauthn`` library; bad answers are refused with a clear error and change nothing."""
 from __future__ import annotations
 
-from authenticator import SoftAuthenticator
+from accounts_authenticator import SoftAuthenticator
 
 from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
