@@ -12,7 +12,7 @@ pytest.importorskip("bayline_accounts", reason="the accounts plugin is not insta
 pytest.importorskip("bayline_loyalty", reason="the loyalty plugin is not installed")
 
 
-def test_claim_an_account_see_both_repairs_points_and_share(app, live_server, phone, artifacts, db_backend,
+def test_claim_an_account_see_both_repairs_points_and_share(app, live_server, phone, chromium, artifacts, db_backend,
                                                             make_shop, make_claim, enable_plugin, api_client,
                                                             sms_outbox):
     base = live_server
@@ -62,7 +62,29 @@ def test_claim_an_account_see_both_repairs_points_and_share(app, live_server, ph
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.locator("#loyalty").screenshot(path=str(artifacts / f"loyalty-phone-card-{db_backend}.png"))
 
-    friend = phone.new_page()  # what the friend opens (served under the app's own address here)
-    friend.goto(base + link.removeprefix("http://localhost"))
-    assert "A friend recommends Harbor Collision" in friend.content()
-    assert page.inner_text("#loyalty-code") in friend.inner_text("#loyalty-code")
+    # the friend's own phone: the shared link (served under the app's own address here), then, once the
+    # shop opened their repair, its portal with the code filled in
+    friend_claim = make_claim(shop, number="RO-8803", customer_first_name="Sam", customer_last_name="Ortiz",
+                              customer_mobile="+16175550333")
+    other_phone = chromium.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    other_phone.set_default_timeout(15_000)
+    try:
+        friend = other_phone.new_page()
+        friend.goto(base + link.removeprefix("http://localhost"))
+        assert "A friend recommends Harbor Collision" in friend.content()
+        code = page.inner_text("#loyalty-code")
+        assert code in friend.inner_text("#loyalty-code")
+        friend.goto(f"{base}/c/{friend_claim.portal_link.raw}")
+        friend.fill("#last_name", "Ortiz")
+        friend.fill("#claim_number", "8803")
+        friend.click("button:has-text('Show my repair')")
+        friend.wait_for_url(f"{base}/c/s/")
+        friend.wait_for_function(f"document.getElementById('loyalty-friend-code').value === '{code}'")
+        friend.click("#loyalty-referral-form button[type=submit]")
+        friend.wait_for_selector("#loyalty-referred")
+        assert friend.evaluate("document.documentElement.scrollWidth") <= 360
+        friend.screenshot(path=str(artifacts / f"loyalty-phone-referred-{db_backend}.png"), full_page=True)
+    finally:
+        other_phone.close()
+    referral = api_client(shop).get(f"/api/v1/plugins/loyalty/claims/{friend_claim.id}/points").get_json()["referral"]
+    assert referral["state"] == "pending" and referral["source"] == "portal"

@@ -15,7 +15,7 @@ plugin's ``account.opened`` / ``account.deleted`` events.
 
 One name everywhere: distribution ``bayline-loyalty`` · package ``bayline_loyalty`` · entry point
 ``loyalty`` · features ``loyalty`` and ``referrals`` · blueprints ``plugin_loyalty`` (``/plugins/loyalty``),
-``plugin_loyalty_api`` (``/api/v1/plugins/loyalty``),
+``plugin_loyalty_portal`` (``/c/s/loyalty``), ``plugin_loyalty_api`` (``/api/v1/plugins/loyalty``),
 ``plugin_loyalty_public`` (the referral page) · Alembic branch ``loyalty`` · tables ``loyalty_*`` ·
 settings ``loyalty.*`` · Celery task ``bayline_loyalty.expire``.
 """
@@ -145,9 +145,9 @@ def register_event_types() -> list[EventType]:
 @hookimpl
 def register_blueprints(app: Flask) -> list[Any]:
     from .api import api
-    from .views import staff
+    from .views import portal, staff
 
-    return [staff, api]
+    return [staff, portal, api]
 
 
 @hookimpl
@@ -205,13 +205,19 @@ def portal_sections(claim: Claim, viewer: Viewer) -> list[PortalSection]:
     """Points balance and referral link, for customers who saved their repairs to an account."""
     from . import service
 
+    sections = []
+    referrals = REFERRALS in g.features
+    referral = service.referral_of(claim.id) if referrals else None
+    if referrals and (referral is not None or service.may_be_referred(claim)):
+        html = render_template("bayline_loyalty/portal_referred.html", referral=referral, shop=g.shop)
+        sections.append(PortalSection("loyalty-referred", "Referred by a friend?", html, order=96))
     member = service.member_for_claim(claim, create=False)
     if member is None or member.account_id is None:
-        return []
+        return sections
     value = (Decimal(member.balance) * service.point_value()).quantize(Decimal("0.01")) if member.balance > 0 else None
     html = render_template("bayline_loyalty/portal_card.html", member=member, value=value,
-                           referrals=REFERRALS in g.features, link=referral_url(member), shop=g.shop)
-    return [PortalSection(NAME, "Your points", html, order=95)]
+                           referrals=referrals, link=referral_url(member), shop=g.shop)
+    return [PortalSection(NAME, "Your points", html, order=95), *sections]
 
 
 @hookimpl

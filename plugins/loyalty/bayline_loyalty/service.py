@@ -451,6 +451,18 @@ def refer(claim: Claim, code: Any, user_id: int | None, source: str = "intake") 
     return row
 
 
+def may_be_referred(claim: Claim) -> bool:
+    """Whether the portal offers the customer to enter a friend's code: a repair not delivered yet,
+    without a referral, of a contact new to the shop (no earlier repair)."""
+    contacts = contacts_of_claim(claim)
+    if claim.delivered_at is not None or not contacts:
+        return False
+    earlier = get_session().scalar(select(Claim.id).where(
+        Claim.id != claim.id, Claim.created_at <= claim.created_at,
+        or_(Claim.customer_mobile.in_(contacts), func.lower(Claim.customer_email).in_(contacts))))
+    return earlier is None
+
+
 def is_paid(claim: Claim) -> bool:
     """The customer paid for the repair: something net, and (for payment events) nothing left owing."""
     if net_paid(claim.id) <= 0:

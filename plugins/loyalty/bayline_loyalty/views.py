@@ -15,10 +15,12 @@ from bayline.plugin_api import (
     Claim,
     Refused,
     Shop,
+    current_portal_claim,
     current_principal,
     for_shop,
     get_session,
     is_feature_active,
+    portal_blueprint,
     public_blueprint,
     rate_limit,
     require,
@@ -31,6 +33,7 @@ from . import NAME, REFERRALS, referral_url, service
 from .models import LoyaltyMember, LoyaltyReferral
 
 staff = staff_blueprint(NAME)
+portal = portal_blueprint(NAME)
 public = public_blueprint(NAME, static_folder="static", static_url_path="/static")
 
 PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
@@ -174,6 +177,27 @@ def payment(claim_id: int) -> Any:
     except Refused as refused:
         return _panel_error(claim, refused, form)
     return redirect(f"/console/claims/{claim.id}#panel-{NAME}", 303)
+
+
+# -- the referred customer gives the code themselves (their portal) ----------------------------------------
+
+
+@portal.post("/referral")
+@rate_limit("10/hour", methods=["POST"])
+def portal_referral() -> Any:
+    """The customer of a new repair enters the code of the friend who sent them (the referral page
+    remembered it in this browser): the same checks as at the counter."""
+    claim = current_portal_claim()
+    if REFERRALS not in g.features:
+        abort(404)
+    code = (request.form.get("code") or "")[:20]
+    try:
+        service.refer(claim, code, None, source="portal")
+    except Refused as refused:
+        get_session().rollback()
+        return render_template("bayline_loyalty/portal_referral.html", shop=g.shop, error=refused.message,
+                               code=code), refused.status
+    return redirect("/c/s/#loyalty-referred", 303)
 
 
 # -- the public referral page ------------------------------------------------------------------------

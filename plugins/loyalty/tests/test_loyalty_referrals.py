@@ -116,3 +116,38 @@ def test_the_referral_link_shows_the_shop_and_code_never_the_referrer(app, progr
     assert "Ana" not in text and "Lopez" not in text and "0201" not in text
     assert page.headers["Cache-Control"] == "no-store"
     assert app.test_client().get("/plugins/loyalty/r/NOPE1234").status_code == 404
+
+
+def test_the_referred_customer_enters_the_code_on_their_portal(app, programme, make_claim, pay, member_of,
+                                                               portal_client, deliver):
+    _, referrer = _referrer(programme, make_claim, pay, member_of)
+    friend = make_claim(programme.shop, number="RO-6020", customer_mobile="+16175550240", customer_email=None)
+    customer = portal_client(friend)
+    page = customer.get("/c/s/").get_data(as_text=True)
+    assert "If a friend sent you, enter their code" in page
+    token = csrf_token(customer, "/c/s/")
+    r = customer.post("/c/s/loyalty/referral", data={"code": "WRONG123", "csrf_token": token})
+    assert r.status_code == 422 and 'value="WRONG123"' in r.get_data(as_text=True)
+    r = customer.post("/c/s/loyalty/referral", data={"code": referrer.code, "csrf_token": token})
+    assert r.status_code == 303
+    page = customer.get("/c/s/").get_data(as_text=True)
+    assert "Thanks for coming to us on a friend's recommendation" in page and "enter their code" not in page
+    r = programme.api.get(f"{API}/claims/{friend.id}/points").get_json()
+    assert r["referral"]["state"] == "pending" and r["referral"]["source"] == "portal"
+    pay(friend, "250.00")
+    deliver(friend)
+    assert member_of(_claim_of(app, referrer)).ledger[-1] == ("referral", 500)
+
+
+def test_returning_customers_and_delivered_repairs_get_no_code_box(app, programme, make_claim, pay, member_of,
+                                                                    portal_client, deliver):
+    _, referrer = _referrer(programme, make_claim, pay, member_of)
+    again = make_claim(programme.shop, number="RO-6030", customer_mobile="+16175550201", customer_email=None)
+    assert "enter their code" not in portal_client(again).get("/c/s/").get_data(as_text=True)
+    customer = portal_client(again)
+    token = csrf_token(customer, "/c/s/")
+    r = customer.post("/c/s/loyalty/referral", data={"code": referrer.code, "csrf_token": token})
+    assert r.status_code == 422 and "cannot refer themselves" in r.get_data(as_text=True)
+    done = make_claim(programme.shop, number="RO-6031", customer_mobile="+16175550250", customer_email=None)
+    deliver(done)
+    assert "enter their code" not in portal_client(done).get("/c/s/").get_data(as_text=True)
