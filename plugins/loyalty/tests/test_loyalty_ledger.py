@@ -227,3 +227,16 @@ def test_report_counts_issued_and_redeemed(app, programme, make_claim, pay, memb
     assert r.status_code == 422
     page = programme.staff.get("/plugins/loyalty/").get_data(as_text=True)
     assert "Points redeemed" in page and "200" in page
+
+
+def test_programme_settings_refuse_bad_values_and_keep_the_others(app, programme):
+    r = programme.api.patch("/api/v1/shop/settings", json={"loyalty.point_value": "abc",
+                                                           "loyalty.points_per_unit": "2"})
+    assert r.status_code == 422, r.get_json()
+    assert "loyalty.point_value" in str(r.get_json()) and "an amount such as 0.05" in str(r.get_json())
+    assert programme.api.get("/api/v1/shop/settings").get_json()["loyalty.points_per_unit"] == "1"  # none saved
+    r = programme.api.patch("/api/v1/shop/settings", json={"loyalty.points_per_unit": "2",
+                                                           "loyalty.expiry_months": 24})
+    assert r.status_code == 200 and r.get_json()["loyalty.points_per_unit"] == "2"
+    page = programme.staff.get("/console/settings/").get_data(as_text=True)
+    assert "Points per unit of currency the customer pays" in page and "Points for a referral" in page
