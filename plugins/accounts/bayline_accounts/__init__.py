@@ -96,15 +96,20 @@ def portal_sections(claim: Claim, viewer: Viewer) -> list[PortalSection]:
 
 
 @hookimpl
+def prefetch(claim: Claim, view: str, bundle: Any) -> None:
+    """The staff panel's rows join the claim page's one bundled statement (the portal card reads
+    nothing for a browser without an account)."""
+    from . import service
+
+    if view == "staff":
+        service.want_panel_rows(claim, bundle)
+
+
+@hookimpl
 def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
     from . import service
 
-    found = []
-    for kind in service.KINDS:
-        value = service.contact_of(claim, kind)
-        account = service.account_for_contact(kind, value, [claim.tenant_id]) if value else None
-        if account is not None:
-            found.append((kind, account))
+    found = service.accounts_of_claim(claim)
     html = render_template("bayline_accounts/panel.html", found=found, claim=claim)
     return [ClaimPanel(NAME, "Customer account", html, order=80)]
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app, g, session
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from bayline.plugin_api import (
     Claim,
@@ -35,6 +35,7 @@ from bayline.plugin_api import (
     messages,
     outbox,
     phones,
+    prefetched,
     shop_settings,
     tenant_scope,
     utcnow,
@@ -227,6 +228,48 @@ def claim_with_code(claim: Claim, shop: Shop, typed: str | None) -> AccountsAcco
     sign_in(account, "code")
     commit()
     return account
+
+
+# -- the staff panel's read (bundled with the claim page's other rows) --------------------------------
+
+CONTACTS, ACCOUNTS = "accounts.contacts", "accounts.accounts"
+
+
+def _contact_match(claim: Claim) -> Any:
+    pairs = [(kind, contact_of(claim, kind)) for kind in KINDS]
+    conditions = [and_(AccountsContact.kind == kind, AccountsContact.value == value) for kind, value in pairs if value]
+    return or_(*conditions) if conditions else None
+
+
+def _panel_stmts(claim: Claim) -> tuple[Any, Any] | None:
+    match = _contact_match(claim)
+    if match is None:
+        return None
+    return (select(AccountsContact).where(match).order_by(AccountsContact.id),
+            select(AccountsAccount).where(AccountsAccount.id.in_(select(AccountsContact.account_id).where(match)))
+            .order_by(AccountsAccount.id))
+
+
+def want_panel_rows(claim: Claim, bundle: Any) -> None:
+    stmts = _panel_stmts(claim)
+    if stmts is not None:
+        bundle.want(CONTACTS, stmts[0])
+        bundle.want(ACCOUNTS, stmts[1])
+
+
+def accounts_of_claim(claim: Claim) -> list[tuple[str, AccountsAccount]]:
+    """(contact kind, account) for the claim's mobile and email that have an account at its shop."""
+    stmts = _panel_stmts(claim)
+    if stmts is None:
+        return []
+    found = {c.kind: c for c in prefetched(CONTACTS, stmts[0])}
+    accounts = {a.id: a for a in prefetched(ACCOUNTS, stmts[1])}
+    out = []
+    for kind in KINDS:
+        contact = found.get(kind)
+        if contact is not None and contact.value == contact_of(claim, kind) and contact.account_id in accounts:
+            out.append((kind, accounts[contact.account_id]))
+    return out
 
 
 # -- accounts and sessions -------------------------------------------------------------------------

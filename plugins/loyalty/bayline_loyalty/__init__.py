@@ -196,6 +196,20 @@ def on_event(event: Event) -> None:
         commit()
 
 
+def new_key() -> str:
+    """A fresh idempotency key for a form (a double submit of the same form counts once)."""
+    import secrets
+
+    return secrets.token_hex(16)
+
+
+@hookimpl
+def prefetch(claim: Claim, view: str, bundle: Any) -> None:
+    from . import service
+
+    service.want_claim_rows(claim, bundle, staff=view == "staff")
+
+
 def referral_url(member: Any) -> str:
     return public_url(f"/plugins/loyalty/r/{member.referral_code}")
 
@@ -228,7 +242,7 @@ def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
     html = render_template("bayline_loyalty/panel.html", claim=claim, member=member,
                            referral=service.referral_of(claim.id), referrals=REFERRALS in g.features,
                            staff_entry=service.earn_from(g.shop) == "staff", paid=service.net_paid(claim.id),
-                           earned=service.claim_earned(claim.id), form={}, errors={})
+                           earned=service.claim_earned(claim.id), form={}, errors={}, new_key=new_key())
     return [ClaimPanel(NAME, "Loyalty", html, order=85)]
 
 

@@ -32,6 +32,7 @@ from bayline.plugin_api import (
     is_feature_active,
     outbox,
     phones,
+    prefetched,
     shop_settings,
     unscoped,
     utcnow,
@@ -114,14 +115,52 @@ def _new_code() -> str:
                 return code
 
 
+MEMBER, REFERRAL, PAYMENTS, ENTRIES, EARLIER = ("loyalty.member", "loyalty.referral", "loyalty.payments",
+                                                "loyalty.claim_entries", "loyalty.earlier_claims")
+
+
 def member_by_contact(contact: str) -> LoyaltyMember | None:
     return get_session().scalars(select(LoyaltyMember).where(LoyaltyMember.contact == contact)).first()
+
+
+def _member_stmt(contact: str) -> Any:
+    return select(LoyaltyMember).where(LoyaltyMember.contact == contact).order_by(LoyaltyMember.id)
+
+
+def _earlier_stmt(claim: Claim) -> Any:
+    contacts = contacts_of_claim(claim)
+    return select(Claim).where(Claim.id != claim.id, Claim.created_at <= claim.created_at, or_(
+        Claim.customer_mobile.in_(contacts), func.lower(Claim.customer_email).in_(contacts))).order_by(Claim.id)
+
+
+def want_claim_rows(claim: Claim, bundle: Any, *, staff: bool) -> None:
+    """The page bundle's parts (hook ``prefetch``): the claim customer's member, the claim's referral and,
+    for staff, its payments and entries; for the portal, the contact's earlier claims."""
+    contact = contact_of(claim)
+    if contact is not None:
+        bundle.want(MEMBER, _member_stmt(contact))
+    bundle.want(REFERRAL, select(LoyaltyReferral).where(LoyaltyReferral.claim_id == claim.id)
+                .order_by(LoyaltyReferral.id))
+    if staff:
+        bundle.want(PAYMENTS, select(LoyaltyPayment).where(LoyaltyPayment.claim_id == claim.id)
+                    .order_by(LoyaltyPayment.id))
+        bundle.want(ENTRIES, _claim_entries_stmt(claim.id))
+    elif contacts_of_claim(claim) and claim.delivered_at is None:
+        bundle.want(EARLIER, _earlier_stmt(claim))
+
+
+def _claim_entries_stmt(claim_id: int) -> Any:
+    return select(LoyaltyEntry).where(LoyaltyEntry.claim_id == claim_id,
+                                      LoyaltyEntry.kind.in_(("earn", "clawback"))).order_by(LoyaltyEntry.id)
 
 
 def member_for_claim(claim: Claim, create: bool = True) -> LoyaltyMember | None:
     contact = contact_of(claim)
     if contact is None:
         return None
+    if not create:  # a page's read: from the page's bundle when it declared it
+        found = [m for m in prefetched(MEMBER, _member_stmt(contact)) if m.contact == contact]
+        return found[0] if found else None
     member = member_by_contact(contact)
     if member is None and create:
         db = get_session()
@@ -256,14 +295,17 @@ def adjust(member: LoyaltyMember, points: Any, reason: Any, user_id: int | None,
 
 def claim_earned(claim_id: int) -> int:
     """Points the claim earned minus what was clawed back (never below zero)."""
-    total = get_session().scalar(select(func.coalesce(func.sum(LoyaltyEntry.delta), 0)).where(
-        LoyaltyEntry.claim_id == claim_id, LoyaltyEntry.kind.in_(("earn", "clawback")))) or 0
+    total = sum(e.delta for e in prefetched(ENTRIES, _claim_entries_stmt(claim_id)) if e.claim_id == claim_id)
     return max(0, int(total))
 
 
 def net_paid(claim_id: int) -> Decimal:
     total = Decimal("0")
-    for p in get_session().scalars(select(LoyaltyPayment).where(LoyaltyPayment.claim_id == claim_id)):
+    rows = prefetched(PAYMENTS, select(LoyaltyPayment).where(LoyaltyPayment.claim_id == claim_id)
+                      .order_by(LoyaltyPayment.id))
+    for p in rows:
+        if p.claim_id != claim_id:
+            continue
         total += Decimal(p.amount) if p.kind == "payment" else -Decimal(p.amount)
     return total
 
@@ -403,7 +445,9 @@ def member_by_code(code: str) -> LoyaltyMember | None:
 
 
 def referral_of(claim_id: int) -> LoyaltyReferral | None:
-    return get_session().scalars(select(LoyaltyReferral).where(LoyaltyReferral.claim_id == claim_id)).first()
+    rows = prefetched(REFERRAL, select(LoyaltyReferral).where(LoyaltyReferral.claim_id == claim_id)
+                      .order_by(LoyaltyReferral.id))
+    return next((r for r in rows if r.claim_id == claim_id), None)
 
 
 def refer(claim: Claim, code: Any, user_id: int | None, source: str = "intake") -> LoyaltyReferral:
@@ -454,13 +498,9 @@ def refer(claim: Claim, code: Any, user_id: int | None, source: str = "intake") 
 def may_be_referred(claim: Claim) -> bool:
     """Whether the portal offers the customer to enter a friend's code: a repair not delivered yet,
     without a referral, of a contact new to the shop (no earlier repair)."""
-    contacts = contacts_of_claim(claim)
-    if claim.delivered_at is not None or not contacts:
+    if claim.delivered_at is not None or not contacts_of_claim(claim):
         return False
-    earlier = get_session().scalar(select(Claim.id).where(
-        Claim.id != claim.id, Claim.created_at <= claim.created_at,
-        or_(Claim.customer_mobile.in_(contacts), func.lower(Claim.customer_email).in_(contacts))))
-    return earlier is None
+    return not [c for c in prefetched(EARLIER, _earlier_stmt(claim)) if c.id != claim.id]
 
 
 def is_paid(claim: Claim) -> bool:

@@ -29,7 +29,7 @@ from bayline.plugin_api import (
     utcnow,
 )
 
-from . import NAME, REFERRALS, referral_url, service
+from . import NAME, REFERRALS, new_key, referral_url, service
 from .models import LoyaltyMember, LoyaltyReferral
 
 staff = staff_blueprint(NAME)
@@ -79,7 +79,7 @@ def _member_page(member: LoyaltyMember, form: dict[str, Any] | None = None, erro
                            referrals=[(r, claims.get(r.claim_id)) for r in made], link=referral_url(member),
                            value=service.point_value(), form=form or {}, errors=errors or {}, error=error,
                            which=which, can_adjust=current_principal().can("loyalty.adjust"),
-                           referrals_on=REFERRALS in g.features), status
+                           referrals_on=REFERRALS in g.features, new_key=new_key()), status
 
 
 @staff.get("/members/<int:member_id>")
@@ -149,7 +149,7 @@ def _panel_error(claim: Claim, refused: Refused, form: dict[str, Any]) -> Any:
     return render_template("bayline_loyalty/claim_form.html", shop=g.shop, claim=claim, form=form,
                            errors=_field_errors(refused), error=refused.message,
                            referrals=REFERRALS in g.features,
-                           staff_entry=service.earn_from(g.shop) == "staff"), refused.status
+                           staff_entry=service.earn_from(g.shop) == "staff", new_key=new_key()), refused.status
 
 
 @staff.post("/claims/<int:claim_id>/referral")
