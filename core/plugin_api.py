@@ -24,6 +24,7 @@ from .errors import Refused, wants_json
 from .events import commit, emit
 from .files import Attachment, Photo, Rejected
 from .messages import public as messages
+from .messages.channels import channel_ready
 from .messages.models import Message
 from .messaging import consent
 from .messaging import public as outbox
@@ -98,9 +99,9 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # events
     "commit", "emit",
     # services
-    "PortalLink", "Rejected", "channel_link", "claims", "enqueue", "files", "issue_portal_link", "link_ids_in",
-    "mask_json", "mask_links", "messages", "notify_shop_owners", "phones", "seal", "shop_hours", "storage",
-    "unmask_for_delivery", "unseal",
+    "PortalLink", "Rejected", "channel_link", "channel_ready", "claims", "enqueue", "files", "issue_portal_link",
+    "link_ids_in", "mask_json", "mask_links", "messages", "notify_shop_owners", "phones", "seal", "shop_hours",
+    "storage", "unmask_for_delivery", "unseal",
     # messaging core: the outbox, the consent ledger, the one template service
     "consent", "message_templates", "outbox",
     # shop context, settings, platform configuration, features

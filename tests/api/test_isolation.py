@@ -44,6 +44,9 @@ NOT_OBJECT_IDS = {
     # /c/s/scheduling/book/<type_key>, /api/v1/plugins/scheduling/types/<type_key>: an appointment type key of
     # the caller's own shop (a catalogue key, not a row of another shop)
     "type_key",
+    # /plugins/loyalty/r/<referral_code>: a public page a customer shares on purpose (the shop and the
+    # code, never who referred), see plugins/loyalty/tests/test_loyalty_referrals.py
+    "referral_code",
 }
 # Parameters of plugin routes whose objects this sweep cannot create yet. Each is a known gap,
 # reported here rather than skipped silently; remove the entry when the sweep builds the object.
@@ -70,6 +73,9 @@ QUOTE = {"estimate_id": "sweep", "version": 0, "lines": [
     {"description": "Zq sweep bumper", "part_number": "P1", "unit_price": "100.00"},
     {"description": "Zq sweep customer line", "unit_price": "20.00", "payer": "customer"}]}
 BODIES[("/api/v1/plugins/quotes/claims/<int:claim_id>/imports", "POST")] = {"format": "json", "content": QUOTE}
+# loyalty: shop A's own member's code (the sweep's member of each shop is SWEEP<label>XX)
+BODIES[("/api/v1/plugins/loyalty/claims/<int:claim_id>/referral", "POST")] = {"code": "SWEEPAXX"}
+BODIES[("/api/v1/plugins/loyalty/claims/<int:claim_id>/payments", "POST")] = {"amount": "10.00"}
 # Multipart bodies (file uploads): a factory per route, since a file object is read once.
 MULTIPART: dict[tuple[str, str], Any] = {
     ("/api/v1/claims/<int:claim_id>/photos", "POST"): lambda: {"files": (io.BytesIO(sweep_jpeg()), "s.jpg")},
@@ -221,6 +227,42 @@ def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[s
         session.add(reservation)
         session.flush()
         ids["appointment_id"], ids["reservation_id"] = appt.id, reservation.id
+    if "accounts" in app.extensions["bayline.plugins"].plugins:
+        from bayline_accounts.models import AccountsAccount, AccountsContact, AccountsPasskey
+
+        from bayline.tenants import provisioning
+        from bayline.tenants.models import Shop
+
+        provisioning.set_addon(session.get(Shop, shop_id), "accounts", True)
+        account = AccountsAccount(tenant_id=shop_id)
+        session.add(account)
+        session.flush()
+        session.add(AccountsContact(tenant_id=shop_id, account_id=account.id, kind="mobile", value="+16175550100"))
+        passkey = AccountsPasskey(tenant_id=shop_id, account_id=account.id, credential_id=f"sweep-{label}",
+                                  public_key=b"sweep", sign_count=0, transports=[], name=f"Zq{label}passkey")
+        session.add(passkey)
+        session.flush()
+        ids["account_id"], ids["passkey_id"] = account.id, passkey.id
+    if "loyalty" in app.extensions["bayline.plugins"].plugins:
+        from bayline_loyalty.models import LoyaltyMember
+
+        from bayline.tenants import provisioning
+        from bayline.tenants.models import Shop
+
+        for feature in ("loyalty", "referrals"):
+            provisioning.set_addon(session.get(Shop, shop_id), feature, True)
+        member = LoyaltyMember(tenant_id=shop_id, contact=f"zq-{label.lower()}-member@example.com",
+                               name=f"Zq{label}member", balance=10, referral_code=f"SWEEP{label}XX")
+        session.add(member)
+        session.flush()
+        ids["member_id"] = member.id
+        from bayline.messaging import consent
+        from bayline.tenants.models import ShopSetting
+
+        # the controls' offer is sent (marketing consent) and their payment entered by staff
+        consent.set_consent(member.contact, "email", "marketing", "granted", "sweep", wording_version="v1")
+        session.add(ShopSetting(tenant_id=shop_id, key="loyalty.earn_from", value="staff"))
+        session.flush()
     return ids
 
 
@@ -269,7 +311,8 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
                         markers=[f"ZQ-{label}-0001", f"Zq{label}lastname", f"zq {label} secret note",
                                  f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname",
                                  f"Zq{label}keyname", f"Zq{label}outboxbody", f"zq-{label.lower()}-invitee",
-                                 f"Zq{label}csicomment", f"Zq{label}aidraft"],
+                                 f"Zq{label}csicomment", f"Zq{label}aidraft", f"Zq{label}member",
+                                 f"Zq{label}passkey"],
                         ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id,
                              "photo_id": photo_id, "attachment_id": attachment_id, "key_id": api_key.id,
                              "invitation_id": invitation.id,

@@ -315,3 +315,11 @@ def test_notify_shop_owners_mails_only_that_shops_owners(app, make_shop, make_us
         sent.clear()
         assert plugin_api.notify_shop_owners("Mailbox stopped", "Reconnect it.", shop.id) == [owner.email]
         assert [m["to"] for m in sent] == [owner.email]
+
+
+def test_channel_ready_asks_the_shops_active_plugins(app, shop, sms_outbox):
+    """``plugin_api.channel_ready(shop, channel)``: the hook ``channel_ready`` of the shop's active
+    plugins (the SMS capture can text; nobody sends email in this test)."""
+    with app.test_request_context("/"), plugin_api.for_shop(shop.id) as bound:
+        assert plugin_api.channel_ready(bound, "sms") is True
+        assert plugin_api.channel_ready(bound, "email") is False
