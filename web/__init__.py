@@ -110,6 +110,10 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["ago"] = relative_days
     app.jinja_env.globals["csrf_token"] = generate_csrf
+    from bayline.brand import current_brand, powered_by
+
+    app.jinja_env.globals["current_brand"] = current_brand  # hook ``branding``: portal and e-sign pages
+    app.jinja_env.globals["powered_by"] = powered_by
 
     before_render_template.connect(_extra_template_vars, app)
 
