@@ -58,7 +58,9 @@ def short_url(url: str) -> str | None:
     """The typable short URL of a printed link's ``url`` (None when the link has no short code)."""
     raw = url.rsplit(tokens.PATH_PREFIX, 1)[-1]
     token = tokens.find_any(raw)
-    return tokens.portal_url(tokens.short_code(raw), token.tenant_id) if token is not None and token.short_hash else None
+    if token is None or not token.short_hash:
+        return None
+    return tokens.portal_url(tokens.short_code(raw), token.tenant_id)
 
 
 def sheet(claim: Claim, shop: Shop, url: str) -> layout.Sheet:
