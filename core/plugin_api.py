@@ -31,6 +31,7 @@ from .messaging.models import OutboxItem
 from .plugins.blueprints import (
     PluginApiBlueprint,
     api_blueprint,
+    landing_blueprint,
     portal_blueprint,
     public_blueprint,
     rate_limit,
@@ -41,6 +42,7 @@ from .plugins.markers import hookimpl
 from .plugins.scope import for_shop
 from .plugins.types import (
     ArchiveRemap,
+    Brand,
     CheckoutStart,
     ClaimPanel,
     Event,
@@ -55,6 +57,7 @@ from .plugins.types import (
     ShopArchiveRules,
     SignatureDocument,
     SignatureRequest,
+    TenantHost,
     Viewer,
 )
 from .portal.current import current_portal_claim
@@ -63,19 +66,20 @@ from .shop_settings import ShopSettings, shop_settings
 from .tasks import enqueue
 from .tenancy import TenantScoped, current_tenant_id, tenant_scope, unscoped
 from .tenants.entitlements import is_feature_active
-from .tenants.models import Shop
+from .tenants.models import Group, Shop
 from .urls import external_url_for, public_url, safe_redirect_target
 
 __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
-    "ArchiveRemap", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalSection",
-    "SettingDef", "ShopArchiveRules", "Viewer", "hookimpl",
+    "ArchiveRemap", "Brand", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission",
+    "PortalSection", "SettingDef", "ShopArchiveRules", "TenantHost", "Viewer", "hookimpl",
     # payment providers and signatures: one plugin provides, another uses (hooks payment_provider,
     # request_signature)
     "CheckoutStart", "PaidNotice", "PaymentProvider", "SignatureDocument", "SignatureRequest", "payments",
     "signatures",
     # models a hook receives or a plugin reads
-    "Attachment", "Claim", "EtaHistory", "Message", "OutboxItem", "Photo", "Shop", "Stage", "StageHistory", "User",
+    "Attachment", "Claim", "EtaHistory", "Group", "Message", "OutboxItem", "Photo", "Shop", "Stage", "StageHistory",
+    "User",
     # database and tenancy
     "Base", "TenantScoped", "UTCDateTime", "current_tenant_id", "get_session", "tenant_scope", "unscoped",
     "utcnow",
@@ -91,7 +95,8 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     "shop_settings",
     # views: errors, permissions, blueprints
     "PluginApiBlueprint", "Principal", "Refused", "api_blueprint", "current_portal_claim", "current_principal",
-    "portal_blueprint", "public_blueprint", "rate_limit", "require", "staff_blueprint", "wants_json",
+    "landing_blueprint", "portal_blueprint", "public_blueprint", "rate_limit", "require", "staff_blueprint",
+    "wants_json",
     # absolute links (from BAYLINE_PUBLIC_URL) and redirect targets
     "external_url_for", "public_url", "safe_redirect_target",
 ]
