@@ -2,24 +2,12 @@
 helpers to read what a page links to."""
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-BRAND = {"primary": "#7a1f2b", "text_on_primary": "#ffffff", "accent": "#b8860b", "surface": "#fffdf8",
-         "radius": 12, "welcome": "Welcome to Harbor Collision"}
-
-
-def png(size: tuple[int, int] = (120, 60), colour: tuple[int, int, int] = (122, 31, 43)) -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "PNG")
-    return out.getvalue()
+from branding_helpers import png
 
 
 @pytest.fixture
@@ -35,11 +23,6 @@ def shop_on(app: Any, make_shop: Callable, make_user: Callable, client_for: Call
         return SimpleNamespace(shop=shop, owner=owner, client=client_for(owner, shop), api=api_client(shop))
 
     return factory
-
-
-def stylesheet_url(html: str) -> str | None:
-    match = re.search(r'href="(/plugins/branding/shops/[^"]+/brand\.css\?v=[^"]+)"', html)
-    return match.group(1).replace("&amp;", "&") if match else None
 
 
 @pytest.fixture
