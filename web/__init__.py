@@ -90,6 +90,7 @@ def init_web(app: Flask) -> None:
     from .introspection import bp as introspection_bp
     from .outbox_console import bp as outbox_bp
     from .platform import bp as platform_bp
+    from .platform import group_bp as group_plans_bp
     from .shop_settings import bp as settings_bp
     from .staff_auth import bp as auth_bp
     from .unsubscribe import bp as unsubscribe_bp
@@ -101,6 +102,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(unsubscribe_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(platform_bp)
+    app.register_blueprint(group_plans_bp)
     from .portal import init_portal
 
     init_portal(app)
