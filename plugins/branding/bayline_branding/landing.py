@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bayline.plugin_api import (
@@ -209,7 +209,17 @@ def find_repair(slug: str) -> Any:
                                    find_error="Enter the claim number and your last name or mobile number.",
                                    typed={"claim_number": number, "last_name": name, "phone": phone})
             return _public(make_response(html, 422))
-        enqueue("bayline_branding.find_repair", shop.id, number, name, phone)
         html = render_template("bayline_branding/landing_found.html", shop=shop, brand=service.brand(shop),
                                message=FIND_ANSWER, back=url_for("plugin_branding_landing.shop_page", slug=slug))
-        return _public(make_response(html))
+        response = _public(make_response(html))
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        shop_id = shop.id
+
+        def look_up() -> None:
+            # after the answer went out: a match and a miss cost the request the same (a worker does
+            # the lookup; eager Celery runs it here, after the response)
+            with app.app_context():
+                enqueue("bayline_branding.find_repair", shop_id, number, name, phone)
+
+        response.call_on_close(look_up)
+        return response
