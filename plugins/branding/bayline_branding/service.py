@@ -122,7 +122,8 @@ def _text_errors(data: dict[str, Any]) -> dict[str, list[str]]:
 
 def validate(data: dict[str, Any], *, shop: Shop, for_group: bool = False) -> dict[str, Any]:
     """Checked values from a form or API body, or :class:`Refused` 422 with every field's error."""
-    errors = tokens.check(data)
+    base = {} if for_group else {k: v for k, v in effective(shop).values.items() if k in TOKEN_FIELDS}
+    errors = tokens.check(data, base)
     errors.update(_text_errors(data))
     clean: dict[str, Any] = {}
     if "custom_css" in data:

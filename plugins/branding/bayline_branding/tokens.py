@@ -107,9 +107,10 @@ def effective(tokens: dict[str, Any]) -> dict[str, Any]:
     return {key: tokens.get(key) if tokens.get(key) not in (None, "") else default for key, default in DEFAULTS.items()}
 
 
-def check(tokens: dict[str, Any]) -> dict[str, list[str]]:
+def check(tokens: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, list[str]]:
     """Field errors for ``tokens`` (raw input): values that are not colours, then every pair below its
-    ratio, named on its foreground field with the measured ratio and a colour that passes."""
+    ratio, named on its foreground field with the measured ratio and a colour that passes. Tokens
+    not given are read from ``base`` (what the shop shows now, e.g. inherited from its group)."""
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
     for key in DEFAULTS:
@@ -122,7 +123,8 @@ def check(tokens: dict[str, Any]) -> dict[str, list[str]]:
             errors[key] = [str(exc)]
     if errors:
         return errors
-    values = {**effective(clean), "ink": INK}
+    merged = {**{k: v for k, v in (base or {}).items() if k in DEFAULTS and v not in (None, "")}, **clean}
+    values = {**effective(merged), "ink": INK}
     for pair in PAIRS:
         fg, bg = values[pair.foreground], values[pair.background]
         ratio = contrast(fg, bg)
