@@ -48,6 +48,10 @@ HOOK_TESTS: dict[str, str] = {
     "tenant_provisioned": "tests/plugins/test_hook_callers.py::test_tenant_provisioned_rows_commit_with_the_shop",
     "entitlements_changed": "tests/plugins/test_hook_callers.py::test_entitlements_changed_on_plan_addon_and_toggle",
     "shop_archive_rules": "tests/ops/test_shop_archive.py::test_a_plugin_table_travels_by_its_rules",
+    "branding": "plugins/branding/tests/test_branding_surfaces.py::test_professional_portal_carries_the_shop_brand",
+    "resolve_host": "plugins/branding/tests/test_branding_hosts.py::test_a_group_host_serves_only_its_groups_claims",
+    "tenant_host": "plugins/branding/tests/test_branding_hosts.py::"
+                   "test_links_issued_for_a_groups_claim_carry_the_group_host",
 }
 
 
