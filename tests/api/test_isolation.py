@@ -41,6 +41,9 @@ NOT_OBJECT_IDS = {
     # owners, admin keys, group admins and anonymous callers (all refused, their own shop included)
     "shop_slug",
     "slug",
+    # /api/v1/plugins/branding/images/<field>, /plugins/branding/shops/<slug>/<field>.png: which brand image
+    # (logo or favicon), of the caller's own shop or of a shop's public brand; see plugins/branding/tests
+    "field",
 }
 # Parameters of plugin routes whose objects this sweep cannot create yet. Each is a known gap,
 # reported here rather than skipped silently; remove the entry when the sweep builds the object.
