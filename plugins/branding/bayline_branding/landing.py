@@ -186,8 +186,11 @@ def group_page(slug: str) -> Any:
 
 
 def _find_key() -> str:
+    """Per claim number of one shop (whichever of its slugs, current or old, the form was posted to)."""
     number = re.sub(r"[\W_]", "", (request.form.get("claim_number") or "").casefold())[:40]
-    return f"branding-find:{(request.view_args or {}).get('slug', '')}:{number}"
+    slug = str((request.view_args or {}).get("slug", ""))
+    target, _ = landing_slugs.find("p", slug)
+    return f"branding-find:{target.id if isinstance(target, Shop) else slug}:{number}"
 
 
 @landing.post("/p/<string(maxlength=80):slug>/find")

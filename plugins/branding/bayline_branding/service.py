@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g
 from sqlalchemy import select
 
 from bayline.plugin_api import Brand, Refused, Shop, get_session, is_feature_active, storage, unscoped
@@ -186,7 +185,6 @@ def set_image(shop: Shop, field: str, data: bytes, filename: str | None, group: 
     side = logos.FAVICON_SIDE if field == "favicon" else logos.LOGO_SIDE
     asset = logos.prepare(data, side, filename)
     key, version = logos.store(shop.id, asset, field)
-    g.setdefault("branding_written", []).append(key)
     row: Any = save_group(shop, {}) if group else (profile(shop) or BrandingProfile(tenant_id=shop.id))
     setattr(row, f"{field}_key", key)
     setattr(row, f"{field}_version", version)
