@@ -54,14 +54,18 @@ def test_professional_portal_carries_the_shop_brand(app, shop_on, make_claim, po
 
 def test_the_esign_page_carries_the_brand_or_not(app, shop_on, make_claim, portal_client, enable_plugin):
     pro, starter = shop_on("professional"), shop_on("starter")
-    _branded(pro, logo=False)
+    _branded(pro)
     for shop in (pro.shop, starter.shop):
         enable_plugin(shop, "esign")
     page = portal_client(make_claim(pro.shop)).get("/c/s/esign/", headers={"Accept": "text/html"})
-    assert page.status_code == 200 and "Documents to sign" in page.get_data(as_text=True)
-    assert stylesheet_url(page.get_data(as_text=True))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Documents to sign" in html
+    css_url = stylesheet_url(html)
+    assert css_url and "--accent:#7a1f2b" in app.test_client().get(css_url).get_data(as_text=True)
+    assert 'class="shop-logo" src="/plugins/branding/shops/' in html
     plain = portal_client(make_claim(starter.shop)).get("/c/s/esign/", headers={"Accept": "text/html"})
-    assert plain.status_code == 200 and stylesheet_url(plain.get_data(as_text=True)) is None
+    html = plain.get_data(as_text=True)
+    assert plain.status_code == 200 and stylesheet_url(html) is None and "shop-logo" not in html
 
 
 def test_customer_mail_inlines_the_brand(app, shop_on):
@@ -98,20 +102,22 @@ def _near(colours: set[tuple[int, int, int]], rgb: tuple[int, int, int], toleran
 
 
 @pytest.mark.parametrize("plan,branded", [("starter", False), ("professional", True)])
-def test_work_order_pdf_has_the_logo_and_colour_as_the_plan_says(app, shop_on, make_claim, plan, branded):
+@pytest.mark.parametrize("document", ["work-order", "hang-tag", "receipt"])
+def test_printed_documents_have_the_logo_and_colour_as_the_plan_says(app, shop_on, make_claim, plan, branded,
+                                                                     document):
     from pypdf import PdfReader
 
     shop = shop_on(plan, name="Harbor Collision")
     if branded:
         _branded(shop)
     claim = make_claim(shop.shop)
-    r = shop.api.post(f"/api/v1/claims/{claim.id}/documents", json={"document": "work-order"})
+    r = shop.api.post(f"/api/v1/claims/{claim.id}/documents", json={"document": document})
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     pixels = _pdf_pixels(r.data)
     assert _near(pixels, (0x7A, 0x1F, 0x2B)) is branded  # the primary colour bar
     assert _near(pixels, LOGO_RGB) is branded  # the logo
     text = PdfReader(io.BytesIO(r.data)).pages[0].extract_text()
-    assert "Harbor Collision" in text and "Work order" in text
+    assert "Harbor Collision" in text
 
 
 def test_moving_to_starter_drops_the_brand_on_the_next_request(app, shop_on, make_claim, portal_client):
