@@ -33,6 +33,7 @@ from .messaging.models import OutboxItem
 from .plugins.blueprints import (
     PluginApiBlueprint,
     api_blueprint,
+    landing_blueprint,
     portal_blueprint,
     public_blueprint,
     rate_limit,
@@ -44,6 +45,7 @@ from .plugins.scope import for_shop
 from .plugins.secrets import seal, unseal
 from .plugins.types import (
     ArchiveRemap,
+    Brand,
     CheckoutStart,
     ClaimFact,
     ClaimPanel,
@@ -64,6 +66,7 @@ from .plugins.types import (
     ShopArchiveRules,
     SignatureDocument,
     SignatureRequest,
+    TenantHost,
     Viewer,
 )
 from .portal.current import current_portal_claim
@@ -74,13 +77,13 @@ from .tasks import enqueue
 from .tenancy import TenantScoped, current_tenant_id, tenant_scope, unscoped
 from .tenants import hours as shop_hours
 from .tenants.entitlements import is_feature_active
-from .tenants.models import Shop
+from .tenants.models import Group, Shop
 from .urls import external_url_for, public_url, safe_redirect_target
 
 __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
-    "ArchiveRemap", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalPage",
-    "PortalSection", "SettingDef", "ShopArchiveRules", "Viewer", "hookimpl",
+    "ArchiveRemap", "Brand", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalPage",
+    "PortalSection", "SettingDef", "ShopArchiveRules", "TenantHost", "Viewer", "hookimpl",
     # the claim page's composer (hooks composer_extensions, message_actions)
     "ComposerExtension", "MessageAction",
     # drafted messages: facts other plugins know, providers that write (hooks claim_facts, draft_provider)
@@ -90,7 +93,8 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     "CheckoutStart", "PaidNotice", "PaymentProvider", "SignatureDocument", "SignatureRequest", "payments",
     "signatures",
     # models a hook receives or a plugin reads
-    "Attachment", "Claim", "EtaHistory", "Message", "OutboxItem", "Photo", "Shop", "Stage", "StageHistory", "User",
+    "Attachment", "Claim", "EtaHistory", "Group", "Message", "OutboxItem", "Photo", "Shop", "Stage", "StageHistory",
+    "User",
     # database and tenancy
     "Base", "TenantScoped", "UTCDateTime", "current_tenant_id", "get_session", "tenant_scope", "unscoped",
     "utcnow",
@@ -109,7 +113,8 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     "plugin_config", "shop_settings",
     # views: errors, permissions, blueprints
     "PluginApiBlueprint", "Principal", "Refused", "api_blueprint", "current_portal_claim", "current_principal",
-    "portal_blueprint", "public_blueprint", "rate_limit", "require", "staff_blueprint", "wants_json",
+    "landing_blueprint", "portal_blueprint", "public_blueprint", "rate_limit", "require", "staff_blueprint",
+    "wants_json",
     # absolute links (from BAYLINE_PUBLIC_URL) and redirect targets
     "external_url_for", "public_url", "safe_redirect_target",
 ]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bayline.tenants.models import Shop
 
     from .types import (
+        Brand,
         ClaimFact,
         ClaimPanel,
         ComposerExtension,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         ShopArchiveRules,
         SignatureDocument,
         SignatureRequest,
+        TenantHost,
         Viewer,
     )
 
@@ -644,6 +646,84 @@ def request_signature(claim: Claim, document: SignatureDocument) -> SignatureReq
         def request_signature(claim, document):
             pkg = create_provided_package(claim, document)
             return SignatureRequest("esign", pkg.public_id, f"/c/s/esign/packages/{pkg.public_id}")
+    """
+
+
+# -------------------------------------------------------------------------
+# Look and hosts: how a shop's customer pages read, and where they live
+# -------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def branding(shop: Shop) -> Brand | None:
+    """The look of ``shop``'s customer pages, mails and printed documents, or None (neutral).
+
+    Asked for the plugins active for the shop (so a shop moved to a plan without yours gets the
+    neutral look on its next request) by the portal and e-sign pages (``portal/base.html``: the
+    stylesheet, logo, favicon, welcome line and "Powered by Bayline"), the customer mail layout
+    (``outbox.email_html``, colours inlined) and the printed work order, hang tag and receipt (logo
+    and colour). The first brand returned wins. Keep it cheap: it runs on every portal page view.
+
+    Arguments:
+        shop: the shop whose pages are drawn (its tenant context is set).
+
+    Commits:
+        no: a page view or a print must not write.
+
+    Example::
+
+        @hookimpl
+        def branding(shop):
+            return Brand(shop.name, primary="#7a1f2b", stylesheet_url="/plugins/acme/brand.css")
+    """
+
+
+@hookspec(firstresult=True)
+def resolve_host(host: str) -> TenantHost | None:
+    """The shops a custom host name serves, or None when ``host`` is not yours.
+
+    Asked of every installed plugin (no shop is known yet) for a request whose ``Host`` is neither
+    ``BAYLINE_PUBLIC_URL``'s nor in ``BAYLINE_TRUSTED_HOSTS``. On a host you resolve, only the
+    customer paths open (``/c/``, ``/p/``, ``/g/``, static files and ``/plugins/...`` assets), and
+    only for the shops named (any other shop's link, session or landing is a 404); a host nobody
+    resolves is a 404 where host checking is on (production, or ``BAYLINE_TRUSTED_HOSTS`` set).
+    Name only shops for which your feature is active.
+
+    Arguments:
+        host: the request's host name, lower case, without the port.
+
+    Commits:
+        no: a lookup.
+
+    Example::
+
+        @hookimpl
+        def resolve_host(host):
+            row = find_host(host)
+            return TenantHost(host, frozenset(row.shop_ids)) if row else None
+    """
+
+
+@hookspec(firstresult=True)
+def tenant_host(shop: Shop) -> str | None:
+    """The host name the customer links of ``shop`` carry (portal links, QR codes, texts, mails),
+    or None for the deployment's (``BAYLINE_PUBLIC_URL``).
+
+    Asked for the plugins active for the shop by ``bayline.urls.tenant_base_url`` whenever a link
+    is built (the scheme stays ``BAYLINE_PUBLIC_URL``'s). Return only hosts your ``resolve_host``
+    answers for this shop, or the link will not open.
+
+    Arguments:
+        shop: the shop the link is for.
+
+    Commits:
+        no: a lookup.
+
+    Example::
+
+        @hookimpl
+        def tenant_host(shop):
+            return "status.example-group.com" if shop.group_id == 7 else None
     """
 
 

@@ -47,6 +47,9 @@ NOT_OBJECT_IDS = {
     # /plugins/loyalty/r/<referral_code>: a public page a customer shares on purpose (the shop and the
     # code, never who referred), see plugins/loyalty/tests/test_loyalty_referrals.py
     "referral_code",
+    # /api/v1/plugins/branding/images/<field>, /plugins/branding/shops/<slug>/<field>.png: which brand image
+    # (logo or favicon), of the caller's own shop or of a shop's public brand; see plugins/branding/tests
+    "field",
 }
 # Parameters of plugin routes whose objects this sweep cannot create yet. Each is a known gap,
 # reported here rather than skipped silently; remove the entry when the sweep builds the object.
