@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import drafting, files, payments, phones, signatures, storage
+from . import drafting, files, landing, payments, phones, signatures, storage
 from .auth.context import Principal, current_principal
 from .auth.models import User
 from .auth.permissions import require
@@ -56,6 +56,7 @@ from .plugins.types import (
     Event,
     EventType,
     Feature,
+    LandingLink,
     MenuItem,
     MessageAction,
     PaidNotice,
@@ -92,6 +93,9 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # request_signature)
     "CheckoutStart", "PaidNotice", "PaymentProvider", "SignatureDocument", "SignatureRequest", "payments",
     "signatures",
+    # a shop's public landing page: links and referral codes other plugins add (hooks landing_links,
+    # landing_referral)
+    "LandingLink", "landing",
     # models a hook receives or a plugin reads
     "Attachment", "Claim", "EtaHistory", "Group", "Message", "OutboxItem", "Photo", "Shop", "Stage", "StageHistory",
     "User",

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         Event,
         EventType,
         Feature,
+        LandingLink,
         MenuItem,
         MessageAction,
         PaymentProvider,
@@ -724,6 +725,65 @@ def tenant_host(shop: Shop) -> str | None:
         @hookimpl
         def tenant_host(shop):
             return "status.example-group.com" if shop.group_id == 7 else None
+    """
+
+
+# -------------------------------------------------------------------------
+# Landing page: what other plugins put on a shop's public page /p/<slug>
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def landing_links(shop: Shop) -> list[LandingLink]:
+    """Links for ``shop``'s public landing page (``/p/<slug>``, and beside the location on
+    ``/g/<slug>``), as :class:`bayline.plugin_api.LandingLink` (label, url, kind, order).
+
+    Asked through ``bayline.plugin_api.landing.links(shop)`` by the plugin drawing the landing page
+    (the branding plugin), for the plugins active for the shop; check your own second feature with
+    ``is_feature_active`` (a review link only with ``reviews``). Return ``[]`` when you have nothing
+    to link (not configured). ``url`` is a same-origin path (opens on the shop's custom host too) or
+    an ``https://`` address; others are dropped, and so is a second link to the same ``url``. The
+    page is public and indexable: link public pages only, never a customer's.
+
+    Arguments:
+        shop: the shop (location) whose landing page is drawn (its tenant context is set).
+
+    Commits:
+        no: a page view must not write.
+
+    Example::
+
+        @hookimpl
+        def landing_links(shop):
+            url = url_for("plugin_widget_public.book", slug=shop.slug)
+            return [LandingLink("Book an inspection", url, kind="booking", order=10)]
+    """
+
+
+@hookspec
+def landing_referral(shop: Shop, code: str) -> str | None:
+    """Where ``/p/<slug>?ref=<code>`` (a shared referral link) sends the visitor: a same-origin path
+    (your public referral page for the code), or None when the code is not one of ``shop``'s.
+
+    Asked through ``bayline.plugin_api.landing.referral(shop, code)`` by the landing page, for the
+    plugins active for the shop; the first path wins (the page answers 302 to it). On None from
+    every plugin the page renders exactly as without ``ref``: an unknown code is ignored silently,
+    so answer only for codes of this shop and never say why a code was refused. ``code`` is already
+    checked to be 1-40 letters, digits, ``-`` or ``_``.
+
+    Arguments:
+        shop: the shop whose landing page was opened (its tenant context is set).
+        code: the ``ref`` query value.
+
+    Commits:
+        no: a page view must not write (record the referral when it is used, not when it is opened).
+
+    Example::
+
+        @hookimpl
+        def landing_referral(shop, code):
+            member = member_by_code(code)
+            return f"/plugins/widget/r/{member.code}" if member is not None else None
     """
 
 

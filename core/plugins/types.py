@@ -384,6 +384,26 @@ class Brand:
     powered_by: bool = True
 
 
+LANDING_KINDS = ("booking", "estimate", "review", "referral", "link")
+
+
+@dataclass(frozen=True)
+class LandingLink:
+    """A link on a shop's public landing page ``/p/<slug>`` (and beside the location on ``/g/<slug>``),
+    from hook ``landing_links``: "Request an estimate", "Review us on Google".
+
+    ``url`` is a same-origin path (``/plugins/widget/public/...``; keep it relative so it opens on the
+    shop's custom host too) or an ``https://`` address; anything else is dropped by the page.
+    ``kind`` is one of ``booking``, ``estimate``, ``review``, ``referral``, ``link`` (the page's
+    styling; an unknown kind reads as ``link``). Links are sorted by ``order``, then label; a second
+    link to the same ``url`` is dropped."""
+
+    label: str
+    url: str
+    kind: str = "link"
+    order: int = 100
+
+
 @dataclass(frozen=True)
 class TenantHost:
     """A custom host name (``status.example-group.com``) and the shops it serves (hook

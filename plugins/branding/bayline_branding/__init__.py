@@ -19,6 +19,7 @@ from flask import Flask
 from bayline.plugin_api import (
     Brand,
     Feature,
+    LandingLink,
     MenuItem,
     Permission,
     Shop,
@@ -69,7 +70,7 @@ def register_blueprints(app: Flask) -> list[Any]:
 
 @hookimpl
 def register_public_blueprints(app: Flask) -> list[Any]:
-    from .landing import landing
+    from .landing import bp as landing
     from .views import public
 
     return [public, landing]
@@ -85,6 +86,13 @@ def branding(shop: Shop) -> Brand | None:
     from . import service
 
     return service.brand(shop)
+
+
+@hookimpl
+def landing_links(shop: Shop) -> list[LandingLink]:
+    from . import landing
+
+    return landing.own_links(shop)
 
 
 @hookimpl

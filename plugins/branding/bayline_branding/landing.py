@@ -22,11 +22,13 @@ from sqlalchemy import select
 
 from bayline.plugin_api import (
     Group,
+    LandingLink,
     Shop,
     enqueue,
     for_shop,
     get_session,
     is_feature_active,
+    landing,
     landing_blueprint,
     public_url,
     rate_limit,
@@ -35,7 +37,7 @@ from bayline.plugin_api import (
 
 from . import landing_slugs, service
 
-landing = landing_blueprint("branding")
+bp = landing_blueprint("branding")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 FIND_ANSWER = ("Thanks. If we find a repair with those details, we'll text the link to follow it to the "
                "mobile number we have on file. Nothing arrived? Please call the shop.")
@@ -86,6 +88,8 @@ def map_url(shop: Shop) -> str | None:
 
 
 def review_url(shop: Shop) -> str | None:
+    """The brand's own review page (inherited from the group brand), or a Google review link from the
+    location's Place ID; only with the ``reviews`` feature."""
     if not is_feature_active(shop, "reviews"):
         return None
     eff = service.effective(shop)
@@ -95,6 +99,19 @@ def review_url(shop: Shop) -> str | None:
     if own is not None and own.place_id:
         return f"https://search.google.com/local/writereview?placeid={quote(own.place_id)}"
     return None
+
+
+def own_links(shop: Shop) -> list[LandingLink]:
+    """Branding's own part of the landing page's links (hook ``landing_links``): the brand's review page."""
+    url = review_url(shop)
+    return [LandingLink("Leave us a review", url, kind="review", order=60)] if url else []
+
+
+def referral_target(shop: Shop) -> str | None:
+    """Where ``?ref=<code>`` sends the visitor (a plugin knowing the code: hook ``landing_referral``),
+    or None: a missing or unknown code renders the page as without it."""
+    code = request.args.get("ref")
+    return landing.referral(shop, code) if code else None
 
 
 def structured_data(shop: Shop, page_url: str, brand: Any) -> str:
@@ -137,18 +154,21 @@ def _shop_page(slug: str) -> tuple[Shop, str | None]:
     return target, moved
 
 
-@landing.get("/p/<string(maxlength=80):slug>")
+@bp.get("/p/<string(maxlength=80):slug>")
 def shop_page(slug: str) -> Any:
     target, moved = _shop_page(slug)
     with for_shop(target) as shop:
         if not is_feature_active(shop, service.NAME):
             abort(404)
+        target_url = referral_target(shop)
+        if target_url is not None:  # a shared referral link: the page of the plugin that knows the code
+            return _public(redirect(target_url, 302))
         if moved:
             return redirect(url_for("plugin_branding_landing.shop_page", slug=moved), 301)
         brand = service.brand(shop)
         page_url = public_url(url_for("plugin_branding_landing.shop_page", slug=slug), shop)
         html = render_template("bayline_branding/landing_shop.html", shop=shop, brand=brand, slug=slug,
-                               status=today_status(shop), map_url=map_url(shop), review_url=review_url(shop),
+                               status=today_status(shop), map_url=map_url(shop), links=landing.links(shop),
                                page_url=page_url, jsonld=structured_data(shop, page_url, brand),
                                group_slug=landing_slugs.current(shop)["g"] if _group_page_on(shop) else None)
         return _public(make_response(html))
@@ -158,7 +178,7 @@ def _group_page_on(shop: Shop) -> bool:
     return is_feature_active(shop, service.GROUP_FEATURE)
 
 
-@landing.get("/g/<string(maxlength=80):slug>")
+@bp.get("/g/<string(maxlength=80):slug>")
 def group_page(slug: str) -> Any:
     target, moved = landing_slugs.find("g", slug)
     if not isinstance(target, Group):
@@ -172,7 +192,7 @@ def group_page(slug: str) -> Any:
         with for_shop(location) as shop:
             if is_feature_active(shop, service.NAME) and _group_page_on(shop):
                 listed.append({"shop": shop, "status": today_status(shop), "slug": landing_slugs.current(shop)["p"],
-                               "map_url": map_url(shop)})
+                               "map_url": map_url(shop), "links": landing.links(shop)})
     if not listed:
         abort(404)
     if moved:
@@ -193,7 +213,7 @@ def _find_key() -> str:
     return f"branding-find:{target.id if isinstance(target, Shop) else slug}:{number}"
 
 
-@landing.post("/p/<string(maxlength=80):slug>/find")
+@bp.post("/p/<string(maxlength=80):slug>/find")
 @rate_limit("5/hour", key=_find_key)
 @rate_limit("20/hour")
 def find_repair(slug: str) -> Any:
@@ -208,7 +228,7 @@ def find_repair(slug: str) -> Any:
         if not number or not (name or phone):
             html = render_template("bayline_branding/landing_shop.html", shop=shop, brand=service.brand(shop),
                                    slug=slug, status=today_status(shop), map_url=map_url(shop),
-                                   review_url=review_url(shop), page_url="", jsonld="{}", group_slug=None,
+                                   links=landing.links(shop), page_url="", jsonld="{}", group_slug=None,
                                    find_error="Enter the claim number and your last name or mobile number.",
                                    typed={"claim_number": number, "last_name": name, "phone": phone})
             return _public(make_response(html, 422))

@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypedDict
 
 from celery import Celery
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, url_for
 
 from bayline.plugin_api import (
     Claim,
@@ -44,6 +44,7 @@ from bayline.plugin_api import (
     commit,
     get_session,
     hookimpl,
+    is_feature_active,
     public_url,
     shop_settings,
 )
@@ -208,6 +209,20 @@ def prefetch(claim: Claim, view: str, bundle: Any) -> None:
     from . import service
 
     service.want_claim_rows(claim, bundle, staff=view == "staff")
+
+
+@hookimpl
+def landing_referral(shop: Shop, code: str) -> str | None:
+    """``/p/<shop>?ref=<code>``: a code of one of this shop's members opens the referral page; any other
+    code (unknown, another shop's, referrals off) is None, and the landing page renders as without it."""
+    from . import service
+
+    if not is_feature_active(shop, REFERRALS):
+        return None
+    member = service.member_by_code(code)
+    if member is None or member.tenant_id != shop.id:
+        return None
+    return url_for("plugin_loyalty_public.referral_page", referral_code=member.referral_code)
 
 
 def referral_url(member: Any) -> str:

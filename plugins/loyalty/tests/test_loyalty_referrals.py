@@ -2,6 +2,8 @@
 a refund claws it back; self-referrals and duplicate contacts are refused."""
 from __future__ import annotations
 
+import re
+
 from bayline.testing.forms import csrf_token
 
 API = "/api/v1/plugins/loyalty"
@@ -151,3 +153,35 @@ def test_returning_customers_and_delivered_repairs_get_no_code_box(app, programm
     done = make_claim(programme.shop, number="RO-6031", customer_mobile="+16175550250", customer_email=None)
     deliver(done)
     assert "enter their code" not in portal_client(done).get("/c/s/").get_data(as_text=True)
+
+
+def _page(response):
+    """The page without its form's CSRF token (fresh each request)."""
+    return re.sub(rb'name="csrf_token" value="[^"]*"', b"", response.data)
+
+
+def test_a_shared_landing_link_with_ref_opens_the_referral_page(app, programme, make_claim, pay, member_of,
+                                                                 make_shop, enable_plugin):
+    """``/p/<shop>?ref=CODE`` (hook ``landing_referral``): this shop's code lands on the referral page; an
+    unknown code, another shop's, or referrals switched off are ignored silently: the landing page as
+    without ``ref``, nothing about the code said, nothing written."""
+    _, referrer = _referrer(programme, make_claim, pay, member_of)
+    enable_plugin(programme.shop, "branding")  # the landing page's plugin
+    client = app.test_client()
+    slug = programme.shop.slug
+    r = client.get(f"/p/{slug}?ref={referrer.code.lower()}")
+    assert r.status_code == 302 and r.headers["Location"] == f"/plugins/loyalty/r/{referrer.code}"
+    assert client.get(r.headers["Location"]).status_code == 200
+    plain = client.get(f"/p/{slug}")
+    assert plain.status_code == 200
+    for code in ("NOPE2345", "ZZ", "<script>", "../../x", referrer.code + "X"):
+        r = client.get(f"/p/{slug}", query_string={"ref": code})
+        assert (r.status_code, _page(r)) == (200, _page(plain))
+    other = make_shop(name="Bay Body")
+    for feature in ("branding", "loyalty", "referrals"):
+        enable_plugin(other, feature)
+    r = client.get(f"/p/{other.slug}?ref={referrer.code}")  # another shop's code: not this shop's referral
+    assert r.status_code == 200 and _page(r) == _page(client.get(f"/p/{other.slug}"))
+    enable_plugin(programme.shop, "referrals", False)
+    r = client.get(f"/p/{slug}?ref={referrer.code}")
+    assert r.status_code == 200 and referrer.code not in r.get_data(as_text=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, url_for
 
 from bayline.plugin_api import (
     Claim,
@@ -19,6 +19,7 @@ from bayline.plugin_api import (
     Event,
     EventType,
     Feature,
+    LandingLink,
     MenuItem,
     Permission,
     PortalSection,
@@ -27,6 +28,7 @@ from bayline.plugin_api import (
     User,
     Viewer,
     hookimpl,
+    is_feature_active,
 )
 
 from . import models
@@ -155,6 +157,16 @@ def register_periodic_tasks(celery: Any) -> dict[str, dict[str, Any]]:
     return {"bayline_scheduling.purge_reservations": {"task": "bayline_scheduling.purge_reservations",
                                                       "schedule": 300.0},
             "bayline_scheduling.caldav_sync": {"task": "bayline_scheduling.caldav_sync", "schedule": 300.0}}
+
+
+@hookimpl
+def landing_links(shop: Shop) -> list[LandingLink]:
+    """The shop's landing page links to the public estimate request (a new customer books the
+    inspection from the link it gets)."""
+    if not is_feature_active(shop, NAME):
+        return []
+    url = url_for("plugin_scheduling_public.estimate_form", slug=shop.slug)
+    return [LandingLink("Request an estimate", url, kind="estimate", order=10)]
 
 
 @hookimpl
