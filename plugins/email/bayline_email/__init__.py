@@ -138,17 +138,22 @@ def menu_items(user: Any, shop: Any) -> list[MenuItem]:
 
 
 @hookimpl
+def prefetch(claim: Any, view: str, bundle: Any) -> None:
+    if view == "staff":
+        from . import service
+
+        service.want_claim_rows(claim.id, bundle)
+
+
+@hookimpl
 def claim_panels(claim: Any, user: Any) -> list[ClaimPanel]:
     import uuid
 
-    from sqlalchemy import select
-
-    from bayline.plugin_api import current_principal, get_session
+    from bayline.plugin_api import current_principal
 
     from . import health, service
-    from .models import EmailConnection
 
-    conns = [c for c in get_session().scalars(select(EmailConnection)) if health.needs_attention(c)]
+    conns = [c for c in service.connections() if health.needs_attention(c)]
     html = render_template("bayline_email/panel.html", claim=claim, adjuster=service.thread(claim, "adjuster"),
                            customer=service.thread(claim, "customer"), broken=conns, health=health,
                            can_manage=current_principal().can("email.manage"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ from bayline.plugin_api import (
     files,
     get_session,
     messages,
+    prefetched,
     seal,
     storage,
     unseal,
@@ -157,10 +159,33 @@ def relink(row: EmailMessage, claim: Claim, audience: str, user_id: int | None) 
     return row
 
 
+MESSAGES, CONNECTIONS = "email.messages", "email.connections"
+
+
+def _claim_messages_stmt(claim_id: int) -> Any:
+    return select(EmailMessage).where(EmailMessage.claim_id == claim_id).order_by(EmailMessage.created_at,
+                                                                                  EmailMessage.id)
+
+
+def _connections_stmt() -> Any:
+    return select(EmailConnection).order_by(EmailConnection.id)
+
+
+def want_claim_rows(claim_id: int, bundle: Any) -> None:
+    """The staff claim page's parts (hook prefetch): the claim's mails and the shop's mailboxes, read
+    with the page's other rows in one statement."""
+    bundle.want(MESSAGES, _claim_messages_stmt(claim_id))
+    bundle.want(CONNECTIONS, _connections_stmt())
+
+
+def connections() -> list[EmailConnection]:
+    """The shop's mailboxes (from the page's bundle on the claim page)."""
+    return prefetched(CONNECTIONS, _connections_stmt())
+
+
 def thread(claim: Claim, audience: str) -> list[EmailMessage]:
-    return list(get_session().scalars(select(EmailMessage).where(
-        EmailMessage.claim_id == claim.id, EmailMessage.audience == audience)
-        .order_by(EmailMessage.created_at, EmailMessage.id)))
+    return [m for m in prefetched(MESSAGES, _claim_messages_stmt(claim.id))
+            if m.claim_id == claim.id and m.audience == audience]
 
 
 def inbox(limit: int = 100) -> list[EmailMessage]:
@@ -205,9 +230,8 @@ def disconnect(conn: EmailConnection) -> None:
 def sending_connection() -> EmailConnection | None:
     """The mailbox the shop's email leaves from: the first connected one that can send (Gmail, Microsoft
     365, or a mailbox with an SMTP server)."""
-    return get_session().scalars(select(EmailConnection).where(
-        or_(EmailConnection.smtp_host.is_not(None), EmailConnection.kind.in_(("gmail", "graph"))),
-        EmailConnection.status != "disconnected").order_by(EmailConnection.id)).first()
+    return next((c for c in connections() if (c.smtp_host is not None or c.kind in ("gmail", "graph"))
+                 and c.status != "disconnected"), None)
 
 
 def shop() -> Shop | None:

@@ -192,6 +192,13 @@ def on_event(event: Event) -> None:
 
 
 @hookimpl
+def prefetch(claim: Claim, view: str, bundle: Any) -> None:
+    from . import service
+
+    service.want_claim_rows(claim.id, bundle, staff=view == "staff")
+
+
+@hookimpl
 def claim_panels(claim: Claim, user: User) -> list[ClaimPanel]:
     from . import service
 

@@ -26,6 +26,7 @@ from bayline.plugin_api import (
     commit,
     emit,
     get_session,
+    prefetched,
     shop_hours,
     shop_settings,
     utcnow,
@@ -127,8 +128,9 @@ def _spec_from(key: str, base: dict[str, Any], row: SchedulingType | None, shop_
 
 def types(shop: Any | None = None) -> list[TypeSpec]:
     """The shop's appointment types: the built-ins (overridden by their row) and its own, active only."""
+    stmt = select(SchedulingType)
+    rows = {r.key: r for r in (get_session().scalars(stmt) if shop else prefetched(TYPES, stmt))}
     shop = shop or _shop()
-    rows = {r.key: r for r in get_session().scalars(select(SchedulingType))}
     out = []
     for key, base in DEFAULT_TYPES.items():
         row = rows.pop(key, None)
@@ -251,8 +253,7 @@ def alternatives(spec: TypeSpec, around: datetime, n: int = 5) -> list[engine.Sl
 
 
 def ready_stage() -> Stage | None:
-    stages = [s for s in get_session().scalars(select(Stage).where(Stage.archived_at.is_(None))
-                                               .order_by(Stage.position))]
+    stages = prefetched(STAGES, select(Stage).where(Stage.archived_at.is_(None)).order_by(Stage.position, Stage.id))
     wanted = _settings().get_str("ready_stage").strip().lower()
     if wanted:
         return next((s for s in stages if s.name.lower() == wanted or s.customer_label.lower() == wanted), None)
@@ -265,14 +266,36 @@ def is_ready(claim: Claim) -> bool:
     return stage is not None and claim.stage is not None and claim.stage.position >= stage.position
 
 
+APPOINTMENTS, TYPES, REQUESTS, STAGES = ("scheduling.appointments", "scheduling.types", "scheduling.requests",
+                                         "scheduling.stages")
+
+
+def _appointments_stmt(claim_id: int) -> Any:
+    return select(SchedulingAppointment).where(SchedulingAppointment.claim_id == claim_id).order_by(
+        SchedulingAppointment.starts_at, SchedulingAppointment.id)
+
+
+def _request_stmt(claim_id: int) -> Any:
+    return select(SchedulingRequest).where(SchedulingRequest.claim_id == claim_id)
+
+
+def want_claim_rows(claim_id: int, bundle: Any, *, staff: bool) -> None:
+    """The page bundle's parts (hook prefetch): the claim's appointments, the shop's types and stages
+    (and, for staff, the estimate request), read with the page's other rows in one statement."""
+    bundle.want(APPOINTMENTS, _appointments_stmt(claim_id))
+    bundle.want(TYPES, select(SchedulingType))
+    bundle.want(STAGES, select(Stage).where(Stage.archived_at.is_(None)).order_by(Stage.position, Stage.id))
+    if staff:
+        bundle.want(REQUESTS, _request_stmt(claim_id))
+
+
 def appointments_for_claim(claim_id: int) -> list[SchedulingAppointment]:
-    return list(get_session().scalars(select(SchedulingAppointment).where(
-        SchedulingAppointment.claim_id == claim_id).order_by(SchedulingAppointment.starts_at)))
+    return [a for a in prefetched(APPOINTMENTS, _appointments_stmt(claim_id)) if a.claim_id == claim_id]
 
 
 def estimate_request(claim_id: int) -> SchedulingRequest | None:
     """The public estimate request that created the claim, if it came that way."""
-    return get_session().scalar(select(SchedulingRequest).where(SchedulingRequest.claim_id == claim_id))
+    return next((r for r in prefetched(REQUESTS, _request_stmt(claim_id)) if r.claim_id == claim_id), None)
 
 
 def bookable_types(claim: Claim) -> list[TypeSpec]:
@@ -663,9 +686,12 @@ def today_on_board() -> dict[str, Any]:
     tz = zone(shop)
     today = utcnow().astimezone(tz).date()
     begin, end = day_bounds(today, tz)
-    rows = [a for a in between(begin, end) if a.kind in ("dropoff", "pickup")]
-    claims = {c.id: c for c in get_session().scalars(select(Claim).where(Claim.id.in_({a.claim_id for a in rows})))}
-    return {"rows": rows, "claims": claims, "zone": tz, "today": today}
+    found = get_session().execute(
+        select(SchedulingAppointment, Claim).join(Claim, Claim.id == SchedulingAppointment.claim_id).where(
+            SchedulingAppointment.starts_at >= begin, SchedulingAppointment.starts_at < end,
+            SchedulingAppointment.status.in_(LIVE), SchedulingAppointment.kind.in_(("dropoff", "pickup")))
+        .order_by(SchedulingAppointment.starts_at)).all()  # one statement: the board's budget
+    return {"rows": [a for a, _ in found], "claims": {c.id: c for _, c in found}, "zone": tz, "today": today}
 
 
 def counts_by_status() -> dict[str, int]:
