@@ -33,6 +33,8 @@ PLATFORM_WIDE: dict[tuple[str, tuple[str, ...]], str] = {
     ("csi_links", ("token_hash",)): "a survey link in a message is resolved to its shop from the link alone",
     ("accounts_passkeys", ("credential_id",)): "a passkey sign-in names its credential before the shop is "
                                                "known (WebAuthn credential ids are globally unique)",
+    ("loyalty_members", ("referral_code",)): "a shared referral link (/plugins/loyalty/r/<code>) finds its shop "
+                                             "from the code alone",
     ("scheduling_feeds", ("token_hash",)): "a private calendar feed URL is resolved to its shop from the token alone",
     ("quotes_checkouts", ("provider", "session_ref")): "a payment provider's webhook names its checkout "
                                                        "session before the shop is known",
