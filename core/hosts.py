@@ -67,7 +67,9 @@ def check_request_host() -> None:
     host = request_host()
     if host in app.extensions["bayline.own_hosts"]:
         return
-    found = resolve(host) if host else None
+    # health and metrics (/-/...) are answered by the deployment's own hosts only, and never ask the
+    # plugins (a database read per probe, failing while the database is the thing being probed)
+    found = resolve(host) if host and not request.path.startswith("/-/") else None
     if found is None:
         if app.extensions["bayline.settings"].allowed_hosts is not None:
             abort(404)
