@@ -44,6 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
     from .ops import init_ops
 
     init_ops(app, settings)  # request ids and timing first; /-/health, /-/ready, /-/metrics
+    from .hosts import init_hosts
+
+    init_hosts(app)  # the request's Host: the deployment's, a plugin's custom customer host, or a 404
     from .plugins.config import ENV_EXTENSION, plugin_environ
 
     app.extensions[ENV_EXTENSION] = plugin_environ(os.environ if environ is None else environ)

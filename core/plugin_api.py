@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import drafting, files, payments, phones, signatures, storage
+from . import drafting, files, landing, payments, phones, signatures, storage
 from .auth.context import Principal, current_principal
 from .auth.models import User
 from .auth.permissions import require
@@ -24,6 +24,7 @@ from .errors import Refused, wants_json
 from .events import commit, emit
 from .files import Attachment, Photo, Rejected
 from .messages import public as messages
+from .messages.channels import channel_ready
 from .messages.models import Message
 from .messaging import consent
 from .messaging import public as outbox
@@ -32,6 +33,7 @@ from .messaging.models import OutboxItem
 from .plugins.blueprints import (
     PluginApiBlueprint,
     api_blueprint,
+    landing_blueprint,
     portal_blueprint,
     public_blueprint,
     rate_limit,
@@ -40,8 +42,10 @@ from .plugins.blueprints import (
 from .plugins.config import MissingConfig, PluginConfig, plugin_config
 from .plugins.markers import hookimpl
 from .plugins.scope import for_shop
+from .plugins.secrets import seal, unseal
 from .plugins.types import (
     ArchiveRemap,
+    Brand,
     CheckoutStart,
     ClaimFact,
     ClaimPanel,
@@ -52,6 +56,7 @@ from .plugins.types import (
     Event,
     EventType,
     Feature,
+    LandingLink,
     MenuItem,
     MessageAction,
     PaidNotice,
@@ -62,6 +67,7 @@ from .plugins.types import (
     ShopArchiveRules,
     SignatureDocument,
     SignatureRequest,
+    TenantHost,
     Viewer,
 )
 from .portal.current import current_portal_claim
@@ -70,14 +76,15 @@ from .portal.page import PortalPage
 from .shop_settings import ShopSettings, shop_settings
 from .tasks import enqueue
 from .tenancy import TenantScoped, current_tenant_id, tenant_scope, unscoped
+from .tenants import hours as shop_hours
 from .tenants.entitlements import is_feature_active
-from .tenants.models import Shop
+from .tenants.models import Group, Shop
 from .urls import external_url_for, public_url, safe_redirect_target
 
 __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # hook markers and the values hooks take and return
-    "ArchiveRemap", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalPage",
-    "PortalSection", "SettingDef", "ShopArchiveRules", "Viewer", "hookimpl",
+    "ArchiveRemap", "Brand", "ClaimPanel", "Event", "EventType", "Feature", "MenuItem", "Permission", "PortalPage",
+    "PortalSection", "SettingDef", "ShopArchiveRules", "TenantHost", "Viewer", "hookimpl",
     # the claim page's composer (hooks composer_extensions, message_actions)
     "ComposerExtension", "MessageAction",
     # drafted messages: facts other plugins know, providers that write (hooks claim_facts, draft_provider)
@@ -86,8 +93,12 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # request_signature)
     "CheckoutStart", "PaidNotice", "PaymentProvider", "SignatureDocument", "SignatureRequest", "payments",
     "signatures",
+    # a shop's public landing page: links and referral codes other plugins add (hooks landing_links,
+    # landing_referral)
+    "LandingLink", "landing",
     # models a hook receives or a plugin reads
-    "Attachment", "Claim", "EtaHistory", "Message", "OutboxItem", "Photo", "Shop", "Stage", "StageHistory", "User",
+    "Attachment", "Claim", "EtaHistory", "Group", "Message", "OutboxItem", "Photo", "Shop", "Stage", "StageHistory",
+    "User",
     # database and tenancy
     "Base", "TenantScoped", "UTCDateTime", "current_tenant_id", "get_session", "tenant_scope", "unscoped",
     "utcnow",
@@ -96,8 +107,9 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     # events
     "commit", "emit",
     # services
-    "PortalLink", "Rejected", "channel_link", "claims", "enqueue", "files", "issue_portal_link", "link_ids_in",
-    "mask_json", "mask_links", "messages", "phones", "storage", "unmask_for_delivery",
+    "PortalLink", "Rejected", "channel_link", "channel_ready", "claims", "enqueue", "files", "issue_portal_link",
+    "link_ids_in", "mask_json", "mask_links", "messages", "notify_shop_owners", "phones", "seal", "shop_hours",
+    "storage", "unmask_for_delivery", "unseal",
     # messaging core: the outbox, the consent ledger, the one template service
     "consent", "message_templates", "outbox",
     # shop context, settings, platform configuration, features
@@ -105,7 +117,8 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     "plugin_config", "shop_settings",
     # views: errors, permissions, blueprints
     "PluginApiBlueprint", "Principal", "Refused", "api_blueprint", "current_portal_claim", "current_principal",
-    "portal_blueprint", "public_blueprint", "rate_limit", "require", "staff_blueprint", "wants_json",
+    "landing_blueprint", "portal_blueprint", "public_blueprint", "rate_limit", "require", "staff_blueprint",
+    "wants_json",
     # absolute links (from BAYLINE_PUBLIC_URL) and redirect targets
     "external_url_for", "public_url", "safe_redirect_target",
 ]
@@ -140,3 +153,25 @@ def group_locations() -> list[Shop]:
 
     group, _ = require_group_admin()
     return [shop for shop in group.shops if shop.archived_at is None]
+
+
+def notify_shop_owners(subject: str, body: str, shop_id: int | None = None) -> list[str]:
+    """Email the owners of ``shop_id`` (default: the current shop) through the platform's own mail
+    (``BAYLINE_SMTP_URL``, the mail of password resets), never through a shop channel: for alerts about
+    the shop's own setup (a mailbox that stopped syncing) that must arrive even when that setup is
+    broken. Returns the addresses mailed. The body must carry no secrets or customer links."""
+    from sqlalchemy import select
+
+    from .mail import send_platform_mail
+    from .tenants.models import Membership
+
+    session = get_session()
+    tenant = shop_id if shop_id is not None else current_tenant_id()
+    with unscoped(session):
+        rows = session.execute(select(User.email).join(Membership, Membership.user_id == User.id).where(
+            Membership.tenant_id == tenant, Membership.role == "owner", User.is_active.is_(True))).all()
+    sent = []
+    for (email,) in rows:
+        send_platform_mail(email, subject, body)
+        sent.append(email)
+    return sent

@@ -66,17 +66,20 @@ def coerce(defn: SettingDef, value: Any) -> Any:
 SEALED_PREFIX = "sealed:v1:"
 
 
-def _seal(value: Any) -> Any:
-    from .portal.sealing import seal
+SEAL_PURPOSE = "shop settings"  # a sealed setting opens under this purpose only (bayline.plugins.secrets)
 
-    return SEALED_PREFIX + seal(value) if isinstance(value, str) and value else value
+
+def _seal(value: Any) -> Any:
+    from .plugins.secrets import seal
+
+    return SEALED_PREFIX + seal(value, SEAL_PURPOSE) if isinstance(value, str) and value else value
 
 
 def _unseal(value: Any) -> Any:
-    from .portal.sealing import unseal
+    from .plugins.secrets import unseal
 
     if isinstance(value, str) and value.startswith(SEALED_PREFIX):
-        return unseal(value[len(SEALED_PREFIX):]) or ""
+        return unseal(value[len(SEALED_PREFIX):], SEAL_PURPOSE) or ""
     return value
 
 

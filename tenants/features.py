@@ -19,7 +19,7 @@ from bayline.tenancy import tenant_scope
 
 from . import provisioning
 from .entitlements import active_features, installed_features
-from .models import Plan, PlanDefaultApplied, PlanFeature, Shop, ShopAddon, ShopFeatureToggle
+from .models import Plan, PlanChange, PlanDefaultApplied, PlanFeature, Shop, ShopAddon, ShopFeatureToggle
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,12 @@ def revoke(shop: Shop, key: str) -> None:
 
 def change_plan(shop: Shop, plan_key: str) -> None:
     provisioning.change_plan(shop, plan_key)
+
+
+def changes(shop: Shop, limit: int = 100) -> list[PlanChange]:
+    """The shop's plan and add-on changes, newest first (the audit log)."""
+    return list(get_session().scalars(select(PlanChange).where(PlanChange.shop_id == shop.id)
+                                      .order_by(PlanChange.at.desc(), PlanChange.id.desc()).limit(limit)))
 
 
 def plans() -> list[Plan]:

@@ -157,3 +157,20 @@ class PlanDefaultApplied(Base):
     plan_key: Mapped[str] = mapped_column(ForeignKey("plans.key", ondelete="CASCADE"), primary_key=True)
     feature: Mapped[str] = mapped_column(String(60), primary_key=True)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlanChange(Base):
+    """Audit log of a shop's plan and add-on changes: who, when, from, to (``kind`` "plan": plan keys;
+    "addon": ``before``/``after`` are the feature key or None, granted or revoked). Written in the
+    changing transaction by :mod:`bayline.tenants.provisioning`."""
+
+    __tablename__ = "plan_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    before: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    after: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    actor: Mapped[str] = mapped_column(String(300))
+    """Who: a staff user's email, ``api key <name>``, or ``cli`` / ``system``."""
+    actor_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,7 +19,7 @@ from bayline.tenancy import tenant_scope
 
 from . import hours
 from .entitlements import active_features, bump
-from .models import Group, GroupMembership, Membership, Plan, Shop, ShopAddon, ShopFeatureToggle
+from .models import Group, GroupMembership, Membership, Plan, PlanChange, Shop, ShopAddon, ShopFeatureToggle
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 
@@ -184,10 +184,33 @@ def announce(shop: Shop, before: frozenset[str]) -> None:
             registry.hook.entitlements_changed(shop=shop, before=set(before), after=set(after))
 
 
+def _actor() -> tuple[str, int | None]:
+    """Who is changing a plan: the request's staff user or API key, else the CLI."""
+    from flask import g, has_request_context
+
+    principal = g.get("principal") if has_request_context() else None
+    if principal is None:
+        return ("cli" if not has_request_context() else "system"), None
+    if principal.api_key is not None:
+        return f"api key {principal.api_key.name}", principal.creator.id if principal.creator else None
+    return (principal.user.email if principal.user else "system"), principal.user_id
+
+
+def record_change(shop: Shop, kind: str, before: str | None, after: str | None) -> PlanChange:
+    """One audit row (``plan_changes``) in the changing transaction."""
+    actor, user_id = _actor()
+    row = PlanChange(shop_id=shop.id, kind=kind, before=before, after=after, actor=actor[:300],
+                     actor_user_id=user_id)
+    get_session().add(row)
+    return row
+
+
 def change_plan(shop: Shop, plan_key: str) -> None:
     if get_session().get(Plan, plan_key) is None:
         raise ValidationError({"plan": [f"unknown plan {plan_key!r}"]})
     before = active_features(shop)
+    if shop.plan_key != plan_key:
+        record_change(shop, "plan", shop.plan_key, plan_key)
     shop.plan_key = plan_key
     announce(shop, before)
 
@@ -199,8 +222,10 @@ def set_addon(shop: Shop, feature: str, granted: bool) -> None:
         row = session.scalar(select(ShopAddon).where(ShopAddon.feature == feature))
         if granted and row is None:
             session.add(ShopAddon(tenant_id=shop.id, feature=feature))
+            record_change(shop, "addon", None, feature)
         elif not granted and row is not None:
             session.delete(row)
+            record_change(shop, "addon", feature, None)
         session.flush()
     announce(shop, before)
 

@@ -31,6 +31,11 @@ PLATFORM_WIDE: dict[tuple[str, tuple[str, ...]], str] = {
     ("sms_webhook_events", ("event_id",)): "provider event ids are deduplicated before the shop is known",
     ("staff_invitations", ("token_hash",)): "an invitation link is resolved to its shop from the link alone",
     ("csi_links", ("token_hash",)): "a survey link in a message is resolved to its shop from the link alone",
+    ("accounts_passkeys", ("credential_id",)): "a passkey sign-in names its credential before the shop is "
+                                               "known (WebAuthn credential ids are globally unique)",
+    ("loyalty_members", ("referral_code",)): "a shared referral link (/plugins/loyalty/r/<code>) finds its shop "
+                                             "from the code alone",
+    ("scheduling_feeds", ("token_hash",)): "a private calendar feed URL is resolved to its shop from the token alone",
     ("quotes_checkouts", ("provider", "session_ref")): "a payment provider's webhook names its checkout "
                                                        "session before the shop is known",
 }

@@ -90,6 +90,7 @@ def init_web(app: Flask) -> None:
     from .introspection import bp as introspection_bp
     from .outbox_console import bp as outbox_bp
     from .platform import bp as platform_bp
+    from .platform import group_bp as group_plans_bp
     from .shop_settings import bp as settings_bp
     from .staff_auth import bp as auth_bp
     from .unsubscribe import bp as unsubscribe_bp
@@ -101,6 +102,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(unsubscribe_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(platform_bp)
+    app.register_blueprint(group_plans_bp)
     from .portal import init_portal
 
     init_portal(app)
@@ -110,6 +112,10 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["ago"] = relative_days
     app.jinja_env.globals["csrf_token"] = generate_csrf
+    from bayline.brand import current_brand, powered_by
+
+    app.jinja_env.globals["current_brand"] = current_brand  # hook ``branding``: portal and e-sign pages
+    app.jinja_env.globals["powered_by"] = powered_by
 
     before_render_template.connect(_extra_template_vars, app)
 

@@ -307,7 +307,7 @@ def reopen_claim(claim_id: int) -> Any:
 
 PURPOSE_LABELS = {"work_order": "Work order", "hang_tag": "Hang tag", "receipt": "Receipt",
                   "qr_sticker": "QR sticker", "sms": "Text messages", "email": "Email", "esign_sms": "E-sign texts",
-                  "staff_copy": "Staff copy"}
+                  "staff_copy": "Staff copy", "account": "Customer account"}
 
 
 ATTEMPTS = "core.portal_attempts"

@@ -78,6 +78,7 @@ class StoredPage:
     headers: list[tuple[str, str]]
     expires_at: datetime | None
     stored_at: float
+    host: str = ""  # the Host it was rendered for: never served on another (custom hosts, bayline.hosts)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Offer:
     csrf_secret: str
     csrf_token: str
     session_id: int
+    host: str = ""
 
 
 class PortalPageCache:
@@ -107,10 +109,12 @@ class PortalPageCache:
         self._open_sessions: LRUCache[int, Generations] = LRUCache(maxsize=max_entries)
         self._lock = threading.Lock()
 
-    def find(self, key: Key, generations: Generations) -> StoredPage | None:
+    def find(self, key: Key, generations: Generations, host: str = "") -> StoredPage | None:
         with self._lock:
             page = self._pages.get(key)
         if page is None or page.generations != generations or time.monotonic() - page.stored_at > self.max_age:
+            return None
+        if page.host != host:
             return None
         if page.expires_at is not None and utcnow() >= page.expires_at:
             return None
@@ -119,7 +123,7 @@ class PortalPageCache:
     def keep(self, offer: Offer, body: bytes, headers: list[tuple[str, str]]) -> None:
         stored = [(k, v) for k, v in headers if k.lower() not in UNSTORED_HEADERS]
         page = StoredPage(offer.generations, body.replace(offer.csrf_token.encode(), CSRF_SLOT), stored,
-                          offer.expires_at, time.monotonic())
+                          offer.expires_at, time.monotonic(), offer.host)
         with self._lock:
             self._pages[offer.key] = page
             self._csrf_tokens[offer.csrf_secret] = offer.csrf_token
@@ -214,7 +218,7 @@ class PortalPageServer:
         token = self._csrf_token(data)  # type: ignore[arg-type]
         if (token is not None and not _asks_fresh(environ) and data.get(OWN_WRITE_KEY, 0) <= time.time()  # type: ignore[union-attr]
                 and self.cache.session_open(session_id(data), generations)):  # type: ignore[arg-type]
-            page = self.cache.find(key, generations)  # type: ignore[arg-type]
+            page = self.cache.find(key, generations, environ.get("HTTP_HOST", ""))  # type: ignore[arg-type]
             if page is not None:
                 body = page.body.replace(CSRF_SLOT, token.encode())
                 start_response("200 OK", [*page.headers, ("Content-Length", str(len(body)))])
@@ -275,7 +279,7 @@ def offer(expires_at: datetime | None) -> None:
         return
     token = generate_csrf()  # made (and the secret put in the session) now if this is the first view
     request.environ[OFFER] = Offer(key, generations, expires_at, session["csrf_token"], token,
-                                   session[SESSION_KEY]["i"])
+                                   session[SESSION_KEY]["i"], request.environ.get("HTTP_HOST", ""))
 
 
 def note_customer_write(response: Any) -> Any:

@@ -3,11 +3,16 @@
 Only platform admins reach it: staff users with ``is_platform_admin`` (console session) and keys with
 the ``platform`` scope (issued by ``flask bayline rotate-api-key --scope platform``). Everyone else,
 shop and group admins included, gets 403 ``permission_denied``.
+
+/api/v1/group/shops/<slug>/...: the same for a group admin, on the locations of their own group only
+(any other shop is a 404). Every change is in the audit log (``.../plan-changes``: who, when, from, to)
+and takes effect on the shop's next request in every process (the entitlements version).
 """
 from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
@@ -41,6 +46,14 @@ class ShopFeaturesSchema(Schema):
 
 class PlanChangeSchema(Schema):
     plan = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class PlanChangeRowSchema(Schema):
+    kind = fields.String(metadata={"description": "plan, or addon"})
+    before = fields.String(allow_none=True, metadata={"description": "plan key, or the add-on revoked"})
+    after = fields.String(allow_none=True, metadata={"description": "plan key, or the add-on granted"})
+    actor = fields.String(metadata={"description": "who: a staff email, api key <name>, cli"})
+    at = fields.DateTime()
 
 
 class PlanSchema(Schema):
@@ -114,3 +127,53 @@ class ShopPlan(MethodView):
         features.change_plan(shop, data["plan"])
         commit()
         return _report(shop)
+
+
+@blp.route(f"/platform/shops/{SLUG}/plan-changes")
+class ShopPlanChanges(MethodView):
+    @require("platform.manage")
+    @blp.response(200, PlanChangeRowSchema(many=True))
+    def get(self, shop_slug: str) -> list[Any]:
+        """The shop's plan and add-on changes, newest first (who, when, from, to)."""
+        return features.changes(_shop(shop_slug))
+
+
+def _group_shop(slug: str) -> Shop:
+    """A location of the caller's group, for a group admin (404 for any other shop)."""
+    principal = g.get("principal")
+    if principal is None:
+        raise Refused(401, "unauthorized", "Log in or send an API key.")
+    if principal.role != "group_admin":
+        raise Refused(403, "permission_denied", "Only group admins manage the plans of their locations.")
+    shop = _shop(slug)
+    if shop.group_id != principal.shop.group_id:
+        raise Refused(404, "not_found", f"No shop {slug!r}.")
+    return shop
+
+
+@blp.route(f"/group/shops/{SLUG}/features")
+class GroupShopFeatures(MethodView):
+    @blp.response(200, ShopFeaturesSchema)
+    def get(self, shop_slug: str) -> dict[str, Any]:
+        """A location's plan and features (group admins, their own group's locations)."""
+        return _report(_group_shop(shop_slug))
+
+
+@blp.route(f"/group/shops/{SLUG}/plan")
+class GroupShopPlan(MethodView):
+    @blp.arguments(PlanChangeSchema)
+    @blp.response(200, ShopFeaturesSchema)
+    def put(self, data: dict[str, Any], shop_slug: str) -> dict[str, Any]:
+        """Move one of the group's locations to another plan tier (group admins)."""
+        shop = _group_shop(shop_slug)
+        features.change_plan(shop, data["plan"])
+        commit()
+        return _report(shop)
+
+
+@blp.route(f"/group/shops/{SLUG}/plan-changes")
+class GroupShopPlanChanges(MethodView):
+    @blp.response(200, PlanChangeRowSchema(many=True))
+    def get(self, shop_slug: str) -> list[Any]:
+        """A location's plan and add-on changes, newest first (group admins)."""
+        return features.changes(_group_shop(shop_slug))

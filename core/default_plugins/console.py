@@ -25,5 +25,8 @@ def menu_items(user: Any, shop: Any) -> list[MenuItem]:
     principal = g.get("principal")
     if principal is None:
         return []
-    return [MenuItem(label, url_for(endpoint), order) for label, endpoint, permission, order in _ITEMS
-            if permission is None or principal.can(permission)]
+    items = [MenuItem(label, url_for(endpoint), order) for label, endpoint, permission, order in _ITEMS
+             if permission is None or principal.can(permission)]
+    if principal.role == "group_admin" and not principal.can("platform.manage"):
+        items.append(MenuItem("Plans", url_for("console_group_plans.shops"), 900))  # the group's locations
+    return items

@@ -43,5 +43,7 @@ def _revoked_invitation(row: dict[str, Any]) -> dict[str, Any]:
 
 @hookimpl
 def shop_archive_rules() -> ShopArchiveRules:
+    # plan_changes: the platform's billing history of this deployment; the importing one keeps its own
     return ShopArchiveRules(redact=("api_keys.key_hash", "staff_invitations.token_hash"),
-                            on_import={"api_keys": _revoked_key, "staff_invitations": _revoked_invitation})
+                            on_import={"api_keys": _revoked_key, "staff_invitations": _revoked_invitation},
+                            skip_tables=("plan_changes",))

@@ -4,10 +4,12 @@ A send is a row (:class:`OutboxItem`), never a fire-and-forget call: :func:`enqu
 (idempotent per ``idempotency_key``; consent, suppression and quiet hours weighed, refusals raised
 as ``Refused`` before any provider call); a channel plugin's ``deliver`` hook hands it to its
 provider and reports every later state through :func:`report_state`; an email channel adds
-:func:`unsubscribe_headers` (RFC 8058 one-click) to marketing email. See docs/messaging.md.
+:func:`unsubscribe_headers` (RFC 8058 one-click) to marketing email and :func:`email_html` (the shop's
+brand, styles inlined) as the HTML alternative. See docs/messaging.md.
 """
 from __future__ import annotations
 
+from .email_html import for_item as email_html
 from .links import display_body, link_purpose
 from .models import FINAL_STATES, PURPOSES, STATES, OutboxItem
 from .optout import HELP, OPT_IN, OPT_OUT
@@ -17,6 +19,6 @@ from .unsubscribe import headers as unsubscribe_headers
 
 __all__ = [
     "FINAL_STATES", "HELP", "KINDS", "OPT_IN", "OPT_OUT", "PURPOSES", "STATES", "OutboxItem", "by_provider_id",
-    "cancel", "display_body", "enqueue", "find", "get", "link_purpose", "parse_reply", "queue_draft",
+    "cancel", "display_body", "email_html", "enqueue", "find", "get", "link_purpose", "parse_reply", "queue_draft",
     "report_state", "retry", "unsubscribe_headers",
 ]

@@ -7,6 +7,7 @@ factory                    blueprint name               mounted at              
 ``portal_blueprint(x)``    ``plugin_x_portal``          ``/c/s/x``                  yes (404)
 ``public_blueprint(x)``    ``plugin_x_public``          ``/plugins/x``              no
 ``api_blueprint(x)``       ``plugin_x_api``             ``/api/v1/plugins/x``       yes
+``landing_blueprint(x)``   ``plugin_x_landing``         ``/p/...``, ``/g/...``      no
 =========================  ===========================  ==========================  ============
 
 Return staff, portal and API blueprints from ``register_blueprints`` and public ones from
@@ -64,6 +65,18 @@ def public_blueprint(name: str, import_name: str | None = None, *, csrf_protect:
     if not csrf_protect:
         csrf.exempt(bp)
     return bp
+
+
+LANDING_PATHS = ("/p/", "/g/")
+
+
+def landing_blueprint(name: str, import_name: str | None = None, **options: Any) -> Blueprint:
+    """Public landing pages of shops and groups: routes under ``/p/<shop slug>`` and
+    ``/g/<group slug>`` only (``check_plugin`` reports any other), from ``register_public_blueprints``.
+    Not plan-gated and indexable: each view finds the shop or group itself, checks its feature is
+    active (``for_shop``, ``is_feature_active``) and answers 404 otherwise. Form posts need a CSRF token."""
+    options.setdefault("template_folder", "templates")
+    return Blueprint(f"plugin_{name}_landing", import_name or _caller(), **options)
 
 
 class PluginApiBlueprint(flask_smorest.Blueprint):

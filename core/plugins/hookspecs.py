@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bayline.tenants.models import Shop
 
     from .types import (
+        Brand,
         ClaimFact,
         ClaimPanel,
         ComposerExtension,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
         Event,
         EventType,
         Feature,
+        LandingLink,
         MenuItem,
         MessageAction,
         PaymentProvider,
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
         ShopArchiveRules,
         SignatureDocument,
         SignatureRequest,
+        TenantHost,
         Viewer,
     )
 
@@ -644,6 +647,143 @@ def request_signature(claim: Claim, document: SignatureDocument) -> SignatureReq
         def request_signature(claim, document):
             pkg = create_provided_package(claim, document)
             return SignatureRequest("esign", pkg.public_id, f"/c/s/esign/packages/{pkg.public_id}")
+    """
+
+
+# -------------------------------------------------------------------------
+# Look and hosts: how a shop's customer pages read, and where they live
+# -------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def branding(shop: Shop) -> Brand | None:
+    """The look of ``shop``'s customer pages, mails and printed documents, or None (neutral).
+
+    Asked for the plugins active for the shop (so a shop moved to a plan without yours gets the
+    neutral look on its next request) by the portal and e-sign pages (``portal/base.html``: the
+    stylesheet, logo, favicon, welcome line and "Powered by Bayline"), the customer mail layout
+    (``outbox.email_html``, colours inlined) and the printed work order, hang tag and receipt (logo
+    and colour). The first brand returned wins. Keep it cheap: it runs on every portal page view.
+
+    Arguments:
+        shop: the shop whose pages are drawn (its tenant context is set).
+
+    Commits:
+        no: a page view or a print must not write.
+
+    Example::
+
+        @hookimpl
+        def branding(shop):
+            return Brand(shop.name, primary="#7a1f2b", stylesheet_url="/plugins/acme/brand.css")
+    """
+
+
+@hookspec(firstresult=True)
+def resolve_host(host: str) -> TenantHost | None:
+    """The shops a custom host name serves, or None when ``host`` is not yours.
+
+    Asked of every installed plugin (no shop is known yet) for a request whose ``Host`` is neither
+    ``BAYLINE_PUBLIC_URL``'s nor in ``BAYLINE_TRUSTED_HOSTS``. On a host you resolve, only the
+    customer paths open (``/c/``, ``/p/``, ``/g/``, static files and ``/plugins/...`` assets), and
+    only for the shops named (any other shop's link, session or landing is a 404); a host nobody
+    resolves is a 404 where host checking is on (production, or ``BAYLINE_TRUSTED_HOSTS`` set).
+    Name only shops for which your feature is active.
+
+    Arguments:
+        host: the request's host name, lower case, without the port.
+
+    Commits:
+        no: a lookup.
+
+    Example::
+
+        @hookimpl
+        def resolve_host(host):
+            row = find_host(host)
+            return TenantHost(host, frozenset(row.shop_ids)) if row else None
+    """
+
+
+@hookspec(firstresult=True)
+def tenant_host(shop: Shop) -> str | None:
+    """The host name the customer links of ``shop`` carry (portal links, QR codes, texts, mails),
+    or None for the deployment's (``BAYLINE_PUBLIC_URL``).
+
+    Asked for the plugins active for the shop by ``bayline.urls.tenant_base_url`` whenever a link
+    is built (the scheme stays ``BAYLINE_PUBLIC_URL``'s). Return only hosts your ``resolve_host``
+    answers for this shop, or the link will not open.
+
+    Arguments:
+        shop: the shop the link is for.
+
+    Commits:
+        no: a lookup.
+
+    Example::
+
+        @hookimpl
+        def tenant_host(shop):
+            return "status.example-group.com" if shop.group_id == 7 else None
+    """
+
+
+# -------------------------------------------------------------------------
+# Landing page: what other plugins put on a shop's public page /p/<slug>
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def landing_links(shop: Shop) -> list[LandingLink]:
+    """Links for ``shop``'s public landing page (``/p/<slug>``, and beside the location on
+    ``/g/<slug>``), as :class:`bayline.plugin_api.LandingLink` (label, url, kind, order).
+
+    Asked through ``bayline.plugin_api.landing.links(shop)`` by the plugin drawing the landing page
+    (the branding plugin), for the plugins active for the shop; check your own second feature with
+    ``is_feature_active`` (a review link only with ``reviews``). Return ``[]`` when you have nothing
+    to link (not configured). ``url`` is a same-origin path (opens on the shop's custom host too) or
+    an ``https://`` address; others are dropped, and so is a second link to the same ``url``. The
+    page is public and indexable: link public pages only, never a customer's.
+
+    Arguments:
+        shop: the shop (location) whose landing page is drawn (its tenant context is set).
+
+    Commits:
+        no: a page view must not write.
+
+    Example::
+
+        @hookimpl
+        def landing_links(shop):
+            url = url_for("plugin_widget_public.book", slug=shop.slug)
+            return [LandingLink("Book an inspection", url, kind="booking", order=10)]
+    """
+
+
+@hookspec
+def landing_referral(shop: Shop, code: str) -> str | None:
+    """Where ``/p/<slug>?ref=<code>`` (a shared referral link) sends the visitor: a same-origin path
+    (your public referral page for the code), or None when the code is not one of ``shop``'s.
+
+    Asked through ``bayline.plugin_api.landing.referral(shop, code)`` by the landing page, for the
+    plugins active for the shop; the first path wins (the page answers 302 to it). On None from
+    every plugin the page renders exactly as without ``ref``: an unknown code is ignored silently,
+    so answer only for codes of this shop and never say why a code was refused. ``code`` is already
+    checked to be 1-40 letters, digits, ``-`` or ``_``.
+
+    Arguments:
+        shop: the shop whose landing page was opened (its tenant context is set).
+        code: the ``ref`` query value.
+
+    Commits:
+        no: a page view must not write (record the referral when it is used, not when it is opened).
+
+    Example::
+
+        @hookimpl
+        def landing_referral(shop, code):
+            member = member_by_code(code)
+            return f"/plugins/widget/r/{member.code}" if member is not None else None
     """
 
 

@@ -110,11 +110,14 @@ def _permissions(results: list[Any]) -> tuple[dict[str, list[str]], dict[str, se
 
 
 def bind_shop(shop: Any) -> None:
-    """Make ``shop`` the request's shop: its active features and the matching hook subset."""
+    """Make ``shop`` the request's shop: its active features and the matching hook subset. On a
+    custom customer host that does not serve ``shop`` this is a 404 (:mod:`bayline.hosts`)."""
     from flask import current_app
 
+    from bayline.hosts import check_shop
     from bayline.tenants.entitlements import active_features
 
+    check_shop(shop)
     g.shop = shop
     g.features = active_features(shop)
     g.hooks = current_app.extensions["bayline.plugins"].hooks_for(g.features)

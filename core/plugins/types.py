@@ -356,3 +356,59 @@ class DraftProvider(Protocol):
 
     def draft(self, request: DraftRequest) -> DraftResult:
         ...
+
+
+@dataclass(frozen=True)
+class Brand:
+    """How a shop's customer pages, mails and printed documents look (hook ``branding``).
+
+    Colours are ``#rrggbb``; the plugin that returns a brand has checked their contrast. ``primary``
+    is the buttons, links and header colour, ``text_on_primary`` the text on it, ``accent`` the
+    highlight (current stage), ``surface`` the card background, ``radius`` the corner radius in px.
+    ``stylesheet_url`` and ``logo_url`` / ``favicon_url`` are same-origin paths (the portal's CSP
+    allows styles and images from this origin only); ``logo_png`` returns the logo as PNG bytes
+    for documents and mails (None: no logo). ``powered_by`` False hides "Powered by Bayline"."""
+
+    name: str
+    primary: str = "#0a56e0"
+    text_on_primary: str = "#ffffff"
+    accent: str = "#0a56e0"
+    surface: str = "#ffffff"
+    radius: int = 8
+    stylesheet_url: str | None = None
+    logo_url: str | None = None
+    favicon_url: str | None = None
+    logo_png: Callable[[], bytes | None] | None = field(default=None, compare=False, repr=False)
+    welcome: str | None = None
+    sender_name: str | None = None
+    powered_by: bool = True
+
+
+LANDING_KINDS = ("booking", "estimate", "review", "referral", "link")
+
+
+@dataclass(frozen=True)
+class LandingLink:
+    """A link on a shop's public landing page ``/p/<slug>`` (and beside the location on ``/g/<slug>``),
+    from hook ``landing_links``: "Request an estimate", "Review us on Google".
+
+    ``url`` is a same-origin path (``/plugins/widget/public/...``; keep it relative so it opens on the
+    shop's custom host too) or an ``https://`` address; anything else is dropped by the page.
+    ``kind`` is one of ``booking``, ``estimate``, ``review``, ``referral``, ``link`` (the page's
+    styling; an unknown kind reads as ``link``). Links are sorted by ``order``, then label; a second
+    link to the same ``url`` is dropped."""
+
+    label: str
+    url: str
+    kind: str = "link"
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class TenantHost:
+    """A custom host name (``status.example-group.com``) and the shops it serves (hook
+    ``resolve_host``): only their claims, links and landing pages open on it."""
+
+    host: str
+    shop_ids: frozenset[int]
+    label: str = ""

@@ -19,6 +19,7 @@ import segno
 
 from bayline.claims.models import Claim
 from bayline.phones import pretty
+from bayline.plugins.types import Brand
 from bayline.tenants.models import Shop
 
 if TYPE_CHECKING:  # reportlab is imported by the first document printed, not with the app
@@ -45,6 +46,7 @@ class Sheet:
     pin: str | None = None  # printed when the shop's verification asks for its PIN
     terms: str = ""
     notes: str | None = None  # damage / notes, when the shop prints them
+    brand: Brand | None = None  # hook ``branding``: the logo and primary colour of the header
 
 
 def qr_png(url: str, scale: int = 8) -> bytes:
@@ -69,11 +71,14 @@ def vehicle_line(claim: Claim) -> str:
 
 
 def header(c: Canvas, sheet: Sheet, title: str, x: float, top: float, width: float, compact: bool = False) -> float:
-    """Shop name, address and phone, then the document title and claim number; returns the y below."""
+    """Shop name, address and phone (with the brand's logo and a bar of its primary colour), then
+    the document title and claim number; returns the y below."""
     shop, claim = sheet.shop, sheet.claim
     y = top
+    if sheet.brand is not None:
+        x, y = _brand_band(c, sheet.brand, x, top, width, compact)
     c.setFont("Helvetica-Bold", 11 if compact else 18)
-    c.drawString(x, y, shop.name[:48])
+    c.drawString(x, y, (sheet.brand.name if sheet.brand is not None else shop.name)[:48])
     c.setFont("Helvetica", 7.5 if compact else 10)
     for line in (shop.address or "", pretty(shop.phone) if shop.phone else ""):
         if line:
@@ -85,6 +90,32 @@ def header(c: Canvas, sheet: Sheet, title: str, x: float, top: float, width: flo
     c.setLineWidth(0.6)
     c.line(x, y - 5, x + width, y - 5)
     return y - (14 if compact else 22)
+
+
+def _brand_band(c: Canvas, brand: Brand, x: float, top: float, width: float, compact: bool) -> tuple[float, float]:
+    """A bar of the brand's primary colour above the header and the logo at its left; returns where
+    the shop's name goes."""
+    from reportlab.lib.colors import HexColor
+    from reportlab.lib.utils import ImageReader
+
+    bar = 4 if compact else 6
+    c.saveState()
+    c.setFillColor(HexColor(brand.primary))
+    c.rect(x, top + (8 if compact else 14), width, bar, stroke=0, fill=1)
+    c.restoreState()
+    logo = brand.logo_png() if brand.logo_png is not None else None
+    if not logo:
+        return x, top
+    side = 22 if compact else 40
+    try:
+        reader = ImageReader(io.BytesIO(logo))
+        w, h = reader.getSize()
+        draw_w = side * w / h if h else side
+        c.drawImage(reader, x, top - side + (10 if compact else 16), min(draw_w, side * 4), side, mask="auto",
+                    preserveAspectRatio=True)
+    except Exception:  # a logo that does not draw never stops the print
+        return x, top
+    return x + min(draw_w, side * 4) + 8, top
 
 
 def qr_block(c: Canvas, sheet: Sheet, cx: float, top: float, size: float, small: bool = False) -> float:

@@ -11,8 +11,9 @@ from bayline.tenancy import TenantScoped
 
 TOKEN_STATES = ("active", "rotated", "revoked")
 # What a link is for: a printed document or a sending channel. A claim has at most one active link
-# per purpose; replacing one never touches the others.
-PURPOSES = ("work_order", "hang_tag", "receipt", "qr_sticker", "sms", "email", "esign_sms", "staff_copy")
+# per purpose; replacing one never touches the others. ``account``: the link a customer account opens
+# a repair of its verified contact through (plugin accounts).
+PURPOSES = ("work_order", "hang_tag", "receipt", "qr_sticker", "sms", "email", "esign_sms", "staff_copy", "account")
 
 
 class PortalToken(TenantScoped, Base):

@@ -13,6 +13,7 @@ import segno
 from marshmallow import ValidationError
 
 from bayline import settings_registry
+from bayline.brand import brand_for
 from bayline.claims.models import Claim
 from bayline.tenants.models import Shop
 
@@ -58,7 +59,9 @@ def short_url(url: str) -> str | None:
     """The typable short URL of a printed link's ``url`` (None when the link has no short code)."""
     raw = url.rsplit(tokens.PATH_PREFIX, 1)[-1]
     token = tokens.find_any(raw)
-    return tokens.portal_url(tokens.short_code(raw)) if token is not None and token.short_hash else None
+    if token is None or not token.short_hash:
+        return None
+    return tokens.portal_url(tokens.short_code(raw), token.tenant_id)
 
 
 def sheet(claim: Claim, shop: Shop, url: str) -> layout.Sheet:
@@ -66,7 +69,8 @@ def sheet(claim: Claim, shop: Shop, url: str) -> layout.Sheet:
     pin = str(values["portal.pin"]).strip() if verify.mode(shop.id) == "name_claim_pin" else None
     return layout.Sheet(claim=claim, shop=shop, url=url, short_url=short_url(url), pin=pin or None,
                         terms=str(values["documents.authorization_terms"] or ""),
-                        notes=claim.internal_notes if values["documents.print_notes"] else None)
+                        notes=claim.internal_notes if values["documents.print_notes"] else None,
+                        brand=brand_for(shop))
 
 
 def paper_size(shop: Shop, paper: str | None = None) -> tuple[float, float]:

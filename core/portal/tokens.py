@@ -48,8 +48,13 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def portal_url(raw: str) -> str:
-    """The absolute customer URL for a raw token."""
+def portal_url(raw: str, tenant_id: int | None = None) -> str:
+    """The absolute customer URL for a raw token: under the shop's customer host (``tenant_id``,
+    hook ``tenant_host``) or ``BAYLINE_PUBLIC_URL``."""
+    if tenant_id is not None:
+        from bayline.urls import tenant_base_url
+
+        return tenant_base_url(tenant_id) + PATH_PREFIX + raw
     return current_app.extensions["bayline.settings"].public_url.rstrip("/") + PATH_PREFIX + raw
 
 
@@ -78,12 +83,12 @@ class IssuedLink:
 
     @property
     def url(self) -> str:
-        return portal_url(self.raw)
+        return portal_url(self.raw, self.token.tenant_id)
 
     @property
     def short_url(self) -> str | None:
         """The typable URL of a printed link (None for channels and the staff copy)."""
-        return portal_url(short_code(self.raw)) if self.token.short_hash else None
+        return portal_url(short_code(self.raw), self.token.tenant_id) if self.token.short_hash else None
 
 
 def _check_purpose(purpose: str) -> None:

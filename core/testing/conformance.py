@@ -2,10 +2,11 @@
 
 A plugin called ``x`` is distribution ``bayline-x``, package ``bayline_x``, entry
 point ``x``, feature key ``x``, blueprints ``plugin_x`` / ``plugin_x_public`` under ``/plugins/x``,
-``plugin_x_portal`` under ``/c/s/x`` and ``plugin_x_api`` under ``/api/v1/plugins/x`` (the
-``plugin_api`` blueprint factories make them so), Alembic branch label ``x``, tables ``x_*``
-carrying ``tenant_id``, settings ``x.*``, Celery tasks ``bayline_x.*``, shop archive rules naming
-existing columns of its own ``x_*`` tables; event types are
+``plugin_x_portal`` under ``/c/s/x``, ``plugin_x_api`` under ``/api/v1/plugins/x`` and
+``plugin_x_landing`` with routes under ``/p/`` and ``/g/`` only (the ``plugin_api`` blueprint
+factories make them so), Alembic branch label ``x``, tables ``x_*`` carrying ``tenant_id`` (or,
+for a group's own rows, a ``group_id`` foreign key to ``groups``), settings ``x.*``, Celery tasks
+``bayline_x.*``, shop archive rules naming existing columns of its own ``x_*`` tables; event types are
 ``EventType`` values with a ``TypedDict`` payload and a "fires" description; and its modules import
 nothing of ``bayline`` but ``bayline.plugin_api`` and ``bayline.testing`` (see :mod:`.imports`).
 """
@@ -43,7 +44,9 @@ def check_plugin(app: Flask, name: str) -> list[str]:
     if name not in {f.key for f in features}:
         problems.append(f"{name}: registers no feature with key {name!r}")
     mounts = {f"plugin_{name}": f"/plugins/{name}", f"plugin_{name}_public": f"/plugins/{name}",
-              f"plugin_{name}_portal": f"/c/s/{name}", f"plugin_{name}_api": f"/api/v1/plugins/{name}"}
+              f"plugin_{name}_portal": f"/c/s/{name}", f"plugin_{name}_api": f"/api/v1/plugins/{name}",
+              f"plugin_{name}_landing": ""}
+    problems += _check_landing(app, name)
     for bp in app.extensions["bayline.plugin_blueprints"].get(name, []):
         if bp.name not in mounts:
             others = ", ".join(repr(m) for m in list(mounts)[1:])
@@ -71,6 +74,14 @@ def check_plugin(app: Flask, name: str) -> list[str]:
     return problems
 
 
+def _check_landing(app: Flask, name: str) -> list[str]:
+    from bayline.plugins.blueprints import LANDING_PATHS
+
+    return [f"{name}: landing route {rule.rule!r} is not under /p/ or /g/"
+            for rule in app.url_map.iter_rules()
+            if (rule.endpoint or "").startswith(f"plugin_{name}_landing.") and not rule.rule.startswith(LANDING_PATHS)]
+
+
 def _check_event_type(name: str, item: Any) -> list[str]:
     import typing
 
@@ -94,8 +105,12 @@ def _check_tables(name: str, package: str) -> list[str]:
         table = mapper.local_table.name
         if not table.startswith(f"{name}_"):
             problems.append(f"{name}: table {table!r} should be prefixed '{name}_'")
-        if "tenant_id" not in mapper.local_table.c:
-            problems.append(f"{name}: table {table!r} has no tenant_id (mix in bayline.tenancy.TenantScoped)")
+        columns = mapper.local_table.c
+        group_level = "group_id" in columns and any(fk.column.table.name == "groups"
+                                                    for fk in columns["group_id"].foreign_keys)
+        if "tenant_id" not in columns and not group_level:
+            problems.append(f"{name}: table {table!r} has no tenant_id (mix in bayline.tenancy.TenantScoped) "
+                            "nor a group_id foreign key to groups (a group's own rows)")
     return problems
 
 

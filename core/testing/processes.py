@@ -36,6 +36,17 @@ def wait_until(check: Callable[[], Any], what: str, seconds: float = READY_SECON
         time.sleep(POLL)
 
 
+def stop_process(proc: subprocess.Popen[Any], seconds: float = READY_SECONDS) -> None:
+    """End a test's server process: SIGTERM, wait up to ``seconds`` for it to exit, then SIGKILL."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=60)
+
+
 class CeleryWorker:
     """``celery -A <app> worker`` in a subprocess writing to ``log``; :meth:`wait_ready` returns once
     the worker has logged that it is ready (Celery's ``worker_ready``: consuming from its queues)."""
@@ -63,13 +74,7 @@ class CeleryWorker:
             raise AssertionError(f"{exc}\n{self.output()[-3000:]}") from None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=READY_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=60)
+        stop_process(self.proc)
 
     def kill(self) -> None:
         self.proc.kill()

@@ -40,7 +40,16 @@ NOT_OBJECT_IDS = {
     # platform admins only; tests/api/test_platform_features.py sweeps every /platform route as shop
     # owners, admin keys, group admins and anonymous callers (all refused, their own shop included)
     "shop_slug",
-    "slug",
+    "slug",  # also /plugins/scheduling/public/estimate/<slug>: a shop's public landing page, public by design
+    # /c/s/scheduling/book/<type_key>, /api/v1/plugins/scheduling/types/<type_key>: an appointment type key of
+    # the caller's own shop (a catalogue key, not a row of another shop)
+    "type_key",
+    # /plugins/loyalty/r/<referral_code>: a public page a customer shares on purpose (the shop and the
+    # code, never who referred), see plugins/loyalty/tests/test_loyalty_referrals.py
+    "referral_code",
+    # /api/v1/plugins/branding/images/<field>, /plugins/branding/shops/<slug>/<field>.png: which brand image
+    # (logo or favicon), of the caller's own shop or of a shop's public brand; see plugins/branding/tests
+    "field",
 }
 # Parameters of plugin routes whose objects this sweep cannot create yet. Each is a known gap,
 # reported here rather than skipped silently; remove the entry when the sweep builds the object.
@@ -67,6 +76,9 @@ QUOTE = {"estimate_id": "sweep", "version": 0, "lines": [
     {"description": "Zq sweep bumper", "part_number": "P1", "unit_price": "100.00"},
     {"description": "Zq sweep customer line", "unit_price": "20.00", "payer": "customer"}]}
 BODIES[("/api/v1/plugins/quotes/claims/<int:claim_id>/imports", "POST")] = {"format": "json", "content": QUOTE}
+# loyalty: shop A's own member's code (the sweep's member of each shop is SWEEP<label>XX)
+BODIES[("/api/v1/plugins/loyalty/claims/<int:claim_id>/referral", "POST")] = {"code": "SWEEPAXX"}
+BODIES[("/api/v1/plugins/loyalty/claims/<int:claim_id>/payments", "POST")] = {"amount": "10.00"}
 # Multipart bodies (file uploads): a factory per route, since a file object is read once.
 MULTIPART: dict[tuple[str, str], Any] = {
     ("/api/v1/claims/<int:claim_id>/photos", "POST"): lambda: {"files": (io.BytesIO(sweep_jpeg()), "s.jpg")},
@@ -182,6 +194,78 @@ def plugin_objects(app: Flask, session: Any, shop_id: int, label: str) -> dict[s
         session.add(draft)
         session.flush()
         ids["ai_draft_id"] = draft.id
+    if "email" in app.extensions["bayline.plugins"].plugins:
+        from bayline_email.models import EmailConnection, EmailMessage
+
+        claim = session.scalars(select(Claim).where(Claim.number == f"ZQ-{label}-0001")).one()
+        # a mailbox nobody answers (port 1): syncing it fails at once and visibly, changing nothing else
+        conn = EmailConnection(tenant_id=shop_id, address=f"sweep-{label}@harbor.test", imap_host="127.0.0.1",
+                               imap_port=1, imap_ssl=False, last_uid=0)
+        session.add(conn)
+        session.flush()
+        message = EmailMessage(tenant_id=shop_id, connection_id=conn.id, message_id=f"<sweep-{label}@x.test>",
+                               thread_root=f"<sweep-{label}@x.test>", direction="in", audience="adjuster",
+                               claim_id=claim.id, from_addr="desk@insurer.test", to_addrs=[],
+                               subject=f"Zq{label}emailsubject", body_text=f"Zq{label}emailbody",
+                               body_html=f"<p>Zq{label}emailhtml</p>", notes=[], attachment_ids=[])
+        session.add(message)
+        session.flush()
+        ids["connection_id"], ids["email_message_id"] = conn.id, message.id
+    if "scheduling" in app.extensions["bayline.plugins"].plugins:
+        from datetime import UTC, datetime, timedelta
+
+        from bayline_scheduling.models import SchedulingAppointment, SchedulingReservation
+
+        claim = session.scalars(select(Claim).where(Claim.number == f"ZQ-{label}-0001")).one()
+        start = datetime(2031, 5, 6, 14, 0, tzinfo=UTC)
+        appt = SchedulingAppointment(tenant_id=shop_id, claim_id=claim.id, type_key="dropoff", kind="dropoff",
+                                     resource="dropoff", unit=0, starts_at=start, ends_at=start + timedelta(minutes=15),
+                                     block_start=start, block_end=start + timedelta(minutes=15), status="pending",
+                                     source="staff", uid=f"sweep-{label}@test", sequence=0)
+        session.add(appt)
+        reservation = SchedulingReservation(tenant_id=shop_id, claim_id=claim.id, type_key="inspection",
+                                            resource="inspection", unit=0, starts_at=start,
+                                            ends_at=start + timedelta(minutes=30),
+                                            expires_at=start + timedelta(days=1))
+        session.add(reservation)
+        session.flush()
+        ids["appointment_id"], ids["reservation_id"] = appt.id, reservation.id
+    if "accounts" in app.extensions["bayline.plugins"].plugins:
+        from bayline_accounts.models import AccountsAccount, AccountsContact, AccountsPasskey
+
+        from bayline.tenants import provisioning
+        from bayline.tenants.models import Shop
+
+        provisioning.set_addon(session.get(Shop, shop_id), "accounts", True)
+        account = AccountsAccount(tenant_id=shop_id)
+        session.add(account)
+        session.flush()
+        session.add(AccountsContact(tenant_id=shop_id, account_id=account.id, kind="mobile", value="+16175550100"))
+        passkey = AccountsPasskey(tenant_id=shop_id, account_id=account.id, credential_id=f"sweep-{label}",
+                                  public_key=b"sweep", sign_count=0, transports=[], name=f"Zq{label}passkey")
+        session.add(passkey)
+        session.flush()
+        ids["account_id"], ids["passkey_id"] = account.id, passkey.id
+    if "loyalty" in app.extensions["bayline.plugins"].plugins:
+        from bayline_loyalty.models import LoyaltyMember
+
+        from bayline.tenants import provisioning
+        from bayline.tenants.models import Shop
+
+        for feature in ("loyalty", "referrals"):
+            provisioning.set_addon(session.get(Shop, shop_id), feature, True)
+        member = LoyaltyMember(tenant_id=shop_id, contact=f"zq-{label.lower()}-member@example.com",
+                               name=f"Zq{label}member", balance=10, referral_code=f"SWEEP{label}XX")
+        session.add(member)
+        session.flush()
+        ids["member_id"] = member.id
+        from bayline.messaging import consent
+        from bayline.tenants.models import ShopSetting
+
+        # the controls' offer is sent (marketing consent) and their payment entered by staff
+        consent.set_consent(member.contact, "email", "marketing", "granted", "sweep", wording_version="v1")
+        session.add(ShopSetting(tenant_id=shop_id, key="loyalty.earn_from", value="staff"))
+        session.flush()
     return ids
 
 
@@ -230,7 +314,8 @@ def build_tenant(app: Flask, make_shop, make_user, make_claim, label: str) -> Te
                         markers=[f"ZQ-{label}-0001", f"Zq{label}lastname", f"zq {label} secret note",
                                  f"Zq{label}stage", f"zq-{label.lower()}-estimator", f"Zq{label}shopname",
                                  f"Zq{label}keyname", f"Zq{label}outboxbody", f"zq-{label.lower()}-invitee",
-                                 f"Zq{label}csicomment", f"Zq{label}aidraft"],
+                                 f"Zq{label}csicomment", f"Zq{label}aidraft", f"Zq{label}member",
+                                 f"Zq{label}passkey"],
                         ids={"claim_id": claim.id, "stage_id": spare_stage.id, "membership_id": membership.id,
                              "photo_id": photo_id, "attachment_id": attachment_id, "key_id": api_key.id,
                              "invitation_id": invitation.id,

@@ -83,15 +83,16 @@ def test_cli_grant_revoke_list_and_plan(app, make_shop):
     assert not _states(app, shop)["tiered"]["active"] and "tiered" in CHANGES[-1][1] - CHANGES[-1][2]
     assert _cli(app, "bayline", "features", "set-plan", "--shop", shop.slug, "professional").exit_code == 0
     states = _states(app, shop)
-    # branding is on the professional plan, but no installed plugin provides it: never "on"
-    assert states["branding"]["in_plan"] and not states["branding"]["installed"] and not states["branding"]["active"]
+    # customisation is on the professional plan, but no installed plugin provides it: never "on"
+    unprovided = states["customisation"]
+    assert unprovided["in_plan"] and not unprovided["installed"] and not unprovided["active"]
     text = _cli(app, "bayline", "features", "list", "--shop", shop.slug).output
     assert "professional" in text and "not installed" in text
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (("grant", "--shop", "no-such-shop", "tiered"), "no shop 'no-such-shop'"),
-    (("grant", "--shop", "{slug}", "branding"), "no installed plugin provides the feature 'branding'"),
+    (("grant", "--shop", "{slug}", "customisation"), "no installed plugin provides the feature 'customisation'"),
     (("revoke", "--shop", "{slug}", "sms"), "comes with the 'starter' plan"),
     (("revoke", "--shop", "{slug}", "tiered"), "not an add-on"),
     (("set-plan", "--shop", "{slug}", "platinum"), "unknown plan 'platinum'"),
@@ -149,7 +150,7 @@ def test_platform_api_with_a_platform_key(app, make_shop):
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "code"), [
     ("get", "/api/v1/platform/shops/no-such-shop/features", None, 404, "not_found"),
-    ("put", "/api/v1/platform/shops/{slug}/features/branding", None, 422, "validation_error"),
+    ("put", "/api/v1/platform/shops/{slug}/features/customisation", None, 422, "validation_error"),
     ("delete", "/api/v1/platform/shops/{slug}/features/sms", None, 422, "validation_error"),
     ("put", "/api/v1/platform/shops/{slug}/plan", {"plan": "platinum"}, 422, "validation_error"),
     ("put", "/api/v1/platform/shops/{slug}/plan", {}, 422, "validation_error"),
@@ -224,7 +225,7 @@ def test_console_editor_for_platform_admins(app, make_shop, client_for):
     assert r.status_code == 302 and json.loads(_cli(app, "bayline", "features", "list", "--shop", target.slug,
                                                      "--json").output)["plan"] == "elite"
     page = client.get(f"/console/platform/shops/{target.slug}").get_data(as_text=True)
-    assert "not installed" in page  # e.g. branding, on the elite plan, no plugin installed
+    assert "not installed" in page  # e.g. customisation, on the elite plan, no plugin installed
 
 
 @pytest.mark.parametrize(("path", "data", "error", "kept"), [

@@ -55,6 +55,14 @@ HOOK_TESTS: dict[str, str] = {
     "claim_facts": "plugins/ai_drafts/tests/test_ai_drafts_template.py::test_template_draft_per_intent",
     "draft_provider": "plugins/ai_drafts/tests/test_ai_drafts_contract.py::"
                       "test_prompt_has_the_fact_block_and_no_hidden_fields",
+    "branding": "plugins/branding/tests/test_branding_surfaces.py::test_professional_portal_carries_the_shop_brand",
+    "resolve_host": "plugins/branding/tests/test_branding_hosts.py::test_a_group_host_serves_only_its_groups_claims",
+    "tenant_host": "plugins/branding/tests/test_branding_hosts.py::"
+                   "test_links_issued_for_a_groups_claim_carry_the_group_host",
+    "landing_links": "plugins/branding/tests/test_branding_landing_links.py::"
+                     "test_estimate_and_review_links_show_while_their_features_are_active",
+    "landing_referral": "plugins/loyalty/tests/test_loyalty_referrals.py::"
+                        "test_a_shared_landing_link_with_ref_opens_the_referral_page",
 }
 
 

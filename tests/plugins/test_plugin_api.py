@@ -293,3 +293,33 @@ def test_public_url_is_built_from_the_configured_public_url(app):
         assert plugin_api.public_url("/c/s/quotes/paid") == "http://localhost/c/s/quotes/paid"
         assert plugin_api.public_url("plugins/x") == "http://localhost/plugins/x"
         assert plugin_api.public_url() == "http://localhost/"
+
+
+def test_seal_opens_only_for_its_purpose_and_key(app):
+    with app.app_context():
+        sealed = plugin_api.seal("app-password-1", "email.connection")
+        assert "app-password-1" not in sealed
+        assert plugin_api.unseal(sealed, "email.connection") == "app-password-1"
+        assert plugin_api.unseal(sealed, "other.purpose") is None
+        assert plugin_api.unseal(sealed[:-4] + "AAAA", "email.connection") is None
+        assert plugin_api.unseal(None, "email.connection") is None
+
+
+def test_notify_shop_owners_mails_only_that_shops_owners(app, make_shop, make_user):
+    shop, other = make_shop(), make_shop()
+    owner = make_user(shop, "owner", email="owner-notify@harbor.test")
+    make_user(shop, "advisor", email="advisor-notify@harbor.test")
+    make_user(other, "owner", email="other-owner@harbor.test")
+    with app.app_context():
+        sent = app.extensions.setdefault("bayline.outbox", [])
+        sent.clear()
+        assert plugin_api.notify_shop_owners("Mailbox stopped", "Reconnect it.", shop.id) == [owner.email]
+        assert [m["to"] for m in sent] == [owner.email]
+
+
+def test_channel_ready_asks_the_shops_active_plugins(app, shop, sms_outbox):
+    """``plugin_api.channel_ready(shop, channel)``: the hook ``channel_ready`` of the shop's active
+    plugins (the SMS capture can text; nobody sends email in this test)."""
+    with app.test_request_context("/"), plugin_api.for_shop(shop.id) as bound:
+        assert plugin_api.channel_ready(bound, "sms") is True
+        assert plugin_api.channel_ready(bound, "email") is False

@@ -17,6 +17,7 @@ from bayline.plugin_api import (
     ClaimPanel,
     Event,
     Feature,
+    LandingLink,
     MenuItem,
     Message,
     Permission,
@@ -249,6 +250,18 @@ def shop_archive_rules() -> ShopArchiveRules:
     return ShopArchiveRules(skip_tables=("csi_links", "csi_daily"),
                             id_columns={"csi_surveys.outbox_item_id": "outbox_items",
                                         "csi_invitations.outbox_item_id": "outbox_items"})
+
+
+@hookimpl
+def landing_links(shop: Shop) -> list[LandingLink]:
+    """The location's review links on its public landing page, only with ``reviews``: Google by Place
+    ID, the Facebook review page. Never Yelp (Yelp forbids asking for reviews)."""
+    from . import service
+
+    if not reviews_on(shop):
+        return []
+    return [LandingLink(f"Review us on {label}", url, kind="review", order=50)
+            for label, url in service.review_links(shop)]
 
 
 def reviews_on(shop: Any) -> bool:

@@ -357,7 +357,7 @@ def answer(survey: CsiSurvey, claim: Claim, shop: Any, data: dict[str, Any]) -> 
 
 def review_links(shop: Any) -> list[tuple[str, str]]:
     """The location's review links (Google by Place ID, Facebook). Never Yelp: Yelp forbids asking."""
-    s = _settings()
+    s = shop_settings(NAME, shop) if shop is not None else _settings()
     links = []
     place = s.get_str("google_place_id").strip()
     if place:

@@ -146,7 +146,7 @@ class QuotePayment(TenantScoped, Base):
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # payment | refund
     payer: Mapped[str] = mapped_column(String(20))  # insurer | deductible | customer
-    method: Mapped[str] = mapped_column(String(20))  # card | cash | check | ach | insurer_check | other
+    method: Mapped[str] = mapped_column(String(20))  # card | cash | check | ach | insurer_check | points | other
     reference: Mapped[str | None] = mapped_column(String(120), nullable=True)
     amount: Mapped[Decimal] = _dec()
     currency: Mapped[str] = mapped_column(String(3))

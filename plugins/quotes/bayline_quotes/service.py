@@ -37,7 +37,8 @@ NAME = "quotes"
 DECLINE_REASONS = {"price": "The price", "timing": "The timing", "elsewhere": "Going elsewhere",
                    "insurer": "Waiting for / disagree with the insurer", "other": "Other"}
 PAYMENT_PAYERS = ("insurer", "deductible", "customer")
-PAYMENT_METHODS = ("card", "cash", "check", "ach", "insurer_check", "other")
+# ``points``: the customer paid part with loyalty points (a loyalty plugin earns nothing on it).
+PAYMENT_METHODS = ("card", "cash", "check", "ach", "insurer_check", "points", "other")
 LINE_FIELDS = ("operation", "description", "part_number", "part_type", "quantity", "unit_price", "labor_type",
                "labor_hours", "labor_rate", "paint_materials", "sublet", "taxable", "payer", "betterment_pct")
 

@@ -235,7 +235,9 @@ def pay() -> Any:
         raise Refused(409, "quotes_nothing_to_pay", "There is nothing left for you to pay.")
     start = prov.start_checkout(amount=s.balance, currency=s.currency, claim_id=claim.id, shop_id=g.shop.id,
                                 description=f"{g.shop.name}: repair {claim.number}, your part",
-                                success_url=public_url("/c/s/quotes/paid"), cancel_url=public_url("/c/s/"))
+                                # the shop's customer host: the customer's portal session lives there
+                                success_url=public_url("/c/s/quotes/paid", g.shop),
+                                cancel_url=public_url("/c/s/", g.shop))
     get_session().add(QuoteCheckout(claim_id=claim.id, provider=prov.name, session_ref=start.ref, amount=s.balance,
                                     currency=s.currency, tenant_id=claim.tenant_id))
     commit()
