@@ -21,7 +21,7 @@ from flask import (
 )
 from flask_login import login_required
 from marshmallow import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from bayline.auth.permissions import need, staff_only
 from bayline.bundle import prefetched, request_bundle
@@ -186,10 +186,12 @@ def board() -> Any:
             abort(400, "Pick an estimator of this shop.")
         stmt = stmt.where(Claim.estimator_id == int(estimator))
     claims = get_session().scalars(stmt.order_by(Claim.stage_entered_at)).all()
-    hidden = get_session().scalar(select(func.count(Claim.id)).where(
-        Claim.archived_at.is_(None), Claim.delivered_at < now - timedelta(days=days))) or 0
-    insurers = sorted(i for i in get_session().scalars(select(Claim.insurer).distinct().where(
-        Claim.archived_at.is_(None), Claim.insurer.is_not(None))) if i)
+    # One statement for the insurer filter's choices and the count of delivered claims kept off the board.
+    per_insurer = get_session().execute(select(
+        Claim.insurer, func.count(case((Claim.delivered_at < now - timedelta(days=days), 1)))
+    ).where(Claim.archived_at.is_(None)).group_by(Claim.insurer)).all()
+    hidden = sum(count for _, count in per_insurer)
+    insurers = sorted(insurer for insurer, _ in per_insurer if insurer)
     columns: dict[int, list[Claim]] = {s.id: [] for s in stages}
     orphans = []
     for claim in claims:

@@ -14,11 +14,11 @@ from .links import display_body, link_purpose
 from .models import FINAL_STATES, PURPOSES, STATES, OutboxItem
 from .optout import HELP, OPT_IN, OPT_OUT
 from .optout import parse as parse_reply
-from .service import KINDS, by_provider_id, cancel, enqueue, find, get, queue_draft, report_state, retry
+from .service import KINDS, by_provider_id, cancel, enqueue, find, for_event, get, queue_draft, report_state, retry
 from .unsubscribe import headers as unsubscribe_headers
 
 __all__ = [
     "FINAL_STATES", "HELP", "KINDS", "OPT_IN", "OPT_OUT", "PURPOSES", "STATES", "OutboxItem", "by_provider_id",
-    "cancel", "display_body", "email_html", "enqueue", "find", "get", "link_purpose", "parse_reply", "queue_draft",
-    "report_state", "retry", "unsubscribe_headers",
+    "cancel", "display_body", "email_html", "enqueue", "find", "for_event", "get", "link_purpose", "parse_reply",
+    "queue_draft", "report_state", "retry", "unsubscribe_headers",
 ]

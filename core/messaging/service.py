@@ -36,6 +36,15 @@ def find(idempotency_key: str) -> OutboxItem | None:
     return get_session().scalars(select(OutboxItem).where(OutboxItem.idempotency_key == idempotency_key)).first()
 
 
+def for_event(event_id: str, claim: Claim) -> list[OutboxItem]:
+    """The claim's outbox rows sent because of one event (``enqueue(..., event_id=event.id)``), oldest
+    first: a plugin reacting to the same event after the others (``@hookimpl(trylast=True)``) sees
+    what the customer is already being told, and need not send a second text for one change."""
+    rows = get_session().scalars(select(OutboxItem).where(OutboxItem.claim_id == claim.id)
+                                 .order_by(OutboxItem.id)).all()
+    return [row for row in rows if (row.options or {}).get("event_id") == event_id]
+
+
 def get(item_id: int) -> OutboxItem | None:
     return get_session().get(OutboxItem, item_id)
 
@@ -76,7 +85,8 @@ def enqueue(*, channel: str, purpose: str, recipient: str, body: str, idempotenc
             recipient_timezone: str | None = None, subject: str | None = None,
             confirm_quiet_hours: bool = False, intake_consent: bool = True,
             thread: bool = True, secret_fields: dict[str, str] | None = None,
-            link_fields: list[str] | tuple[str, ...] | None = None) -> tuple[OutboxItem, bool]:
+            link_fields: list[str] | tuple[str, ...] | None = None,
+            event_id: str | None = None) -> tuple[OutboxItem, bool]:
     """Store an outbound message and start its send. Returns (item, created): a known
     ``idempotency_key`` returns the existing row and does nothing (a double click, a retried task).
 
@@ -89,7 +99,8 @@ def enqueue(*, channel: str, purpose: str, recipient: str, body: str, idempotenc
     filled only in the provider request, like ``{portal_link}``: staff, the thread and the database see
     the placeholder, never the value. ``link_fields`` (e.g. ``["csi_tap_1"]`` for a body holding
     ``{csi_tap_1}``) are a plugin's own link placeholders, filled at send time by its ``link_fields``
-    hook (a one-use link minted when the message leaves)."""
+    hook (a one-use link minted when the message leaves). ``event_id`` names the event the message
+    announces (a stage change), so :func:`for_event` finds it."""
     existing = find(idempotency_key)
     if existing is not None:
         return existing, False
@@ -109,6 +120,8 @@ def enqueue(*, channel: str, purpose: str, recipient: str, body: str, idempotenc
         options["sealed_fields"] = sealed_fields(body, secret_fields)
     if link_fields:
         options["link_fields"] = link_field_names(body, link_fields)
+    if event_id:
+        options["event_id"] = event_id
     item = OutboxItem(idempotency_key=idempotency_key, claim_id=claim.id if claim else None, channel=channel,
                       purpose=purpose, kind=kind, recipient=recipient, recipient_timezone=recipient_timezone,
                       subject=subject, body=mask_links(body), options=options, attempts=0,

@@ -174,7 +174,7 @@ def menu_items(user: User, shop: Shop) -> list[MenuItem]:
     return [MenuItem("Calendar", "/plugins/scheduling/", order=65)]
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after the other plugins: the pickup invitation defers to a stage text already sent
 def on_event(event: Event) -> None:
     from bayline.plugin_api import enqueue, for_shop
 
@@ -182,7 +182,7 @@ def on_event(event: Event) -> None:
         from . import service
 
         with for_shop(event.tenant_id):
-            service.on_stage_changed(event.payload["claim_id"])
+            service.on_stage_changed(event.payload["claim_id"], event.id)
     elif event.type == "scheduling.appointment_changed":
         from . import caldav_sync
 

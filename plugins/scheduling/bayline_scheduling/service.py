@@ -26,6 +26,7 @@ from bayline.plugin_api import (
     commit,
     emit,
     get_session,
+    outbox,
     prefetched,
     shop_hours,
     shop_settings,
@@ -648,18 +649,27 @@ def _reschedule(appt: SchedulingAppointment, start: Any, *, by_customer: bool = 
     return appt
 
 
-def on_stage_changed(claim_id: int) -> None:
-    """The claim reached the ready stage: invite the customer to book pickup (once per claim)."""
+def on_stage_changed(claim_id: int, event_id: str | None = None) -> None:
+    """The claim reached the ready stage: invite the customer to book pickup (once per claim), unless
+    the shop's own text for this stage change already carries the portal link, where the customer
+    books pickup: one text for one change."""
     session = get_session()
     claim = session.get(Claim, claim_id)
     if claim is None or not is_ready(claim) or claim.delivered_at is not None:
         return
     if any(a.kind == "pickup" and a.status in LIVE for a in appointments_for_claim(claim_id)):
         return
+    if event_id and any(_carries_portal_link(item) for item in outbox.for_event(event_id, claim)):
+        return
     from . import notify
 
     notify.pickup_invite(claim)
     commit(session)
+
+
+def _carries_portal_link(item: outbox.OutboxItem) -> bool:
+    return item.state not in ("failed", "cancelled") and (
+        "{portal_link}" in item.body or bool((item.options or {}).get("portal_token_id")))
 
 
 # -- reads for the calendar and the board ------------------------------------------------------

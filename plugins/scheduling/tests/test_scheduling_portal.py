@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from bayline_scheduling.testing import NOW
 
+from bayline.plugin_api import hookimpl
 from bayline.testing.forms import csrf_token
 from bayline.testing.plugin import in_tenant
 
@@ -149,3 +151,39 @@ def test_staff_move_keeps_what_was_typed_on_error(sched, client_for, portal_clie
     week = staff.get("/plugins/scheduling/?view=week&day=2026-03-03&type=dropoff").get_data(as_text=True)
     assert "10:00" in week and "RO-1001" in week
     assert NOW  # the clock of these tests
+
+
+
+class _StageTexter:
+    """Another plugin texting its own stage message, with the portal link, for every stage change."""
+
+    def __init__(self, body: str) -> None:
+        self.body = body
+
+    @hookimpl
+    def on_event(self, event):
+        from bayline.plugin_api import Claim, get_session, outbox
+
+        if event.type == "claim.stage_changed":
+            claim = get_session().get(Claim, event.payload["claim_id"])
+            outbox.enqueue(channel="sms", purpose="transactional", recipient=claim.customer_mobile,
+                           body=self.body, idempotency_key=f"test-stage:{event.id}", claim=claim,
+                           kind="automatic", event_id=event.id)
+
+
+@pytest.mark.parametrize("body, texts", [("Ready! {portal_link}", 1), ("Ready, call us.", 2)])
+def test_one_change_one_text_when_the_stage_text_carries_the_portal_link(app, sched, portal_client, sms_outbox,
+                                                                         move_to_ready, body, texts):
+    """A stage text with the portal link (where pickup is booked) is the only text at ready; one
+    without it still gets the pickup invitation after it."""
+    registry = app.extensions["bayline.plugins"]
+    registry.register(_StageTexter(body), "test-stage-texter", core=True)
+    try:
+        move_to_ready(sched.claim)
+    finally:
+        registry.unregister("test-stage-texter")
+    sent = [t.body for t in sms_outbox]
+    assert len(sent) == texts, sent
+    assert sent[0].startswith("Ready")
+    assert ("is ready. Book a pickup time" in sent[-1]) is (texts == 2)
+    assert "Book pickup" in portal_client(sched.claim).get("/c/s/").get_data(as_text=True)

@@ -66,6 +66,7 @@ def notify_stage(event: Event, stage_id: int) -> None:
     notice.sent_at = now
     commit(session)
     try:
-        queue_text(shop, claim.customer_mobile, body, f"stage:{event.id}", claim=claim, kind="automatic")
+        queue_text(shop, claim.customer_mobile, body, f"stage:{event.id}", claim=claim, kind="automatic",
+                   event_id=event.id)
     except Refused:
         session.rollback()

@@ -42,7 +42,8 @@ def shop_number(session: Any = None) -> SmsNumber | None:
 def queue_text(shop: Shop, to: str, body: str, key: str, *, claim: Claim | None = None,
                user_id: int | None = None, kind: str = "manual", purpose: str = "transactional",
                media_urls: list[str] | None = None, photo_ids: list[int] | None = None,
-               confirm_quiet_hours: bool = False, thread: bool = True) -> tuple[OutboxItem, bool]:
+               confirm_quiet_hours: bool = False, thread: bool = True,
+               event_id: str | None = None) -> tuple[OutboxItem, bool]:
     """Put a text in the core outbox (``bayline.messaging``: consent, quiet hours, idempotency, the
     scheduler). Returns (item, created); a known ``key`` returns the existing item and sends nothing.
     Raises :class:`Refused` before any API call.
@@ -63,7 +64,7 @@ def queue_text(shop: Shop, to: str, body: str, key: str, *, claim: Claim | None 
     try:
         return outbox.enqueue(channel=CHANNEL, purpose=purpose, recipient=to, body=body, idempotency_key=key,
                               claim=claim, user_id=user_id, kind=kind, options=options,
-                              confirm_quiet_hours=confirm_quiet_hours, thread=thread)
+                              confirm_quiet_hours=confirm_quiet_hours, thread=thread, event_id=event_id)
     except Refused as refused:  # the outbox's codes, named as the SMS API always named them
         raise Refused(refused.status, f"sms_{refused.code}", refused.message) from None
 
