@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from .conftest import WAIT_MS
+
 pytestmark = pytest.mark.browser
 pytest.importorskip("bayline_accounts", reason="the accounts plugin is not installed")
 pytest.importorskip("bayline_loyalty", reason="the loyalty plugin is not installed")
@@ -67,7 +69,7 @@ def test_claim_an_account_see_both_repairs_points_and_share(app, live_server, ph
     friend_claim = make_claim(shop, number="RO-8803", customer_first_name="Sam", customer_last_name="Ortiz",
                               customer_mobile="+16175550333")
     other_phone = chromium.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
-    other_phone.set_default_timeout(15_000)
+    other_phone.set_default_timeout(WAIT_MS)
     try:
         friend = other_phone.new_page()
         friend.goto(base + link.removeprefix("http://localhost"))
