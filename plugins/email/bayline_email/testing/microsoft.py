@@ -14,8 +14,16 @@ use:
   (answered in 10 seconds as text/plain, or the subscription is refused) and
   ``POST /subscriptions/{id}/reauthorize``; change and lifecycle notifications POSTed to the app.
 
-Shapes follow Microsoft's published Graph and identity-platform documentation (no machine-readable schema
-ships with the client libraries we use). In memory; werkzeug in a thread."""
+Graph's side is checked against Microsoft's generated models (msgraph-sdk, through
+:mod:`bayline_email.testing.graph_schema`): every request path must be an SDK request builder's, every
+query parameter one it takes (``$select``/``$filter`` naming properties of its model), every JSON request
+body (subscription create and renew) must parse into the builder's body model, every JSON answer (``/me``,
+delta pages, Sent Items, subscriptions, errors) into its response model, with no unknown property and no
+value of the wrong type. A request Graph would reject answers 400, an answer Graph would never send is
+replaced by a 500, and both are kept in ``problems`` (tests assert it is empty); a notification payload
+that does not parse raises :class:`~bayline_email.testing.graph_schema.SchemaMismatch` in the test that
+sends it. The identity platform's endpoints follow its published documentation (msal drives them; no
+schema ships for them). In memory; werkzeug in a thread."""
 from __future__ import annotations
 
 import base64
@@ -35,10 +43,10 @@ from urllib.parse import urlencode
 
 import jwt
 import requests
-from flask import Flask, jsonify, make_response, redirect, request
+from flask import Flask, Response, g, jsonify, make_response, redirect, request
 from werkzeug.serving import make_server
 
-from . import tls
+from . import graph_schema, tls
 from .dovecot import free_port
 
 TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
@@ -71,6 +79,7 @@ class Subscription:
     lifecycle_url: str | None
     client_state: str
     expiration: str
+    change_type: str = "created"
 
 
 @dataclass
@@ -107,6 +116,7 @@ class MicrosoftServer:
         self.lock = threading.RLock()
         self._seq = 0
         self._signing = secrets.token_bytes(32)
+        graph_schema.endpoints()  # the SDK's builders imported here, not in a request thread
         self.app = self._build()
         self.server = make_server("127.0.0.1", self.port, self.app, threaded=True,
                                   ssl_context=(self.certs.cert, self.certs.key))
@@ -171,6 +181,12 @@ class MicrosoftServer:
                 "clientState": sub.client_state, "lifecycleEvent": event}]})
 
     def _post(self, url: str, body: dict[str, Any]) -> None:
+        """POST a notification payload to the app, once it parses as Graph's changeNotificationCollection."""
+        try:
+            graph_schema.check("ChangeNotificationCollection", body, "notification to the app")
+        except graph_schema.SchemaMismatch as exc:
+            self.problems.append(str(exc))
+            raise
         resp = requests.post(url, json=body, timeout=120)
         if resp.status_code != 202:
             self.problems.append(f"notification to {url} answered {resp.status_code}: {resp.text[:200]}")
@@ -192,6 +208,72 @@ class MicrosoftServer:
         @app.before_request
         def log() -> None:
             owner.requests.append((request.method, request.full_path))
+
+        def refuse(found: list[str]) -> Any:
+            owner.problems.append(f"request {request.method} {request.path}: " + "; ".join(found))
+            return graph_error(400, "BadRequest", "; ".join(found)[:900])
+
+        @app.before_request
+        def check_graph_request() -> Any:
+            """The request against the SDK endpoint serving its path: query parameters and JSON body."""
+            if not request.path.startswith("/v1.0/"):
+                return None
+            rest = request.path[len("/v1.0/"):]
+            found = g.endpoint = graph_schema.endpoint(request.method, rest)
+            if found is None:
+                return refuse([f"no msgraph-sdk request builder serves {request.method} /v1.0/{rest}"])
+            links = frozenset({"$skiptoken", "$deltatoken"}) if found.builder == "DeltaRequestBuilder" else frozenset()
+            wrong = graph_schema.query_problems(found, request.args.to_dict(), links=links)
+            if wrong:
+                return refuse(wrong)
+            data = request.get_data()
+            if request.mimetype == "application/json":
+                if found.body is None or found.body is bytes:
+                    return refuse([f"{found.builder}.{found.method.lower()} takes no JSON body"])
+                try:
+                    body = json.loads(data)
+                except ValueError:
+                    return refuse(["the body is not JSON"])
+                wrong = graph_schema.problems(found.body, body)
+                if wrong:
+                    return refuse([f"{found.body.__name__}: {w}" for w in wrong])
+            elif data and found.builder != "SendMailRequestBuilder":  # sendMail also takes MIME (text/plain)
+                return refuse([f"{found.builder}.{found.method.lower()} takes "
+                               f"{'no body' if found.body is None else 'a JSON body'}, got {request.mimetype}"])
+            return None
+
+        @app.after_request
+        def check_graph_answer(response: Response) -> Response:
+            """Every JSON answer against the endpoint's response model (errors: ODataError)."""
+            if not request.path.startswith("/v1.0/"):
+                return response
+            found = getattr(g, "endpoint", None)
+            if response.status_code >= 400:
+                schema: Any = "ODataError"
+            elif found is None:
+                return response
+            elif found.response is None:
+                if response.get_data():
+                    return broken(response, [f"{found.builder}.{found.method.lower()} answers no body"])
+                return response
+            elif found.response is bytes:
+                return response
+            else:
+                schema = found.response
+            if response.mimetype != "application/json":
+                return broken(response, [f"answered {response.mimetype}, not JSON"])
+            wrong = graph_schema.problems(schema, response.get_json())
+            if wrong:
+                name = schema if isinstance(schema, str) else schema.__name__
+                return broken(response, [f"{name}: {w}" for w in wrong])
+            return response
+
+        def broken(response: Response, found: list[str]) -> Response:
+            owner.problems.append(f"answer to {request.method} {request.path} ({response.status_code}): "
+                                  + "; ".join(found))
+            out = jsonify({"error": {"code": "StandInAnsweredOutsideTheModel", "message": "; ".join(found)[:900]}})
+            out.status_code = 500
+            return out
 
         @app.get("/<tenant>/v2.0/.well-known/openid-configuration")
         def discovery(tenant: str) -> Any:
@@ -288,6 +370,14 @@ class MicrosoftServer:
                 out["@odata.deltaLink"] = f"{link}?$deltatoken={owner._seq}"
             return out
 
+        def subscription_json(sub: Subscription) -> dict[str, Any]:
+            return {"@odata.context": f"{owner.base}/v1.0/$metadata#subscriptions/$entity", "id": sub.id,
+                    "resource": sub.resource, "applicationId": owner.client_id, "changeType": sub.change_type,
+                    "clientState": sub.client_state or None, "notificationUrl": sub.notification_url,
+                    "lifecycleNotificationUrl": sub.lifecycle_url, "expirationDateTime": sub.expiration,
+                    "creatorId": owner.mailboxes[sub.user].oid, "includeResourceData": False,
+                    "latestSupportedTlsVersion": "v1_2"}
+
         @app.route("/v1.0/<path:rest>", methods=["GET", "POST", "PATCH", "DELETE"])
         def graph(rest: str) -> Any:
             if owner.unavailable:
@@ -309,8 +399,6 @@ class MicrosoftServer:
                 if "$skiptoken" in request.args:
                     after, skip = (int(v) for v in request.args["$skiptoken"].split("."))
                     return jsonify(delta_page(box, after, skip))
-                if not re.fullmatch(r"[\w,]+", request.args.get("$select", "id")):
-                    return graph_error(400, "BadRequest", "Invalid $select")
                 return jsonify(delta_page(box, 0, 0))
             found = re.fullmatch(r"me/messages/([^/]+)/\$value", rest)
             if found and method == "GET":
@@ -353,12 +441,9 @@ class MicrosoftServer:
                                        "must exactly match validationToken query parameter.")
                 sub = Subscription(str(uuid.uuid4()), box.address, body["resource"], body["notificationUrl"],
                                    body.get("lifecycleNotificationUrl"), str(body.get("clientState") or ""),
-                                   _graph_time(time.time() + 4230 * 60))
+                                   _graph_time(time.time() + 4230 * 60), str(body["changeType"]))
                 owner.subscriptions[sub.id] = sub
-                return jsonify({"@odata.context": f"{owner.base}/v1.0/$metadata#subscriptions/$entity", "id": sub.id,
-                                "resource": sub.resource, "changeType": body["changeType"],
-                                "notificationUrl": sub.notification_url, "expirationDateTime": sub.expiration,
-                                "clientState": sub.client_state or None, "applicationId": owner.client_id}), 201
+                return jsonify(subscription_json(sub)), 201
             found = re.fullmatch(r"subscriptions/([^/]+)(/reauthorize)?", rest)
             if found:
                 sub = owner.subscriptions.get(found.group(1))
@@ -370,8 +455,7 @@ class MicrosoftServer:
                     return "", 204
                 if method == "PATCH":
                     sub.expiration = _graph_time(time.time() + 4230 * 60)
-                    return jsonify({"id": sub.id, "resource": sub.resource, "expirationDateTime": sub.expiration,
-                                    "notificationUrl": sub.notification_url})
+                    return jsonify(subscription_json(sub))
                 if method == "DELETE":
                     owner.subscriptions.pop(sub.id, None)
                     return "", 204
