@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=0, help="print the profile's top N functions (own time)")
     parser.add_argument("--sort", default="tottime", help="pstats sort key for --top")
     parser.add_argument("--callgrind", action="store_true", help="toggle callgrind collection around the pages")
+    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile pass (no call counts)")
     parser.add_argument("--out", help="write the page's HTML here (to compare two versions byte for byte)")
     args = parser.parse_args(argv)
 
@@ -145,7 +146,6 @@ def main(argv: list[str] | None = None) -> int:
     from bayline import create_app
     from bayline.db import get_db
     from bayline.migrate import upgrade_all
-
     from tests.portal.test_statement_budget import busy_claim
 
     tmp = Path(tempfile.mkdtemp(prefix="bayline-profile-"))
@@ -187,19 +187,19 @@ def main(argv: list[str] | None = None) -> int:
             _callgrind_toggle()
 
         profile = cProfile.Profile()
-        profiled = max(1, min(n, 100))
+        profiled = 0 if args.no_profile else max(1, min(n, 100))
         profile.enable()
         for _ in range(profiled):
             page()
         profile.disable()
-        stats = pstats.Stats(profile)
-        calls = stats.total_calls / profiled  # type: ignore[attr-defined]
 
         backend = engine.name
         print(f"backend {backend}: {n} pages, {len(html)} bytes each, {statements} statements per page")
         print(f"CPU per page (process_time): {cpu * 1000:.2f} ms")
-        print(f"function calls per page (cProfile, {profiled} pages): {calls:,.0f}")
-        if args.top:
+        if profiled:
+            calls = pstats.Stats(profile).total_calls / profiled  # type: ignore[attr-defined]
+            print(f"function calls per page (cProfile, {profiled} pages): {calls:,.0f}")
+        if args.top and profiled:
             buf = io.StringIO()
             pstats.Stats(profile, stream=buf).sort_stats(args.sort).print_stats(args.top)
             print(buf.getvalue())

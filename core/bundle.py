@@ -19,17 +19,26 @@ Rules:
   columns do;
 - relationships are not loaded: a page that needs one reads its rows as another part and hands them
   over with :func:`attach` (no query on access).
+
+A part is either a statement built for this page (``bundle.want(key, select(...))``) or a
+:class:`Prepared` one: a statement built **once** with ``bindparam`` placeholders plus this page's
+values (:func:`prepare`). When every part of a page is prepared, the bundle's one statement is built
+once per set of parts and reused with the page's values (building SQLAlchemy expressions per request
+cost more than running the query); the rows and the SQL are the same either way.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import JSON, Integer, LargeBinary, Select, func, literal_column, select
+from sqlalchemy import JSON, Integer, LargeBinary, Select, bindparam, func, literal_column, select
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.types import TypeDecorator
@@ -40,15 +49,60 @@ T = TypeVar("T")
 _ROW = "_n"
 
 
+class Prepared(NamedTuple):
+    """A statement built once (with ``bindparam`` placeholders) and the values of one use."""
+
+    stmt: Select[Any]
+    params: Mapping[str, Any]
+
+    def bound(self) -> Select[Any]:
+        """The statement with the values in it (what an unprepared part would have been)."""
+        return self.stmt.params(**self.params) if self.params else self.stmt
+
+
+def prepare(build: Callable[..., Select[Any]]) -> Callable[..., Prepared]:
+    """Decorator for a statement builder whose arguments are only compared in SQL (``Model.claim_id
+    == claim_id``, ``.in_(contacts)``: never used in Python, never a ``limit``). The builder is called
+    **once**, on first use, with ``bindparam`` placeholders named after its parameters (a list
+    default, ``contacts=[]``, gives an expanding one, for ``in_``); the decorated function takes the
+    same arguments and returns a :class:`Prepared` part: that statement and these values::
+
+        @prepare
+        def thread_stmt(claim_id):
+            return select(Message).where(Message.claim_id == claim_id).order_by(Message.id)
+
+        bundle.want("core.messages", thread_stmt(claim.id))  # hook prefetch
+        prefetched("core.messages", thread_stmt(claim.id))   # the card's read
+    """
+    signature = inspect.signature(build)
+    names = list(signature.parameters)
+    expanding = {name for name, param in signature.parameters.items() if isinstance(param.default, (list, tuple))}
+    built = functools.cache(lambda: build(**{name: bindparam(name, expanding=name in expanding) for name in names}))
+
+    @functools.wraps(build)
+    def use(*args: Any, **kwargs: Any) -> Prepared:
+        params = dict(zip(names, args, strict=False))
+        if kwargs:
+            params.update(kwargs)
+        return Prepared(built(), params)
+
+    return use
+
+
+def _statement(part: Select[Any] | Prepared) -> Select[Any]:
+    return part.bound() if isinstance(part, Prepared) else part
+
+
 class Bundle:
     """Parts declared with :meth:`want`, loaded together by :meth:`load` (one statement)."""
 
     def __init__(self) -> None:
-        self._parts: dict[str, Select[Any]] = {}
+        self._parts: dict[str, Select[Any] | Prepared] = {}
         self._loaded: dict[str, list[Any]] | None = None
 
-    def want(self, key: str, stmt: Select[Any]) -> None:
-        """Add a part: ``stmt`` selects one mapped entity (``select(Message).where(...)``)."""
+    def want(self, key: str, stmt: Select[Any] | Prepared) -> None:
+        """Add a part: ``stmt`` selects one mapped entity (``select(Message).where(...)``), or is a
+        :class:`Prepared` one (:func:`prepare`: built once, the bundle's statement is reused)."""
         if self._loaded is not None:
             raise RuntimeError(f"bundle already loaded; part {key!r} came too late")
         self._parts[key] = stmt
@@ -67,10 +121,23 @@ class Bundle:
         return list(self.load()[key])
 
 
-def load_parts(parts: dict[str, Select[Any]], session: Session) -> dict[str, list[Any]]:
-    dialect = session.get_bind().dialect
+_Layout = list[tuple[str, Mapper[Any], list[tuple[str, Any]]]]
+
+
+class _Combined(NamedTuple):
+    stmts: tuple[Select[Any], ...]  # the prepared parts' statements (kept: the key holds their ids)
+    statement: Select[Any]
+    layouts: _Layout
+
+
+_COMBINED: dict[tuple[Any, ...], _Combined] = {}
+_COMBINED_MAX = 256
+_COMBINED_LOCK = threading.Lock()
+
+
+def _combine(parts: Mapping[str, Select[Any]], dialect: Any) -> tuple[Select[Any], _Layout]:
     columns: list[Any] = []
-    layouts: list[tuple[str, Mapper[Any], list[tuple[str, Any]]]] = []
+    layouts: _Layout = []
     for i, (key, stmt) in enumerate(parts.items()):
         mapper = _entity_mapper(key, stmt)
         props = _layout(mapper)
@@ -78,7 +145,49 @@ def load_parts(parts: dict[str, Select[Any]], session: Session) -> dict[str, lis
         aggregate = literal_column(_aggregate_sql(dialect, mapper, f"p{i}"))
         columns.append(select(aggregate).select_from(inner.subquery(f"p{i}")).scalar_subquery().label(f"part{i}"))
         layouts.append((key, mapper, props))
-    row = session.execute(select(*columns)).one()
+    return select(*columns), layouts
+
+
+def _prepared_params(parts: Mapping[str, Select[Any] | Prepared]) -> dict[str, Any] | None:
+    """Every prepared part's values in one mapping, or None when a part is not prepared or two
+    parts give one placeholder different values (then the bundle is built for this page)."""
+    params: dict[str, Any] = {}
+    for part in parts.values():
+        if not isinstance(part, Prepared):
+            return None
+        for name, value in part.params.items():
+            if name in params and params[name] != value:
+                return None
+            params[name] = value
+    return params
+
+
+def _combined(parts: Mapping[str, Prepared], dialect: Any) -> _Combined:
+    """The bundle's statement for these prepared parts, built once per set of parts and backend."""
+    stmts = tuple(part.stmt for part in parts.values())
+    key = (dialect.name, tuple(parts), tuple(map(id, stmts)))
+    found = _COMBINED.get(key)
+    if found is not None and all(a is b for a, b in zip(found.stmts, stmts, strict=True)):
+        return found
+    statement, layouts = _combine({k: part.stmt for k, part in parts.items()}, dialect)
+    found = _Combined(stmts, statement, layouts)
+    with _COMBINED_LOCK:
+        if len(_COMBINED) >= _COMBINED_MAX:
+            _COMBINED.clear()  # many part sets: start over rather than grow (each is rebuilt on use)
+        _COMBINED[key] = found
+    return found
+
+
+def load_parts(parts: Mapping[str, Select[Any] | Prepared], session: Session) -> dict[str, list[Any]]:
+    dialect = session.get_bind().dialect
+    params = _prepared_params(parts)
+    if params is not None:
+        combined = _combined(parts, dialect)  # type: ignore[arg-type]
+        row = session.execute(combined.statement, params).one()
+        layouts = combined.layouts
+    else:
+        statement, layouts = _combine({key: _statement(part) for key, part in parts.items()}, dialect)
+        row = session.execute(statement).one()
     out: dict[str, list[Any]] = {}
     for (key, mapper, props), raw in zip(layouts, row, strict=True):
         items = _decode(raw)
@@ -245,12 +354,15 @@ def request_bundle() -> Bundle:
     return found  # type: ignore[no-any-return]
 
 
-def prefetched(key: str, stmt: Select[Any]) -> list[Any]:
-    """The rows of ``stmt``: from the request's bundle when the page declared ``key`` there (one
-    statement for every declared part), else ``stmt`` sent on its own (outside a page, in a test)."""
+def prefetched(key: str, stmt: Select[Any] | Prepared) -> list[Any]:
+    """The rows of ``stmt`` (a select or a :class:`Prepared` one): from the request's bundle when
+    the page declared ``key`` there (one statement for every declared part), else ``stmt`` sent on
+    its own (outside a page, in a test)."""
     from flask import g, has_app_context
 
     bundle = g.get(_G_KEY) if has_app_context() else None
     if bundle is not None and key in bundle:
         return bundle.rows(key)
+    if isinstance(stmt, Prepared):
+        return list(get_session().scalars(stmt.stmt, dict(stmt.params)).unique())
     return list(get_session().scalars(stmt).unique())
