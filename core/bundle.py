@@ -41,9 +41,12 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import JSON, Integer, LargeBinary, Select, bindparam, func, literal_column, select
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 from sqlalchemy.types import TypeDecorator
 
 from bayline.db import get_session
+from bayline.tenancy import TENANT_PARAM, current_tenant_id, single_tenant_criteria
 
 T = TypeVar("T")
 _ROW = "_n"
@@ -56,8 +59,20 @@ class Prepared(NamedTuple):
     params: Mapping[str, Any]
 
     def bound(self) -> Select[Any]:
-        """The statement with the values in it (what an unprepared part would have been)."""
-        return self.stmt.params(**self.params) if self.params else self.stmt
+        """A copy of the statement with the values in it (what an unprepared part would have been):
+        each placeholder becomes a new bound value (``Select.params`` would keep the memoised cache
+        key, and with it the placeholders' values, of the statement it copies)."""
+        if not self.params:
+            return self.stmt
+        params = self.params
+
+        def replace(element: Any) -> Any:
+            if isinstance(element, BindParameter) and element.key in params:
+                return bindparam(element.key, params[element.key], type_=element.type, unique=True,
+                                 expanding=element.expanding)
+            return None
+
+        return replacement_traverse(self.stmt, {}, replace)  # type: ignore[no-any-return]
 
 
 def prepare(build: Callable[..., Select[Any]]) -> Callable[..., Prepared]:
@@ -124,10 +139,22 @@ class Bundle:
 _Layout = list[tuple[str, Mapper[Any], list[tuple[str, Any]]]]
 
 
+class _Text(NamedTuple):
+    """The combined statement compiled once for one backend, single-tenant: SQL text, its
+    parameters in order (positional drivers) or by name, their defaults and bind processors."""
+
+    sql: str
+    names: tuple[str, ...]
+    positional: bool
+    defaults: dict[str, Any]
+    processors: dict[str, Any]
+
+
 class _Combined(NamedTuple):
     stmts: tuple[Select[Any], ...]  # the prepared parts' statements (kept: the key holds their ids)
     statement: Select[Any]
     layouts: _Layout
+    text: dict[str, _Text | None]  # by backend; None: it cannot be sent as text (expanding IN)
 
 
 _COMBINED: dict[tuple[Any, ...], _Combined] = {}
@@ -170,7 +197,7 @@ def _combined(parts: Mapping[str, Prepared], dialect: Any) -> _Combined:
     if found is not None and all(a is b for a, b in zip(found.stmts, stmts, strict=True)):
         return found
     statement, layouts = _combine({k: part.stmt for k, part in parts.items()}, dialect)
-    found = _Combined(stmts, statement, layouts)
+    found = _Combined(stmts, statement, layouts, {})
     with _COMBINED_LOCK:
         if len(_COMBINED) >= _COMBINED_MAX:
             _COMBINED.clear()  # many part sets: start over rather than grow (each is rebuilt on use)
@@ -178,12 +205,45 @@ def _combined(parts: Mapping[str, Prepared], dialect: Any) -> _Combined:
     return found
 
 
+def _text(combined: _Combined, dialect: Any) -> _Text | None:
+    """``combined`` compiled once for ``dialect`` with the single-tenant criteria (the shop a bound
+    parameter: :func:`bayline.tenancy.single_tenant_criteria`), or None when it cannot be sent as
+    text (a parameter rendered at execution: an expanding ``IN``)."""
+    if dialect.name in combined.text:
+        return combined.text[dialect.name]
+    compiled = combined.statement.options(single_tenant_criteria()).compile(dialect=dialect)
+    text: _Text | None = None
+    if "POSTCOMPILE" not in compiled.string and not compiled.literal_execute_params \
+            and not compiled.post_compile_params:
+        positional = bool(compiled.positional)
+        names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.params)
+        processors = {name: proc for name, proc in (compiled._bind_processors or {}).items() if proc is not None}
+        text = _Text(compiled.string, names, positional, dict(compiled.params), processors)
+    combined.text[dialect.name] = text
+    return text
+
+
+def _execute_text(session: Session, text: _Text, params: Mapping[str, Any]) -> Any:
+    """One row of ``text`` run with ``params`` (over the compiled defaults) through the session's
+    connection, as the ORM would send it (bind processors applied)."""
+    values = {**text.defaults, **params}
+    for name, proc in text.processors.items():
+        values[name] = proc(values[name])
+    args: Any = tuple(values[name] for name in text.names) if text.positional else values
+    return session.connection().exec_driver_sql(text.sql, args).one()
+
+
 def load_parts(parts: Mapping[str, Select[Any] | Prepared], session: Session) -> dict[str, list[Any]]:
     dialect = session.get_bind().dialect
     params = _prepared_params(parts)
     if params is not None:
         combined = _combined(parts, dialect)  # type: ignore[arg-type]
-        row = session.execute(combined.statement, params).one()
+        tenant = current_tenant_id(session)
+        text = _text(combined, dialect) if tenant is not None else None
+        if text is not None:
+            row = _execute_text(session, text, {**params, TENANT_PARAM: tenant})
+        else:
+            row = session.execute(combined.statement, params).one()
         layouts = combined.layouts
     else:
         statement, layouts = _combine({key: _statement(part) for key, part in parts.items()}, dialect)

@@ -130,13 +130,17 @@ def _member_stmt(contact: str) -> Any:
 
 
 def _earlier_stmt(claim: Claim) -> Any:
-    return _earlier(claim.id, claim.created_at, sorted(contacts_of_claim(claim)))
+    """Earlier claims of the claim's contacts (at most two: its mobile and email; a missing one is
+    NULL in the list, which matches nothing)."""
+    first, second = ([*sorted(contacts_of_claim(claim)), None, None])[:2]
+    return _earlier(claim.id, claim.created_at, first, second)
 
 
 @prepare
-def _earlier(claim_id: int, created_at: Any, contacts: list[str] = []) -> Any:  # noqa: B006 (placeholder)
+def _earlier(claim_id: int, created_at: Any, first: Any, second: Any) -> Any:
     return select(Claim).where(Claim.id != claim_id, Claim.created_at <= created_at, or_(
-        Claim.customer_mobile.in_(contacts), func.lower(Claim.customer_email).in_(contacts))).order_by(Claim.id)
+        Claim.customer_mobile.in_([first, second]), func.lower(Claim.customer_email).in_([first, second]))
+    ).order_by(Claim.id)
 
 
 @prepare
