@@ -10,19 +10,19 @@ estimate: ``tests/portal/test_statement_budget.busy_claim``), after a warm-up. R
 * Python function calls (``cProfile``, deterministic), with the top functions by own time
   (``--top``);
 * statements sent (``before_cursor_execute``);
-* optionally, instructions: run the script under ``valgrind --tool=callgrind`` with ``--callgrind``
-  (``--pages`` small, e.g. 20): the collection is switched on only around the measured pages
-  (``callgrind_control`` is not needed: the script toggles collection through the client request
-  ``CALLGRIND_TOGGLE_COLLECT`` when ``--callgrind`` is given, start valgrind with
-  ``--collect-atstart=no``), so the total ``Ir`` divided by pages is instructions per page.
+* optionally, instructions (deterministic even on a busy machine): run the script under
+  ``valgrind --tool=callgrind --instr-atstart=no`` with ``--callgrind``; the script switches
+  instrumentation on (``callgrind_control -i on``) only around the measured pages, so the total
+  ``Ir`` that ``callgrind_annotate`` reports, divided by ``--pages``, is instructions per page.
 
 Usage (from the repository root)::
 
     .venv/bin/python -m benchmarks.profile_portal_render                 # SQLite, 200 pages
     .venv/bin/python -m benchmarks.profile_portal_render --postgres      # BAYLINE_TEST_POSTGRES_URL
     .venv/bin/python -m benchmarks.profile_portal_render --top 30        # the profile's top functions
-    valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=/tmp/cg.out \\
-        .venv/bin/python -m benchmarks.profile_portal_render --pages 20 --callgrind
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/tmp/cg.out \\
+        .venv/bin/python -m benchmarks.profile_portal_render --pages 20 --no-profile --callgrind
+    callgrind_annotate /tmp/cg.out | head -20      # "PROGRAM TOTALS": Ir over the 20 pages
 
 The numbers are for comparing two versions of the code on one machine; ``BENCHMARKS.md`` has the
 throughput ratio measured under gunicorn.
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import ctypes
 import io
 import os
 import pstats
@@ -114,9 +113,7 @@ def _database(postgres: bool, tmp: Path) -> Any:
 
 
 def _callgrind_toggle() -> None:
-    """``CALLGRIND_TOGGLE_COLLECT`` without the valgrind headers: valgrind intercepts a call of a
-    function named ``toggle_collect`` only through its client request; the portable way from Python is
-    ``callgrind_control -i on|off``, run against our own pid."""
+    """Switch callgrind's instrumentation of this process on or off (``callgrind_control -i``)."""
     import subprocess
 
     subprocess.run(["callgrind_control", "-i", "on" if not _callgrind_toggle.on else "off", str(os.getpid())],
@@ -157,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         from bayline.storage import LocalStorage
 
         app.extensions["bayline.storage"] = LocalStorage(tmp / "storage")
-        shop, _owner, claim = busy_claim(app, *_factories(app))
+        _shop, _owner, claim = busy_claim(app, *_factories(app))
         client = _portal_client(app, claim)
 
         def page() -> bytes:
@@ -204,7 +201,6 @@ def main(argv: list[str] | None = None) -> int:
             pstats.Stats(profile, stream=buf).sort_stats(args.sort).print_stats(args.top)
             print(buf.getvalue())
         get_db(app).dispose()
-    _ = ctypes, shop
     return 0
 
 

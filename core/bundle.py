@@ -349,35 +349,78 @@ def _value(column: Any, value: Any, dialect: Any) -> Any:
 _CONVERTERS: dict[tuple[Any, str], list[tuple[str, Any]]] = {}
 
 
+def _converter(column: Any, dialect: Any) -> Any:
+    """JSON value → the value as the ORM loads ``column`` (what :func:`_value` does, its type checks
+    made once per column and backend), or None when the JSON value is it."""
+    type_ = column.type
+    decorator = isinstance(type_, TypeDecorator)
+    base = type_.impl_instance if decorator else type_
+    kind = None if isinstance(base, JSON) else _python_type(base)
+    if not decorator and (kind is str or (kind is int and isinstance(base, Integer))):
+        return None
+    if isinstance(base, JSON) or kind not in (datetime, date, time, uuid.UUID, Decimal, float, bool, int):
+        return lambda value: _value(column, value, dialect)  # the general case (JSON, other types)
+    if kind is int and not isinstance(base, Integer):
+        return lambda value: _value(column, value, dialect)
+    if kind in (datetime, date, time, uuid.UUID):  # text in JSON; anything else as _value does it
+        if kind is datetime:
+            def parse(value: str) -> Any:
+                return datetime.fromisoformat(value.replace(" ", "T"))
+        else:
+            parse = kind.fromisoformat if kind is not uuid.UUID else uuid.UUID
+        process = type_.process_result_value if decorator else None
+
+        def from_text(value: Any) -> Any:
+            if not isinstance(value, str):
+                return _value(column, value, dialect)
+            value = parse(value)
+            return value if process is None else process(value, dialect)
+
+        return from_text
+    cast: Any = (lambda value: Decimal(str(value))) if kind is Decimal else kind  # float, bool, int
+    if not decorator:
+        return lambda value: None if value is None else cast(value)
+    process_value = type_.process_result_value
+    return lambda value: process_value(None if value is None else cast(value), dialect)
+
+
 def _converters(mapper: Mapper[Any], props: list[tuple[str, Any]], dialect: Any) -> list[tuple[str, Any]]:
     """(attribute key, JSON value → loaded value, or None when the JSON value is it) per column of a
     part, built once per model and backend."""
     found = _CONVERTERS.get((mapper, dialect.name))
     if found is None:
-        found = []
-        for key, col in props:
-            type_ = col.type
-            base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
-            kind = None if isinstance(base, JSON) else _python_type(base)
-            plain = not isinstance(type_, TypeDecorator) and (kind is str
-                                                              or (kind is int and isinstance(base, Integer)))
-            found.append((key, None if plain else (lambda value, col=col: _value(col, value, dialect))))
+        found = [(key, _converter(col, dialect)) for key, col in props]
         _CONVERTERS[(mapper, dialect.name)] = found
+    return found
+
+
+_PRIMARY: dict[Any, list[int]] = {}
+
+
+def _primary(mapper: Mapper[Any], converters: list[tuple[str, Any]]) -> list[int]:
+    """Positions of the primary key's attributes in a part's row (per model)."""
+    found = _PRIMARY.get(mapper)
+    if found is None:
+        keys = [key for key, _ in converters]
+        found = _PRIMARY[mapper] = [keys.index(mapper.get_property_by_column(c).key) for c in mapper.primary_key]
     return found
 
 
 def _persistent(session: Session, mapper: Mapper[Any], converters: list[tuple[str, Any]], item: list[Any]) -> Any:
     values = {key: (value if convert is None else convert(value))
               for (key, convert), value in zip(converters, item, strict=False)}  # the row number is left over
-    identity = mapper.identity_key_from_primary_key([values[mapper.get_property_by_column(c).key]
-                                                     for c in mapper.primary_key])
+    row = list(values.values())
+    identity = mapper.identity_key_from_primary_key([row[i] for i in _primary(mapper, converters)])
     found = session.identity_map.get(identity)
     if found is not None:
         return found
     obj = mapper.class_manager.new_instance()
-    instance_state(obj).dict.update(values)  # loaded, no history: what the ORM's own loading does
+    state = instance_state(obj)
+    state.dict.update(values)  # loaded, no history: what the ORM's own loading does
     make_transient_to_detached(obj)  # the columns left out (binary) load on first access
-    session.add(obj)  # detached and clean: becomes persistent, nothing to flush (cheaper than merge)
+    # detached and clean: becomes persistent, nothing to flush (cheaper than merge). What
+    # ``session.add`` does, less its save-update cascade: a new object has no related objects loaded.
+    session._save_or_update_impl(state)
     return obj
 
 
