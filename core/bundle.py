@@ -229,7 +229,8 @@ def _execute_text(session: Session, text: _Text, params: Mapping[str, Any]) -> A
     values = {**text.defaults, **params}
     for name, proc in text.processors.items():
         values[name] = proc(values[name])
-    args: Any = tuple(values[name] for name in text.names) if text.positional else values
+    args: Any = tuple(values[name] for name in text.names) if text.positional \
+        else {name: values[name] for name in text.names}
     return session.connection().exec_driver_sql(text.sql, args).one()
 
 
