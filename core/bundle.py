@@ -175,13 +175,15 @@ def _combine(parts: Mapping[str, Select[Any]], dialect: Any) -> tuple[Select[Any
     return select(*columns), layouts
 
 
-def _prepared_params(parts: Mapping[str, Select[Any] | Prepared]) -> dict[str, Any] | None:
-    """Every prepared part's values in one mapping, or None when a part is not prepared or two
-    parts give one placeholder different values (then the bundle is built for this page)."""
+def _prepared_params(parts: Mapping[str, Select[Any] | Prepared], every: bool = True) -> dict[str, Any] | None:
+    """Every prepared part's values in one mapping, or None when two parts give one placeholder
+    different values, or (``every``) a part is not prepared (then the bundle is built for this page)."""
     params: dict[str, Any] = {}
     for part in parts.values():
         if not isinstance(part, Prepared):
-            return None
+            if every:
+                return None
+            continue
         for name, value in part.params.items():
             if name in params and params[name] != value:
                 return None
@@ -246,7 +248,11 @@ def load_parts(parts: Mapping[str, Select[Any] | Prepared], session: Session) ->
         else:
             row = session.execute(combined.statement, params).one()
         layouts = combined.layouts
-    else:
+    elif (mixed := _prepared_params(parts, every=False)) is not None:  # prepared and plain parts
+        statement, layouts = _combine({key: part.stmt if isinstance(part, Prepared) else part
+                                       for key, part in parts.items()}, dialect)
+        row = session.execute(statement, mixed).one()
+    else:  # one placeholder, two values: each prepared part with its own values in it
         statement, layouts = _combine({key: _statement(part) for key, part in parts.items()}, dialect)
         row = session.execute(statement).one()
     out: dict[str, list[Any]] = {}
