@@ -1,11 +1,15 @@
 """Phone numbers normalised to E.164 with the ``phonenumbers`` library."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 
+@lru_cache(maxsize=4096)
 def to_e164(raw: str, region: str = "US") -> str:
-    """Parse ``raw`` (national or international) to E.164; ValueError with a reason if invalid."""
+    """Parse ``raw`` (national or international) to E.164; ValueError with a reason if invalid.
+    Answers are kept per process (parsing costs more than a page's query; a refusal is not kept)."""
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

@@ -16,7 +16,7 @@ from . import drafting, files, landing, payments, phones, signatures, storage
 from .auth.context import Principal, current_principal
 from .auth.models import User
 from .auth.permissions import require
-from .bundle import Bundle, attach, prefetched
+from .bundle import Bundle, Prepared, attach, prefetched, prepare
 from .claims import service as claims
 from .claims.models import Claim, EtaHistory, Stage, StageHistory
 from .db import Base, UTCDateTime, get_session, utcnow
@@ -103,7 +103,7 @@ __all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     "Base", "TenantScoped", "UTCDateTime", "current_tenant_id", "get_session", "tenant_scope", "unscoped",
     "utcnow",
     # one statement for a page's reads (hook prefetch)
-    "Bundle", "attach", "prefetched",
+    "Bundle", "Prepared", "attach", "prefetched", "prepare",
     # events
     "commit", "emit",
     # services

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ForeignKey, Table, event
+from sqlalchemy import ForeignKey, Table, bindparam, event
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -166,6 +166,21 @@ def _criteria(shop_ids: frozenset[int]) -> Any:
     mapped subclass of :class:`TenantScoped` (the criteria resolve per model at compile, cached)."""
     ids = tuple(sorted(shop_ids))
     return with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id.in_(ids), include_aliases=True)
+
+
+TENANT_PARAM = "_bayline_tenant_id"
+_TENANT_BIND = bindparam(TENANT_PARAM)
+
+
+@lru_cache(maxsize=1)
+def single_tenant_criteria() -> Any:
+    """The loader criteria of a single-shop scope with the shop as the bound parameter
+    :data:`TENANT_PARAM` (``tenant_id = :_bayline_tenant_id`` on every tenant-owned table, joined,
+    aliased or in a subquery, as :func:`_criteria` adds them). For a statement compiled once and
+    sent as SQL text (:mod:`bayline.bundle`): its tenant is a parameter of each use; the caller
+    gives :func:`current_tenant_id` of the session, and only when the session has a single tenant."""
+    return with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == _TENANT_BIND,
+                                include_aliases=True, track_closure_variables=False)
 
 
 @event.listens_for(TenantSession, "before_flush")

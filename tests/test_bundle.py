@@ -116,3 +116,94 @@ def test_prefetched_sends_the_select_alone_outside_a_page(app: Flask, make_shop:
         assert [m.id for m in alone] == [m.id for m in session.scalars(stmt)]
         request_bundle().want("messages", stmt)
         assert [m.id for m in prefetched("messages", stmt)] == [m.id for m in alone]
+
+
+def _prepared_parts() -> dict[str, Any]:
+    """:func:`_parts` as prepared statements (built once, the claim a placeholder)."""
+    from bayline.bundle import prepare
+    from bayline.claims.models import Claim, Stage
+    from bayline.messages.models import Message
+    from bayline.messaging.models import OutboxItem
+    from bayline.tenants.models import Shop
+
+    global _PREPARED
+    if _PREPARED is None:
+        _PREPARED = {
+            "claims": prepare(lambda: select(Claim).order_by(Claim.id)),
+            "messages": prepare(lambda claim_id: select(Message).where(Message.claim_id == claim_id)
+                                .order_by(Message.created_at.desc(), Message.id.desc()).limit(4)),
+            "all_messages": prepare(lambda: select(Message).order_by(Message.id)),
+            "stages": prepare(lambda: select(Stage).order_by(Stage.position.desc(), Stage.id)),
+            "outbox": prepare(lambda: select(OutboxItem).order_by(OutboxItem.id)),
+            "shops": prepare(lambda: select(Shop).order_by(Shop.id)),
+            "none": prepare(lambda missing: select(Message).where(Message.claim_id == missing)),
+        }
+    return _PREPARED
+
+
+_PREPARED: dict[str, Any] | None = None
+
+
+def _use(key: str, claim_id: int) -> Any:
+    build = _prepared_parts()[key]
+    return build(claim_id) if key == "messages" else build(-1) if key == "none" else build()
+
+
+def test_prepared_parts_equal_plain_parts(app: Flask, make_shop: Any, make_user: Any, make_claim: Any) -> None:
+    """Prepared parts (one statement built once, sent as SQL text in a single-shop scope) give the
+    rows plain parts give, each time with the values of that use, and never another shop's rows."""
+    from bayline.tenancy import tenant_scope
+
+    shop, claim, theirs = _busy(app, make_shop, make_user, make_claim)
+    with in_tenant(app, shop.id) as session:
+        expected = {key: [_columns(o) for o in session.scalars(stmt)] for key, stmt in _parts(claim.id).items()}
+        with tenant_scope([shop.id, theirs.tenant_id]):  # several shops: the ORM path, same rows
+            both = Bundle()
+            both.want("all_messages", _use("all_messages", claim.id))
+            assert {m.tenant_id for m in both.rows("all_messages")} == {shop.id, theirs.tenant_id}
+        session.expunge_all()
+        for _ in range(2):  # the second time from the kept statement and text
+            sent: list[str] = []
+            listener = lambda *args, sent=sent: sent.append(args[2])  # noqa: E731
+            event.listen(get_db(app).engine, "before_cursor_execute", listener)
+            try:
+                bundle = Bundle()
+                for key in _parts(claim.id):
+                    bundle.want(key, _use(key, claim.id))
+                got = {key: [_columns(o) for o in rows] for key, rows in bundle.load().items()}
+            finally:
+                event.remove(get_db(app).engine, "before_cursor_execute", listener)
+            assert len(sent) == 1
+            assert "tenant_id IN" not in sent[0]  # sent as text, the shop one parameter
+            assert got == expected
+            session.expunge_all()
+        assert theirs.id not in {c["id"] for c in got["claims"]}
+        assert {m["claim_id"] for m in got["all_messages"]} == {claim.id}
+    with in_tenant(app, theirs.tenant_id):  # the same kept statement for the other shop: its rows only
+        bundle = Bundle()
+        bundle.want("claims", _use("claims", theirs.id))
+        bundle.want("messages", _use("messages", theirs.id))
+        assert [c.id for c in bundle.rows("claims")] == [theirs.id]
+        assert [m.body for m in bundle.rows("messages")] == ["not yours"]
+
+
+def test_prepared_part_alone_and_mixed(app: Flask, make_shop: Any, make_user: Any, make_claim: Any) -> None:
+    """A prepared part read outside a page is sent alone with its values; a bundle mixing prepared
+    and plain parts (or one placeholder with two values) is built for the page, same rows."""
+    from bayline.messages.models import Message
+
+    shop, claim, _ = _busy(app, make_shop, make_user, make_claim)
+    plain = select(Message).where(Message.claim_id == claim.id).order_by(Message.created_at.desc(),
+                                                                         Message.id.desc()).limit(4)
+    with app.test_request_context(), in_tenant(app, shop.id) as session:
+        want = [m.id for m in session.scalars(plain)]
+        assert [m.id for m in prefetched("messages", _use("messages", claim.id))] == want
+        mixed = Bundle()
+        mixed.want("messages", _use("messages", claim.id))
+        mixed.want("plain", plain)
+        assert [m.id for m in mixed.rows("messages")] == want == [m.id for m in mixed.rows("plain")]
+        clash = Bundle()  # one placeholder, two values
+        clash.want("messages", _use("messages", claim.id))
+        clash.want("theirs", _use("messages", -1))
+        assert [m.id for m in clash.rows("messages")] == want
+        assert clash.rows("theirs") == []

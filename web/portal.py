@@ -43,7 +43,7 @@ from bayline.plugins.calling import call_each, collect
 from bayline.plugins.setup import bind_shop
 from bayline.plugins.types import Viewer
 from bayline.portal import redact, tokens, verify
-from bayline.portal.page import REACHED, PortalPage, reached_stages, reached_stages_stmt, shop_side_cache
+from bayline.portal.page import REACHED, PortalPage, reached_stages, reached_stages_part, shop_side_cache
 from bayline.tenancy import set_tenant
 from bayline.tenants import hours as shop_hours
 from bayline.tenants.models import Shop
@@ -279,7 +279,7 @@ def home() -> Any:
     values = settings_registry.get_all(claim.tenant_id)
     page = PortalPage(claim, g.shop, values, side.stages, Viewer(claim_id=claim.id))
     bundle = request_bundle()  # every card's reads and the timeline's: one statement
-    bundle.want(REACHED, reached_stages_stmt(claim))
+    bundle.want(REACHED, reached_stages_part(claim))
     call_each(g.hooks.prefetch, claim=claim, view="portal", bundle=bundle)
     html = render_template("portal/page.html", claim=claim, shop=g.shop, steps=timeline(claim, side.stages),
                            show_insurer=values["portal.show_insurer"], show_eta=values["portal.show_eta"],

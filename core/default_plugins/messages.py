@@ -39,7 +39,7 @@ def register_event_types() -> list[EventType]:
 def prefetch(claim: Claim, view: str, bundle: Any) -> None:
     """The portal card's thread comes with the page's other reads (the staff page asks for it itself)."""
     if view == "portal" and "messages" in g.get("features", frozenset()):
-        bundle.want(messages.THREAD, messages.thread_stmt(claim))
+        bundle.want(messages.THREAD, messages.thread_part(claim))
 
 
 @hookimpl

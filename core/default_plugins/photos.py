@@ -108,13 +108,13 @@ def prefetch(claim: Claim, view: str, bundle: Any) -> None:
     features = g.get("features", frozenset())
     if view == "portal":
         if "photos" in features:
-            bundle.want(service.CUSTOMER_PHOTOS, service.customer_photos_stmt(claim))
+            bundle.want(service.CUSTOMER_PHOTOS, service.customer_photos_part(claim))
         if "uploads" in features:
-            bundle.want(service.ATTACHMENTS, service.attachments_stmt(claim))
+            bundle.want(service.ATTACHMENTS, service.attachments_part(claim))
     else:
         if "photos" in features:
             bundle.want(service.PHOTOS, service.photos_stmt(claim))
-        bundle.want(service.ATTACHMENTS, service.attachments_stmt(claim))
+        bundle.want(service.ATTACHMENTS, service.attachments_part(claim))
 
 
 @hookimpl

@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from bayline.bundle import Prepared, prepare
 from bayline.claims.models import Claim
 from bayline.db import get_session, utcnow
 from bayline.events import emit
@@ -67,12 +68,23 @@ def thread_stmt(claim: Claim, limit: int = 200) -> Any:
             .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
 
 
+@prepare
+def _thread() -> Any:
+    return (select(Message).where(Message.claim_id == bindparam("claim_id"))
+            .order_by(Message.created_at.desc(), Message.id.desc()).limit(200))
+
+
+def thread_part(claim: Claim) -> Prepared:
+    """:func:`thread_stmt` with the default limit, prepared (:func:`bayline.bundle.prepare`)."""
+    return _thread(claim_id=claim.id)
+
+
 def thread(claim: Claim, limit: int = 200) -> list[Message]:
     """The claim's messages, oldest first (the latest ``limit``); from the page's bundle when the
     page declared :data:`THREAD` (with the default limit)."""
     from bayline.bundle import prefetched
 
     if limit == 200:
-        return list(reversed(prefetched(THREAD, thread_stmt(claim))))
+        return list(reversed(prefetched(THREAD, thread_part(claim))))
     rows = get_session().scalars(thread_stmt(claim, limit)).all()
     return list(reversed(rows))

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from bayline import settings_registry
-from bayline.bundle import prefetched
+from bayline.bundle import Prepared, prefetched, prepare
 from bayline.claims.models import Claim
 from bayline.db import get_session, utcnow
 from bayline.events import emit
@@ -323,9 +323,21 @@ def customer_photos_stmt(claim: Claim) -> Any:
             .order_by(Photo.position, Photo.id))
 
 
+@prepare
+def _customer_photos() -> Any:
+    return (select(Photo).where(Photo.claim_id == bindparam("claim_id"), Photo.visibility == "customer",
+                                Photo.status == "ready", Photo.hidden.is_(False), Photo.deleted_at.is_(None))
+            .order_by(Photo.position, Photo.id))
+
+
+def customer_photos_part(claim: Claim) -> Prepared:
+    """:func:`customer_photos_stmt`, prepared (:func:`bayline.bundle.prepare`)."""
+    return _customer_photos(claim_id=claim.id)
+
+
 def customer_photos(claim: Claim) -> list[Photo]:
     """What the claim's customer may see: ready, customer-visible, not hidden, not deleted."""
-    return prefetched(CUSTOMER_PHOTOS, customer_photos_stmt(claim))
+    return prefetched(CUSTOMER_PHOTOS, customer_photos_part(claim))
 
 
 def grouped(photos: list[Photo], tags: tuple[str, ...]) -> list[tuple[str, list[Photo]]]:
@@ -343,10 +355,21 @@ def attachments_stmt(claim: Claim, *, include_deleted: bool = False) -> Any:
     return stmt.order_by(Attachment.created_at, Attachment.id)
 
 
+@prepare
+def _attachments() -> Any:
+    return (select(Attachment).where(Attachment.claim_id == bindparam("claim_id"), Attachment.deleted_at.is_(None))
+            .order_by(Attachment.created_at, Attachment.id))
+
+
+def attachments_part(claim: Claim) -> Prepared:
+    """:func:`attachments_stmt` (without deleted ones), prepared (:func:`bayline.bundle.prepare`)."""
+    return _attachments(claim_id=claim.id)
+
+
 def attachments_of(claim: Claim, *, include_deleted: bool = False) -> list[Attachment]:
     if include_deleted:
         return list(get_session().scalars(attachments_stmt(claim, include_deleted=True)))
-    return prefetched(ATTACHMENTS, attachments_stmt(claim))
+    return prefetched(ATTACHMENTS, attachments_part(claim))
 
 
 def get_photo(photo_id: int, claim_id: int | None = None) -> Photo | None:

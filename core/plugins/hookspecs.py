@@ -281,7 +281,9 @@ def prefetch(claim: Claim, view: str, bundle: Bundle) -> None:
     as **one** statement. Your card or panel then reads ``prefetched(key, same_select)``
     (:mod:`bayline.plugin_api`), which answers from the bundle, or sends the select alone when the
     page did not declare it (a test calling your hook directly). Relationships of bundled rows are
-    not loaded: declare the children as a part too and hand them over with ``attach``.
+    not loaded: declare the children as a part too and hand them over with ``attach``. Decorate the
+    statement builder with ``prepare`` (:mod:`bayline.plugin_api`): it is built once and, when every
+    part of the page is prepared, so is the page's one statement (no select built per request).
 
     Arguments:
         claim: the claim of the page (tenant context set).
@@ -292,6 +294,10 @@ def prefetch(claim: Claim, view: str, bundle: Bundle) -> None:
         no: a page view must not write.
 
     Example::
+
+        @prepare
+        def versions_stmt(claim_id):
+            return select(QuoteVersion).where(QuoteVersion.claim_id == claim_id)
 
         @hookimpl
         def prefetch(claim, view, bundle):

@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 
 from cachetools import LRUCache
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from bayline.bundle import Prepared, prepare
 from bayline.claims.models import Claim, Stage, StageHistory
 from bayline.db import get_db, get_session
 from bayline.generations import Generations
@@ -132,12 +133,23 @@ def reached_stages_stmt(claim: Claim) -> Any:
     return select(StageHistory).where(StageHistory.claim_id == claim.id).order_by(StageHistory.at, StageHistory.id)
 
 
+@prepare
+def _reached() -> Any:
+    return (select(StageHistory).where(StageHistory.claim_id == bindparam("claim_id"))
+            .order_by(StageHistory.at, StageHistory.id))
+
+
+def reached_stages_part(claim: Claim) -> Prepared:
+    """:func:`reached_stages_stmt`, prepared (:func:`bayline.bundle.prepare`)."""
+    return _reached(claim_id=claim.id)
+
+
 def reached_stages(claim: Claim) -> dict[int, Any]:
     """When the claim reached each stage it was in (the latest time for a stage reached twice):
     from the page's bundle when it declared :data:`REACHED`."""
     from bayline.bundle import prefetched
 
-    return {row.to_stage_id: row.at for row in prefetched(REACHED, reached_stages_stmt(claim))}
+    return {row.to_stage_id: row.at for row in prefetched(REACHED, reached_stages_part(claim))}
 
 
 @dataclass

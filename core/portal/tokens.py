@@ -26,6 +26,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select, update
 
 from bayline import settings_registry
+from bayline.bundle import prepare
 from bayline.claims.models import Claim
 from bayline.db import get_session, utcnow
 from bayline.events import emit
@@ -260,19 +261,34 @@ def end_session(session_id: int) -> bool:
     return True
 
 
+@prepare
+def _session_row(session_id: int, token_id: int, claim_id: int) -> Any:
+    return select(PortalSession).where(PortalSession.id == session_id, PortalSession.token_id == token_id,
+                                       PortalSession.claim_id == claim_id)
+
+
+@prepare
+def _token_row(token_id: int) -> Any:
+    return select(PortalToken).where(PortalToken.id == token_id)
+
+
+@prepare
+def _claim_row(claim_id: int) -> Any:
+    return select(Claim).where(Claim.id == claim_id)
+
+
 def load_session_token(token_id: int, claim_id: int, session_id: int) -> tuple[PortalToken, Claim] | None:
     """Re-check a portal session and its link: an ended session (signed out), a revoked link,
     expiry and archiving end it; a replaced (rotated) link no longer opens, but a customer already
-    in keeps going. One statement (the session row joined to its link and claim)."""
-    row = get_session().execute(
-        select(PortalSession.ended_at, PortalToken, Claim)
-        .join(PortalToken, PortalToken.id == PortalSession.token_id)
-        .join(Claim, Claim.id == PortalSession.claim_id)
-        .where(PortalSession.id == session_id, PortalToken.id == token_id, Claim.id == claim_id)).first()
-    if row is None:
+    in keeps going. One statement (the session row, its link and claim: a prepared bundle)."""
+    from bayline.bundle import load_parts
+
+    found = load_parts({"session": _session_row(session_id, token_id, claim_id), "token": _token_row(token_id),
+                        "claim": _claim_row(claim_id)}, get_session())
+    if not (found["session"] and found["token"] and found["claim"]):
         return None
-    ended_at, token, claim = row
-    if ended_at is not None or token.state == "revoked" or claim.archived_at is not None:
+    (row,), (token,), (claim,) = found["session"], found["token"], found["claim"]
+    if row.ended_at is not None or token.state == "revoked" or claim.archived_at is not None:
         return None
     if token.claim_id != claim.id or token.tenant_id != claim.tenant_id or expired(claim):
         return None

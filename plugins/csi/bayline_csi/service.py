@@ -24,6 +24,7 @@ from bayline.plugin_api import (
     message_templates,
     outbox,
     prefetched,
+    prepare,
     public_url,
     shop_settings,
     unscoped,
@@ -104,11 +105,36 @@ SURVEYS, RESPONSES, INVITATIONS, FOLLOWUPS = "csi.surveys", "csi.responses", "cs
 def want_claim_rows(claim_id: int, bundle: Any, *, staff: bool) -> None:
     """The page bundle's parts (hook prefetch): the claim's survey, response, invitation (and, for
     staff, follow-up), read with the page's other rows."""
-    bundle.want(SURVEYS, select(CsiSurvey).where(CsiSurvey.claim_id == claim_id))
-    bundle.want(RESPONSES, select(CsiResponse).where(CsiResponse.claim_id == claim_id))
-    bundle.want(INVITATIONS, select(CsiInvitation).where(CsiInvitation.claim_id == claim_id))
+    bundle.want(SURVEYS, _surveys(claim_id))
+    bundle.want(RESPONSES, _responses_of_claim(claim_id))
+    bundle.want(INVITATIONS, _invitations(claim_id))
     if staff:
-        bundle.want(FOLLOWUPS, select(CsiFollowUp).where(CsiFollowUp.claim_id == claim_id))
+        bundle.want(FOLLOWUPS, _followups(claim_id))
+
+
+@prepare
+def _surveys(claim_id: int) -> Any:
+    return select(CsiSurvey).where(CsiSurvey.claim_id == claim_id)
+
+
+@prepare
+def _responses_of_claim(claim_id: int) -> Any:
+    return select(CsiResponse).where(CsiResponse.claim_id == claim_id)
+
+
+@prepare
+def _responses_of_survey(survey_id: int) -> Any:
+    return select(CsiResponse).where(CsiResponse.survey_id == survey_id)
+
+
+@prepare
+def _invitations(claim_id: int) -> Any:
+    return select(CsiInvitation).where(CsiInvitation.claim_id == claim_id)
+
+
+@prepare
+def _followups(claim_id: int) -> Any:
+    return select(CsiFollowUp).where(CsiFollowUp.claim_id == claim_id)
 
 
 def _first(key: str, stmt: Any, **match: Any) -> Any:
@@ -118,19 +144,19 @@ def _first(key: str, stmt: Any, **match: Any) -> Any:
 
 
 def survey_for_claim(claim_id: int) -> CsiSurvey | None:
-    return _first(SURVEYS, select(CsiSurvey).where(CsiSurvey.claim_id == claim_id), claim_id=claim_id)
+    return _first(SURVEYS, _surveys(claim_id), claim_id=claim_id)
 
 
 def response_for(survey_id: int) -> CsiResponse | None:
-    return _first(RESPONSES, select(CsiResponse).where(CsiResponse.survey_id == survey_id), survey_id=survey_id)
+    return _first(RESPONSES, _responses_of_survey(survey_id), survey_id=survey_id)
 
 
 def invitation_for(claim_id: int) -> CsiInvitation | None:
-    return _first(INVITATIONS, select(CsiInvitation).where(CsiInvitation.claim_id == claim_id), claim_id=claim_id)
+    return _first(INVITATIONS, _invitations(claim_id), claim_id=claim_id)
 
 
 def followup_for(claim_id: int) -> CsiFollowUp | None:
-    return _first(FOLLOWUPS, select(CsiFollowUp).where(CsiFollowUp.claim_id == claim_id), claim_id=claim_id)
+    return _first(FOLLOWUPS, _followups(claim_id), claim_id=claim_id)
 
 
 def schedule(claim: Claim, shop: Any) -> CsiSurvey:

@@ -24,6 +24,7 @@ from bayline.plugin_api import (
     outbox,
     phones,
     prefetched,
+    prepare,
     shop_settings,
     storage,
     utcnow,
@@ -81,6 +82,7 @@ PACKAGES, DOCUMENTS, SIGNERS, SIGNATURES, SENDS = (
     "esign.packages", "esign.documents", "esign.signers", "esign.signatures", "esign.sends")
 
 
+@prepare
 def templates_stmt() -> Any:
     return select(EsignTemplate).order_by(EsignTemplate.key, EsignTemplate.version)
 
@@ -288,6 +290,7 @@ def create_provided_package(claim: Claim, *, source: str, reference: str, title:
     return pkg
 
 
+@prepare
 def packages_stmt(claim_id: int) -> Any:
     return select(EsignPackage).where(EsignPackage.claim_id == claim_id).order_by(EsignPackage.id.desc())
 
@@ -298,18 +301,22 @@ def _of_claim(model: Any, claim_id: int, *order: Any) -> Any:
             .where(EsignPackage.claim_id == claim_id).order_by(*order))
 
 
+@prepare
 def documents_stmt(claim_id: int) -> Any:
     return _of_claim(EsignDocument, claim_id, EsignDocument.package_id, EsignDocument.position)
 
 
+@prepare
 def signers_stmt(claim_id: int) -> Any:
     return _of_claim(EsignSigner, claim_id, EsignSigner.package_id, EsignSigner.position)
 
 
+@prepare
 def sends_stmt(claim_id: int) -> Any:
     return _of_claim(EsignSend, claim_id, EsignSend.id)
 
 
+@prepare
 def signatures_stmt(claim_id: int) -> Any:
     return (select(EsignSignature).join(EsignDocument, EsignDocument.id == EsignSignature.document_id)
             .join(EsignPackage, EsignPackage.id == EsignDocument.package_id)

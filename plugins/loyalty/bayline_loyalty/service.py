@@ -33,6 +33,7 @@ from bayline.plugin_api import (
     outbox,
     phones,
     prefetched,
+    prepare,
     shop_settings,
     unscoped,
     utcnow,
@@ -123,14 +124,33 @@ def member_by_contact(contact: str) -> LoyaltyMember | None:
     return get_session().scalars(select(LoyaltyMember).where(LoyaltyMember.contact == contact)).first()
 
 
+@prepare
 def _member_stmt(contact: str) -> Any:
     return select(LoyaltyMember).where(LoyaltyMember.contact == contact).order_by(LoyaltyMember.id)
 
 
 def _earlier_stmt(claim: Claim) -> Any:
-    contacts = contacts_of_claim(claim)
-    return select(Claim).where(Claim.id != claim.id, Claim.created_at <= claim.created_at, or_(
-        Claim.customer_mobile.in_(contacts), func.lower(Claim.customer_email).in_(contacts))).order_by(Claim.id)
+    """Earlier claims of the claim's contacts (at most two: its mobile and email; a missing one is
+    NULL in the list, which matches nothing)."""
+    first, second = ([*sorted(contacts_of_claim(claim)), None, None])[:2]
+    return _earlier(claim.id, claim.created_at, first, second)
+
+
+@prepare
+def _earlier(claim_id: int, created_at: Any, first: Any, second: Any) -> Any:
+    return select(Claim).where(Claim.id != claim_id, Claim.created_at <= created_at, or_(
+        Claim.customer_mobile.in_([first, second]), func.lower(Claim.customer_email).in_([first, second]))
+    ).order_by(Claim.id)
+
+
+@prepare
+def _referral_stmt(claim_id: int) -> Any:
+    return select(LoyaltyReferral).where(LoyaltyReferral.claim_id == claim_id).order_by(LoyaltyReferral.id)
+
+
+@prepare
+def _payments_stmt(claim_id: int) -> Any:
+    return select(LoyaltyPayment).where(LoyaltyPayment.claim_id == claim_id).order_by(LoyaltyPayment.id)
 
 
 def want_claim_rows(claim: Claim, bundle: Any, *, staff: bool) -> None:
@@ -139,16 +159,15 @@ def want_claim_rows(claim: Claim, bundle: Any, *, staff: bool) -> None:
     contact = contact_of(claim)
     if contact is not None:
         bundle.want(MEMBER, _member_stmt(contact))
-    bundle.want(REFERRAL, select(LoyaltyReferral).where(LoyaltyReferral.claim_id == claim.id)
-                .order_by(LoyaltyReferral.id))
+    bundle.want(REFERRAL, _referral_stmt(claim.id))
     if staff:
-        bundle.want(PAYMENTS, select(LoyaltyPayment).where(LoyaltyPayment.claim_id == claim.id)
-                    .order_by(LoyaltyPayment.id))
+        bundle.want(PAYMENTS, _payments_stmt(claim.id))
         bundle.want(ENTRIES, _claim_entries_stmt(claim.id))
     elif contacts_of_claim(claim) and claim.delivered_at is None:
         bundle.want(EARLIER, _earlier_stmt(claim))
 
 
+@prepare
 def _claim_entries_stmt(claim_id: int) -> Any:
     return select(LoyaltyEntry).where(LoyaltyEntry.claim_id == claim_id,
                                       LoyaltyEntry.kind.in_(("earn", "clawback"))).order_by(LoyaltyEntry.id)
@@ -301,8 +320,7 @@ def claim_earned(claim_id: int) -> int:
 
 def net_paid(claim_id: int) -> Decimal:
     total = Decimal("0")
-    rows = prefetched(PAYMENTS, select(LoyaltyPayment).where(LoyaltyPayment.claim_id == claim_id)
-                      .order_by(LoyaltyPayment.id))
+    rows = prefetched(PAYMENTS, _payments_stmt(claim_id))
     for p in rows:
         if p.claim_id != claim_id:
             continue
@@ -445,8 +463,7 @@ def member_by_code(code: str) -> LoyaltyMember | None:
 
 
 def referral_of(claim_id: int) -> LoyaltyReferral | None:
-    rows = prefetched(REFERRAL, select(LoyaltyReferral).where(LoyaltyReferral.claim_id == claim_id)
-                      .order_by(LoyaltyReferral.id))
+    rows = prefetched(REFERRAL, _referral_stmt(claim_id))
     return next((r for r in rows if r.claim_id == claim_id), None)
 
 

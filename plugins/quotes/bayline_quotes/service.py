@@ -24,6 +24,7 @@ from bayline.plugin_api import (
     emit,
     get_session,
     prefetched,
+    prepare,
     shop_settings,
     signatures,
     utcnow,
@@ -99,24 +100,29 @@ ESTIMATES, VERSIONS, LINES, DECISIONS, PAYMENTS = (  # parts of the page bundle 
     "quotes.estimates", "quotes.versions", "quotes.lines", "quotes.decisions", "quotes.payments")
 
 
+@prepare
 def estimates_stmt(claim_id: int) -> Any:
     return select(QuoteEstimate).where(QuoteEstimate.claim_id == claim_id).order_by(QuoteEstimate.id)
 
 
+@prepare
 def versions_stmt(claim_id: int) -> Any:
     return (select(QuoteVersion).where(QuoteVersion.claim_id == claim_id)
             .order_by(QuoteVersion.estimate_id, QuoteVersion.number))
 
 
+@prepare
 def lines_stmt(claim_id: int) -> Any:
     return (select(QuoteLine).join(QuoteVersion, QuoteVersion.id == QuoteLine.version_id)
             .where(QuoteVersion.claim_id == claim_id).order_by(QuoteLine.version_id, QuoteLine.line_no))
 
 
+@prepare
 def decisions_stmt(claim_id: int) -> Any:
     return select(QuoteDecision).where(QuoteDecision.claim_id == claim_id).order_by(QuoteDecision.id)
 
 
+@prepare
 def payments_stmt(claim_id: int) -> Any:
     return select(QuotePayment).where(QuotePayment.claim_id == claim_id).order_by(QuotePayment.id)
 

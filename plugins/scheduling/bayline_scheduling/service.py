@@ -28,6 +28,7 @@ from bayline.plugin_api import (
     get_session,
     outbox,
     prefetched,
+    prepare,
     shop_hours,
     shop_settings,
     utcnow,
@@ -129,8 +130,8 @@ def _spec_from(key: str, base: dict[str, Any], row: SchedulingType | None, shop_
 
 def types(shop: Any | None = None) -> list[TypeSpec]:
     """The shop's appointment types: the built-ins (overridden by their row) and its own, active only."""
-    stmt = select(SchedulingType)
-    rows = {r.key: r for r in (get_session().scalars(stmt) if shop else prefetched(TYPES, stmt))}
+    found = get_session().scalars(select(SchedulingType)) if shop else prefetched(TYPES, _types_stmt())
+    rows = {r.key: r for r in found}
     shop = shop or _shop()
     out = []
     for key, base in DEFAULT_TYPES.items():
@@ -253,8 +254,18 @@ def alternatives(spec: TypeSpec, around: datetime, n: int = 5) -> list[engine.Sl
 # -- the claim's state -------------------------------------------------------------------------
 
 
+@prepare
+def _stages_stmt() -> Any:
+    return select(Stage).where(Stage.archived_at.is_(None)).order_by(Stage.position, Stage.id)
+
+
+@prepare
+def _types_stmt() -> Any:
+    return select(SchedulingType)
+
+
 def ready_stage() -> Stage | None:
-    stages = prefetched(STAGES, select(Stage).where(Stage.archived_at.is_(None)).order_by(Stage.position, Stage.id))
+    stages = prefetched(STAGES, _stages_stmt())
     wanted = _settings().get_str("ready_stage").strip().lower()
     if wanted:
         return next((s for s in stages if s.name.lower() == wanted or s.customer_label.lower() == wanted), None)
@@ -271,11 +282,13 @@ APPOINTMENTS, TYPES, REQUESTS, STAGES = ("scheduling.appointments", "scheduling.
                                          "scheduling.stages")
 
 
+@prepare
 def _appointments_stmt(claim_id: int) -> Any:
     return select(SchedulingAppointment).where(SchedulingAppointment.claim_id == claim_id).order_by(
         SchedulingAppointment.starts_at, SchedulingAppointment.id)
 
 
+@prepare
 def _request_stmt(claim_id: int) -> Any:
     return select(SchedulingRequest).where(SchedulingRequest.claim_id == claim_id)
 
@@ -284,8 +297,8 @@ def want_claim_rows(claim_id: int, bundle: Any, *, staff: bool) -> None:
     """The page bundle's parts (hook prefetch): the claim's appointments, the shop's types and stages
     (and, for staff, the estimate request), read with the page's other rows in one statement."""
     bundle.want(APPOINTMENTS, _appointments_stmt(claim_id))
-    bundle.want(TYPES, select(SchedulingType))
-    bundle.want(STAGES, select(Stage).where(Stage.archived_at.is_(None)).order_by(Stage.position, Stage.id))
+    bundle.want(TYPES, _types_stmt())
+    bundle.want(STAGES, _stages_stmt())
     if staff:
         bundle.want(REQUESTS, _request_stmt(claim_id))
 
