@@ -1,26 +1,20 @@
-"""Fixtures for the email plugin: a shop with the feature and a claim, mail builders, a real Dovecot
-IMAP server on loopback, an SMTP receiver standing in for the shop's mail server, and our inbound
-SMTP endpoint (aiosmtpd) for the forwarding and reply addresses."""
+"""Fixtures for the email plugin: a shop with the feature and a claim, a real Dovecot IMAP server on
+loopback, an SMTP receiver standing in for the shop's mail server, and our inbound
+SMTP endpoint (aiosmtpd) for the forwarding and reply addresses. Mail builders and row reads are
+in ``email_helpers`` (tests import it; importing ``conftest`` by name finds another plugin's)."""
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from email import policy
-from email.message import EmailMessage
-from email.utils import make_msgid
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from bayline_email import models
 from bayline_email.testing.dovecot import Dovecot, available
 from bayline_email.testing.smtp import SmtpReceiver
-from sqlalchemy import func, select
+from email_helpers import DOMAIN, VIN
 
 from bayline.testing.plugin import in_tenant
-
-DOMAIN = "in.bayline.test"
-VIN = "1HGCM82633A004352"  # a VIN with a valid check digit
 
 
 @pytest.fixture
@@ -47,31 +41,6 @@ def email_shop(app, make_shop, make_user, make_claim, enable_plugin, client_for,
         return SimpleNamespace(shop=shop, owner=owner, claim=claim, console=client_for(owner), tag=tag)
 
     return factory
-
-
-def mail(*, frm: str, to: str = "shop@harbor.test", subject: str = "Hello", body: str = "Hi there",
-         html: str | None = None, in_reply_to: str | None = None, references: str | None = None,
-         message_id: str | None = None, attachments: list[tuple[str, str, bytes]] | None = None,
-         cc: str | None = None) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = frm
-    msg["To"] = to
-    if cc:
-        msg["Cc"] = cc
-    msg["Subject"] = subject
-    msg["Message-ID"] = message_id or make_msgid(domain="sender.test")
-    msg["Date"] = "Thu, 03 Dec 2026 08:00:00 +0000"
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-    if references:
-        msg["References"] = references
-    msg.set_content(body)
-    if html:
-        msg.add_alternative(html, subtype="html")
-    for name, ctype, data in attachments or []:
-        main, sub = ctype.split("/")
-        msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
-    return msg.as_bytes(policy=policy.SMTP)  # CRLF line ends, as on the wire
 
 
 @pytest.fixture
@@ -150,44 +119,3 @@ def live_server(app, live_port) -> Iterator[str]:
     yield f"http://127.0.0.1:{live_port}"
     server.shutdown()
     thread.join()
-
-
-def finish_oauth(console, start, callback_prefix: str, verify: Any = True) -> Any:
-    """Follow the provider's approval (the owner approves at once) and post the finish page's form."""
-    from urllib.parse import urlparse
-
-    import requests
-
-    from bayline.testing.forms import csrf_token
-
-    assert start.status_code == 302, start.data[:500]
-    approved = requests.get(start.headers["Location"], allow_redirects=False, timeout=60, verify=verify)
-    assert approved.status_code == 302, approved.text[:500]
-    back = approved.headers["Location"]
-    assert back.startswith(callback_prefix), back
-    url = urlparse(back)
-    page = console.get(f"{url.path}?{url.query}")
-    assert page.status_code == 200 and b"email-oauth-finish" in page.data, page.data[:500]
-    import re
-
-    fields = dict(re.findall(rb'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.data))
-    data = {k.decode(): v.decode() for k, v in fields.items()}
-    data["csrf_token"] = csrf_token(page)
-    import html
-
-    return console.post("/plugins/email/oauth/finish", data={k: html.unescape(v) for k, v in data.items()})
-
-
-def conn_of(app, shop):
-    with in_tenant(app, shop.id) as session:
-        return session.scalars(select(models.EmailConnection)).one()
-
-
-def rows(app, shop):
-    with in_tenant(app, shop.id) as session:
-        return session.scalars(select(models.EmailMessage).order_by(models.EmailMessage.id)).all()
-
-
-def count(app, shop):
-    with in_tenant(app, shop.id) as session:
-        return session.scalar(select(func.count(models.EmailMessage.id)))

@@ -13,7 +13,7 @@ from bayline_email import channel, gmail, oauth
 from bayline_email.models import EmailConnection, EmailMessage
 from bayline_email.testing.gmail import GmailServer
 from bayline_email.testing.oauth_server import OAuthServer
-from conftest import DOMAIN, conn_of, count, finish_oauth, mail, rows
+from email_helpers import DOMAIN, conn_of, count, finish_oauth, mail, rows
 from sqlalchemy import select
 
 from bayline.plugin_api import unseal, utcnow

@@ -13,7 +13,7 @@ import pytest
 from bayline_email import channel, graph, oauth
 from bayline_email.models import EmailConnection, EmailMessage
 from bayline_email.testing.microsoft import MicrosoftServer
-from conftest import DOMAIN, conn_of, count, finish_oauth, mail, rows
+from email_helpers import DOMAIN, conn_of, count, finish_oauth, mail, rows
 from sqlalchemy import select
 
 from bayline.plugin_api import unseal, utcnow

@@ -14,7 +14,7 @@ import requests
 from bayline_email.testing import graph_schema
 from bayline_email.testing.graph_schema import SchemaMismatch, check, problems
 from bayline_email.testing.microsoft import TENANT_ID, MicrosoftServer, Subscription, Token
-from conftest import mail
+from email_helpers import mail
 
 WHEN = "2026-12-06T10:00:00.0000000Z"
 

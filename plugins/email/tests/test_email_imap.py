@@ -8,7 +8,7 @@ import uuid
 
 from bayline_email import imap, service
 from bayline_email.models import EmailConnection, EmailMessage
-from conftest import mail
+from email_helpers import mail
 from sqlalchemy import func, select
 
 from bayline.plugin_api import seal

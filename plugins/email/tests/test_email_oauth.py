@@ -12,7 +12,7 @@ import requests
 from bayline_email import oauth
 from bayline_email.models import EmailConnection
 from bayline_email.testing.oauth_server import OAuthServer
-from conftest import DOMAIN
+from email_helpers import DOMAIN
 from sqlalchemy import select
 
 from bayline.plugin_api import unseal, utcnow

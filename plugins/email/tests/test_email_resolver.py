@@ -3,7 +3,7 @@ unmatched mail waits in the shop inbox; re-linking teaches the rule; nothing cro
 from __future__ import annotations
 
 from bayline_email.resolver import vin_valid
-from conftest import VIN, mail
+from email_helpers import VIN, mail
 from sqlalchemy import select
 
 from bayline.testing.forms import csrf_token

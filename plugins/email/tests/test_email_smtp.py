@@ -10,7 +10,7 @@ from datetime import UTC
 import pytest
 from bayline_email import service
 from bayline_email.models import EmailMessage
-from conftest import DOMAIN, mail
+from email_helpers import DOMAIN, mail
 from sqlalchemy import select
 
 from bayline.testing.forms import csrf_token
