@@ -29,6 +29,23 @@ if TYPE_CHECKING:
 BACKENDS = ["sqlite", "postgres"]
 
 
+@pytest.fixture(autouse=True)
+def _celery_joins_allowed(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts outside any Celery worker: ``task.apply().get()`` works. Celery keeps "this
+    process is a worker" in one process-wide flag; a test that ran worker start-up code in-process
+    must not make later tests on the same pytest worker fail with "Never call result.get() within
+    a task!" (a warning names the test that left it set)."""
+    from celery._state import _set_task_join_will_block, task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+    if task_join_will_block():
+        _set_task_join_will_block(False)
+        import warnings
+
+        warnings.warn(f"{request.node.nodeid} left Celery's worker flag set (reset)", stacklevel=1)
+
+
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteDatabases:
     dbs = SqliteDatabases(tmp_path_factory.mktemp("sqlite"))

@@ -109,10 +109,28 @@ class Dovecot:
         self.users[user] = password
         lines = "".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items())
         path = self.root / "passwd"
-        path.write_text(lines)
-        # Dovecot re-reads the passwd-file when its mtime changes (whole seconds): make every write a new one
+        staged = self.root / "passwd.new"
+        staged.write_text(lines)
+        # Dovecot re-reads the passwd-file when its mtime changes (whole seconds): make every write a new
+        # one, and swap the file in whole so an auth lookup never reads it half-written
         self._mtime = max(getattr(self, "_mtime", 0), int(path.stat().st_mtime)) + 1
-        os.utime(path, (self._mtime, self._mtime))
+        os.utime(staged, (self._mtime, self._mtime))
+        os.replace(staged, path)
+        # ready when Dovecot's auth process accepts the new password (a busy machine may lag behind)
+        wait_until(lambda: self._logs_in(user, password), f"Dovecot to accept {user}", alive=self._died)
+
+    def _logs_in(self, user: str, password: str) -> bool:
+        imap = IMAPClient(self.host, port=self.port, ssl=False, timeout=60)
+        try:
+            imap.login(user, password)
+        except IMAPClient.Error:
+            return False
+        finally:
+            try:
+                imap.logout()
+            except (IMAPClient.Error, OSError):
+                pass
+        return True
 
     def client(self, user: str) -> IMAPClient:
         imap = IMAPClient(self.host, port=self.port, ssl=False, timeout=60)
