@@ -117,24 +117,22 @@ class Dovecot:
         os.utime(staged, (self._mtime, self._mtime))
         os.replace(staged, path)
         # ready when Dovecot's auth process accepts the new password (a busy machine may lag behind)
-        wait_until(lambda: self._logs_in(user, password), f"Dovecot to accept {user}", alive=self._died)
+        wait_until(lambda: self._logs_in(user), f"Dovecot to accept {user}", alive=self._died)
 
-    def _logs_in(self, user: str, password: str) -> bool:
-        imap = IMAPClient(self.host, port=self.port, ssl=False, timeout=60)
+    def _logs_in(self, user: str) -> bool:
         try:
-            imap.login(user, password)
+            self.client(user).logout()
         except IMAPClient.Error:
             return False
-        finally:
-            try:
-                imap.logout()
-            except (IMAPClient.Error, OSError):
-                pass
         return True
 
     def client(self, user: str) -> IMAPClient:
         imap = IMAPClient(self.host, port=self.port, ssl=False, timeout=60)
-        imap.login(user, self.users[user])
+        try:
+            imap.login(user, self.users[user])
+        except IMAPClient.Error:
+            imap.shutdown()  # a refused login leaves no open connection behind
+            raise
         return imap
 
     def append(self, user: str, raw: bytes, folder: str = "INBOX") -> None:
