@@ -25,6 +25,12 @@ def display_body(body: str, link_fields: list[str] | tuple[str, ...] = ()) -> st
     return text
 
 
+def carries_portal_link(item: OutboxItem) -> bool:
+    """Whether the row gives the customer their portal link: the ``{portal_link}`` placeholder, or a
+    portal URL written into the text (stored masked, its token in ``options["portal_token_id"]``)."""
+    return PORTAL_LINK in item.body or bool((item.options or {}).get("portal_token_id"))
+
+
 def link_purpose(item: OutboxItem) -> str:
     return str((item.options or {}).get("link_purpose") or CHANNEL_LINK_PURPOSE.get(item.channel, item.channel))
 

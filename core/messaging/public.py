@@ -10,7 +10,7 @@ brand, styles inlined) as the HTML alternative. See docs/messaging.md.
 from __future__ import annotations
 
 from .email_html import for_item as email_html
-from .links import display_body, link_purpose
+from .links import carries_portal_link, display_body, link_purpose
 from .models import FINAL_STATES, PURPOSES, STATES, OutboxItem
 from .optout import HELP, OPT_IN, OPT_OUT
 from .optout import parse as parse_reply
@@ -19,6 +19,6 @@ from .unsubscribe import headers as unsubscribe_headers
 
 __all__ = [
     "FINAL_STATES", "HELP", "KINDS", "OPT_IN", "OPT_OUT", "PURPOSES", "STATES", "OutboxItem", "by_provider_id",
-    "cancel", "display_body", "email_html", "enqueue", "find", "for_event", "get", "link_purpose", "parse_reply",
-    "queue_draft", "report_state", "retry", "unsubscribe_headers",
+    "cancel", "carries_portal_link", "display_body", "email_html", "enqueue", "find", "for_event", "get",
+    "link_purpose", "parse_reply", "queue_draft", "report_state", "retry", "unsubscribe_headers",
 ]

@@ -672,17 +672,13 @@ def on_stage_changed(claim_id: int, event_id: str | None = None) -> None:
         return
     if any(a.kind == "pickup" and a.status in LIVE for a in appointments_for_claim(claim_id)):
         return
-    if event_id and any(_carries_portal_link(item) for item in outbox.for_event(event_id, claim)):
+    if event_id and any(item.state not in ("failed", "cancelled") and outbox.carries_portal_link(item)
+                        for item in outbox.for_event(event_id, claim)):
         return
     from . import notify
 
     notify.pickup_invite(claim)
     commit(session)
-
-
-def _carries_portal_link(item: outbox.OutboxItem) -> bool:
-    return item.state not in ("failed", "cancelled") and (
-        "{portal_link}" in item.body or bool((item.options or {}).get("portal_token_id")))
 
 
 # -- reads for the calendar and the board ------------------------------------------------------
